@@ -1,0 +1,4 @@
+//! Gauntlet: a self-hostable learning platform that grades backend services by building and running them.
+//!
+//! The binary in `main.rs` only parses the command line and calls into this library, so that integration tests
+//! can run the very same server, worker and commands in-process.
