@@ -1,1 +1,34 @@
-fn main() {}
+//! `testsvc`: the HTTP service Gauntlet's own tests build into `FROM scratch` images.
+//!
+//! It is deliberately dependency-light (std only for the server) so that a static build is quick and the image
+//! tiny. Behaviour is switched by environment variables, one defect at a time, so that a test can show that a
+//! check passes on the correct service and fails on exactly the defect it exists to catch.
+//!
+//! - `lifecycle.rs`: switches that change how the process starts and stops (exit at start, never healthy, ...).
+//! - `routes.rs`: the HTTP routes and their defect switches.
+//! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
+
+mod http;
+mod lifecycle;
+mod routes;
+
+use std::net::TcpListener;
+
+fn main() {
+    lifecycle::before_listen();
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
+    let bind = std::env::var("BIND").unwrap_or_else(|_| "0.0.0.0".to_string());
+    let listener = match TcpListener::bind((bind.as_str(), port)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("testsvc: cannot listen on {bind}:{port}: {e}");
+            std::process::exit(2);
+        }
+    };
+    eprintln!("testsvc: listening on {bind}:{port}");
+    lifecycle::after_listen();
+    http::serve(listener, routes::handle);
+}
