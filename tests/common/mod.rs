@@ -1,0 +1,4 @@
+//! Helpers shared by the integration tests: fixtures built in the test, real servers on random ports.
+#![allow(dead_code)]
+
+pub mod testsvc;
