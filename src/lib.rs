@@ -3,4 +3,15 @@
 //! The binary in `main.rs` only parses the command line and calls into this library, so that integration tests
 //! can run the very same server, worker and commands in-process.
 
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod curriculum;
 pub mod diagnostics;
+pub mod domain;
+pub mod progress;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod web;

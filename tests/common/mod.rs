@@ -1,4 +1,7 @@
 //! Helpers shared by the integration tests: fixtures built in the test, real servers on random ports.
 #![allow(dead_code)]
 
+pub mod app;
+pub mod fixture;
+pub mod postgres;
 pub mod testsvc;

@@ -1,0 +1,193 @@
+//! The command line: `gauntlet serve`, `validate`, `user`, `cohort`, … Each command is a thin call into the
+//! library; this module only parses arguments and prints.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, ConfigArgs, ServerArgs};
+use crate::domain::{DisplayName, Email, NewPassword, Role};
+use crate::{auth, curriculum, startup, store, telemetry};
+
+/// Gauntlet: a 12-week backend-engineering course that grades learners' services by running them.
+#[derive(Debug, Parser)]
+#[command(name = "gauntlet", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (SQLite and the bundled curriculum unless configured otherwise)
+    Serve(ServerArgs),
+    /// Check the curriculum and labs and report every problem with its file and line
+    Validate(ValidateArgs),
+    /// Manage accounts
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage cohorts and their invite codes
+    #[command(subcommand)]
+    Cohort(CohortCommand),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// Curriculum folder to check [default: the configured curriculum]
+    #[arg(long = "curriculum", value_name = "DIR")]
+    pub curriculum_dir: Option<PathBuf>,
+    /// Labs folder to check [default: the configured labs]
+    #[arg(long = "labs", value_name = "DIR")]
+    pub labs_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account (the password is asked for, or read from standard input)
+    Add {
+        email: String,
+        /// The account's role
+        #[arg(long, value_enum, default_value = "learner")]
+        role: Role,
+        /// Display name [default: the part of the email before @]
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of standard input instead of a prompt
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CohortCommand {
+    /// Create a cohort and print its invite code
+    Create { name: String },
+    /// List cohorts with their invite codes and sizes
+    List,
+}
+
+/// Runs the parsed command; the exit code says whether it succeeded.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let server_args = match &cli.command {
+        Command::Serve(a) => a.clone(),
+        _ => ServerArgs::default(),
+    };
+    let (settings, server) = config::resolve(&cli.config, &server_args)?;
+    telemetry::init_logging(settings.log_format);
+    match cli.command {
+        Command::Serve(_) => {
+            let app = startup::Application::build(settings, server).await?;
+            tracing::info!(address = %app.address(), "gauntlet is listening");
+            app.run_until_stopped().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate(args) => {
+            let curriculum_dir = args.curriculum_dir.unwrap_or(settings.curriculum_dir);
+            let labs_dir = args.labs_dir.unwrap_or(settings.labs_dir);
+            Ok(validate(&curriculum_dir, &labs_dir))
+        }
+        Command::User(cmd) => {
+            let store = store::Store::connect(&settings.database_url).await?;
+            user(&store, cmd).await
+        }
+        Command::Cohort(cmd) => {
+            let store = store::Store::connect(&settings.database_url).await?;
+            cohort(&store, cmd).await
+        }
+    }
+}
+
+fn validate(curriculum_dir: &std::path::Path, labs_dir: &std::path::Path) -> ExitCode {
+    match curriculum::Curriculum::load(curriculum_dir, labs_dir) {
+        Ok(c) => {
+            println!(
+                "ok: {} weeks, {} labs, {} pillars",
+                c.modules.len(),
+                c.labs.len(),
+                c.course.pillars.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            eprintln!("{} problem(s) found", problems.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn user(store: &store::Store, cmd: UserCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        UserCommand::Add {
+            email,
+            role,
+            name,
+            password_stdin,
+        } => {
+            let email = Email::parse(&email)?;
+            let name = match name {
+                Some(n) => DisplayName::parse(&n)?,
+                None => DisplayName::parse(email.as_str().split('@').next().unwrap_or("user"))?,
+            };
+            let password = NewPassword::parse(&read_password(password_stdin)?)?;
+            let hash = auth::password::hash(&password).await?;
+            let id = store
+                .create_user(&email, &name, &hash, role, None)
+                .await
+                .with_context(|| format!("could not create {email}"))?;
+            println!("created {role} {email} (id {id})");
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::List => {
+            for u in store.list_users().await? {
+                println!("{}\t{}\t{}\t{}", u.id, u.role, u.email, u.display_name);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn cohort(store: &store::Store, cmd: CohortCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        CohortCommand::Create { name } => {
+            let code = auth::invite::new_code();
+            store
+                .create_cohort(name.trim(), &code)
+                .await
+                .with_context(|| format!("could not create cohort {name}"))?;
+            println!("{code}");
+            Ok(ExitCode::SUCCESS)
+        }
+        CohortCommand::List => {
+            for c in store.list_cohorts().await? {
+                println!(
+                    "{}\t{}\t{}\t{} learner(s)",
+                    c.id, c.invite_code, c.name, c.members
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    let first = rpassword::prompt_password("Password: ")?;
+    let again = rpassword::prompt_password("Password (again): ")?;
+    std::io::stderr().flush()?;
+    anyhow::ensure!(first == again, "the passwords do not match");
+    Ok(first)
+}

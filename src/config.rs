@@ -1,0 +1,285 @@
+//! Settings: command-line flags, then `GAUNTLET_*` environment variables, then an optional `gauntlet.toml`,
+//! then defaults — in that order of precedence.
+//!
+//! clap reads flags and environment together (its `env` attribute), so this module only has to fill what both
+//! left empty from the file and the defaults, and to turn strings into typed values once.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Everything that can go wrong while settling the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("`{value}` is not a valid bind address (expected host:port, e.g. 127.0.0.1:8080)")]
+    Bind { value: String },
+    #[error("unsupported database URL `{0}` (use sqlite://PATH or postgres://USER@HOST/DB)")]
+    DatabaseUrl(String),
+    #[error("unknown log format `{0}` (text or json)")]
+    LogFormat(String),
+}
+
+/// Values as they come from flags or environment: every one optional so the file and defaults can fill in.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ConfigArgs {
+    /// Optional settings file [default: ./gauntlet.toml when it exists]
+    #[arg(long, env = "GAUNTLET_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://… [default: sqlite://DATA_DIR/gauntlet.db]
+    #[arg(long, env = "GAUNTLET_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Folder with course.toml and the week modules [default: ./curriculum]
+    #[arg(long, env = "GAUNTLET_CURRICULUM", global = true)]
+    pub curriculum: Option<PathBuf>,
+    /// Folder with one sub-folder per lab [default: ./labs]
+    #[arg(long, env = "GAUNTLET_LABS", global = true)]
+    pub labs: Option<PathBuf>,
+    /// Folder for the SQLite database, the secret key and work files [default: ./data]
+    #[arg(long, env = "GAUNTLET_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Log format: text or json [default: text]
+    #[arg(long, env = "GAUNTLET_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
+}
+
+/// Settings only the server reads.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "GAUNTLET_BIND")]
+    pub bind: Option<String>,
+    /// Mark cookies Secure (set when Gauntlet is served over HTTPS, directly or behind a proxy)
+    #[arg(long, env = "GAUNTLET_SECURE_COOKIES")]
+    pub secure_cookies: Option<bool>,
+}
+
+/// The optional file, with the same names as the environment variables without their prefix.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<String>,
+    database_url: Option<String>,
+    curriculum: Option<PathBuf>,
+    labs: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    log_format: Option<String>,
+    secure_cookies: Option<bool>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A database URL; its `Debug` and `Display` hide any password so it can be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+/// Which database engine a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl DatabaseUrl {
+    pub fn parse(s: &str) -> Result<DatabaseUrl, ConfigError> {
+        if s.starts_with("sqlite:")
+            || s.starts_with("postgres://")
+            || s.starts_with("postgresql://")
+        {
+            Ok(DatabaseUrl(s.to_string()))
+        } else {
+            Err(ConfigError::DatabaseUrl(redact(s)))
+        }
+    }
+
+    /// A SQLite file under `dir`, created when missing.
+    pub fn sqlite_in(dir: &Path) -> DatabaseUrl {
+        DatabaseUrl(format!(
+            "sqlite://{}?mode=rwc",
+            dir.join("gauntlet.db").display()
+        ))
+    }
+
+    pub fn backend(&self) -> Backend {
+        if self.0.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
+
+    /// The URL with its password; only for handing to the driver.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+fn redact(s: &str) -> String {
+    match url::Url::parse(s) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => s.to_string(),
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", redact(&self.0))
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact(&self.0))
+    }
+}
+
+/// Settings every command shares.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub curriculum_dir: PathBuf,
+    pub labs_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+}
+
+/// Settings of `gauntlet serve`.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub bind: SocketAddr,
+    pub secure_cookies: bool,
+}
+
+/// Settles the shared settings and, for the server, its own.
+pub fn resolve(
+    args: &ConfigArgs,
+    server: &ServerArgs,
+) -> Result<(Settings, ServerSettings), ConfigError> {
+    let file = read_file(args.config.as_deref())?;
+    let data_dir = pick(args.data_dir.clone(), file.data_dir, || {
+        PathBuf::from("data")
+    });
+    let database_url = match args.database_url.clone().or(file.database_url) {
+        Some(s) => DatabaseUrl::parse(&s)?,
+        None => DatabaseUrl::sqlite_in(&data_dir),
+    };
+    let log_format = match args
+        .log_format
+        .clone()
+        .or(file.log_format)
+        .as_deref()
+        .unwrap_or("text")
+    {
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => return Err(ConfigError::LogFormat(other.to_string())),
+    };
+    let settings = Settings {
+        database_url,
+        curriculum_dir: pick(args.curriculum.clone(), file.curriculum, || {
+            PathBuf::from("curriculum")
+        }),
+        labs_dir: pick(args.labs.clone(), file.labs, || PathBuf::from("labs")),
+        data_dir,
+        log_format,
+    };
+    let bind_str = pick(server.bind.clone(), file.bind, || "127.0.0.1:8080".into());
+    let bind = bind_str
+        .parse()
+        .map_err(|_| ConfigError::Bind { value: bind_str })?;
+    let server = ServerSettings {
+        bind,
+        secure_cookies: pick(server.secure_cookies, file.secure_cookies, || false),
+    };
+    Ok((settings, server))
+}
+
+fn pick<T>(flag_or_env: Option<T>, file: Option<T>, default: impl FnOnce() -> T) -> T {
+    flag_or_env.or(file).unwrap_or_else(default)
+}
+
+fn read_file(explicit: Option<&Path>) -> Result<FileConfig, ConfigError> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let default = PathBuf::from("gauntlet.toml");
+            if !default.exists() {
+                return Ok(FileConfig::default());
+            }
+            default
+        }
+    };
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path,
+        message: e.message().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:9000\"\nlabs = \"/srv/labs\"\ncurriculum = \"/srv/c\"\n",
+        )
+        .unwrap();
+        let args = ConfigArgs {
+            config: Some(file),
+            curriculum: Some(PathBuf::from("/flag/c")),
+            ..Default::default()
+        };
+        let (s, srv) = resolve(&args, &ServerArgs::default()).unwrap();
+        assert_eq!(s.curriculum_dir, PathBuf::from("/flag/c"));
+        assert_eq!(s.labs_dir, PathBuf::from("/srv/labs"));
+        assert_eq!(srv.bind.to_string(), "127.0.0.1:9000");
+        assert_eq!(s.data_dir, PathBuf::from("data"));
+        assert_eq!(s.database_url.backend(), Backend::Sqlite);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(&file, "bnd = \"x\"\n").unwrap();
+        let args = ConfigArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let err = resolve(&args, &ServerArgs::default()).unwrap_err();
+        assert!(err.to_string().contains("bnd"), "{err}");
+    }
+
+    #[test]
+    fn database_url_hides_its_password() {
+        let url = DatabaseUrl::parse("postgres://gauntlet:hunter2@db/gauntlet").unwrap();
+        assert!(!format!("{url:?}").contains("hunter2"));
+        assert!(!url.to_string().contains("hunter2"));
+        assert_eq!(url.backend(), Backend::Postgres);
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+    }
+}

@@ -1,0 +1,237 @@
+//! A lab's public side: `labs/<id>/lab.toml` (metadata, service contract, limits) and `README.md` (the
+//! instructions learners read). Hidden checks live beside them in `checks/` and are never read here.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::markdown::{self, TocEntry};
+use crate::diagnostics::Diagnostic;
+use crate::domain::{LabId, PillarId, Week};
+
+/// A lab as learners and the grader see it.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    pub id: LabId,
+    pub title: String,
+    pub week: Week,
+    pub summary: String,
+    /// Pillars the lab counts toward, with their weights.
+    pub pillars: Vec<(PillarId, f64)>,
+    pub service: ServiceSpec,
+    pub limits: Limits,
+    pub timeouts: Timeouts,
+    pub readme_html: String,
+    pub toc: Vec<TocEntry>,
+    /// The lab's folder.
+    pub dir: PathBuf,
+}
+
+/// How Gauntlet reaches the learner's service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    #[serde(default = "default_port")]
+    pub port: u16,
+    #[serde(default = "default_health")]
+    pub health: String,
+}
+
+/// Resources the learner's container may use.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    #[serde(default = "default_memory")]
+    pub memory_mb: u64,
+    #[serde(default = "default_cpus")]
+    pub cpus: f64,
+    #[serde(default = "default_pids")]
+    pub pids: i64,
+}
+
+/// Deadlines of a run's stages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeouts {
+    #[serde(default = "default_build")]
+    pub build_secs: u64,
+    #[serde(default = "default_start")]
+    pub start_secs: u64,
+    #[serde(default = "default_checks")]
+    pub checks_secs: u64,
+}
+
+fn default_port() -> u16 {
+    8080
+}
+fn default_health() -> String {
+    "/healthz".into()
+}
+fn default_memory() -> u64 {
+    256
+}
+fn default_cpus() -> f64 {
+    1.0
+}
+fn default_pids() -> i64 {
+    128
+}
+fn default_build() -> u64 {
+    300
+}
+fn default_start() -> u64 {
+    20
+}
+fn default_checks() -> u64 {
+    120
+}
+
+impl Default for ServiceSpec {
+    fn default() -> Self {
+        ServiceSpec {
+            port: default_port(),
+            health: default_health(),
+        }
+    }
+}
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_mb: default_memory(),
+            cpus: default_cpus(),
+            pids: default_pids(),
+        }
+    }
+}
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            build_secs: default_build(),
+            start_secs: default_start(),
+            checks_secs: default_checks(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLab {
+    title: String,
+    week: Spanned<i64>,
+    #[serde(default)]
+    summary: String,
+    pillars: Spanned<BTreeMap<Spanned<String>, f64>>,
+    #[serde(default)]
+    service: ServiceSpec,
+    #[serde(default)]
+    limits: Limits,
+    #[serde(default)]
+    timeouts: Timeouts,
+}
+
+/// A lab as parsed, with the lines that cross-references must check later.
+pub(super) struct Parsed {
+    pub lab: Lab,
+    pub week_line: usize,
+    pub pillar_lines: Vec<(PillarId, usize)>,
+}
+
+/// Parses a lab folder whose name is `id`; problems go to `problems`.
+pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Option<Parsed> {
+    let toml_path = dir.join("lab.toml");
+    let text = match std::fs::read_to_string(&toml_path) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(Diagnostic::new(
+                &toml_path,
+                None,
+                format!("cannot read the lab's lab.toml: {e}"),
+            ));
+            return None;
+        }
+    };
+    let at = |offset: usize, msg: String| Diagnostic::at_offset(&toml_path, &text, offset, msg);
+    let raw: RawLab = match toml::from_str(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(at(e.span().map_or(0, |s| s.start), e.message().to_string()));
+            return None;
+        }
+    };
+    let week_line = crate::diagnostics::line_of(&text, raw.week.span().start);
+    let week = match Week::parse(*raw.week.get_ref()) {
+        Ok(w) => w,
+        Err(e) => {
+            problems.push(at(raw.week.span().start, e.to_string()));
+            return None;
+        }
+    };
+    let mut pillar_lines = Vec::new();
+    let mut pillars = Vec::new();
+    if raw.pillars.get_ref().is_empty() {
+        problems.push(at(
+            raw.pillars.span().start,
+            "the lab counts toward no pillar".into(),
+        ));
+    }
+    for (name, weight) in raw.pillars.get_ref() {
+        let line = crate::diagnostics::line_of(&text, name.span().start);
+        match PillarId::parse(name.get_ref()) {
+            Ok(_) if !(weight.is_finite() && *weight > 0.0) => problems.push(Diagnostic::new(
+                &toml_path,
+                Some(line),
+                format!(
+                    "the weight of pillar `{}` must be a positive number",
+                    name.get_ref()
+                ),
+            )),
+            Ok(p) => {
+                pillar_lines.push((p.clone(), line));
+                pillars.push((p, *weight));
+            }
+            Err(e) => problems.push(Diagnostic::new(&toml_path, Some(line), e.to_string())),
+        }
+    }
+    if !raw.service.health.starts_with('/') {
+        problems.push(Diagnostic::new(
+            &toml_path,
+            None,
+            format!(
+                "[service] health must be a path starting with `/`, not `{}`",
+                raw.service.health
+            ),
+        ));
+    }
+    let readme_path = dir.join("README.md");
+    let readme = match std::fs::read_to_string(&readme_path) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(Diagnostic::new(
+                &readme_path,
+                None,
+                format!("every lab needs public instructions in README.md: {e}"),
+            ));
+            String::new()
+        }
+    };
+    let rendered = markdown::render(&readme);
+    Some(Parsed {
+        lab: Lab {
+            id,
+            title: raw.title.trim().to_string(),
+            week,
+            summary: raw.summary.trim().to_string(),
+            pillars,
+            service: raw.service,
+            limits: raw.limits,
+            timeouts: raw.timeouts,
+            readme_html: rendered.html,
+            toc: rendered.toc,
+            dir: dir.to_path_buf(),
+        },
+        week_line,
+        pillar_lines,
+    })
+}

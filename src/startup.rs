@@ -1,0 +1,172 @@
+//! Wires the application together: store, curriculum, keys, limits, metrics and the HTTP server. The one place
+//! that knows how the parts connect; tests build the same [`Application`] on port 0.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use actix_web::cookie::Key;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::web::Data;
+use actix_web::{App, HttpServer};
+
+use crate::auth::ratelimit::{LoginLimiter, LoginPolicy};
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::{ServerSettings, Settings};
+use crate::curriculum::Curriculum;
+use crate::diagnostics::Diagnostic;
+use crate::store::{Store, StoreError};
+use crate::telemetry::Metrics;
+use crate::web::{self, AppState};
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("the curriculum has {} problem(s):\n{}", .0.len(), .0.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"))]
+    Curriculum(Vec<Diagnostic>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot use the secret key file {path}: {source}")]
+    Key {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+}
+
+/// Knobs tests turn; production uses the defaults.
+pub struct Options {
+    pub clock: SharedClock,
+    pub login_policy: LoginPolicy,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            clock: Arc::new(SystemClock),
+            login_policy: LoginPolicy::default(),
+        }
+    }
+}
+
+/// A built server, bound to its port, not yet running.
+pub struct Application {
+    port: u16,
+    address: String,
+    server: Server,
+    state: Data<AppState>,
+}
+
+impl Application {
+    pub async fn build(
+        settings: Settings,
+        server: ServerSettings,
+    ) -> Result<Application, StartupError> {
+        Self::build_with(settings, server, Options::default()).await
+    }
+
+    pub async fn build_with(
+        settings: Settings,
+        server: ServerSettings,
+        options: Options,
+    ) -> Result<Application, StartupError> {
+        let curriculum = Curriculum::load(&settings.curriculum_dir, &settings.labs_dir)
+            .map_err(StartupError::Curriculum)?;
+        let store = Store::connect(&settings.database_url)
+            .await?
+            .with_clock(options.clock.clone());
+        let key = load_or_create_key(&settings.data_dir)?;
+        let state = Data::new(AppState {
+            store,
+            curriculum: RwLock::new(Arc::new(curriculum)),
+            limiter: LoginLimiter::new(options.login_policy, options.clock.clone()),
+            key,
+            secure_cookies: server.secure_cookies,
+            metrics: Metrics::new(),
+            clock: options.clock,
+            asset_version: web::assets::version(),
+        });
+        let listener = TcpListener::bind(server.bind).map_err(|source| StartupError::Bind {
+            address: server.bind.to_string(),
+            source,
+        })?;
+        let local = listener.local_addr().map_err(|source| StartupError::Bind {
+            address: server.bind.to_string(),
+            source,
+        })?;
+        let app_state = state.clone();
+        let http = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .wrap(from_fn(web::csrf_cookie))
+                .wrap(from_fn(web::observe))
+                .configure(web::routes)
+        })
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            address: local.to_string(),
+            source,
+        })?
+        .run();
+        Ok(Application {
+            port: local.port(),
+            address: local.to_string(),
+            server: http,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Shared state, for tests that need to reach the store behind the server.
+    pub fn state(&self) -> Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until the process is asked to stop (SIGINT/SIGTERM stop actix gracefully).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The key that signs cookies: kept in `DATA_DIR/secret.key` so sessions survive restarts, created on first run
+/// with permissions only the owner can read.
+fn load_or_create_key(data_dir: &Path) -> Result<Key, StartupError> {
+    let path = data_dir.join("secret.key");
+    let err = |source| StartupError::Key {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Ok(bytes) = std::fs::read(&path) {
+        if bytes.len() >= 64 {
+            return Ok(Key::from(&bytes));
+        }
+    }
+    std::fs::create_dir_all(data_dir).map_err(err)?;
+    let key = Key::generate();
+    write_private(&path, key.master()).map_err(err)?;
+    Ok(key)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
+}

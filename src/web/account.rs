@@ -1,0 +1,215 @@
+//! Sign in, register, sign out.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{session, AppState, CsrfToken, Layout, MaybeUser, WebError};
+use crate::auth::login::{self, LoginOutcome, RegisterError, Registration};
+
+#[derive(Template)]
+#[template(path = "pages/login.html")]
+struct LoginPage {
+    layout: Layout,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/register.html")]
+struct RegisterPage {
+    layout: Layout,
+    invite_code: String,
+    email: String,
+    display_name: String,
+    errors: Vec<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+    code: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Deserialize)]
+pub struct RegisterForm {
+    invite_code: String,
+    email: String,
+    display_name: String,
+    password: String,
+    password_again: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// Only a path on this site may be a redirect target, never another host (`//evil`, `/\evil`).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+fn signed_in_redirect(state: &AppState, token: &str, to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_string()))
+        .cookie(session::cookie(state, token))
+        .finish()
+}
+
+pub async fn login_form(
+    state: web::Data<AppState>,
+    user: MaybeUser,
+    csrf: CsrfToken,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, WebError> {
+    let next = safe_next(query.next.as_deref());
+    if user.0.is_some() {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, next))
+            .finish());
+    }
+    let page = LoginPage {
+        layout: Layout::new(&state, None, &csrf),
+        email: String::new(),
+        next,
+        error: None,
+    };
+    Ok(html(actix_web::http::StatusCode::OK, page.render()?))
+}
+
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    csrf: CsrfToken,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, WebError> {
+    csrf.verify(&form.csrf_token)?;
+    let client = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let outcome = login::sign_in(
+        &state.store,
+        &state.limiter,
+        &form.email,
+        &form.password,
+        &client,
+    )
+    .await
+    .map_err(|e| WebError::Internal(e.to_string()))?;
+    let next = safe_next(Some(&form.next));
+    let (status, error) = match outcome {
+        LoginOutcome::SignedIn { token } => return Ok(signed_in_redirect(&state, &token, &next)),
+        LoginOutcome::Refused => (
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            login::BAD_CREDENTIALS.to_string(),
+        ),
+        LoginOutcome::Limited { retry_after_secs } => (
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many sign-in attempts. Wait {} minute(s) and try again.",
+                retry_after_secs.div_ceil(60)
+            ),
+        ),
+    };
+    let page = LoginPage {
+        layout: Layout::new(&state, None, &csrf),
+        email: form.email.clone(),
+        next,
+        error: Some(error),
+    };
+    Ok(html(status, page.render()?))
+}
+
+pub async fn register_form(
+    state: web::Data<AppState>,
+    csrf: CsrfToken,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, WebError> {
+    let page = RegisterPage {
+        layout: Layout::new(&state, None, &csrf),
+        invite_code: query.code.clone().unwrap_or_default(),
+        email: String::new(),
+        display_name: String::new(),
+        errors: Vec::new(),
+    };
+    Ok(html(actix_web::http::StatusCode::OK, page.render()?))
+}
+
+pub async fn register(
+    state: web::Data<AppState>,
+    csrf: CsrfToken,
+    form: web::Form<RegisterForm>,
+) -> Result<HttpResponse, WebError> {
+    csrf.verify(&form.csrf_token)?;
+    let registration = Registration {
+        invite_code: &form.invite_code,
+        email: &form.email,
+        display_name: &form.display_name,
+        password: &form.password,
+        password_again: &form.password_again,
+    };
+    match login::register(&state.store, &registration).await {
+        Ok(token) => Ok(signed_in_redirect(&state, &token, "/")),
+        Err(RegisterError::Invalid(errors)) => {
+            let page = RegisterPage {
+                layout: Layout::new(&state, None, &csrf),
+                invite_code: form.invite_code.clone(),
+                email: form.email.clone(),
+                display_name: form.display_name.clone(),
+                errors,
+            };
+            Ok(html(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                page.render()?,
+            ))
+        }
+        Err(e) => Err(WebError::Internal(e.to_string())),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    csrf: CsrfToken,
+    form: web::Form<LogoutForm>,
+) -> Result<HttpResponse, WebError> {
+    csrf.verify(&form.csrf_token)?;
+    if let Some(token) = session::token(&req, &state) {
+        state
+            .store
+            .delete_session(&crate::auth::session::hash_token(&token))
+            .await?;
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/login"))
+        .cookie(session::removal())
+        .finish())
+}

@@ -1,0 +1,155 @@
+//! The course map, a week's module and a lab's public instructions.
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use super::{AppState, CsrfToken, CurrentUser, Layout, WebError};
+use crate::curriculum::markdown::TocEntry;
+use crate::curriculum::{Lab, Module};
+use crate::domain::{LabId, Week};
+use crate::progress::{self, PillarProgress};
+
+/// A week as the map shows it.
+struct WeekCard {
+    number: u8,
+    title: String,
+    summary: String,
+    pillars: Vec<String>,
+    labs: Vec<LabLink>,
+}
+
+struct LabLink {
+    id: String,
+    title: String,
+    best: Option<u8>,
+    passed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pages/course.html")]
+struct CoursePage {
+    layout: Layout,
+    tagline: String,
+    progress: Vec<PillarProgress>,
+    weeks: Vec<WeekCard>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/week.html")]
+struct WeekPage<'a> {
+    layout: Layout,
+    module: &'a Module,
+    pillars: Vec<String>,
+    labs: Vec<&'a Lab>,
+    toc: &'a [TocEntry],
+    prev: Option<u8>,
+    next: Option<u8>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/lab.html")]
+struct LabPage<'a> {
+    layout: Layout,
+    lab: &'a Lab,
+    pillars: Vec<String>,
+}
+
+fn html(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+fn pillar_names(state: &AppState, ids: impl Iterator<Item = String>) -> Vec<String> {
+    let c = state.curriculum();
+    ids.map(|id| {
+        c.course
+            .pillars
+            .iter()
+            .find(|p| p.id.as_str() == id)
+            .map_or(id.clone(), |p| p.name.clone())
+    })
+    .collect()
+}
+
+/// `GET /`: the twelve weeks and the learner's progress per pillar.
+pub async fn map(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    csrf: CsrfToken,
+) -> Result<HttpResponse, WebError> {
+    let curriculum = state.curriculum();
+    let rows = state.store.lab_progress(user.id).await?;
+    let progress = progress::by_pillar(&curriculum, &rows);
+    let weeks = curriculum
+        .modules
+        .iter()
+        .map(|m| WeekCard {
+            number: m.week.number(),
+            title: m.title.clone(),
+            summary: m.summary.clone(),
+            pillars: pillar_names(&state, m.pillars.iter().map(|p| p.to_string())),
+            labs: curriculum
+                .labs_of(m)
+                .into_iter()
+                .map(|l| {
+                    let row = rows.iter().find(|r| r.lab_id == l.id.as_str());
+                    LabLink {
+                        id: l.id.to_string(),
+                        title: l.title.clone(),
+                        best: row.map(|r| (r.best_score * 100.0).round() as u8),
+                        passed: row.is_some_and(|r| r.passed != 0),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let page = CoursePage {
+        layout: Layout::new(&state, Some(&user), &csrf),
+        tagline: curriculum.course.tagline.clone(),
+        progress,
+        weeks,
+    };
+    Ok(html(page.render()?))
+}
+
+/// `GET /weeks/{n}`: one week's module.
+pub async fn week(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    csrf: CsrfToken,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let n: i64 = path.parse().map_err(|_| WebError::NotFound)?;
+    let week = Week::parse(n).map_err(|_| WebError::NotFound)?;
+    let curriculum = state.curriculum();
+    let module = curriculum.module(week).ok_or(WebError::NotFound)?;
+    let page = WeekPage {
+        layout: Layout::new(&state, Some(&user), &csrf),
+        module,
+        pillars: pillar_names(&state, module.pillars.iter().map(|p| p.to_string())),
+        labs: curriculum.labs_of(module),
+        toc: &module.toc,
+        prev: Week::parse(n - 1).ok().map(Week::number),
+        next: Week::parse(n + 1).ok().map(Week::number),
+    };
+    Ok(html(page.render()?))
+}
+
+/// `GET /labs/{id}`: the lab's public README. The id must name a loaded lab; nothing else on disk is reachable.
+pub async fn lab(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    csrf: CsrfToken,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let id = LabId::parse(&path).map_err(|_| WebError::NotFound)?;
+    let curriculum = state.curriculum();
+    let lab = curriculum.lab(&id).ok_or(WebError::NotFound)?;
+    let page = LabPage {
+        layout: Layout::new(&state, Some(&user), &csrf),
+        lab,
+        pillars: pillar_names(&state, lab.pillars.iter().map(|(p, _)| p.to_string())),
+    };
+    Ok(html(page.render()?))
+}

@@ -1,0 +1,75 @@
+//! The browser-facing pages and the operational endpoints. Handlers are thin: parse the request, call the
+//! library, render a template.
+
+mod account;
+pub mod assets;
+mod course;
+mod csrf;
+mod error;
+mod health;
+mod layout;
+mod observe;
+mod session;
+
+use std::sync::{Arc, RwLock};
+
+use actix_web::cookie::Key;
+use actix_web::web;
+
+pub use error::WebError;
+pub use layout::Layout;
+pub use session::{CurrentUser, MaybeUser};
+
+use crate::auth::ratelimit::LoginLimiter;
+use crate::clock::SharedClock;
+use crate::curriculum::Curriculum;
+use crate::store::Store;
+use crate::telemetry::Metrics;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub store: Store,
+    /// Swapped whole on reload, so a request always sees one consistent course.
+    pub curriculum: RwLock<Arc<Curriculum>>,
+    pub limiter: LoginLimiter,
+    /// Signs the session and CSRF cookies.
+    pub key: Key,
+    pub secure_cookies: bool,
+    pub metrics: Metrics,
+    pub clock: SharedClock,
+    pub asset_version: String,
+}
+
+impl AppState {
+    /// The curriculum as it is now.
+    pub fn curriculum(&self) -> Arc<Curriculum> {
+        match self.curriculum.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(health::metrics))
+        .route("/static/{path:.*}", web::get().to(assets::serve))
+        .route("/login", web::get().to(account::login_form))
+        .route("/login", web::post().to(account::login))
+        .route("/register", web::get().to(account::register_form))
+        .route("/register", web::post().to(account::register))
+        .route("/logout", web::post().to(account::logout))
+        .route("/", web::get().to(course::map))
+        .route("/weeks/{week}", web::get().to(course::week))
+        .route("/labs/{lab}", web::get().to(course::lab))
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, WebError> {
+    Err(WebError::NotFound)
+}
+
+pub(crate) use csrf::{csrf_cookie, CsrfToken};
+pub(crate) use observe::observe;

@@ -1,0 +1,230 @@
+//! `spawn_app`: the real server on a random port, against a fresh database (a SQLite file in a temporary folder,
+//! or a fresh PostgreSQL database when one is asked for), with a cookie-keeping HTTP client.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use gauntlet::auth::ratelimit::LoginPolicy;
+use gauntlet::clock::{ManualClock, SharedClock};
+use gauntlet::config::{DatabaseUrl, LogFormat, ServerSettings, Settings};
+use gauntlet::startup::{Application, Options};
+use gauntlet::store::Store;
+
+use super::postgres;
+
+/// Which database a spawned app uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server and what a test needs to drive it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    pub clock: Arc<ManualClock>,
+    /// Keeps the data folder (and the SQLite file) alive as long as the app.
+    pub data_dir: tempfile::TempDir,
+    /// The fixture course the app serves, unless it serves the bundled one.
+    pub course: Option<super::fixture::Course>,
+}
+
+/// The bundled curriculum and labs, as shipped.
+pub fn bundled() -> (PathBuf, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    (root.join("curriculum"), root.join("labs"))
+}
+
+/// Builder for a test server.
+pub struct Spawn {
+    db: Db,
+    /// `None`: a fresh copy of the small fixture course.
+    curriculum: Option<(PathBuf, PathBuf)>,
+    policy: LoginPolicy,
+}
+
+impl Default for Spawn {
+    fn default() -> Self {
+        Spawn {
+            db: Db::Sqlite,
+            curriculum: None,
+            policy: LoginPolicy::default(),
+        }
+    }
+}
+
+impl Spawn {
+    pub fn db(mut self, db: Db) -> Self {
+        self.db = db;
+        self
+    }
+
+    pub fn curriculum(mut self, curriculum: PathBuf, labs: PathBuf) -> Self {
+        self.curriculum = Some((curriculum, labs));
+        self
+    }
+
+    /// Serve the course bundled in `curriculum/` and `labs/`.
+    pub fn bundled(self) -> Self {
+        let (c, l) = bundled();
+        self.curriculum(c, l)
+    }
+
+    pub fn login_policy(mut self, policy: LoginPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let database_url = match self.db {
+            Db::Sqlite => DatabaseUrl::sqlite_in(data_dir.path()),
+            Db::Postgres => postgres::fresh_database().await,
+        };
+        let (course, (curriculum_dir, labs_dir)) = match self.curriculum {
+            Some(dirs) => (None, dirs),
+            None => {
+                let course = super::fixture::Course::valid();
+                let dirs = (course.curriculum(), course.labs());
+                (Some(course), dirs)
+            }
+        };
+        let settings = Settings {
+            database_url,
+            curriculum_dir,
+            labs_dir,
+            data_dir: data_dir.path().to_path_buf(),
+            log_format: LogFormat::Text,
+        };
+        let server = ServerSettings {
+            bind: "127.0.0.1:0".parse().expect("address"),
+            secure_cookies: false,
+        };
+        let clock = ManualClock::new(1_800_000_000_000);
+        let shared: SharedClock = clock.clone();
+        let app = Application::build_with(
+            settings,
+            server,
+            Options {
+                clock: shared,
+                login_policy: self.policy,
+            },
+        )
+        .await
+        .expect("the application builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let store = app.state().store.clone();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            client: client(),
+            store,
+            clock,
+            data_dir,
+            course,
+        }
+    }
+}
+
+/// A client that keeps cookies and does not follow redirects, so tests see each 303.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+pub async fn spawn_app() -> TestApp {
+    Spawn::default().start().await
+}
+
+/// The value of the first `<input name="csrf_token" value="…">` in a page.
+pub fn csrf_in(page: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = page.find(marker).expect("the page has a CSRF field") + marker.len();
+    let end = page[start..].find('"').expect("closing quote") + start;
+    page[start..end].to_string()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let res = self.get(path).await;
+        let status = res.status().as_u16();
+        (status, res.text().await.expect("body"))
+    }
+
+    /// The CSRF token of this client, read from a page that has a form.
+    pub async fn csrf(&self, page: &str) -> String {
+        csrf_in(&self.get_text(page).await.1)
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Creates a cohort straight in the store and returns its invite code.
+    pub async fn invite(&self) -> String {
+        let code = gauntlet::auth::invite::new_code();
+        self.store
+            .create_cohort(&format!("Cohort {code}"), &code)
+            .await
+            .expect("cohort");
+        code
+    }
+
+    /// Registers through the form; returns the response (303 to `/` on success).
+    pub async fn register(&self, code: &str, email: &str, password: &str) -> reqwest::Response {
+        let token = self.csrf("/register").await;
+        self.post_form(
+            "/register",
+            &[
+                ("csrf_token", &token),
+                ("invite_code", code),
+                ("email", email),
+                ("display_name", "Ada Learner"),
+                ("password", password),
+                ("password_again", password),
+            ],
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        // `/register` always shows a form, signed in or not; the token is the same on every page.
+        let token = self.csrf("/register").await;
+        self.post_form(
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// Registers a fresh learner with a fresh invite and leaves this client signed in.
+    pub async fn signed_in_learner(&self, email: &str) {
+        let code = self.invite().await;
+        let res = self.register(&code, email, PASSWORD).await;
+        assert_eq!(res.status().as_u16(), 303, "registration succeeds");
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
