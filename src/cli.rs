@@ -2,7 +2,6 @@
 //! library; this module only parses arguments and prints.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -26,24 +25,15 @@ pub struct Cli {
 pub enum Command {
     /// Run the web server (SQLite and the bundled curriculum unless configured otherwise)
     Serve(ServerArgs),
-    /// Check the curriculum and labs and report every problem with its file and line
-    Validate(ValidateArgs),
+    /// Check the curriculum and labs (`--curriculum DIR`, `--labs DIR`) and report every problem with its
+    /// file and line
+    Validate,
     /// Manage accounts
     #[command(subcommand)]
     User(UserCommand),
     /// Manage cohorts and their invite codes
     #[command(subcommand)]
     Cohort(CohortCommand),
-}
-
-#[derive(Debug, clap::Args)]
-pub struct ValidateArgs {
-    /// Curriculum folder to check [default: the configured curriculum]
-    #[arg(long = "curriculum", value_name = "DIR")]
-    pub curriculum_dir: Option<PathBuf>,
-    /// Labs folder to check [default: the configured labs]
-    #[arg(long = "labs", value_name = "DIR")]
-    pub labs_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,11 +78,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             app.run_until_stopped().await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Validate(args) => {
-            let curriculum_dir = args.curriculum_dir.unwrap_or(settings.curriculum_dir);
-            let labs_dir = args.labs_dir.unwrap_or(settings.labs_dir);
-            Ok(validate(&curriculum_dir, &labs_dir))
-        }
+        Command::Validate => Ok(validate(&settings.curriculum_dir, &settings.labs_dir)),
         Command::User(cmd) => {
             let store = store::Store::connect(&settings.database_url).await?;
             user(&store, cmd).await

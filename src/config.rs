@@ -38,10 +38,10 @@ pub struct ConfigArgs {
     #[arg(long, env = "GAUNTLET_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// Folder with course.toml and the week modules [default: ./curriculum]
-    #[arg(long, env = "GAUNTLET_CURRICULUM", global = true)]
+    #[arg(long, env = "GAUNTLET_CURRICULUM", global = true, value_name = "DIR")]
     pub curriculum: Option<PathBuf>,
     /// Folder with one sub-folder per lab [default: ./labs]
-    #[arg(long, env = "GAUNTLET_LABS", global = true)]
+    #[arg(long, env = "GAUNTLET_LABS", global = true, value_name = "DIR")]
     pub labs: Option<PathBuf>,
     /// Folder for the SQLite database, the secret key and work files [default: ./data]
     #[arg(long, env = "GAUNTLET_DATA_DIR", global = true)]

@@ -1,0 +1,242 @@
+//! `gauntlet validate` as an author runs it: every problem at once, each with its file and line.
+
+mod common;
+
+use std::process::Command;
+
+use common::fixture::{module, Course};
+
+struct Report {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn validate(course: &Course) -> Report {
+    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(["validate", "--curriculum"])
+        .arg(course.curriculum())
+        .arg("--labs")
+        .arg(course.labs())
+        .env_remove("GAUNTLET_CONFIG")
+        .output()
+        .expect("run gauntlet validate");
+    Report {
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Asserts that the report has a line starting with `file:line:` that contains `needle`.
+fn assert_reports(report: &Report, course: &Course, rel: &str, line: usize, needle: &str) {
+    let prefix = format!("{}:{line}: ", course.path(rel).display());
+    assert!(
+        report
+            .stderr
+            .lines()
+            .any(|l| l.starts_with(&prefix) && l.contains(needle)),
+        "expected `{prefix}… {needle} …` in:\n{}",
+        report.stderr
+    );
+}
+
+#[test]
+fn a_valid_course_passes() {
+    let course = Course::valid();
+    let report = validate(&course);
+    assert!(report.success, "{}", report.stderr);
+    assert!(
+        report.stdout.contains("12 weeks, 1 labs, 7 pillars"),
+        "{}",
+        report.stdout
+    );
+}
+
+#[test]
+fn the_bundled_course_passes() {
+    let (curriculum, labs) = common::app::bundled();
+    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(["validate", "--curriculum"])
+        .arg(curriculum)
+        .arg("--labs")
+        .arg(labs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_problem_is_reported_with_its_file_and_line() {
+    let course = Course::valid();
+    // Broken TOML in the front matter (line 3: the title never closes).
+    course.write(
+        "curriculum/week-03/module.md",
+        "+++\nweek = 3\ntitle = \"Unclosed\npillars = [\"language\"]\n+++\nBody\n",
+    );
+    // An unknown pillar (line 5 of the fixture's front matter).
+    course.write(
+        "curriculum/week-04/module.md",
+        &module(4, "[]", "Body").replace("pillars = [\"language\"]", "pillars = [\"cooking\"]"),
+    );
+    // A lab that does not exist (line 7).
+    course.write(
+        "curriculum/week-05/module.md",
+        &module(5, "[\"w05-ghost\"]", "Body"),
+    );
+    // Two modules for week 7: the second, in folder order, is the duplicate (line 2).
+    course.write("curriculum/week-06/module.md", &module(7, "[]", "Body"));
+    // A week outside the course.
+    course.write("curriculum/week-08/module.md", &module(13, "[]", "Body"));
+    // A lab no module uses (its `week =` is line 2).
+    course.write(
+        "labs/w09-orphan/lab.toml",
+        "title = \"Orphan\"\nweek = 9\n\n[pillars]\nlanguage = 1.0\n",
+    );
+    course.write("labs/w09-orphan/README.md", "# Orphan\n");
+    // A lab used twice, and by a module of another week.
+    course.write(
+        "curriculum/week-10/module.md",
+        &module(10, "[\"w01-hello\"]", "Body"),
+    );
+    // No front matter at all.
+    course.write(
+        "curriculum/week-11/module.md",
+        "# Week 11\n\nNo front matter here.\n",
+    );
+    // A lab counting toward a pillar the course does not have (line 6).
+    course.write(
+        "labs/w12-weird/lab.toml",
+        "title = \"Weird\"\nweek = 12\n\n[pillars]\nlanguage = 1.0\nbasket-weaving = 2.0\n",
+    );
+    course.write("labs/w12-weird/README.md", "# Weird\n");
+    course.write(
+        "curriculum/week-12/module.md",
+        &module(12, "[\"w12-weird\"]", "Body"),
+    );
+    // A pillar declared twice in course.toml.
+    let mut toml = std::fs::read_to_string(course.path("curriculum/course.toml")).unwrap();
+    toml.push_str("\n[[pillars]]\nid = \"security\"\nname = \"Again\"\n");
+    let dup_line = toml.lines().count() - 1;
+    course.write("curriculum/course.toml", &toml);
+
+    let report = validate(&course);
+    assert!(!report.success, "validate must fail");
+    assert_reports(
+        &report,
+        &course,
+        "curriculum/week-03/module.md",
+        3,
+        "front matter",
+    );
+    assert_reports(
+        &report,
+        &course,
+        "curriculum/week-04/module.md",
+        5,
+        "unknown pillar `cooking`",
+    );
+    assert_reports(
+        &report,
+        &course,
+        "curriculum/week-05/module.md",
+        7,
+        "w05-ghost",
+    );
+    assert_reports(
+        &report,
+        &course,
+        "curriculum/week-07/module.md",
+        2,
+        "week 7 already has a module",
+    );
+    assert_reports(
+        &report,
+        &course,
+        "curriculum/week-08/module.md",
+        2,
+        "outside the course",
+    );
+    assert_reports(
+        &report,
+        &course,
+        "labs/w09-orphan/lab.toml",
+        2,
+        "not used by any module",
+    );
+    assert_reports(
+        &report,
+        &course,
+        "curriculum/week-10/module.md",
+        7,
+        "is set for week 1",
+    );
+    assert_reports(
+        &report,
+        &course,
+        "curriculum/week-10/module.md",
+        7,
+        "already used by",
+    );
+    assert_reports(
+        &report,
+        &course,
+        "curriculum/week-11/module.md",
+        1,
+        "front matter",
+    );
+    assert_reports(
+        &report,
+        &course,
+        "labs/w12-weird/lab.toml",
+        6,
+        "unknown pillar `basket-weaving`",
+    );
+    assert_reports(
+        &report,
+        &course,
+        "curriculum/course.toml",
+        dup_line,
+        "declared twice",
+    );
+    assert!(
+        report.stderr.contains("no module for week 6"),
+        "{}",
+        report.stderr
+    );
+    assert!(report.stderr.contains("problem(s) found"));
+}
+
+#[test]
+fn a_lab_without_public_instructions_or_with_unknown_keys_is_reported() {
+    let course = Course::valid();
+    course.remove("labs/w01-hello/README.md");
+    let report = validate(&course);
+    assert!(!report.success);
+    assert!(report.stderr.contains("README.md"), "{}", report.stderr);
+
+    let course = Course::valid();
+    course.write(
+        "labs/w01-hello/lab.toml",
+        "title = \"Hello\"\nweek = 1\n\n[pillars]\nlanguage = 1.0\n\n[limits]\nmemory_mb = 64\nswap = 1\n",
+    );
+    let report = validate(&course);
+    assert!(!report.success);
+    assert_reports(&report, &course, "labs/w01-hello/lab.toml", 9, "swap");
+}
+
+#[test]
+fn a_lab_folder_whose_name_is_not_an_id_is_reported() {
+    let course = Course::valid();
+    course.write(
+        "labs/Bad Name/lab.toml",
+        "title = \"x\"\nweek = 1\n[pillars]\nlanguage = 1.0\n",
+    );
+    let report = validate(&course);
+    assert!(!report.success);
+    assert!(report.stderr.contains("Bad Name"), "{}", report.stderr);
+}
