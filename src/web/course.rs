@@ -42,6 +42,8 @@ struct WeekPage<'a> {
     pillars: Vec<String>,
     labs: Vec<&'a Lab>,
     toc: &'a [TocEntry],
+    /// The front matter's objectives, unless the body already has its own Objectives section.
+    show_objectives: bool,
     prev: Option<u8>,
     next: Option<u8>,
 }
@@ -130,6 +132,7 @@ pub async fn week(
         pillars: pillar_names(&state, module.pillars.iter().map(|p| p.to_string())),
         labs: curriculum.labs_of(module),
         toc: &module.toc,
+        show_objectives: !module.toc.iter().any(|t| t.id == "objectives"),
         prev: Week::parse(n - 1).ok().map(Week::number),
         next: Week::parse(n + 1).ok().map(Week::number),
     };

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod browser;
 pub mod fixture;
 pub mod postgres;
 pub mod testsvc;

@@ -1,0 +1,107 @@
+//! The pages in a real browser (headless Chromium): a visitor registers, reads the course, and every page fits
+//! a laptop and a phone. Screenshots land in `target/screenshots/` for a person to look at.
+
+mod common;
+
+use common::app::{Spawn, PASSWORD};
+use common::browser::Browser;
+use fantoccini::Locator;
+
+#[tokio::test]
+async fn a_visitor_registers_in_the_browser_and_reads_the_course_on_a_laptop_and_a_phone() {
+    let app = Spawn::default().bundled().start().await;
+    let code = app.invite().await;
+    for (device, width, height) in [("laptop", 1280, 900), ("phone", 390, 844)] {
+        let browser = Browser::start(width, height).await;
+        let c = &browser.client;
+        c.goto(&app.url("/")).await.unwrap();
+        assert!(c.current_url().await.unwrap().path().starts_with("/login"));
+        browser.screenshot(&format!("{device}-login")).await;
+        assert!(
+            !browser.overflows_horizontally().await,
+            "{device}: login fits"
+        );
+
+        c.goto(&app.url(&format!("/register?code={code}")))
+            .await
+            .unwrap();
+        let form = c
+            .form(Locator::Css("form[action='/register']"))
+            .await
+            .unwrap();
+        form.set_by_name("email", &format!("{device}@example.org"))
+            .await
+            .unwrap()
+            .set_by_name("display_name", &format!("Ada on a {device}"))
+            .await
+            .unwrap()
+            .set_by_name("password", PASSWORD)
+            .await
+            .unwrap()
+            .set_by_name("password_again", PASSWORD)
+            .await
+            .unwrap();
+        browser.screenshot(&format!("{device}-register")).await;
+        form.submit().await.unwrap();
+        c.wait()
+            .for_element(Locator::Css("#progress-heading"))
+            .await
+            .unwrap();
+        let body = c
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        browser.screenshot(&format!("{device}-course")).await;
+        assert!(
+            body.to_lowercase().contains("week 12"),
+            "{device}: the map lists the weeks: {body}"
+        );
+        browser.screenshot(&format!("{device}-course")).await;
+        assert!(
+            !browser.overflows_horizontally().await,
+            "{device}: the map fits"
+        );
+
+        c.find(Locator::Css("a[href='/weeks/4']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.wait()
+            .for_element(Locator::Css(".prose h2"))
+            .await
+            .unwrap();
+        browser.screenshot(&format!("{device}-week")).await;
+        assert!(
+            !browser.overflows_horizontally().await,
+            "{device}: a week fits"
+        );
+
+        c.find(Locator::Css(".labs-callout a"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.wait().for_element(Locator::Css(".prose")).await.unwrap();
+        assert!(c
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/labs/w04"));
+        browser.screenshot(&format!("{device}-lab")).await;
+        assert!(
+            !browser.overflows_horizontally().await,
+            "{device}: a lab fits"
+        );
+
+        c.goto(&app.url("/weeks/99")).await.unwrap();
+        browser.screenshot(&format!("{device}-404")).await;
+        browser.close().await;
+    }
+}

@@ -1,0 +1,102 @@
+//! Headless Chromium driven over WebDriver: Debian's `chromium` and `chromium-driver`, one chromedriver per
+//! browser session, killed when the session is dropped.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder};
+use serde_json::json;
+
+/// A browser session and the driver process behind it.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn chromium_binary() -> String {
+    for candidate in ["/usr/lib/chromium/chromium", "/usr/bin/chromium"] {
+        if std::path::Path::new(candidate).exists() {
+            return candidate.to_string();
+        }
+    }
+    panic!("Chromium is not installed (apt-get install chromium chromium-driver; .ci/run does it)")
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and opens a headless window of the given size.
+    pub async fn start(width: u32, height: u32) -> Browser {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver runs (apt-get install chromium-driver)");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chromium_binary(),
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--no-first-run", "--disable-extensions", "--hide-scrollbars",
+                    format!("--window-size={width},{height}")
+                ]
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..100 {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    client.set_window_size(width, height).await.ok();
+                    return Browser { client, driver };
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("cannot start a Chromium session: {last:?}");
+    }
+
+    /// Saves a screenshot under `target/screenshots/` (for a person to look at; tests assert on the DOM).
+    pub async fn screenshot(&self, name: &str) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Whether the page is wider than the window (a sideways scroll on a phone).
+    pub async fn overflows_horizontally(&self) -> bool {
+        let v = self
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth > window.innerWidth + 1;",
+                vec![],
+            )
+            .await
+            .expect("script");
+        v.as_bool().unwrap_or(true)
+    }
+
+    /// Ends the browser session; dropping `self` then stops the driver.
+    pub async fn close(self) {
+        self.client.clone().close().await.ok();
+    }
+}
