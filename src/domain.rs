@@ -266,6 +266,61 @@ impl fmt::Display for Role {
     }
 }
 
+/// Where a grading run is. The first four are live (a worker holds a lease); the last three are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    Queued,
+    Building,
+    Starting,
+    Checking,
+    Passed,
+    Failed,
+    /// A fault of the platform, not of the learner's service: it never counts against them.
+    Error,
+}
+
+impl RunState {
+    pub const ALL: [RunState; 7] = [
+        RunState::Queued,
+        RunState::Building,
+        RunState::Starting,
+        RunState::Checking,
+        RunState::Passed,
+        RunState::Failed,
+        RunState::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Queued => "queued",
+            RunState::Building => "building",
+            RunState::Starting => "starting",
+            RunState::Checking => "checking",
+            RunState::Passed => "passed",
+            RunState::Failed => "failed",
+            RunState::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<RunState, Invalid> {
+        RunState::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| invalid(format!("unknown run state `{s}`")))
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, RunState::Passed | RunState::Failed | RunState::Error)
+    }
+}
+
+impl fmt::Display for RunState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,9 @@
 
 mod cohorts;
 mod progress;
+mod runs;
 mod sessions;
+mod tokens;
 mod users;
 
 use std::str::FromStr;
@@ -23,6 +25,8 @@ pub use crate::config::Backend;
 use crate::config::DatabaseUrl;
 pub use cohorts::CohortRow;
 pub use progress::LabProgressRow;
+pub use runs::{CheckResultRow, EventRow, FinalResult, RunRow, MAX_ATTEMPTS};
+pub use tokens::ApiTokenRow;
 pub use users::{UserRow, UserSummary};
 
 /// What can go wrong talking to the database.

@@ -30,24 +30,37 @@ impl Store {
         score: f64,
         passed: bool,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO lab_progress (user_id, lab_id, best_score, passed, attempts, updated_at)
-             VALUES ($1, $2, $3, $4, 1, $5)
-             ON CONFLICT (user_id, lab_id) DO UPDATE SET
-                best_score = CASE WHEN excluded.best_score > lab_progress.best_score
-                                  THEN excluded.best_score ELSE lab_progress.best_score END,
-                passed = CASE WHEN excluded.passed > lab_progress.passed
-                              THEN excluded.passed ELSE lab_progress.passed END,
-                attempts = lab_progress.attempts + 1,
-                updated_at = excluded.updated_at",
-        )
-        .bind(user_id)
-        .bind(lab_id)
-        .bind(score)
-        .bind(i64::from(passed))
-        .bind(self.now())
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        let mut conn = self.pool().acquire().await?;
+        upsert(&mut conn, user_id, lab_id, score, passed, self.now()).await
     }
+}
+
+/// The upsert behind [`Store::record_attempt`], usable inside the transaction that finishes a run.
+pub(super) async fn upsert(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    lab_id: &str,
+    score: f64,
+    passed: bool,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO lab_progress (user_id, lab_id, best_score, passed, attempts, updated_at)
+         VALUES ($1, $2, $3, $4, 1, $5)
+         ON CONFLICT (user_id, lab_id) DO UPDATE SET
+            best_score = CASE WHEN excluded.best_score > lab_progress.best_score
+                              THEN excluded.best_score ELSE lab_progress.best_score END,
+            passed = CASE WHEN excluded.passed > lab_progress.passed
+                          THEN excluded.passed ELSE lab_progress.passed END,
+            attempts = lab_progress.attempts + 1,
+            updated_at = excluded.updated_at",
+    )
+    .bind(user_id)
+    .bind(lab_id)
+    .bind(score)
+    .bind(i64::from(passed))
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

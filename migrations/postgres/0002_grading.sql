@@ -1,0 +1,77 @@
+-- Grading: submissions, runs (the queue), their events, per-check results, and personal API tokens.
+
+-- The uploaded archive, kept in the database so that workers on other machines can read it.
+CREATE TABLE submissions (
+    id         BIGSERIAL PRIMARY KEY,
+    user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    lab_id     TEXT    NOT NULL,
+    archive    BYTEA    NOT NULL,
+    bytes      BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+-- A run is one grading of one submission; it is the queue's row and its lease.
+CREATE TABLE runs (
+    id               BIGSERIAL PRIMARY KEY,
+    submission_id    BIGINT NOT NULL REFERENCES submissions (id) ON DELETE CASCADE,
+    user_id          BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    lab_id           TEXT    NOT NULL,
+    state            TEXT    NOT NULL CHECK (state IN ('queued', 'building', 'starting', 'checking', 'passed', 'failed', 'error')),
+    stage            TEXT,
+    reason           TEXT,
+    detail           TEXT,
+    score            DOUBLE PRECISION,
+    seed             BIGINT NOT NULL,
+    attempts         BIGINT NOT NULL DEFAULT 0,
+    worker_id        TEXT,
+    lease_expires_at BIGINT,
+    heartbeat_at     BIGINT,
+    build_log        TEXT    NOT NULL DEFAULT '',
+    container_log    TEXT    NOT NULL DEFAULT '',
+    created_at       BIGINT NOT NULL,
+    started_at       BIGINT,
+    finished_at      BIGINT
+);
+
+CREATE INDEX runs_queue ON runs (state, id);
+CREATE INDEX runs_user_lab ON runs (user_id, lab_id, id);
+
+-- What happened during a run, in order: stages, build log lines, check verdicts. The run page replays these on
+-- load and then follows new ones, so a reload mid-run shows everything so far.
+CREATE TABLE run_events (
+    id         BIGSERIAL PRIMARY KEY,
+    run_id     BIGINT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    kind       TEXT    NOT NULL,
+    payload    TEXT    NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+CREATE INDEX run_events_run ON run_events (run_id, id);
+
+CREATE TABLE check_results (
+    run_id      BIGINT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    position    BIGINT NOT NULL,
+    check_id    TEXT    NOT NULL,
+    title       TEXT    NOT NULL,
+    hint        TEXT    NOT NULL,
+    pillar      TEXT    NOT NULL,
+    weight      DOUBLE PRECISION    NOT NULL,
+    required    BIGINT NOT NULL,
+    verdict     TEXT    NOT NULL,
+    message     TEXT    NOT NULL,
+    detail      TEXT    NOT NULL,
+    duration_ms BIGINT NOT NULL,
+    PRIMARY KEY (run_id, check_id)
+);
+
+CREATE TABLE api_tokens (
+    id           BIGSERIAL PRIMARY KEY,
+    user_id      BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name         TEXT    NOT NULL,
+    token_hash   TEXT    NOT NULL UNIQUE,
+    created_at   BIGINT NOT NULL,
+    last_used_at BIGINT,
+    revoked_at   BIGINT
+);
+
+CREATE INDEX api_tokens_user ON api_tokens (user_id);
