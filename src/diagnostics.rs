@@ -42,7 +42,11 @@ impl fmt::Display for Diagnostic {
 /// The 1-based line holding byte `offset` of `source` (offsets past the end count as the last line).
 pub fn line_of(source: &str, offset: usize) -> usize {
     let end = offset.min(source.len());
-    source.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+    source.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]

@@ -33,6 +33,10 @@ fn build() -> PathBuf {
         .expect("cargo can be run to build testsvc");
     assert!(status.success(), "building the static testsvc failed");
     let binary = target_dir.join(TARGET).join("release").join("testsvc");
-    assert!(binary.exists(), "testsvc binary missing at {}", binary.display());
+    assert!(
+        binary.exists(),
+        "testsvc binary missing at {}",
+        binary.display()
+    );
     binary
 }
