@@ -83,7 +83,7 @@ impl Application {
         let key = load_or_create_key(&settings.data_dir)?;
         let state = Data::new(AppState {
             store,
-            curriculum: RwLock::new(Arc::new(curriculum)),
+            curriculum: Arc::new(RwLock::new(Arc::new(curriculum))),
             limiter: LoginLimiter::new(options.login_policy, options.clock.clone()),
             key,
             secure_cookies: server.secure_cookies,

@@ -75,3 +75,10 @@ CREATE TABLE api_tokens (
 );
 
 CREATE INDEX api_tokens_user ON api_tokens (user_id);
+
+-- One row: this installation's id, which prefixes the run labels on Docker objects so that installations (and
+-- test servers) sharing one Docker engine never touch each other's objects.
+CREATE TABLE instance (
+    singleton BIGINT PRIMARY KEY CHECK (singleton = 1),
+    id        TEXT    NOT NULL
+);

@@ -20,6 +20,17 @@ pub use module::Module;
 use crate::diagnostics::Diagnostic;
 use crate::domain::{LabId, PillarId, Week};
 
+/// The course as the server holds it: swapped whole on reload, so every reader sees one consistent course.
+pub type SharedCurriculum = std::sync::Arc<std::sync::RwLock<std::sync::Arc<Curriculum>>>;
+
+/// The course as it is now.
+pub fn current(shared: &SharedCurriculum) -> std::sync::Arc<Curriculum> {
+    match shared.read() {
+        Ok(c) => c.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    }
+}
+
 /// The whole course, valid: every cross-reference resolves.
 #[derive(Debug, Clone)]
 pub struct Curriculum {

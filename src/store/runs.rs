@@ -388,3 +388,18 @@ impl Store {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 }
+
+impl Store {
+    /// This installation's id, created on first use: eight lowercase hex digits.
+    pub async fn instance_id(&self) -> Result<String> {
+        let fresh = hex::encode(rand::random::<[u8; 4]>());
+        sqlx::query("INSERT INTO instance (singleton, id) VALUES (1, $1) ON CONFLICT (singleton) DO NOTHING")
+            .bind(format!("g{fresh}"))
+            .execute(self.pool())
+            .await?;
+        let (id,): (String,) = sqlx::query_as("SELECT id FROM instance WHERE singleton = 1")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(id)
+    }
+}

@@ -11,7 +11,7 @@ mod layout;
 mod observe;
 mod session;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use actix_web::cookie::Key;
 use actix_web::web;
@@ -22,7 +22,7 @@ pub use session::{CurrentUser, MaybeUser};
 
 use crate::auth::ratelimit::LoginLimiter;
 use crate::clock::SharedClock;
-use crate::curriculum::Curriculum;
+use crate::curriculum::{Curriculum, SharedCurriculum};
 use crate::store::Store;
 use crate::telemetry::Metrics;
 
@@ -30,7 +30,7 @@ use crate::telemetry::Metrics;
 pub struct AppState {
     pub store: Store,
     /// Swapped whole on reload, so a request always sees one consistent course.
-    pub curriculum: RwLock<Arc<Curriculum>>,
+    pub curriculum: SharedCurriculum,
     pub limiter: LoginLimiter,
     /// Signs the session and CSRF cookies.
     pub key: Key,
@@ -43,10 +43,7 @@ pub struct AppState {
 impl AppState {
     /// The curriculum as it is now.
     pub fn curriculum(&self) -> Arc<Curriculum> {
-        match self.curriculum.read() {
-            Ok(c) => c.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        crate::curriculum::current(&self.curriculum)
     }
 }
 

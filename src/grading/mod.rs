@@ -1,0 +1,16 @@
+//! Grading: what happens to a submission after it is queued.
+//!
+//! - `pipeline.rs`: one run, start to end, with no database: unpack, build, start, wait healthy, check, collect
+//!   logs, and always remove what was created. `gauntlet grade` calls it directly.
+//! - `worker.rs`: the queue side: claim a run with a lease, heartbeat, feed the pipeline's events into the
+//!   store, record the result once, put the run back on a platform fault.
+//! - `events.rs`: what a run reports as it goes (stages, build log lines, verdicts).
+
+pub mod events;
+pub mod pipeline;
+pub mod submit;
+pub mod worker;
+
+pub use events::RunEvent;
+pub use pipeline::{execute, Job, Report};
+pub use worker::{WorkerPool, WorkerSettings};

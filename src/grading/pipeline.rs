@@ -1,0 +1,336 @@
+//! One grading run from archive to verdict, with no database: unpack, build, start, wait for health, run the
+//! lab's checks, collect the logs, and remove every Docker object of the run whatever happened.
+//!
+//! Failures are split by whose they are. The learner's (a broken archive, a failing build, a service that never
+//! answers, failed checks) end the run as `failed` with the stage and a reason they can act on. The platform's
+//! (the Docker engine gone) end it as `error`, or ask for a retry when the engine cannot be reached at all, and
+//! never count against the learner.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::events::RunEvent;
+use crate::archive::{self, ArchiveLimits};
+use crate::checks::{self, CheckContext, CheckEvent, CheckOutcome, CheckSuite, Target, Verdict};
+use crate::curriculum::Lab;
+use crate::domain::RunState;
+use crate::sandbox::{BuildError, Running, RunLabel, Sandbox, SandboxError, StartError, StartSpec};
+
+/// The build log kept with a run; the stream shows every line, the store keeps the last this many bytes.
+pub const BUILD_LOG_CAP: usize = 256 * 1024;
+/// The container's own output kept with a run (instructors only).
+pub const CONTAINER_LOG_CAP: usize = 64 * 1024;
+/// How long a service gets to exit after SIGTERM before it is killed.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Everything one run needs.
+pub struct Job {
+    pub label: RunLabel,
+    pub lab: Lab,
+    pub suite: CheckSuite,
+    pub archive: Vec<u8>,
+    pub seed: u64,
+    pub limits: ArchiveLimits,
+    /// A folder for the unpacked project; removed when the run ends.
+    pub work_dir: PathBuf,
+}
+
+/// The stage a run ended in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Unpack,
+    Build,
+    Start,
+    Checks,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Unpack => "upload",
+            Stage::Build => "build",
+            Stage::Start => "start",
+            Stage::Checks => "checks",
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub state: RunState,
+    pub stage: Stage,
+    /// For the learner.
+    pub reason: String,
+    /// For instructors only.
+    pub detail: String,
+    pub score: Option<f64>,
+    pub checks: Vec<CheckOutcome>,
+    pub build_log: String,
+    pub container_log: String,
+    /// The Docker engine could not be reached: nothing is known about the learner's work, so the run should be
+    /// queued again rather than recorded.
+    pub retry: bool,
+}
+
+impl Report {
+    fn new(state: RunState, stage: Stage, reason: impl Into<String>) -> Report {
+        Report {
+            state,
+            stage,
+            reason: reason.into(),
+            detail: String::new(),
+            score: None,
+            checks: Vec::new(),
+            build_log: String::new(),
+            container_log: String::new(),
+            retry: false,
+        }
+    }
+
+    fn platform(stage: Stage, e: &SandboxError) -> Report {
+        let mut r = Report::new(
+            RunState::Error,
+            stage,
+            "Grading failed because of a fault of the platform, not of your service; it does not count. Submit again later.",
+        );
+        r.detail = format!("{e:#}");
+        r.retry = matches!(e, SandboxError::Unreachable(_));
+        r
+    }
+}
+
+/// Runs the job and removes everything it created in Docker, whatever the outcome.
+pub async fn execute(sandbox: &Sandbox, job: Job, events: &UnboundedSender<RunEvent>) -> Report {
+    let report = stages(sandbox, &job, events).await;
+    if let Err(e) = sandbox.remove_run(&job.label).await {
+        tracing::warn!(run = %job.label, error = %e, "could not remove the run's Docker objects; the reaper will");
+    }
+    let _ = std::fs::remove_dir_all(&job.work_dir);
+    report
+}
+
+fn emit(events: &UnboundedSender<RunEvent>, event: RunEvent) {
+    // The receiver only goes away when the run is being abandoned; nothing to do then.
+    let _ = events.send(event);
+}
+
+async fn stages(sandbox: &Sandbox, job: &Job, events: &UnboundedSender<RunEvent>) -> Report {
+    let context = match build_context(job).await {
+        Ok(c) => c,
+        Err(report) => return *report,
+    };
+
+    emit(events, RunEvent::State { state: RunState::Building });
+    let mut build_log = String::new();
+    let built = sandbox
+        .build(
+            &job.label,
+            context,
+            Duration::from_secs(job.lab.timeouts.build_secs),
+            BUILD_LOG_CAP,
+            |line| {
+                push_capped(&mut build_log, line, BUILD_LOG_CAP);
+                emit(events, RunEvent::Log { line: line.to_string() });
+            },
+        )
+        .await;
+    let image = match built {
+        Ok(image) => image,
+        Err(BuildError::Platform(e)) => {
+            let mut r = Report::platform(Stage::Build, &e);
+            r.build_log = build_log;
+            return r;
+        }
+        Err(e) => {
+            let mut r = Report::new(RunState::Failed, Stage::Build, format!("Build: {e}."));
+            r.detail = e.log_tail().to_string();
+            r.build_log = build_log;
+            return r;
+        }
+    };
+
+    emit(events, RunEvent::State { state: RunState::Starting });
+    let spec = start_spec(&job.lab, job.seed);
+    let running = match sandbox.start(&job.label, &image, &spec).await {
+        Ok(r) => r,
+        Err(e) => {
+            let mut r = Report::platform(Stage::Start, &e);
+            r.build_log = build_log;
+            return r;
+        }
+    };
+    let healthy = sandbox
+        .wait_healthy(
+            &running,
+            &job.lab.service.health,
+            Duration::from_secs(job.lab.timeouts.start_secs),
+        )
+        .await;
+    if let Err(e) = healthy {
+        let mut r = match &e {
+            StartError::Platform(p) => Report::platform(Stage::Start, p),
+            _ => Report::new(RunState::Failed, Stage::Start, format!("Start: {e}.")),
+        };
+        r.build_log = build_log;
+        r.container_log = finish_container(sandbox, &running).await;
+        return r;
+    }
+
+    emit(events, RunEvent::State { state: RunState::Checking });
+    let outcomes = run_checks(job, &running, events).await;
+    let container_log = finish_container(sandbox, &running).await;
+    let mut report = match outcomes {
+        Some(outcomes) => verdict(outcomes),
+        None => Report::new(
+            RunState::Failed,
+            Stage::Checks,
+            format!(
+                "Checks: they did not finish within {}s; the service may be too slow to answer.",
+                job.lab.timeouts.checks_secs
+            ),
+        ),
+    };
+    report.build_log = build_log;
+    report.container_log = container_log;
+    report
+}
+
+/// Unpacks the upload (checking it again: the worker trusts nothing it reads back) and packs the build context,
+/// honouring `.dockerignore`.
+async fn build_context(job: &Job) -> Result<Vec<u8>, Box<Report>> {
+    let archive_bytes = job.archive.clone();
+    let limits = job.limits.clone();
+    let dir = job.work_dir.join("project");
+    let packed = tokio::task::spawn_blocking(move || {
+        archive::unpack(&archive_bytes, &dir, &limits)?;
+        archive::pack(&dir, &limits)
+    })
+    .await;
+    match packed {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => Err(Box::new(Report::new(
+            RunState::Failed,
+            Stage::Unpack,
+            format!("Upload: {e}."),
+        ))),
+        Err(e) => {
+            let mut r = Report::new(RunState::Error, Stage::Unpack, "Grading failed because of a fault of the platform; it does not count.");
+            r.detail = e.to_string();
+            Err(Box::new(r))
+        }
+    }
+}
+
+fn start_spec(lab: &Lab, seed: u64) -> StartSpec {
+    StartSpec {
+        port: lab.service.port,
+        env: vec![("GAUNTLET_SEED".to_string(), seed.to_string())],
+        memory_bytes: i64::try_from(lab.limits.memory_mb.saturating_mul(1 << 20)).unwrap_or(i64::MAX),
+        nano_cpus: (lab.limits.cpus * 1e9) as i64,
+        pids_limit: lab.limits.pids,
+        ..StartSpec::default()
+    }
+}
+
+async fn run_checks(
+    job: &Job,
+    running: &Running,
+    events: &UnboundedSender<RunEvent>,
+) -> Option<Vec<CheckOutcome>> {
+    let base = url::Url::parse(&running.base_url()).ok()?;
+    let target = Target { base_url: base };
+    let ctx = CheckContext {
+        seed: job.seed,
+        env: Default::default(),
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<CheckEvent>();
+    let forward_to = events.clone();
+    let forward = tokio::spawn(async move {
+        while let Some(e) = rx.recv().await {
+            let event = match e {
+                CheckEvent::Started { check_id, title } => RunEvent::CheckStarted { check_id, title },
+                CheckEvent::Finished(outcome) => RunEvent::finished(&outcome),
+            };
+            let _ = forward_to.send(event);
+        }
+    });
+    let limit = Duration::from_secs(job.lab.timeouts.checks_secs);
+    let outcomes = tokio::time::timeout(limit, checks::run_suite(&job.suite, &target, &ctx, &tx)).await;
+    drop(tx);
+    let _ = forward.await;
+    outcomes.ok()
+}
+
+/// Collects the container's output, then stops it (SIGTERM, then a kill after the grace period).
+async fn finish_container(sandbox: &Sandbox, running: &Running) -> String {
+    let log = sandbox
+        .logs(running, CONTAINER_LOG_CAP)
+        .await
+        .unwrap_or_else(|e| format!("(the container's log could not be read: {e})"));
+    if let Err(e) = sandbox.stop(running, STOP_GRACE).await {
+        tracing::warn!(run = %running.run, error = %e, "could not stop the container");
+    }
+    log
+}
+
+/// The run's state and reason from its checks' outcomes.
+fn verdict(outcomes: Vec<CheckOutcome>) -> Report {
+    let score = checks::score(&outcomes);
+    let required_error = outcomes
+        .iter()
+        .any(|o| o.required && o.verdict == Verdict::Error);
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.verdict == Verdict::Fail)
+        .map(|o| o.title.as_str())
+        .collect();
+    let total = outcomes.len();
+    let (state, reason) = if score.passed {
+        (RunState::Passed, format!("All required checks passed ({total} checks run)."))
+    } else if required_error {
+        (
+            RunState::Error,
+            "A check could not be run because of a fault of the platform; this run does not count.".to_string(),
+        )
+    } else {
+        (
+            RunState::Failed,
+            format!("{} of {total} checks failed: {}.", failed.len(), failed.join("; ")),
+        )
+    };
+    let mut r = Report::new(state, Stage::Checks, reason);
+    r.score = Some(score.score);
+    r.checks = outcomes;
+    r
+}
+
+/// Appends a line, keeping only the last `cap` bytes (at a character boundary).
+fn push_capped(log: &mut String, line: &str, cap: usize) {
+    log.push_str(line);
+    log.push('\n');
+    if log.len() > cap {
+        let mut cut = log.len() - cap;
+        while !log.is_char_boundary(cut) {
+            cut += 1;
+        }
+        log.drain(..cut);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_keeps_its_tail_within_the_cap() {
+        let mut log = String::new();
+        for i in 0..100 {
+            push_capped(&mut log, &format!("line {i}"), 64);
+        }
+        assert!(log.len() <= 64);
+        assert!(log.ends_with("line 99\n"));
+    }
+}

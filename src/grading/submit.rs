@@ -1,0 +1,64 @@
+//! Accepting a submission: the archive is checked in full (by unpacking it into a scratch folder that is removed
+//! right after) before anything is stored or queued, so a rejected upload leaves nothing behind.
+
+use std::path::Path;
+
+use crate::archive::{self, ArchiveError, ArchiveLimits};
+use crate::curriculum::Curriculum;
+use crate::domain::LabId;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("there is no lab `{0}`")]
+    UnknownLab(String),
+    #[error("{0}")]
+    Archive(#[from] ArchiveError),
+    #[error("the upload could not be checked: {0}")]
+    Scratch(std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SubmitError {
+    /// Whether the learner can fix it (a 4xx), as opposed to a fault of ours.
+    pub fn is_learner_fault(&self) -> bool {
+        match self {
+            SubmitError::UnknownLab(_) => true,
+            SubmitError::Archive(e) => e.is_learner_fault(),
+            SubmitError::Scratch(_) | SubmitError::Store(_) => false,
+        }
+    }
+}
+
+/// Checks the archive and queues a run of `lab` for `user_id`; returns the run's id.
+pub async fn accept(
+    store: &Store,
+    curriculum: &Curriculum,
+    limits: &ArchiveLimits,
+    scratch: &Path,
+    user_id: i64,
+    lab: &str,
+    bytes: Vec<u8>,
+) -> Result<i64, SubmitError> {
+    let id = LabId::parse(lab).map_err(|_| SubmitError::UnknownLab(lab.to_string()))?;
+    if curriculum.lab(&id).is_none() {
+        return Err(SubmitError::UnknownLab(lab.to_string()));
+    }
+    std::fs::create_dir_all(scratch).map_err(SubmitError::Scratch)?;
+    let dir = tempfile::Builder::new()
+        .prefix("upload-")
+        .tempdir_in(scratch)
+        .map_err(SubmitError::Scratch)?;
+    let limits = limits.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let target = dir.path().join("project");
+        let result = archive::unpack(&bytes, &target, &limits).map(|_| ());
+        drop(dir);
+        result.map(|()| bytes)
+    })
+    .await
+    .map_err(|e| SubmitError::Scratch(std::io::Error::other(e)))??;
+    let seed = i64::from(rand::random::<u32>());
+    Ok(store.submit(user_id, id.as_str(), &checked, seed).await?)
+}
