@@ -12,6 +12,7 @@ pub mod curriculum;
 pub mod diagnostics;
 pub mod domain;
 pub mod progress;
+pub mod sandbox;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

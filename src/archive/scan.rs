@@ -200,7 +200,9 @@ fn find_root(
     let tops: BTreeSet<&String> = files.iter().chain(dirs.iter()).map(|p| &p[0]).collect();
     let mut tops = tops.into_iter();
     match (tops.next(), tops.next()) {
-        (Some(top), None) if !files.contains(&vec![top.clone()]) && dockerfile(&[top.clone()]) => {
+        (Some(top), None)
+            if !files.contains(&vec![top.clone()]) && dockerfile(std::slice::from_ref(top)) =>
+        {
             Ok(Some(top.clone()))
         }
         _ => Err(ArchiveError::NoDockerfile),

@@ -1,0 +1,131 @@
+//! The sandbox's errors, split by who can act on them.
+//!
+//! `SandboxError` is the platform's fault (engine unreachable, a refused API call). `BuildError` and
+//! `StartError` wrap it, and add the outcomes that are the learner's doing — a failing Dockerfile, a service
+//! that exits or never answers — whose `Display` is written for the learner.
+
+use std::time::Duration;
+
+/// A fault on the platform's side while talking to Docker.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// The engine did not answer at all (socket missing, daemon down).
+    #[error("the Docker engine could not be reached")]
+    Unreachable(#[source] bollard::errors::Error),
+
+    /// The engine answered but refused or failed an operation.
+    #[error("the Docker engine could not {action}")]
+    Docker {
+        action: &'static str,
+        #[source]
+        source: bollard::errors::Error,
+    },
+
+    /// A run id that cannot be used in Docker names and labels.
+    #[error("`{0}` is not a valid run id (1 to 48 of a-z, 0-9, `-`, `_`, starting with a letter or digit)")]
+    InvalidRunId(String),
+
+    /// The container started but has no address on its run's network.
+    #[error("the container has no address on its network")]
+    NoAddress,
+}
+
+impl SandboxError {
+    /// Wraps a bollard error, telling a dead engine apart from a refused request.
+    pub(crate) fn docker(action: &'static str) -> impl FnOnce(bollard::errors::Error) -> Self {
+        move |source| {
+            if is_unreachable(&source) {
+                Self::Unreachable(source)
+            } else {
+                Self::Docker { action, source }
+            }
+        }
+    }
+}
+
+/// Errors that mean the engine is not there, as opposed to one request being refused.
+pub(crate) fn is_unreachable(e: &bollard::errors::Error) -> bool {
+    use bollard::errors::Error as E;
+    matches!(
+        e,
+        E::HyperResponseError { .. }
+            | E::HyperLegacyError { .. }
+            | E::HttpClientError { .. }
+            | E::IOError { .. }
+            | E::SocketNotFoundError(_)
+            | E::RequestTimeoutError
+    )
+}
+
+/// Why an image could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The Dockerfile is wrong or one of its steps failed: the learner's to fix.
+    #[error("the image could not be built: {message}")]
+    Failed { message: String, log_tail: String },
+
+    /// The build ran past its time budget and was cancelled.
+    #[error("the image build took longer than {}s and was stopped", .after.as_secs())]
+    Timeout { after: Duration, log_tail: String },
+
+    /// The platform failed, not the learner's project.
+    #[error(transparent)]
+    Platform(#[from] SandboxError),
+}
+
+impl BuildError {
+    /// Whether the learner can fix this by changing the project.
+    pub fn is_learner_fault(&self) -> bool {
+        !matches!(self, Self::Platform(_))
+    }
+
+    /// The end of the build log, for the run page.
+    pub fn log_tail(&self) -> &str {
+        match self {
+            Self::Failed { log_tail, .. } | Self::Timeout { log_tail, .. } => log_tail,
+            Self::Platform(_) => "",
+        }
+    }
+}
+
+/// Why a started service never became healthy.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The process ended before it answered; `oom` when the kernel killed it for memory.
+    #[error("{}", exited_message(*.code, *.oom))]
+    Exited { code: i64, oom: bool },
+
+    /// The process count sat at the pids limit: the service forks or spawns threads without bound.
+    #[error(
+        "the service is running {pids} processes or threads, its limit, and stopped answering \
+         (a fork bomb or a thread per request without bound?)"
+    )]
+    ForkBomb { pids: u64 },
+
+    /// Still running, never answered with a 2xx.
+    #[error("the service did not answer GET {path} with a 2xx within {}s (last attempt: {last})", .after.as_secs())]
+    Timeout {
+        after: Duration,
+        path: String,
+        last: String,
+    },
+
+    /// The platform failed, not the learner's service.
+    #[error(transparent)]
+    Platform(#[from] SandboxError),
+}
+
+impl StartError {
+    /// Whether the learner can fix this by changing the service.
+    pub fn is_learner_fault(&self) -> bool {
+        !matches!(self, Self::Platform(_))
+    }
+}
+
+fn exited_message(code: i64, oom: bool) -> String {
+    if oom {
+        format!("the service was killed for using more memory than its limit (exit code {code})")
+    } else {
+        format!("the service exited with code {code} before it answered its health check")
+    }
+}

@@ -1,0 +1,69 @@
+//! Everything that talks to Docker: building a learner's image, running it in a locked-down container on a
+//! private network, watching it, stopping it, and removing every trace of the run.
+//!
+//! Each object carries the `gauntlet.run` label, so a run's clean-up (`remove_run`) and the start-up reaper
+//! (`reap`) find everything by label, even objects created just before a crash.
+//!
+//! - `run.rs`: `RunLabel`, the validated run id, and the label keys.
+//! - `build.rs`: image build from a context tar, with streamed and capped logs and a timeout.
+//! - `start.rs`: internal network, optional volume, container with limits; `StartSpec` and `Running`.
+//! - `health.rs`: waiting for the health route, naming exits, OOM kills and fork bombs.
+//! - `control.rs`: logs, stop with a grace period, restart.
+//! - `cleanup.rs`: `remove_run` and `reap`.
+//! - `error.rs`: `SandboxError` (platform), `BuildError` and `StartError` (learner or platform).
+
+mod build;
+mod cleanup;
+mod control;
+mod error;
+mod health;
+mod run;
+mod start;
+mod tail;
+
+use bollard::Docker;
+
+pub use build::ImageId;
+pub use cleanup::Removed;
+pub use control::Stopped;
+pub use error::{BuildError, SandboxError, StartError};
+pub use run::{RunLabel, LABEL_KIND, LABEL_RUN};
+pub use start::{base_url, Running, StartSpec};
+
+/// A connection to the Docker engine; cheap to clone, safe to share between tasks.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    docker: Docker,
+}
+
+impl Sandbox {
+    /// Connects as the docker CLI would (`DOCKER_HOST`, else the local socket) and settles on the API
+    /// version the engine speaks, so older engines (API 1.41) work.
+    pub async fn connect() -> Result<Self, SandboxError> {
+        let docker = Docker::connect_with_defaults().map_err(SandboxError::Unreachable)?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(SandboxError::Unreachable)?;
+        Ok(Self { docker })
+    }
+
+    /// Wraps a client made elsewhere (another socket, a test's unreachable one); no version negotiation.
+    pub fn from_docker(docker: Docker) -> Self {
+        Self { docker }
+    }
+
+    /// Whether the engine answers; for readiness checks.
+    pub async fn ping(&self) -> Result<(), SandboxError> {
+        self.docker
+            .ping()
+            .await
+            .map(|_| ())
+            .map_err(SandboxError::Unreachable)
+    }
+
+    /// The underlying client, for the few callers (tests, diagnostics) that need an API this module lacks.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+}

@@ -1,0 +1,233 @@
+//! Starts a learner's service: a private network with no route out, an optional data volume, and one
+//! container with every limit set and no published port.
+//!
+//! The grader reaches the service at the container's address on that network, so nothing is exposed on the
+//! host and the service cannot reach anything but its own network. Whatever this function created is removed
+//! again if a later step fails, so a failed start leaves nothing behind.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use bollard::models::{
+    ContainerCreateBody, HostConfig, Mount, MountType, NetworkCreateRequest, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
+};
+use bollard::query_parameters::CreateContainerOptions;
+
+use super::build::ImageId;
+use super::error::SandboxError;
+use super::run::RunLabel;
+use super::Sandbox;
+
+/// How to run the service. `Default` gives the course's usual budget.
+#[derive(Debug, Clone)]
+pub struct StartSpec {
+    /// The port the service must listen on; passed as `PORT` and used to reach it.
+    pub port: u16,
+    /// Extra environment (`KEY=value` pairs), after `PORT`.
+    pub env: Vec<(String, String)>,
+    /// Memory limit in bytes; swap is disabled so the limit is real.
+    pub memory_bytes: i64,
+    /// CPU limit in billionths of a CPU (1_000_000_000 = one core).
+    pub nano_cpus: i64,
+    /// Processes plus threads; what stops a fork bomb from taking the host.
+    pub pids_limit: i64,
+    /// Size of the writable tmpfs at `/tmp`, the only writable place unless `data_dir` is set.
+    pub tmp_bytes: u64,
+    /// Where a persistent, run-labelled volume is mounted (for labs that check data survives a restart).
+    pub data_dir: Option<String>,
+}
+
+impl Default for StartSpec {
+    fn default() -> Self {
+        Self {
+            port: 8080,
+            env: Vec::new(),
+            memory_bytes: 256 << 20,
+            nano_cpus: 1_000_000_000,
+            pids_limit: 128,
+            tmp_bytes: 64 << 20,
+            data_dir: None,
+        }
+    }
+}
+
+/// A started service and everything needed to reach, inspect and remove it.
+#[derive(Debug, Clone)]
+pub struct Running {
+    pub run: RunLabel,
+    pub container_id: String,
+    pub network: String,
+    pub volume: Option<String>,
+    /// The container's address on its private network, `None` when the service exited before the engine
+    /// could be asked (the address goes with the process). It may change across `restart`; `wait_healthy`
+    /// returns the address it reached.
+    pub ip: Option<IpAddr>,
+    pub port: u16,
+}
+
+impl Running {
+    /// `http://ip:port`, the base URL checks call, once the address is known.
+    pub fn base_url(&self) -> Option<String> {
+        self.ip.map(|ip| base_url(SocketAddr::new(ip, self.port)))
+    }
+}
+
+/// `http://ip:port` (brackets for IPv6).
+pub fn base_url(addr: SocketAddr) -> String {
+    format!("http://{addr}")
+}
+
+impl Sandbox {
+    /// Creates the run's internal network (and volume), then creates and starts the container on it.
+    pub async fn start(
+        &self,
+        run: &RunLabel,
+        image: &ImageId,
+        spec: &StartSpec,
+    ) -> Result<Running, SandboxError> {
+        let name = run.object_name();
+        self.docker
+            .create_network(NetworkCreateRequest {
+                name: name.clone(),
+                driver: Some("bridge".to_string()),
+                internal: Some(true),
+                labels: Some(run.labels("network")),
+                ..Default::default()
+            })
+            .await
+            .map_err(SandboxError::docker("create the run's network"))?;
+        match self.start_on_network(run, image, spec, &name).await {
+            Ok(running) => Ok(running),
+            Err(e) => {
+                // Undo in reverse order; the run label finds whatever got created.
+                if let Err(cleanup) = self.remove_run(run).await {
+                    tracing::warn!(run = %run, error = %cleanup, "clean-up after a failed start failed");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn start_on_network(
+        &self,
+        run: &RunLabel,
+        image: &ImageId,
+        spec: &StartSpec,
+        network: &str,
+    ) -> Result<Running, SandboxError> {
+        let volume = match &spec.data_dir {
+            Some(_) => Some(self.create_volume(run).await?),
+            None => None,
+        };
+        let config = container_config(run, image, spec, network, volume.as_deref());
+        let options = CreateContainerOptions {
+            name: Some(run.object_name()),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_container(Some(options), config)
+            .await
+            .map_err(SandboxError::docker("create the container"))?;
+        self.docker
+            .start_container(&created.id, None)
+            .await
+            .map_err(SandboxError::docker("start the container"))?;
+        let ip = match self.container_ip(&created.id, network).await {
+            Ok(ip) => Some(ip),
+            // Not a platform fault: the learner's process already ended; `wait_healthy` will say how.
+            Err(SandboxError::NoAddress) if !self.is_running(&created.id).await? => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Running {
+            run: run.clone(),
+            container_id: created.id,
+            network: network.to_string(),
+            volume,
+            ip,
+            port: spec.port,
+        })
+    }
+
+    async fn create_volume(&self, run: &RunLabel) -> Result<String, SandboxError> {
+        let volume = self
+            .docker
+            .create_volume(VolumeCreateRequest {
+                name: Some(format!("{}-data", run.object_name())),
+                labels: Some(run.labels("volume")),
+                ..Default::default()
+            })
+            .await
+            .map_err(SandboxError::docker("create the run's volume"))?;
+        Ok(volume.name)
+    }
+
+    /// The container's address on `network`, read back from the engine (it assigns it at start).
+    pub(crate) async fn container_ip(
+        &self,
+        container: &str,
+        network: &str,
+    ) -> Result<IpAddr, SandboxError> {
+        let inspect = self
+            .docker
+            .inspect_container(container, None)
+            .await
+            .map_err(SandboxError::docker("inspect the container"))?;
+        inspect
+            .network_settings
+            .and_then(|s| s.networks)
+            .and_then(|mut n| n.remove(network))
+            .and_then(|endpoint| endpoint.ip_address)
+            .and_then(|ip| ip.parse().ok())
+            .ok_or(SandboxError::NoAddress)
+    }
+}
+
+fn container_config(
+    run: &RunLabel,
+    image: &ImageId,
+    spec: &StartSpec,
+    network: &str,
+    volume: Option<&str>,
+) -> ContainerCreateBody {
+    let env = std::iter::once(format!("PORT={}", spec.port))
+        .chain(spec.env.iter().map(|(k, v)| format!("{k}={v}")))
+        .collect();
+    let mounts = match (volume, &spec.data_dir) {
+        (Some(volume), Some(dir)) => Some(vec![Mount {
+            target: Some(dir.clone()),
+            source: Some(volume.to_string()),
+            typ: Some(MountType::VOLUME),
+            ..Default::default()
+        }]),
+        _ => None,
+    };
+    let host_config = HostConfig {
+        memory: Some(spec.memory_bytes),
+        memory_swap: Some(spec.memory_bytes),
+        nano_cpus: Some(spec.nano_cpus),
+        pids_limit: Some(spec.pids_limit),
+        readonly_rootfs: Some(true),
+        tmpfs: Some(HashMap::from([(
+            "/tmp".to_string(),
+            format!("rw,nosuid,nodev,size={}", spec.tmp_bytes),
+        )])),
+        cap_drop: Some(vec!["ALL".to_string()]),
+        security_opt: Some(vec!["no-new-privileges".to_string()]),
+        network_mode: Some(network.to_string()),
+        restart_policy: Some(RestartPolicy {
+            name: Some(RestartPolicyNameEnum::NO),
+            ..Default::default()
+        }),
+        mounts,
+        ..Default::default()
+    };
+    ContainerCreateBody {
+        image: Some(image.0.clone()),
+        env: Some(env),
+        labels: Some(run.labels("service")),
+        host_config: Some(host_config),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,490 @@
+//! Specifications for `gauntlet::sandbox`, against the real Docker engine.
+//!
+//! Images are built `FROM scratch` around the static `testsvc` binary (nothing can be pulled). Every test
+//! uses its own run id and a guard that removes the run's objects even when the test fails, so tests can run
+//! in parallel on one engine and leave nothing labelled behind.
+
+mod common;
+
+use std::collections::HashMap;
+use std::fs;
+use std::time::{Duration, Instant};
+
+use gauntlet::archive::{pack, ArchiveLimits};
+use gauntlet::sandbox::{
+    base_url, BuildError, ImageId, RunLabel, Running, Sandbox, StartError, StartSpec, LABEL_RUN,
+};
+
+const SERVICE: &str = "FROM scratch\nCOPY testsvc /testsvc\nENTRYPOINT [\"/testsvc\"]\n";
+const BUILD_TIMEOUT: Duration = Duration::from_secs(120);
+const LOG_CAP: usize = 64 * 1024;
+
+/// A build context: the static testsvc binary beside `dockerfile`, packed as the CLI would pack it.
+fn context(dockerfile: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::copy(common::testsvc::binary(), dir.path().join("testsvc")).expect("copy testsvc");
+    fs::write(dir.path().join("Dockerfile"), dockerfile).expect("Dockerfile");
+    pack(dir.path(), &ArchiveLimits::default()).expect("pack context")
+}
+
+/// A unique run id per test and process, under `prefix` so the reaper test can sweep only its own.
+fn run_id(prefix: &str, test: &str) -> RunLabel {
+    RunLabel::parse(&format!("{prefix}-{}-{test}", std::process::id())).expect("valid run id")
+}
+
+/// Removes the run's objects when dropped, on success and on panic alike.
+struct RunGuard {
+    sandbox: Sandbox,
+    run: RunLabel,
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        let (sandbox, run) = (self.sandbox.clone(), self.run.clone());
+        // Drop cannot await; a runtime of its own on another thread works inside or outside tokio.
+        let cleaned = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(sandbox.remove_run(&run))
+        })
+        .join();
+        if !matches!(cleaned, Ok(Ok(_))) {
+            eprintln!("clean-up of {} failed: {cleaned:?}", self.run);
+        }
+    }
+}
+
+async fn setup(test: &str) -> (Sandbox, RunLabel, RunGuard) {
+    let sandbox = Sandbox::connect().await.expect("docker engine");
+    sandbox.ping().await.expect("ping");
+    let run = run_id("t", test);
+    let guard = RunGuard {
+        sandbox: sandbox.clone(),
+        run: run.clone(),
+    };
+    (sandbox, run, guard)
+}
+
+async fn build_service(sandbox: &Sandbox, run: &RunLabel) -> ImageId {
+    let bytes = context(SERVICE);
+    sandbox
+        .build(run, bytes, BUILD_TIMEOUT, LOG_CAP, |_| {})
+        .await
+        .expect("testsvc image builds")
+}
+
+async fn start_healthy(sandbox: &Sandbox, run: &RunLabel, spec: &StartSpec) -> Running {
+    let image = build_service(sandbox, run).await;
+    let running = sandbox.start(run, &image, spec).await.expect("starts");
+    sandbox
+        .wait_healthy(&running, "/healthz", Duration::from_secs(20))
+        .await
+        .expect("healthy");
+    running
+}
+
+async fn labelled_objects(sandbox: &Sandbox, run: &RunLabel) -> usize {
+    use bollard::query_parameters::{
+        ListContainersOptions, ListImagesOptions, ListNetworksOptions, ListVolumesOptions,
+    };
+    let filter = HashMap::from([("label".to_string(), vec![format!("{LABEL_RUN}={run}")])]);
+    let d = sandbox.docker();
+    let containers = d
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filter.clone()),
+            ..Default::default()
+        }))
+        .await
+        .expect("containers");
+    let networks = d
+        .list_networks(Some(ListNetworksOptions {
+            filters: Some(filter.clone()),
+        }))
+        .await
+        .expect("networks");
+    let volumes = d
+        .list_volumes(Some(ListVolumesOptions {
+            filters: Some(filter.clone()),
+        }))
+        .await
+        .expect("volumes")
+        .volumes
+        .unwrap_or_default();
+    let images = d
+        .list_images(Some(ListImagesOptions {
+            filters: Some(filter),
+            ..Default::default()
+        }))
+        .await
+        .expect("images");
+    containers.len() + networks.len() + volumes.len() + images.len()
+}
+
+#[tokio::test]
+async fn builds_starts_and_serves_healthz_then_removes_everything() {
+    let (sandbox, run, _guard) = setup("happy").await;
+    let t = Instant::now();
+    let mut lines = Vec::new();
+    let image = sandbox
+        .build(&run, context(SERVICE), BUILD_TIMEOUT, LOG_CAP, |l| {
+            lines.push(l.to_string())
+        })
+        .await
+        .expect("builds");
+    let built = t.elapsed();
+    assert!(image.0.starts_with("sha256:"), "{image:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("COPY testsvc")),
+        "{lines:?}"
+    );
+
+    let t = Instant::now();
+    let running = sandbox
+        .start(&run, &image, &StartSpec::default())
+        .await
+        .expect("starts");
+    let started = t.elapsed();
+    let addr = sandbox
+        .wait_healthy(&running, "/healthz", Duration::from_secs(20))
+        .await
+        .expect("healthy");
+    let healthy = t.elapsed();
+    assert_eq!(running.base_url(), Some(base_url(addr)));
+    eprintln!("timings: build {built:?}, create+start {started:?}, start to first 2xx {healthy:?}");
+
+    let body = reqwest::get(format!("{}/healthz", base_url(addr)))
+        .await
+        .expect("GET /healthz")
+        .text()
+        .await
+        .expect("body");
+    assert!(body.contains("ok"), "{body}");
+    let logs = sandbox.logs(&running, LOG_CAP).await.expect("logs");
+    assert!(logs.contains("listening on 0.0.0.0:8080"), "{logs}");
+
+    let removed = sandbox.remove_run(&run).await.expect("removes");
+    assert_eq!(
+        (removed.containers, removed.networks, removed.images),
+        (1, 1, 1)
+    );
+    assert_eq!(labelled_objects(&sandbox, &run).await, 0);
+}
+
+#[tokio::test]
+async fn a_failing_run_step_is_the_learners_build_failure_with_its_log() {
+    let (sandbox, run, _guard) = setup("runfail").await;
+    let dockerfile = "FROM scratch\nCOPY testsvc /testsvc\nRUN [\"/nonexistent\"]\n";
+    let err = sandbox
+        .build(&run, context(dockerfile), BUILD_TIMEOUT, LOG_CAP, |_| {})
+        .await
+        .expect_err("fails");
+    assert!(matches!(err, BuildError::Failed { .. }), "{err:?}");
+    assert!(err.is_learner_fault());
+    assert!(
+        err.log_tail().contains("RUN [\"/nonexistent\"]"),
+        "{}",
+        err.log_tail()
+    );
+    assert!(err.to_string().contains("nonexistent"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unknown_instruction_is_the_learners_build_failure() {
+    let (sandbox, run, _guard) = setup("badinstr").await;
+    let err = sandbox
+        .build(
+            &run,
+            context("FROM scratch\nFROBNICATE now\n"),
+            BUILD_TIMEOUT,
+            LOG_CAP,
+            |_| {},
+        )
+        .await
+        .expect_err("fails");
+    assert!(matches!(err, BuildError::Failed { .. }), "{err:?}");
+    assert!(
+        err.to_string().to_lowercase().contains("frobnicate"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_build_past_its_timeout_is_cancelled() {
+    let (sandbox, run, _guard) = setup("buildtimeout").await;
+    // The server never exits, so this RUN step never ends.
+    let dockerfile = "FROM scratch\nCOPY testsvc /testsvc\nRUN [\"/testsvc\"]\n";
+    let t = Instant::now();
+    let err = sandbox
+        .build(
+            &run,
+            context(dockerfile),
+            Duration::from_secs(3),
+            LOG_CAP,
+            |_| {},
+        )
+        .await
+        .expect_err("times out");
+    assert!(matches!(err, BuildError::Timeout { .. }), "{err:?}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+}
+
+#[tokio::test]
+async fn an_unreachable_engine_is_a_platform_fault() {
+    // A path that exists but where no engine listens: the client is made, every request fails.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("docker.sock");
+    fs::write(&socket, b"").expect("stand-in socket");
+    let docker = bollard::Docker::connect_with_socket(
+        socket.to_str().expect("utf-8 path"),
+        5,
+        bollard::API_DEFAULT_VERSION,
+    )
+    .expect("client");
+    let sandbox = Sandbox::from_docker(docker);
+    let run = run_id("t", "nodocker");
+    let err = sandbox
+        .build(&run, context(SERVICE), BUILD_TIMEOUT, LOG_CAP, |_| {})
+        .await
+        .expect_err("fails");
+    assert!(matches!(err, BuildError::Platform(_)), "{err:?}");
+    assert!(!err.is_learner_fault());
+}
+
+#[tokio::test]
+async fn a_service_exiting_at_start_reports_its_exit_code() {
+    let (sandbox, run, _guard) = setup("exits").await;
+    let image = build_service(&sandbox, &run).await;
+    let spec = StartSpec {
+        env: vec![("TESTSVC_EXIT_AT_START".into(), "3".into())],
+        ..StartSpec::default()
+    };
+    let running = sandbox.start(&run, &image, &spec).await.expect("starts");
+    let t = Instant::now();
+    let err = sandbox
+        .wait_healthy(&running, "/healthz", Duration::from_secs(20))
+        .await
+        .expect_err("never healthy");
+    assert!(
+        matches!(
+            err,
+            StartError::Exited {
+                code: 3,
+                oom: false
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "exit noticed late: {:?}",
+        t.elapsed()
+    );
+    let logs = sandbox.logs(&running, LOG_CAP).await.expect("logs");
+    assert!(logs.contains("exiting at start"), "{logs}");
+}
+
+#[tokio::test]
+async fn a_service_that_never_answers_2xx_times_out() {
+    let (sandbox, run, _guard) = setup("unhealthy").await;
+    let image = build_service(&sandbox, &run).await;
+    let running = sandbox
+        .start(&run, &image, &StartSpec::default())
+        .await
+        .expect("starts");
+    let err = sandbox
+        .wait_healthy(&running, "/no-such-route", Duration::from_secs(2))
+        .await
+        .expect_err("never healthy");
+    assert!(
+        matches!(err, StartError::Timeout { ref last, .. } if last == "HTTP 404"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_service_runs_on_an_internal_network_with_every_limit() {
+    let (sandbox, run, _guard) = setup("limits").await;
+    let spec = StartSpec::default();
+    let running = start_healthy(&sandbox, &run, &spec).await;
+
+    let network = sandbox
+        .docker()
+        .inspect_network(&running.network, None)
+        .await
+        .expect("network");
+    assert_eq!(
+        network.internal,
+        Some(true),
+        "the network must have no route out"
+    );
+    assert_eq!(
+        network
+            .labels
+            .unwrap_or_default()
+            .get(LABEL_RUN)
+            .map(String::as_str),
+        Some(run.as_str())
+    );
+
+    let container = sandbox
+        .docker()
+        .inspect_container(&running.container_id, None)
+        .await
+        .expect("container");
+    let host = container.host_config.expect("host config");
+    assert_eq!(host.memory, Some(spec.memory_bytes));
+    assert_eq!(host.memory_swap, Some(spec.memory_bytes));
+    assert_eq!(host.nano_cpus, Some(spec.nano_cpus));
+    assert_eq!(host.pids_limit, Some(spec.pids_limit));
+    assert_eq!(host.readonly_rootfs, Some(true));
+    assert_eq!(host.cap_drop, Some(vec!["ALL".to_string()]));
+    assert_eq!(
+        host.security_opt,
+        Some(vec!["no-new-privileges".to_string()])
+    );
+    assert!(host.tmpfs.unwrap_or_default().contains_key("/tmp"));
+    assert!(
+        host.port_bindings.unwrap_or_default().is_empty(),
+        "no port may be published"
+    );
+    let networks = container
+        .network_settings
+        .and_then(|s| s.networks)
+        .unwrap_or_default();
+    assert_eq!(networks.keys().collect::<Vec<_>>(), vec![&running.network]);
+}
+
+#[tokio::test]
+async fn stop_reports_a_service_that_ignores_sigterm_as_not_graceful() {
+    let (sandbox, run, _guard) = setup("stop").await;
+    let running = start_healthy(&sandbox, &run, &StartSpec::default()).await;
+    // testsvc is PID 1 with no SIGTERM handler, so the kernel ignores the signal: it has to be killed.
+    let stopped = sandbox
+        .stop(&running, Duration::from_secs(1))
+        .await
+        .expect("stops");
+    assert!(!stopped.graceful, "{stopped:?}");
+    assert_eq!(stopped.exit_code, Some(137));
+    assert!(stopped.elapsed >= Duration::from_secs(1), "{stopped:?}");
+    let again = sandbox
+        .stop(&running, Duration::from_secs(1))
+        .await
+        .expect("stops");
+    assert_eq!(again.elapsed, Duration::ZERO);
+}
+
+#[tokio::test]
+async fn restart_brings_the_same_container_back_with_its_volume() {
+    let (sandbox, run, _guard) = setup("restart").await;
+    let spec = StartSpec {
+        data_dir: Some("/data".into()),
+        ..StartSpec::default()
+    };
+    let mut running = start_healthy(&sandbox, &run, &spec).await;
+    let volume = running.volume.clone().expect("a volume");
+    let container = running.container_id.clone();
+    sandbox
+        .restart(&mut running, Duration::from_millis(500))
+        .await
+        .expect("restarts");
+    assert_eq!(running.container_id, container);
+    sandbox
+        .wait_healthy(&running, "/healthz", Duration::from_secs(20))
+        .await
+        .expect("healthy again");
+    let inspected = sandbox
+        .docker()
+        .inspect_volume(&volume)
+        .await
+        .expect("volume");
+    assert_eq!(
+        inspected.labels.get(LABEL_RUN).map(String::as_str),
+        Some(run.as_str())
+    );
+    let removed = sandbox.remove_run(&run).await.expect("removes");
+    assert_eq!(removed.volumes, 1);
+}
+
+#[tokio::test]
+async fn reap_removes_every_run_under_its_prefix_and_nothing_else() {
+    let sandbox = Sandbox::connect().await.expect("docker engine");
+    let prefix = format!("reap-{}-", std::process::id());
+    let runs = [run_id("reap", "a"), run_id("reap", "b")];
+    let bystander = run_id("t", "bystander");
+    let _guards: Vec<RunGuard> = runs
+        .iter()
+        .chain([&bystander])
+        .map(|run| RunGuard {
+            sandbox: sandbox.clone(),
+            run: run.clone(),
+        })
+        .collect();
+    for run in runs.iter().chain([&bystander]) {
+        let image = build_service(&sandbox, run).await;
+        sandbox
+            .start(run, &image, &StartSpec::default())
+            .await
+            .expect("starts");
+    }
+    let reaped = sandbox.reap(&prefix).await.expect("reaps");
+    assert_eq!(reaped, 6, "a container, a network and an image per run");
+    for run in &runs {
+        assert_eq!(
+            labelled_objects(&sandbox, run).await,
+            0,
+            "{run} left objects"
+        );
+    }
+    assert_eq!(
+        labelled_objects(&sandbox, &bystander).await,
+        3,
+        "another run was touched"
+    );
+}
+
+#[tokio::test]
+async fn a_fork_bomb_is_named_from_the_pids_stats() {
+    let (sandbox, run, _guard) = setup("forkbomb").await;
+    let image = build_service(&sandbox, &run).await;
+    let spec = StartSpec {
+        env: vec![("TESTSVC_FORK_BOMB".into(), "1".into())],
+        pids_limit: 32,
+        ..StartSpec::default()
+    };
+    let running = sandbox.start(&run, &image, &spec).await.expect("starts");
+    let err = sandbox
+        .wait_healthy(&running, "/healthz", Duration::from_secs(20))
+        .await
+        .expect_err("never healthy");
+    assert!(matches!(err, StartError::ForkBomb { pids: 32 }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_memory_hog_is_reported_as_oom_killed() {
+    let (sandbox, run, _guard) = setup("oom").await;
+    let image = build_service(&sandbox, &run).await;
+    let spec = StartSpec {
+        env: vec![("TESTSVC_MEMORY_HOG".into(), "1".into())],
+        memory_bytes: 32 << 20,
+        ..StartSpec::default()
+    };
+    let running = sandbox.start(&run, &image, &spec).await.expect("starts");
+    let err = sandbox
+        .wait_healthy(&running, "/healthz", Duration::from_secs(20))
+        .await
+        .expect_err("never healthy");
+    assert!(
+        matches!(
+            err,
+            StartError::Exited {
+                code: 137,
+                oom: true
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("memory"), "{err}");
+}
