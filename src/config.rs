@@ -46,6 +46,15 @@ pub struct ConfigArgs {
     /// Folder for the SQLite database, the secret key and work files [default: ./data]
     #[arg(long, env = "GAUNTLET_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+    /// Grading workers in this process (`serve` and `worker`); 0 leaves grading to `gauntlet worker` [default: 2]
+    #[arg(long, env = "GAUNTLET_WORKERS", global = true, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Largest upload accepted, in MB [default: 25]
+    #[arg(long, env = "GAUNTLET_MAX_UPLOAD_MB", global = true, value_name = "MB")]
+    pub max_upload_mb: Option<u64>,
+    /// How long a worker's claim on a run lasts without a heartbeat, in seconds [default: 30]
+    #[arg(long, env = "GAUNTLET_LEASE_SECS", global = true, value_name = "SECS")]
+    pub lease_secs: Option<u64>,
     /// Log format: text or json [default: text]
     #[arg(long, env = "GAUNTLET_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
@@ -73,6 +82,9 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     log_format: Option<String>,
     secure_cookies: Option<bool>,
+    workers: Option<usize>,
+    max_upload_mb: Option<u64>,
+    lease_secs: Option<u64>,
 }
 
 /// How log lines are written.
@@ -157,6 +169,25 @@ pub struct Settings {
     pub labs_dir: PathBuf,
     pub data_dir: PathBuf,
     pub log_format: LogFormat,
+    pub grading: GradingSettings,
+}
+
+/// How submissions are taken and graded.
+#[derive(Debug, Clone)]
+pub struct GradingSettings {
+    pub workers: usize,
+    pub max_upload_bytes: u64,
+    pub lease: std::time::Duration,
+}
+
+impl Default for GradingSettings {
+    fn default() -> Self {
+        GradingSettings {
+            workers: 2,
+            max_upload_bytes: 25 << 20,
+            lease: std::time::Duration::from_secs(30),
+        }
+    }
 }
 
 /// Settings of `gauntlet serve`.
@@ -198,6 +229,11 @@ pub fn resolve(
         labs_dir: pick(args.labs.clone(), file.labs, || PathBuf::from("labs")),
         data_dir,
         log_format,
+        grading: GradingSettings {
+            workers: pick(args.workers, file.workers, || 2),
+            max_upload_bytes: pick(args.max_upload_mb, file.max_upload_mb, || 25).saturating_mul(1 << 20),
+            lease: std::time::Duration::from_secs(pick(args.lease_secs, file.lease_secs, || 30).max(2)),
+        },
     };
     let bind_str = pick(server.bind.clone(), file.bind, || "127.0.0.1:8080".into());
     let bind = bind_str

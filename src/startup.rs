@@ -14,7 +14,11 @@ use actix_web::{App, HttpServer};
 use crate::auth::ratelimit::{LoginLimiter, LoginPolicy};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{ServerSettings, Settings};
-use crate::curriculum::Curriculum;
+use crate::archive::ArchiveLimits;
+use crate::curriculum::{Curriculum, SharedCurriculum};
+use crate::grading::submit::Intake;
+use crate::grading::{reaper, WorkerPool, WorkerSettings};
+use crate::sandbox::Sandbox;
 use crate::diagnostics::Diagnostic;
 use crate::store::{Store, StoreError};
 use crate::telemetry::Metrics;
@@ -60,6 +64,7 @@ pub struct Application {
     address: String,
     server: Server,
     state: Data<AppState>,
+    workers: Option<WorkerPool>,
 }
 
 impl Application {
@@ -81,15 +86,22 @@ impl Application {
             .await?
             .with_clock(options.clock.clone());
         let key = load_or_create_key(&settings.data_dir)?;
+        let curriculum: SharedCurriculum = Arc::new(RwLock::new(Arc::new(curriculum)));
+        let (workers, waker) = start_workers(&settings, &store, &curriculum).await?;
         let state = Data::new(AppState {
             store,
-            curriculum: Arc::new(RwLock::new(Arc::new(curriculum))),
+            curriculum,
             limiter: LoginLimiter::new(options.login_policy, options.clock.clone()),
             key,
             secure_cookies: server.secure_cookies,
             metrics: Metrics::new(),
             clock: options.clock,
             asset_version: web::assets::version(),
+            grading: Intake {
+                limits: archive_limits(&settings),
+                scratch: settings.data_dir.join("work"),
+                waker,
+            },
         });
         let listener = TcpListener::bind(server.bind).map_err(|source| StartupError::Bind {
             address: server.bind.to_string(),
@@ -118,6 +130,7 @@ impl Application {
             address: local.to_string(),
             server: http,
             state,
+            workers,
         })
     }
 
@@ -134,10 +147,52 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until the process is asked to stop (SIGINT/SIGTERM stop actix gracefully).
+    /// Serves until the process is asked to stop (SIGINT/SIGTERM stop actix gracefully), then lets the
+    /// workers finish their current runs.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(workers) = self.workers {
+            workers.shutdown().await;
+        }
+        served
     }
+}
+
+/// The archive limits from the settings.
+pub fn archive_limits(settings: &Settings) -> ArchiveLimits {
+    ArchiveLimits {
+        max_bytes: settings.grading.max_upload_bytes,
+        ..ArchiveLimits::default()
+    }
+}
+
+/// Starts this process's grading workers (none when `workers` is 0) after removing what a crash left in Docker.
+/// Returns the pool and the handle that wakes it.
+pub async fn start_workers(
+    settings: &Settings,
+    store: &Store,
+    curriculum: &SharedCurriculum,
+) -> Result<(Option<WorkerPool>, Arc<tokio::sync::Notify>), StartupError> {
+    if settings.grading.workers == 0 {
+        return Ok((None, Arc::new(tokio::sync::Notify::new())));
+    }
+    let instance = store.instance_id().await?;
+    match Sandbox::connect().await {
+        Ok(sandbox) => match reaper::reap_leftovers(store, &sandbox).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed Docker objects left by interrupted runs"),
+            Err(e) => tracing::warn!(error = %e, "could not clean up Docker objects of earlier runs"),
+        },
+        Err(e) => tracing::warn!(error = %e, "the Docker engine cannot be reached; runs will wait in the queue"),
+    }
+    let mut worker = WorkerSettings::new(settings.data_dir.join("work"));
+    worker.workers = settings.grading.workers;
+    worker.lease = settings.grading.lease;
+    worker.heartbeat = (settings.grading.lease / 4).max(std::time::Duration::from_millis(500));
+    worker.limits = archive_limits(settings);
+    let pool = WorkerPool::spawn(store.clone(), curriculum.clone(), instance, worker);
+    let waker = pool.waker();
+    Ok((Some(pool), waker))
 }
 
 /// The key that signs cookies: kept in `DATA_DIR/secret.key` so sessions survive restarts, created on first run

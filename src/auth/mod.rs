@@ -7,6 +7,7 @@ pub mod login;
 pub mod password;
 pub mod ratelimit;
 pub mod session;
+pub mod tokens;
 
 /// What can go wrong in authentication itself (as opposed to a refused login, which is not an error).
 #[derive(Debug, thiserror::Error)]

@@ -169,7 +169,9 @@ async fn stages(sandbox: &Sandbox, job: &Job, events: &UnboundedSender<RunEvent>
             Duration::from_secs(job.lab.timeouts.start_secs),
         )
         .await;
-    if let Err(e) = healthy {
+    let address = match healthy {
+        Ok(address) => address,
+        Err(e) => {
         let mut r = match &e {
             StartError::Platform(p) => Report::platform(Stage::Start, p),
             _ => Report::new(RunState::Failed, Stage::Start, format!("Start: {e}.")),
@@ -177,10 +179,11 @@ async fn stages(sandbox: &Sandbox, job: &Job, events: &UnboundedSender<RunEvent>
         r.build_log = build_log;
         r.container_log = finish_container(sandbox, &running).await;
         return r;
-    }
+        }
+    };
 
     emit(events, RunEvent::State { state: RunState::Checking });
-    let outcomes = run_checks(job, &running, events).await;
+    let outcomes = run_checks(job, address, events).await;
     let container_log = finish_container(sandbox, &running).await;
     let mut report = match outcomes {
         Some(outcomes) => verdict(outcomes),
@@ -237,10 +240,10 @@ fn start_spec(lab: &Lab, seed: u64) -> StartSpec {
 
 async fn run_checks(
     job: &Job,
-    running: &Running,
+    address: std::net::SocketAddr,
     events: &UnboundedSender<RunEvent>,
 ) -> Option<Vec<CheckOutcome>> {
-    let base = url::Url::parse(&running.base_url()).ok()?;
+    let base = url::Url::parse(&crate::sandbox::base_url(address)).ok()?;
     let target = Target { base_url: base };
     let ctx = CheckContext {
         seed: job.seed,

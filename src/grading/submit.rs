@@ -62,3 +62,18 @@ pub async fn accept(
     let seed = i64::from(rand::random::<u32>());
     Ok(store.submit(user_id, id.as_str(), &checked, seed).await?)
 }
+
+/// What the web layer needs to take submissions: the limits, a scratch folder, and a way to wake a worker.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    pub limits: ArchiveLimits,
+    pub scratch: std::path::PathBuf,
+    pub waker: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Intake {
+    /// Tells an idle worker of this process that a run is waiting (workers elsewhere find it by polling).
+    pub fn wake(&self) {
+        self.waker.notify_one();
+    }
+}

@@ -172,7 +172,7 @@ impl Worker {
     async fn grade(&self, sandbox: &Sandbox, run: RunRow) -> Result<(), crate::store::StoreError> {
         let span = tracing::info_span!("run", run = run.id, lab = %run.lab_id, worker = %self.id);
         let _enter = span.enter();
-        let label = match RunLabel::parse(&format!("{}-{}", self.instance, run.id)) {
+        let label = match RunLabel::parse(&super::reaper::run_label(&self.instance, run.id)) {
             Ok(l) => l,
             Err(e) => return self.fail_setup(&run, format!("invalid run label: {e}")).await,
         };

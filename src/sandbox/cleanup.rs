@@ -54,9 +54,23 @@ impl Sandbox {
         Ok(removed.total())
     }
 
+    /// Like [`Sandbox::reap`], but leaves the runs in `keep` alone: at start-up a server must not remove
+    /// what another worker sharing the engine is grading right now.
+    pub async fn reap_except(&self, prefix: &str, keep: &[String]) -> Result<usize, SandboxError> {
+        let mut removed = Removed::default();
+        for run in self.runs_with_prefix(prefix).await? {
+            if keep.contains(&run) {
+                continue;
+            }
+            let filter = HashMap::from([("label".to_string(), vec![format!("{LABEL_RUN}={run}")])]);
+            removed.add(self.remove_labelled(filter).await?);
+        }
+        Ok(removed.total())
+    }
+
     /// The distinct run ids on any labelled object; label filters match whole values, so the prefix is
     /// applied here.
-    async fn runs_with_prefix(&self, prefix: &str) -> Result<BTreeSet<String>, SandboxError> {
+    pub async fn runs_with_prefix(&self, prefix: &str) -> Result<BTreeSet<String>, SandboxError> {
         let any = HashMap::from([("label".to_string(), vec![LABEL_RUN.to_string()])]);
         let mut runs: Vec<Option<String>> = Vec::new();
         let containers = self

@@ -54,6 +54,9 @@ struct LabPage<'a> {
     layout: Layout,
     lab: &'a Lab,
     pillars: Vec<String>,
+    runs: Vec<super::runs::RunView>,
+    max_mb: u64,
+    upload_error: Option<String>,
 }
 
 fn html(body: String) -> HttpResponse {
@@ -149,10 +152,20 @@ pub async fn lab(
     let id = LabId::parse(&path).map_err(|_| WebError::NotFound)?;
     let curriculum = state.curriculum();
     let lab = curriculum.lab(&id).ok_or(WebError::NotFound)?;
+    let runs = state
+        .store
+        .runs_of(user.id, lab.id.as_str(), 10)
+        .await?
+        .iter()
+        .map(|r| super::runs::RunView::new(r, lab.title.clone()))
+        .collect();
     let page = LabPage {
         layout: Layout::new(&state, Some(&user), &csrf),
         lab,
         pillars: pillar_names(&state, lab.pillars.iter().map(|(p, _)| p.to_string())),
+        runs,
+        max_mb: state.grading.limits.max_bytes >> 20,
+        upload_error: None,
     };
     Ok(html(page.render()?))
 }

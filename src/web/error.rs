@@ -21,6 +21,9 @@ pub enum WebError {
     /// The form's CSRF token is missing or does not match the visitor's cookie.
     #[error("the form's security token is missing or stale")]
     Csrf,
+    /// An upload the learner must fix; the message says what is wrong.
+    #[error("{0}")]
+    BadUpload(String),
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("template: {0}")]
@@ -38,8 +41,9 @@ struct ErrorPage<'a> {
 }
 
 impl WebError {
-    fn explain(&self) -> (&'static str, &'static str) {
-        match self {
+    fn explain(&self) -> (&'static str, String) {
+        let (title, message) = match self {
+            WebError::BadUpload(why) => return ("This upload was not accepted", format!("Nothing was stored: {why}. Fix it and upload again.")),
             WebError::NotFound => (
                 "Page not found",
                 "There is nothing at this address. Check the link, or go back to the course map.",
@@ -56,7 +60,8 @@ impl WebError {
                 "Something went wrong on our side",
                 "The problem has been logged. Please try again in a moment.",
             ),
-        }
+        };
+        (title, message.to_string())
     }
 }
 
@@ -66,6 +71,7 @@ impl ResponseError for WebError {
             WebError::SignInRequired { .. } => StatusCode::SEE_OTHER,
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Forbidden | WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::BadUpload(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::Store(_) | WebError::Template(_) | WebError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -85,11 +91,11 @@ impl ResponseError for WebError {
         let (title, message) = self.explain();
         let body = ErrorPage {
             title,
-            message,
+            message: &message,
             asset_version: &super::assets::version(),
         }
         .render()
-        .unwrap_or_else(|_| message.to_string());
+        .unwrap_or_else(|_| message.clone());
         HttpResponse::build(self.status_code())
             .content_type("text/html; charset=utf-8")
             .body(body)

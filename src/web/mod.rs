@@ -9,7 +9,10 @@ mod error;
 mod health;
 mod layout;
 mod observe;
+mod profile;
+pub mod runs;
 mod session;
+pub mod sse;
 
 use std::sync::Arc;
 
@@ -38,6 +41,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub clock: SharedClock,
     pub asset_version: String,
+    /// Limits, scratch folder and worker wake-up for submissions.
+    pub grading: crate::grading::submit::Intake,
 }
 
 impl AppState {
@@ -61,6 +66,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/", web::get().to(course::map))
         .route("/weeks/{week}", web::get().to(course::week))
         .route("/labs/{lab}", web::get().to(course::lab))
+        .route("/labs/{lab}/submissions", web::post().to(runs::submit))
+        .route("/runs/{id}", web::get().to(runs::page))
+        .route("/runs/{id}/stream", web::get().to(runs::stream))
+        .route("/profile", web::get().to(profile::page))
+        .route("/profile/tokens", web::post().to(profile::create_token))
+        .route("/profile/tokens/{id}/revoke", web::post().to(profile::revoke_token))
+        .configure(crate::api::routes)
         .default_service(web::to(not_found));
 }
 

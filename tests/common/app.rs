@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use gauntlet::auth::ratelimit::LoginPolicy;
 use gauntlet::clock::{ManualClock, SharedClock};
-use gauntlet::config::{DatabaseUrl, LogFormat, ServerSettings, Settings};
+use gauntlet::config::{DatabaseUrl, GradingSettings, LogFormat, ServerSettings, Settings};
 use gauntlet::startup::{Application, Options};
 use gauntlet::store::Store;
 
@@ -43,6 +43,7 @@ pub struct Spawn {
     /// `None`: a fresh copy of the small fixture course.
     curriculum: Option<(PathBuf, PathBuf)>,
     policy: LoginPolicy,
+    grading: GradingSettings,
 }
 
 impl Default for Spawn {
@@ -51,6 +52,10 @@ impl Default for Spawn {
             db: Db::Sqlite,
             curriculum: None,
             policy: LoginPolicy::default(),
+            grading: GradingSettings {
+                workers: 0,
+                ..GradingSettings::default()
+            },
         }
     }
 }
@@ -70,6 +75,12 @@ impl Spawn {
     pub fn bundled(self) -> Self {
         let (c, l) = bundled();
         self.curriculum(c, l)
+    }
+
+    /// Grading settings (the default test server runs no workers).
+    pub fn grading(mut self, grading: GradingSettings) -> Self {
+        self.grading = grading;
+        self
     }
 
     pub fn login_policy(mut self, policy: LoginPolicy) -> Self {
@@ -97,6 +108,7 @@ impl Spawn {
             labs_dir,
             data_dir: data_dir.path().to_path_buf(),
             log_format: LogFormat::Text,
+            grading: self.grading,
         };
         let server = ServerSettings {
             bind: "127.0.0.1:0".parse().expect("address"),

@@ -1,0 +1,175 @@
+//! `/api/v1` handlers.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, ApiUser};
+use crate::grading::submit::{self, SubmitError};
+use crate::store::{CheckResultRow, EventRow, RunRow};
+use crate::web::AppState;
+
+#[derive(Serialize)]
+struct LabJson {
+    id: String,
+    title: String,
+    week: u8,
+    summary: String,
+}
+
+/// `GET /api/v1/labs`.
+pub async fn labs(state: web::Data<AppState>, _user: ApiUser) -> HttpResponse {
+    let c = state.curriculum();
+    let labs: Vec<LabJson> = c
+        .labs
+        .values()
+        .map(|l| LabJson {
+            id: l.id.to_string(),
+            title: l.title.clone(),
+            week: l.week.number(),
+            summary: l.summary.clone(),
+        })
+        .collect();
+    HttpResponse::Ok().json(serde_json::json!({ "labs": labs }))
+}
+
+/// `POST /api/v1/labs/{lab}/submissions`: the body is the archive (`.tar.gz` or `.zip`).
+pub async fn submit(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<String>,
+    mut body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let limit = state.grading.limits.max_bytes;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|_| ApiError::BadUpload("the upload was interrupted".into()))?;
+        if (bytes.len() + chunk.len()) as u64 > limit {
+            let e = crate::archive::ArchiveError::TooLarge {
+                size: (bytes.len() + chunk.len()) as u64,
+                limit,
+            };
+            return Err(ApiError::TooLarge(format!("{e}; nothing was stored")));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let curriculum = state.curriculum();
+    let run = submit::accept(
+        &state.store,
+        &curriculum,
+        &state.grading.limits,
+        &state.grading.scratch,
+        user.0.id,
+        &path,
+        bytes,
+    )
+    .await
+    .map_err(|e| match e {
+        SubmitError::UnknownLab(_) => ApiError::NotFound,
+        e if e.is_learner_fault() => ApiError::BadUpload(format!("{e}; nothing was stored")),
+        e => ApiError::Internal(e.to_string()),
+    })?;
+    state.grading.wake();
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/runs/{run}")))
+        .json(serde_json::json!({
+            "run_id": run,
+            "url": format!("/runs/{run}"),
+            "events_url": format!("/api/v1/runs/{run}/events"),
+        })))
+}
+
+/// A check's result as learners see it: no hidden detail.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct CheckJson {
+    pub id: String,
+    pub title: String,
+    pub pillar: String,
+    pub required: bool,
+    pub verdict: String,
+    pub message: String,
+    pub hint: String,
+    pub duration_ms: i64,
+}
+
+impl From<&CheckResultRow> for CheckJson {
+    fn from(r: &CheckResultRow) -> Self {
+        CheckJson {
+            id: r.check_id.clone(),
+            title: r.title.clone(),
+            pillar: r.pillar.clone(),
+            required: r.required != 0,
+            verdict: r.verdict.clone(),
+            message: r.message.clone(),
+            // Hints are public by design: they say what to look at, never what was sent.
+            hint: if r.verdict == "pass" { String::new() } else { r.hint.clone() },
+            duration_ms: r.duration_ms,
+        }
+    }
+}
+
+async fn visible(state: &AppState, user: &ApiUser, id: i64) -> Result<RunRow, ApiError> {
+    let run = state.store.run(id).await?;
+    if run.user_id == user.0.id || user.0.role.is_staff() {
+        Ok(run)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// `GET /api/v1/runs/{id}`.
+pub async fn run(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let run = visible(&state, &user, *path).await?;
+    let checks: Vec<CheckJson> = state
+        .store
+        .check_results(run.id)
+        .await?
+        .iter()
+        .map(CheckJson::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "id": run.id,
+        "lab": run.lab_id,
+        "state": run.state,
+        "final": run.state().is_final(),
+        "stage": run.stage,
+        "reason": run.reason,
+        "score": run.score,
+        "seed": run.seed,
+        "checks": checks,
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct EventsQuery {
+    #[serde(default)]
+    after: i64,
+}
+
+/// `GET /api/v1/runs/{id}/events`: server-sent events, each `data` the event's JSON; ends after `finished`.
+pub async fn events(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+    query: web::Query<EventsQuery>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let run = visible(&state, &user, *path).await?;
+    let after = crate::web::sse::last_event_id(&req).unwrap_or(query.after);
+    let render = |e: EventRow| async move {
+        Some(crate::web::sse::Message {
+            id: e.id,
+            event: e.kind,
+            data: e.payload,
+        })
+    };
+    Ok(crate::web::sse::response(state.store.clone(), run.id, after, render))
+}
+
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
