@@ -4,6 +4,7 @@
 //! can run the very same server, worker and commands in-process.
 
 pub mod auth;
+pub mod checks;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -7,7 +7,8 @@
 //!   `version`), `ignore-limit` (listing ignores `limit`).
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
-//! `/echo` answers any request with what it received, for the check engine's own tests.
+//! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
+//! engine's own tests.
 
 use std::time::Duration;
 
@@ -40,6 +41,7 @@ pub fn handle(req: &Request) -> Response {
         ("GET" | "HEAD", "/healthz") => Response::json(200, r#"{"status":"ok"}"#),
         (_, "/healthz") => error(405, "method_not_allowed", "use GET on /healthz"),
         (_, "/echo") => echo(req),
+        (_, "/redirect") => Response::json(302, "{}").with_header("Location", "/healthz"),
         (_, p) if p == "/notes" || p.starts_with("/notes/") => crate::notes::handle(req),
         _ => error(404, "not_found", "no such route"),
     }
