@@ -5,6 +5,7 @@
 
 pub mod archive;
 pub mod auth;
+pub mod checks;
 pub mod cli;
 pub mod clock;
 pub mod config;

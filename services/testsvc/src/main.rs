@@ -6,10 +6,13 @@
 //!
 //! - `lifecycle.rs`: switches that change how the process starts and stops (exit at start, never healthy, ...).
 //! - `routes.rs`: the HTTP routes and their defect switches.
+//! - `notes.rs`: the in-memory notes resource of labs w01-w02; `json.rs`: just enough JSON for it.
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
 mod http;
+mod json;
 mod lifecycle;
+mod notes;
 mod routes;
 
 use std::net::TcpListener;

@@ -1,14 +1,66 @@
 //! The HTTP routes and their defect switches.
+//!
+//! - `TESTSVC_DEFECT=<name>[,<name>...]`: break one behaviour on purpose: `health-500` (the health endpoint
+//!   fails), `no-json-404` (unknown routes answer plain text), `create-200` (create answers 200, not 201),
+//!   `no-location` (create sends no `Location`), `no-validation` (rule violations are accepted),
+//!   `delete-noop` (DELETE answers 204 but keeps the note), `put-bumps-always` (an identical PUT still bumps
+//!   `version`), `ignore-limit` (listing ignores `limit`).
+//! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
+//!
+//! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
+//! engine's own tests.
+
+use std::time::Duration;
 
 use crate::http::{Request, Response};
+use crate::json;
+
+/// Whether the defect `name` is switched on.
+pub fn defect(name: &str) -> bool {
+    std::env::var("TESTSVC_DEFECT").is_ok_and(|d| d.split(',').any(|x| x.trim() == name))
+}
+
+/// A JSON error body of the labs' shape.
+pub fn error(status: u16, code: &str, message: &str) -> Response {
+    if status == 404 && defect("no-json-404") {
+        return Response::text(404, "Not Found");
+    }
+    Response::json(
+        status,
+        format!(r#"{{"error":{},"message":{}}}"#, json::string(code), json::string(message)),
+    )
+}
 
 /// Routes one request.
 pub fn handle(req: &Request) -> Response {
-    match (req.method.as_str(), req.path.as_str()) {
-        ("GET", "/healthz") => Response::json(200, r#"{"status":"ok"}"#),
-        _ => Response::json(
-            404,
-            r#"{"error":{"code":"not_found","message":"no such route"}}"#,
-        ),
+    if let Some(ms) = std::env::var("TESTSVC_DELAY_MS").ok().and_then(|v| v.parse().ok()) {
+        std::thread::sleep(Duration::from_millis(ms));
     }
+    match (req.method.as_str(), req.path.as_str()) {
+        ("GET" | "HEAD", "/healthz") if defect("health-500") => error(500, "internal", "broken on purpose"),
+        ("GET" | "HEAD", "/healthz") => Response::json(200, r#"{"status":"ok"}"#),
+        (_, "/healthz") => error(405, "method_not_allowed", "use GET on /healthz"),
+        (_, "/echo") => echo(req),
+        (_, "/redirect") => Response::json(302, "{}").with_header("Location", "/healthz"),
+        (_, p) if p == "/notes" || p.starts_with("/notes/") => crate::notes::handle(req),
+        _ => error(404, "not_found", "no such route"),
+    }
+}
+
+fn echo(req: &Request) -> Response {
+    let mut headers: Vec<(&String, &String)> = req.headers.iter().collect();
+    headers.sort();
+    let headers: Vec<String> = headers
+        .iter()
+        .map(|(k, v)| format!("{}:{}", json::string(k), json::string(v)))
+        .collect();
+    let body = format!(
+        r#"{{"method":{},"path":{},"query":{},"headers":{{{}}},"body":{}}}"#,
+        json::string(&req.method),
+        json::string(&req.path),
+        json::string(&req.query),
+        headers.join(","),
+        json::string(&String::from_utf8_lossy(&req.body)),
+    );
+    Response::json(200, body).with_header("X-Echo", "yes")
 }

@@ -1,0 +1,207 @@
+//! The notes resource of labs w01 to w02, in memory: a correct minimal implementation of the README contract,
+//! with defect switches (see `routes.rs`) so each hidden check can be shown to catch its defect.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use crate::http::{Request, Response};
+use crate::json::{self, Json};
+use crate::routes::{defect, error};
+
+#[derive(Clone, PartialEq)]
+struct Note {
+    title: String,
+    body: String,
+    tags: Vec<String>,
+    version: u64,
+}
+
+/// Notes by creation sequence number; the id is `n_<seq>`, the cursor `c<seq>`.
+struct Store {
+    next: u64,
+    notes: BTreeMap<u64, Note>,
+}
+
+static STORE: Mutex<Store> = Mutex::new(Store { next: 1, notes: BTreeMap::new() });
+
+fn store() -> std::sync::MutexGuard<'static, Store> {
+    STORE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn render(seq: u64, n: &Note) -> String {
+    let tags: Vec<String> = n.tags.iter().map(|t| json::string(t)).collect();
+    format!(
+        r#"{{"id":"n_{seq}","title":{},"body":{},"tags":[{}],"version":{}}}"#,
+        json::string(&n.title),
+        json::string(&n.body),
+        tags.join(","),
+        n.version
+    )
+}
+
+/// Routes `/notes` and `/notes/{id}`.
+pub fn handle(req: &Request) -> Response {
+    let rest = req.path.strip_prefix("/notes").unwrap_or("");
+    let id = rest.strip_prefix('/');
+    match (req.method.as_str(), id) {
+        ("POST", None) => create(req),
+        ("GET", None) => list(&req.query),
+        (_, None) => error(405, "method_not_allowed", "use GET or POST on /notes"),
+        (method, Some(id)) => {
+            let seq = id.strip_prefix("n_").and_then(|s| s.parse::<u64>().ok());
+            match (method, seq) {
+                ("GET" | "PUT" | "DELETE", None) => error(404, "not_found", "no such note"),
+                ("GET", Some(seq)) => get(seq),
+                ("PUT", Some(seq)) => replace(seq, req),
+                ("DELETE", Some(seq)) => delete(seq),
+                _ => error(405, "method_not_allowed", "use GET, PUT or DELETE on a note"),
+            }
+        }
+    }
+}
+
+/// The client-owned fields of a body, or the error answer (400 for shape, 422 for rules).
+fn parse_note(req: &Request) -> Result<Note, Response> {
+    let text = String::from_utf8_lossy(&req.body);
+    let Some(doc @ Json::Obj(_)) = json::parse(&text) else {
+        return Err(error(400, "bad_request", "the body must be a JSON object"));
+    };
+    let title = match doc.get("title") {
+        None | Some(Json::Null) => None,
+        Some(Json::Str(s)) => Some(s.clone()),
+        Some(_) => return Err(error(400, "bad_request", "title must be a string")),
+    };
+    let body = match doc.get("body") {
+        None | Some(Json::Null) => String::new(),
+        Some(Json::Str(s)) => s.clone(),
+        Some(_) => return Err(error(400, "bad_request", "body must be a string")),
+    };
+    let tags = match doc.get("tags") {
+        None | Some(Json::Null) => Vec::new(),
+        Some(Json::Arr(items)) => {
+            let mut tags = Vec::new();
+            for i in items {
+                let Json::Str(s) = i else {
+                    return Err(error(400, "bad_request", "tags must be strings"));
+                };
+                tags.push(s.clone());
+            }
+            tags
+        }
+        Some(_) => return Err(error(400, "bad_request", "tags must be an array")),
+    };
+    let title = title.unwrap_or_default().trim().to_string();
+    let mut fields = Vec::new();
+    let t = title.chars().count();
+    if t == 0 || t > 200 {
+        fields.push(("title", "must be 1 to 200 characters"));
+    }
+    if body.chars().count() > 10_000 {
+        fields.push(("body", "at most 10000 characters"));
+    }
+    if tags.len() > 10 || tags.iter().any(|t| t.is_empty() || t.chars().count() > 32) {
+        fields.push(("tags", "at most 10 items of 1 to 32 characters"));
+    }
+    if !fields.is_empty() && !defect("no-validation") {
+        let list: Vec<String> = fields
+            .iter()
+            .map(|(f, p)| format!(r#"{{"field":"{f}","problem":"{p}"}}"#))
+            .collect();
+        let body = format!(
+            r#"{{"error":"validation_failed","message":"{} fields are invalid","fields":[{}]}}"#,
+            fields.len(),
+            list.join(",")
+        );
+        return Err(Response::json(422, body));
+    }
+    Ok(Note { title, body, tags, version: 1 })
+}
+
+fn create(req: &Request) -> Response {
+    let note = match parse_note(req) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let mut s = store();
+    let seq = s.next;
+    s.next += 1;
+    let body = render(seq, &note);
+    s.notes.insert(seq, note);
+    let status = if defect("create-200") { 200 } else { 201 };
+    let r = Response::json(status, body);
+    if defect("no-location") {
+        r
+    } else {
+        r.with_header("Location", &format!("/notes/n_{seq}"))
+    }
+}
+
+fn get(seq: u64) -> Response {
+    match store().notes.get(&seq) {
+        Some(n) => Response::json(200, render(seq, n)),
+        None => error(404, "not_found", "no such note"),
+    }
+}
+
+fn replace(seq: u64, req: &Request) -> Response {
+    let new = match parse_note(req) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let mut s = store();
+    let Some(old) = s.notes.get_mut(&seq) else {
+        return error(404, "not_found", "no such note");
+    };
+    let changed = old.title != new.title || old.body != new.body || old.tags != new.tags;
+    if changed || defect("put-bumps-always") {
+        let version = old.version + 1;
+        *old = Note { version, ..new };
+    }
+    Response::json(200, render(seq, old))
+}
+
+fn delete(seq: u64) -> Response {
+    let mut s = store();
+    let found = if defect("delete-noop") {
+        s.notes.contains_key(&seq)
+    } else {
+        s.notes.remove(&seq).is_some()
+    };
+    if found {
+        Response::new(204, "application/json", Vec::new())
+    } else {
+        error(404, "not_found", "no such note")
+    }
+}
+
+fn list(query: &str) -> Response {
+    let mut limit = 20;
+    let mut after = 0;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "limit" => match v.parse::<usize>() {
+                Ok(n) if (1..=100).contains(&n) => limit = n,
+                _ => return error(400, "bad_request", "limit must be an integer from 1 to 100"),
+            },
+            "cursor" => match v.strip_prefix('c').and_then(|n| n.parse::<u64>().ok()) {
+                Some(n) => after = n,
+                None => return error(400, "bad_request", "unknown cursor"),
+            },
+            _ => {}
+        }
+    }
+    if defect("ignore-limit") {
+        limit = usize::MAX;
+    }
+    let s = store();
+    let mut page = s.notes.range(after + 1..);
+    let items: Vec<(u64, &Note)> = page.by_ref().take(limit).map(|(k, v)| (*k, v)).collect();
+    let more = page.next().is_some();
+    let next = match items.last() {
+        Some((seq, _)) if more => format!(r#""c{seq}""#),
+        _ => "null".to_string(),
+    };
+    let rendered: Vec<String> = items.iter().map(|(seq, n)| render(*seq, n)).collect();
+    Response::json(200, format!(r#"{{"items":[{}],"next_cursor":{next}}}"#, rendered.join(",")))
+}

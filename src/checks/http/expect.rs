@@ -1,0 +1,248 @@
+//! Matching one answer against a step's expectations, and the ways a step can fail.
+//!
+//! A [`Failure`] has two faces, like every learner-visible error in Gauntlet: its `Display` is the general,
+//! learner-safe phrase (never an expected value, a header value or a payload), and [`Failure::detail`] is the
+//! precise diff for the hidden transcript.
+
+use serde_json::Value;
+
+use super::{Expect, StatusExpect};
+
+/// A response as received, for matching and for the transcript.
+#[derive(Debug, Clone)]
+pub(in crate::checks) struct Answer {
+    pub status: u16,
+    /// Lower-case names, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// At most the bytes kept for matching; see `truncated`.
+    pub body: Vec<u8>,
+    /// The body was longer than what was kept.
+    pub truncated: bool,
+    pub elapsed_ms: u64,
+}
+
+/// Why a step failed, by the learner's service.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(in crate::checks) enum Failure {
+    #[error("the status was {got} (not what was expected)")]
+    Status { got: u16, expected: StatusExpect },
+    #[error("a response header was missing or not as expected")]
+    Header { name: String, pattern: String, got: Vec<String> },
+    #[error("the response body was larger than allowed")]
+    TooLarge { limit: usize, got: usize },
+    #[error("the response body was not valid JSON")]
+    NotJson { error: String },
+    #[error("the response body was not the expected JSON")]
+    Json { at: String, expected: String, got: String },
+    #[error("the answer took longer than allowed")]
+    TooSlow { limit_ms: u64, got_ms: u64 },
+    #[error("no answer within the time limit")]
+    Timeout { after_ms: u64 },
+    #[error("connection refused")]
+    Refused { error: String },
+    #[error("the service could not be reached")]
+    Unreachable { error: String },
+    #[error("the connection failed before a complete answer arrived")]
+    Transport { error: String },
+    #[error("a value that later steps need was missing from the response")]
+    CaptureMissing { name: String, from: String },
+    #[error("a path taken from an earlier answer was not a usable path")]
+    BadPath { value: String },
+}
+
+impl Failure {
+    /// The precise reason, for the hidden transcript.
+    pub fn detail(&self) -> String {
+        match self {
+            Failure::Status { got, expected } => format!("expected status {}, got {got}", status_text(expected)),
+            Failure::Header { name, pattern, got } if got.is_empty() => {
+                format!("expected header `{name}` matching `{pattern}`, but it is missing")
+            }
+            Failure::Header { name, pattern, got } => {
+                format!("expected header `{name}` matching `{pattern}`, got {got:?}")
+            }
+            Failure::TooLarge { limit, got } => format!("expected a body of at most {limit} bytes, got {got}"),
+            Failure::NotJson { error } => format!("expected a JSON body: {error}"),
+            Failure::Json { at, expected, got } => format!("at `{at}`: expected {expected}, got {got}"),
+            Failure::TooSlow { limit_ms, got_ms } => format!("expected an answer within {limit_ms} ms, took {got_ms} ms"),
+            Failure::Timeout { after_ms } => format!("no complete answer after {after_ms} ms"),
+            Failure::Refused { error } | Failure::Unreachable { error } | Failure::Transport { error } => {
+                format!("{self}: {error}")
+            }
+            Failure::CaptureMissing { name, from } => format!("capture `{name}`: `{from}` not found in the answer"),
+            Failure::BadPath { value } => format!("`{value}` is neither a path nor an http(s) URL"),
+        }
+    }
+}
+
+fn status_text(s: &StatusExpect) -> String {
+    match s {
+        StatusExpect::Exact(c) => c.to_string(),
+        StatusExpect::OneOf(all) => format!("one of {all:?}"),
+    }
+}
+
+/// Checks an answer against expectations whose variables are already substituted; returns the parsed JSON body
+/// when there is one, for captures.
+pub(super) fn check(expect: &Expect, answer: &Answer) -> Result<Option<Value>, Failure> {
+    if let Some(s) = &expect.status {
+        if !s.accepts(answer.status) {
+            return Err(Failure::Status { got: answer.status, expected: s.clone() });
+        }
+    }
+    if let Some(limit) = expect.max_ms {
+        if answer.elapsed_ms > limit {
+            return Err(Failure::TooSlow { limit_ms: limit, got_ms: answer.elapsed_ms });
+        }
+    }
+    for (name, pattern) in &expect.headers {
+        let got: Vec<String> = answer.headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect();
+        let fold = name == "content-type";
+        if !got.iter().any(|v| glob(pattern, v, fold)) {
+            return Err(Failure::Header { name: name.clone(), pattern: pattern.clone(), got });
+        }
+    }
+    if let Some(limit) = expect.max_body_bytes {
+        if answer.body.len() > limit || answer.truncated {
+            return Err(Failure::TooLarge { limit, got: answer.body.len() });
+        }
+    }
+    let wants_json = expect.json.is_some()
+        || !expect.json_pointer.is_empty()
+        || !expect.json_types.is_empty()
+        || !expect.json_len.is_empty()
+        || !expect.json_absent.is_empty();
+    let parsed = serde_json::from_slice::<Value>(&answer.body);
+    let body = match parsed {
+        Ok(v) => v,
+        Err(e) if wants_json => return Err(Failure::NotJson { error: e.to_string() }),
+        Err(_) => return Ok(None),
+    };
+    if let Some(j) = &expect.json {
+        partial(j, &body, "")?;
+    }
+    for (p, want) in &expect.json_pointer {
+        let got = body.pointer(p);
+        match got {
+            Some(g) => partial(want, g, p)?,
+            None => return Err(mismatch(p, &want.to_string(), "nothing")),
+        }
+    }
+    for (p, t) in &expect.json_types {
+        match body.pointer(p) {
+            Some(g) if t.matches(g) => {}
+            got => return Err(mismatch(p, &format!("a value of type {t:?}"), &shown(got))),
+        }
+    }
+    for (p, n) in &expect.json_len {
+        let got = body.pointer(p);
+        let len = match got {
+            Some(Value::Array(a)) => Some(a.len()),
+            Some(Value::Object(o)) => Some(o.len()),
+            Some(Value::String(s)) => Some(s.chars().count()),
+            _ => None,
+        };
+        if len != Some(*n) {
+            return Err(mismatch(p, &format!("length {n}"), &shown(got)));
+        }
+    }
+    for p in &expect.json_absent {
+        if let Some(g) = body.pointer(p) {
+            return Err(mismatch(p, "nothing", &g.to_string()));
+        }
+    }
+    Ok(Some(body))
+}
+
+fn shown(v: Option<&Value>) -> String {
+    v.map_or_else(|| "nothing".to_string(), Value::to_string)
+}
+
+fn mismatch(at: &str, expected: &str, got: &str) -> Failure {
+    Failure::Json { at: at.to_string(), expected: expected.to_string(), got: got.to_string() }
+}
+
+/// Every key of an expected object must match, recursively; arrays and scalars must be equal (numbers by
+/// value, so `1` matches `1.0`); the string `"*"` matches any value.
+fn partial(expected: &Value, got: &Value, at: &str) -> Result<(), Failure> {
+    match (expected, got) {
+        (Value::String(s), _) if s == "*" => Ok(()),
+        (Value::Object(want), Value::Object(have)) => {
+            for (k, w) in want {
+                let here = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                match have.get(k) {
+                    Some(h) => partial(w, h, &here)?,
+                    None => return Err(mismatch(&here, &w.to_string(), "nothing")),
+                }
+            }
+            Ok(())
+        }
+        _ if equal(expected, got) => Ok(()),
+        _ => Err(mismatch(at, &expected.to_string(), &got.to_string())),
+    }
+}
+
+fn equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| equal(x, y)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// `*` matches any run of characters; `fold` compares ASCII case-insensitively (media types).
+pub(super) fn glob(pattern: &str, value: &str, fold: bool) -> bool {
+    let (p, v) = if fold {
+        (pattern.to_ascii_lowercase(), value.to_ascii_lowercase())
+    } else {
+        (pattern.to_string(), value.to_string())
+    };
+    let parts: Vec<&str> = p.split('*').collect();
+    if parts.len() == 1 {
+        return p == v;
+    }
+    let (first, rest) = (parts[0], &parts[1..]);
+    let Some(mut remaining) = v.strip_prefix(first) else { return false };
+    let (last, middle) = rest.split_last().unwrap_or((&"", &[]));
+    for part in middle {
+        match remaining.find(part) {
+            Some(i) => remaining = &remaining[i + part.len()..],
+            None => return false,
+        }
+    }
+    remaining.len() >= last.len() && remaining.ends_with(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn glob_matches_prefix_suffix_and_middle() {
+        assert!(glob("application/json*", "application/json; charset=utf-8", false));
+        assert!(glob("application/json*", "Application/JSON", true));
+        assert!(!glob("application/json*", "text/html", false));
+        assert!(glob("*/notes/*", "http://h/notes/abc", false));
+        assert!(glob("*", "", false));
+        assert!(!glob("a*b*c", "acb", false));
+        assert!(glob("exact", "exact", false) && !glob("exact", "exactly", false));
+    }
+
+    #[test]
+    fn partial_json_checks_given_keys_only() {
+        let got = json!({"a": 1.0, "b": {"c": [1, 2], "d": "x"}, "e": null});
+        assert!(partial(&json!({"a": 1, "b": {"d": "x"}}), &got, "").is_ok());
+        assert!(partial(&json!({"b": {"c": "*"}, "e": "*"}), &got, "").is_ok());
+        assert!(partial(&json!({"b": {"c": [1]}}), &got, "").is_err());
+        let err = partial(&json!({"b": {"d": "y"}}), &got, "").unwrap_err();
+        assert_eq!(err.detail(), r#"at `/b/d`: expected "y", got "x""#);
+        assert_eq!(err.to_string(), "the response body was not the expected JSON");
+    }
+}

@@ -1,0 +1,281 @@
+//! Reading a lab's check files and refusing bad ones with every problem pinned to a file and a line.
+//!
+//! The raw TOML shapes keep `Spanned` values wherever a later rule may need to point at a line; the checked
+//! [`CheckDef`]s carry none of that. Fields shared by every kind are checked here, kind-specific ones by the
+//! kind's own parser (`http/parse.rs`), and cross-file rules (duplicate ids, dependencies) once every file is
+//! read, so an author sees the whole batch of problems at once.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::http::parse::{self as http_parse, RawStep};
+use super::{graph, CheckDef, CheckKind, CheckSuite};
+use crate::diagnostics::{line_of, Diagnostic};
+
+/// Default deadline of a whole check.
+const DEFAULT_TIMEOUT_SECS: i64 = 10;
+
+/// The text of one check file, to turn byte offsets into diagnostics.
+pub(super) struct Source<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+}
+
+impl Source<'_> {
+    pub fn line(&self, offset: usize) -> usize {
+        line_of(self.text, offset)
+    }
+
+    pub fn at(&self, offset: usize, msg: impl Into<String>) -> Diagnostic {
+        Diagnostic::at_offset(self.path, self.text, offset, msg)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    check: Vec<Spanned<RawCheck>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    id: Spanned<String>,
+    kind: Spanned<String>,
+    title: Spanned<String>,
+    #[serde(default)]
+    hint: String,
+    pillar: Spanned<String>,
+    weight: Option<Spanned<f64>>,
+    #[serde(default = "default_required")]
+    required: bool,
+    #[serde(default)]
+    depends_on: Vec<Spanned<String>>,
+    timeout_secs: Option<Spanned<i64>>,
+    /// The steps of an `http` check; other kinds will bring their own tables.
+    #[serde(default)]
+    step: Vec<Spanned<RawStep>>,
+}
+
+fn default_required() -> bool {
+    true
+}
+
+/// A check as read, with where it came from for the cross-file rules; `def` is `None` when the check has
+/// problems of its own, but its id and dependencies still take part in the cross-file rules.
+struct Loaded {
+    def: Option<CheckDef>,
+    id: String,
+    depends_on: Vec<String>,
+    path: PathBuf,
+    id_line: usize,
+    dep_lines: Vec<usize>,
+}
+
+impl CheckSuite {
+    /// Reads every `lab_dir/checks/*.toml` (sorted by name); `Ok` with no checks when there is no checks folder.
+    ///
+    /// On error, every problem found in every file, each with its file and line.
+    pub fn load(lab_dir: &Path, known_pillars: &[String]) -> Result<CheckSuite, Vec<Diagnostic>> {
+        let dir = lab_dir.join("checks");
+        if !dir.exists() {
+            return Ok(CheckSuite::default());
+        }
+        let mut problems = Vec::new();
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+                .collect(),
+            Err(e) => {
+                return Err(vec![Diagnostic::new(
+                    &dir,
+                    None,
+                    format!("cannot read the checks folder: {e}"),
+                )])
+            }
+        };
+        files.sort();
+        let mut loaded = Vec::new();
+        for path in &files {
+            load_file(path, known_pillars, &mut loaded, &mut problems);
+        }
+        cross_file_rules(&loaded, &mut problems);
+        if problems.is_empty() {
+            Ok(CheckSuite {
+                checks: loaded.into_iter().filter_map(|l| l.def).collect(),
+            })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+fn load_file(
+    path: &Path,
+    known_pillars: &[String],
+    loaded: &mut Vec<Loaded>,
+    problems: &mut Vec<Diagnostic>,
+) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(Diagnostic::new(
+                path,
+                None,
+                format!("cannot read check file: {e}"),
+            ));
+            return;
+        }
+    };
+    let src = Source { path, text: &text };
+    let raw: RawFile = match toml::from_str(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(src.at(e.span().map_or(0, |s| s.start), e.message().trim()));
+            return;
+        }
+    };
+    for check in raw.check {
+        let start = check.span().start;
+        loaded.push(check_def(&src, start, check.into_inner(), known_pillars, problems));
+    }
+}
+
+fn check_def(
+    src: &Source,
+    start: usize,
+    raw: RawCheck,
+    known_pillars: &[String],
+    problems: &mut Vec<Diagnostic>,
+) -> Loaded {
+    let before = problems.len();
+    let id = raw.id.get_ref().trim().to_string();
+    if crate::domain::LabId::parse(&id).is_err() {
+        problems.push(src.at(
+            raw.id.span().start,
+            format!("`{id}` is not a valid check id (lower-case letters, digits and single hyphens)"),
+        ));
+    }
+    if raw.title.get_ref().trim().is_empty() {
+        problems.push(src.at(raw.title.span().start, "a check needs a title"));
+    }
+    let pillar = raw.pillar.get_ref().trim().to_string();
+    if !known_pillars.iter().any(|p| *p == pillar) {
+        problems.push(src.at(
+            raw.pillar.span().start,
+            format!(
+                "unknown pillar `{pillar}` (known: {})",
+                known_pillars.join(", ")
+            ),
+        ));
+    }
+    let weight = match &raw.weight {
+        None => 1.0,
+        Some(w) if w.get_ref().is_finite() && *w.get_ref() > 0.0 => *w.get_ref(),
+        Some(w) => {
+            problems.push(src.at(w.span().start, "weight must be a positive number"));
+            1.0
+        }
+    };
+    let timeout_secs = match &raw.timeout_secs {
+        None => DEFAULT_TIMEOUT_SECS,
+        Some(t) if *t.get_ref() > 0 && *t.get_ref() <= 3600 => *t.get_ref(),
+        Some(t) => {
+            problems.push(src.at(
+                t.span().start,
+                "timeout_secs must be between 1 and 3600 seconds",
+            ));
+            DEFAULT_TIMEOUT_SECS
+        }
+    };
+    let kind = match raw.kind.get_ref().as_str() {
+        "http" => http_parse::scenario(src, start, raw.step, problems).map(CheckKind::Http),
+        other => {
+            problems.push(src.at(
+                raw.kind.span().start,
+                format!("unknown check kind `{other}` (known: http)"),
+            ));
+            None
+        }
+    };
+    let depends_on: Vec<String> = raw
+        .depends_on
+        .iter()
+        .map(|d| d.get_ref().trim().to_string())
+        .collect();
+    let def = kind.filter(|_| problems.len() == before).map(|kind| CheckDef {
+        id: id.clone(),
+        title: raw.title.get_ref().trim().to_string(),
+        hint: raw.hint.trim().to_string(),
+        pillar,
+        weight,
+        required: raw.required,
+        depends_on: depends_on.clone(),
+        timeout: Duration::from_secs(timeout_secs.unsigned_abs()),
+        kind,
+    });
+    Loaded {
+        def,
+        id,
+        depends_on,
+        path: src.path.to_path_buf(),
+        id_line: src.line(raw.id.span().start),
+        dep_lines: raw
+            .depends_on
+            .iter()
+            .map(|d| src.line(d.span().start))
+            .collect(),
+    }
+}
+
+/// Rules that need every file: unique ids, dependencies that exist and do not loop.
+fn cross_file_rules(loaded: &[Loaded], problems: &mut Vec<Diagnostic>) {
+    let mut first: HashMap<&str, &Loaded> = HashMap::new();
+    for l in loaded {
+        if let Some(f) = first.get(l.id.as_str()) {
+            problems.push(Diagnostic::new(
+                &l.path,
+                Some(l.id_line),
+                format!(
+                    "duplicate check id `{}` (first defined at {}:{})",
+                    l.id,
+                    f.path.display(),
+                    f.id_line
+                ),
+            ));
+        } else {
+            first.insert(&l.id, l);
+        }
+    }
+    let ids: Vec<&str> = loaded.iter().map(|l| l.id.as_str()).collect();
+    let edges = graph::edges(&ids, loaded.iter().map(|l| l.depends_on.as_slice()));
+    for (i, l) in loaded.iter().enumerate() {
+        for (pos, dep) in l.depends_on.iter().enumerate() {
+            if !ids.contains(&dep.as_str()) {
+                problems.push(Diagnostic::new(
+                    &l.path,
+                    Some(l.dep_lines[pos]),
+                    format!("`{}` depends on unknown check `{dep}`", ids[i]),
+                ));
+            }
+        }
+    }
+    for (i, pos) in graph::cycle_edges(&edges) {
+        let l = &loaded[i];
+        problems.push(Diagnostic::new(
+            &l.path,
+            Some(l.dep_lines[pos]),
+            format!(
+                "`{}` depending on `{}` forms a cycle",
+                l.id, l.depends_on[pos]
+            ),
+        ));
+    }
+}

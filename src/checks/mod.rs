@@ -1,0 +1,128 @@
+//! The check engine: a lab's hidden checks, parsed from `labs/<id>/checks/*.toml`, run against the learner's
+//! running service, each ending in a verdict with two texts: a learner-safe `message` and an instructor-only
+//! `detail` (the full transcript).
+//!
+//! Every kind of check shares the fields of [`CheckDef`] and adds its own scenario in [`CheckKind`]; `http` is
+//! the first kind, and later kinds (openapi, security, load) slot in as further variants with their own file
+//! under this folder. The split of files:
+//!
+//! - `load.rs`: reading and validating check files, every problem with file and line;
+//! - `graph.rs`: the `depends_on` graph (unknown ids, cycles, the order checks run in);
+//! - `run.rs`: running a suite, dependency skips, events, the whole-check deadline;
+//! - `score.rs`: the weighted score of a run;
+//! - `template.rs`: `{{var}}` substitution shared by all kinds;
+//! - `http/`: the `http` kind (definition, parsing, matching, execution, transcript).
+
+mod graph;
+pub mod http;
+mod load;
+mod run;
+mod score;
+mod template;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use http::HttpScenario;
+pub use run::run_suite;
+pub use score::{score, Score};
+
+/// Every check of one lab, in file order (files sorted by name, checks in the order written).
+#[derive(Debug, Clone, Default)]
+pub struct CheckSuite {
+    pub checks: Vec<CheckDef>,
+}
+
+/// One hidden check: what it is worth and what it does.
+#[derive(Debug, Clone)]
+pub struct CheckDef {
+    /// Unique within the lab; `depends_on` and stored results refer to it.
+    pub id: String,
+    /// Shown to the learner: names the behaviour checked, never the payload.
+    pub title: String,
+    /// Shown to the learner when the check fails.
+    pub hint: String,
+    /// The skill pillar the check counts toward.
+    pub pillar: String,
+    /// Relative weight in the run's score; always positive.
+    pub weight: f64,
+    /// A run passes only when every required check passes.
+    pub required: bool,
+    /// Ids of checks that must pass first; otherwise this one is skipped rather than failed twice.
+    pub depends_on: Vec<String>,
+    /// Deadline for the whole check, every step included.
+    pub timeout: Duration,
+    pub kind: CheckKind,
+}
+
+/// What a check does; one variant per kind.
+#[derive(Debug, Clone)]
+pub enum CheckKind {
+    Http(HttpScenario),
+}
+
+impl CheckKind {
+    /// The `kind = "..."` name in check files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CheckKind::Http(_) => "http",
+        }
+    }
+}
+
+/// Where the learner's service answers.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Base URL of the service, e.g. `http://172.18.0.2:8080/`; check paths are joined to it.
+    pub base_url: url::Url,
+}
+
+/// What a run knows beyond the target, so that verdicts are reproducible.
+#[derive(Debug, Clone, Default)]
+pub struct CheckContext {
+    /// Seeds every random value the checks use (`{{rand}}`); recorded with the run to replay it.
+    pub seed: u64,
+    /// The environment the container was started with (`{{env.NAME}}`), e.g. a JWT secret later on.
+    pub env: BTreeMap<String, String>,
+}
+
+/// Progress of a run, for the live run page.
+///
+/// A check that runs sends `Started` then `Finished`; a check skipped because of a dependency sends only
+/// `Finished`, since it never started.
+#[derive(Debug, Clone)]
+pub enum CheckEvent {
+    Started { check_id: String, title: String },
+    Finished(CheckOutcome),
+}
+
+/// The result of one check in one run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckOutcome {
+    pub check_id: String,
+    pub title: String,
+    pub pillar: String,
+    pub weight: f64,
+    pub required: bool,
+    pub verdict: Verdict,
+    /// Safe to show the learner: which behaviour failed, in general terms; never a hidden payload, header value
+    /// or expected value.
+    pub message: String,
+    /// Hidden, for instructors: the full transcript of requests, expectations and answers.
+    pub detail: String,
+    pub duration_ms: u64,
+}
+
+/// How a check ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// Not run because a check it depends on did not pass.
+    Skipped,
+    /// A platform fault (a broken check definition, the grader's own client): never counts against the learner.
+    Error,
+}

@@ -1,0 +1,142 @@
+//! Running a suite: dependency skips, the whole-check deadline, live events and the two texts of every
+//! outcome (the learner-safe message and the hidden detail).
+
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::time::Instant;
+
+use super::http::{self, StepError};
+use super::template::Vars;
+use super::{graph, CheckContext, CheckDef, CheckEvent, CheckKind, CheckOutcome, CheckSuite, Target, Verdict};
+
+/// Slack past a check's own deadline before the runner stops waiting: requests already carry the deadline, so
+/// this only catches a step that ignores it.
+const GRACE: Duration = Duration::from_secs(1);
+
+/// Runs the checks in file order (a check waits for the checks it depends on), sending events as it goes.
+///
+/// A check whose dependency did not pass is `Skipped` with the reason. The outcomes come back in the suite's
+/// order, one per check. Send errors are ignored: nobody watching does not stop a run.
+pub async fn run_suite(
+    suite: &CheckSuite,
+    target: &Target,
+    ctx: &CheckContext,
+    events: &UnboundedSender<CheckEvent>,
+) -> Vec<CheckOutcome> {
+    let client = http::client().map_err(|e| e.to_string());
+    let ids: Vec<&str> = suite.checks.iter().map(|c| c.id.as_str()).collect();
+    let edges = graph::edges(&ids, suite.checks.iter().map(|c| c.depends_on.as_slice()));
+    let mut outcomes: Vec<Option<CheckOutcome>> = vec![None; suite.checks.len()];
+    for i in graph::run_order(&edges) {
+        let def = &suite.checks[i];
+        let outcome = match blocker(def, suite, &outcomes) {
+            Some(Blocker::Unknown(dep)) => {
+                let detail = format!("`{}` depends on `{dep}`, which is not in the suite", def.id);
+                outcome(def, Verdict::Error, platform_fault(def), detail, 0)
+            }
+            Some(Blocker::NotPassed(j)) => {
+                let dep = &suite.checks[j];
+                let message = format!("{}: skipped because “{}” did not pass", def.title, dep.title);
+                let detail = format!("skipped: dependency `{}` did not pass", dep.id);
+                outcome(def, Verdict::Skipped, message, detail, 0)
+            }
+            None => {
+                let _ = events.send(CheckEvent::Started { check_id: def.id.clone(), title: def.title.clone() });
+                run_check(def, &client, target, ctx).await
+            }
+        };
+        let _ = events.send(CheckEvent::Finished(outcome.clone()));
+        outcomes[i] = Some(outcome);
+    }
+    outcomes.into_iter().flatten().collect()
+}
+
+enum Blocker {
+    Unknown(String),
+    NotPassed(usize),
+}
+
+fn blocker(def: &CheckDef, suite: &CheckSuite, outcomes: &[Option<CheckOutcome>]) -> Option<Blocker> {
+    def.depends_on.iter().find_map(|dep| match suite.checks.iter().position(|c| c.id == *dep) {
+        None => Some(Blocker::Unknown(dep.clone())),
+        Some(j) if outcomes[j].as_ref().is_some_and(|o| o.verdict == Verdict::Pass) => None,
+        Some(j) => Some(Blocker::NotPassed(j)),
+    })
+}
+
+async fn run_check(
+    def: &CheckDef,
+    client: &Result<reqwest::Client, String>,
+    target: &Target,
+    ctx: &CheckContext,
+) -> CheckOutcome {
+    let start = Instant::now();
+    let client = match client {
+        Ok(c) => c,
+        Err(e) => return outcome(def, Verdict::Error, platform_fault(def), format!("HTTP client: {e}"), 0),
+    };
+    let mut vars = Vars::new(ctx.seed, rand_for(ctx.seed, &def.id), &ctx.env);
+    let deadline = start + def.timeout;
+    let run = match &def.kind {
+        CheckKind::Http(s) => http::run_scenario(s, client, target, &mut vars, deadline),
+    };
+    let result = tokio::time::timeout(def.timeout + GRACE, run).await;
+    let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let Ok(done) = result else {
+        let message = format!("{}: failed: no answer within the time limit", def.title);
+        let detail = format!("the check did not finish within {} s", def.timeout.as_secs());
+        return outcome(def, Verdict::Fail, message, detail, took);
+    };
+    match done.result {
+        Ok(()) => outcome(def, Verdict::Pass, format!("{}: passed", def.title), done.transcript, took),
+        Err((n, StepError::Failed(f))) => {
+            let message = format!("{}: failed at step {n} of {}: {f}", def.title, done.steps);
+            outcome(def, Verdict::Fail, message, done.transcript, took)
+        }
+        Err((_, StepError::Broken(_))) => outcome(def, Verdict::Error, platform_fault(def), done.transcript, took),
+    }
+}
+
+fn platform_fault(def: &CheckDef) -> String {
+    format!("{}: could not be run because of a platform fault; it does not count against you", def.title)
+}
+
+/// The check's `{{rand}}`: from the run's seed and the check's id (hashed with FNV-1a, which is stable across
+/// Rust versions, unlike the std hasher), so a replayed run sends the same values whatever the order.
+fn rand_for(seed: u64, id: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ h);
+    format!("{:08x}", rng.gen::<u32>())
+}
+
+fn outcome(def: &CheckDef, verdict: Verdict, message: String, detail: String, duration_ms: u64) -> CheckOutcome {
+    CheckOutcome {
+        check_id: def.id.clone(),
+        title: def.title.clone(),
+        pillar: def.pillar.clone(),
+        weight: def.weight,
+        required: def.required,
+        verdict,
+        message,
+        detail,
+        duration_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rand_is_stable_per_seed_and_check() {
+        assert_eq!(rand_for(1, "a"), rand_for(1, "a"));
+        assert_ne!(rand_for(1, "a"), rand_for(2, "a"));
+        assert_ne!(rand_for(1, "a"), rand_for(1, "b"));
+        assert_eq!(rand_for(1, "a").len(), 8);
+    }
+}

@@ -1,0 +1,124 @@
+//! A `testsvc` process on a free loopback port, killed when the guard drops, and helpers to write a suite.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gauntlet::checks::{run_suite, CheckContext, CheckEvent, CheckOutcome, CheckSuite, Target, Verdict};
+
+use crate::common::testsvc;
+
+/// A running `testsvc`; killed and reaped on drop.
+pub struct Service {
+    child: Child,
+    pub target: Target,
+}
+
+impl Service {
+    pub fn start() -> Service {
+        Service::with_env(&[])
+    }
+
+    pub fn with_env(env: &[(&str, &str)]) -> Service {
+        let port = free_port();
+        let child = Command::new(testsvc::binary())
+            .env("PORT", port.to_string())
+            .env("BIND", "127.0.0.1")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("testsvc starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "testsvc did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Service { child, target: target(port) }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn target(port: u16) -> Target {
+    Target { base_url: url::Url::parse(&format!("http://127.0.0.1:{port}/")).expect("valid url") }
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    l.local_addr().expect("local addr").port()
+}
+
+pub fn pillars() -> Vec<String> {
+    ["language", "api", "security"].iter().map(|s| s.to_string()).collect()
+}
+
+/// Loads a suite from one check file written into a fresh lab folder.
+pub fn suite(toml: &str) -> CheckSuite {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("checks")).expect("mkdir");
+    std::fs::write(dir.path().join("checks/a.toml"), toml).expect("write");
+    match CheckSuite::load(dir.path(), &pillars()) {
+        Ok(s) => s,
+        Err(problems) => panic!("suite does not load: {problems:#?}"),
+    }
+}
+
+pub fn load_lab(dir: &Path) -> CheckSuite {
+    match CheckSuite::load(dir, &pillars()) {
+        Ok(s) => s,
+        Err(problems) => panic!("{} does not load: {problems:#?}", dir.display()),
+    }
+}
+
+/// Runs a suite, returning the outcomes and the events sent.
+pub async fn run_with_events(suite: &CheckSuite, target: &Target) -> (Vec<CheckOutcome>, Vec<CheckEvent>) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let ctx = CheckContext { seed: 42, env: [("SECRET".to_string(), "env-secret".to_string())].into() };
+    let outcomes = run_suite(suite, target, &ctx, &tx).await;
+    drop(tx);
+    let mut events = Vec::new();
+    while let Some(e) = rx.recv().await {
+        events.push(e);
+    }
+    (outcomes, events)
+}
+
+pub async fn run(suite: &CheckSuite, target: &Target) -> Vec<CheckOutcome> {
+    run_with_events(suite, target).await.0
+}
+
+/// The one outcome of a one-check suite, asserting its verdict.
+pub async fn single(toml: &str, service: &Service, verdict: Verdict) -> CheckOutcome {
+    let outcomes = run(&suite(toml), &service.target).await;
+    assert_eq!(outcomes.len(), 1);
+    let o = outcomes.into_iter().next().expect("one outcome");
+    assert_eq!(o.verdict, verdict, "message: {}\ndetail:\n{}", o.message, o.detail);
+    o
+}
+
+/// A one-step check of `GET path` (or the given method) with the given `[check.step.expect]` lines.
+pub fn check(path: &str, expect: &str) -> String {
+    format!(
+        r#"
+[[check]]
+id = "c"
+kind = "http"
+title = "The behaviour"
+pillar = "language"
+timeout_secs = 5
+
+[[check.step]]
+path = "{path}"
+[check.step.expect]
+{expect}
+"#
+    )
+}
