@@ -3,6 +3,7 @@
 //! The binary in `main.rs` only parses the command line and calls into this library, so that integration tests
 //! can run the very same server, worker and commands in-process.
 
+pub mod api;
 pub mod archive;
 pub mod auth;
 pub mod checks;
@@ -12,6 +13,7 @@ pub mod config;
 pub mod curriculum;
 pub mod diagnostics;
 pub mod domain;
+pub mod grading;
 pub mod progress;
 pub mod sandbox;
 pub mod startup;

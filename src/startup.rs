@@ -101,6 +101,7 @@ impl Application {
                 limits: archive_limits(&settings),
                 scratch: settings.data_dir.join("work"),
                 waker,
+                local_workers: settings.grading.workers > 0,
             },
         });
         let listener = TcpListener::bind(server.bind).map_err(|source| StartupError::Bind {

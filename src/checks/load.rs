@@ -167,7 +167,7 @@ fn check_def(
         problems.push(src.at(raw.title.span().start, "a check needs a title"));
     }
     let pillar = raw.pillar.get_ref().trim().to_string();
-    if !known_pillars.iter().any(|p| *p == pillar) {
+    if !known_pillars.contains(&pillar) {
         problems.push(src.at(
             raw.pillar.span().start,
             format!(

@@ -235,3 +235,22 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
         pillar_lines,
     })
 }
+
+impl Lab {
+    /// Loads one lab folder on its own (for `gauntlet grade`, which needs no course); its id is the folder's name.
+    pub fn load(dir: &Path) -> Result<Lab, Vec<Diagnostic>> {
+        let name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().to_string()))
+            .unwrap_or_default();
+        let id = LabId::parse(&name).map_err(|e| {
+            vec![Diagnostic::new(dir, None, format!("a lab's folder name is its id: {e}"))]
+        })?;
+        let mut problems = Vec::new();
+        match parse(dir, id, &mut problems) {
+            Some(parsed) if problems.is_empty() => Ok(parsed.lab),
+            _ => Err(problems),
+        }
+    }
+}

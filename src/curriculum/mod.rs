@@ -50,6 +50,16 @@ impl Curriculum {
         let modules = load_modules(curriculum_dir, &mut problems);
         let labs = load_labs(labs_dir, &mut problems);
         let curriculum = cross_check(course, modules, labs, curriculum_dir, &mut problems);
+        // The hidden checks are not part of the course's public side, but an author wants their mistakes
+        // reported by the same command, with the same file-and-line precision.
+        if let Some(c) = &curriculum {
+            let pillars = c.pillar_ids();
+            for lab in c.labs.values() {
+                if let Err(found) = crate::checks::CheckSuite::load(&lab.dir, &pillars) {
+                    problems.extend(found);
+                }
+            }
+        }
         if problems.is_empty() {
             if let Some(c) = curriculum {
                 return Ok(Curriculum {

@@ -69,6 +69,8 @@ pub struct Intake {
     pub limits: ArchiveLimits,
     pub scratch: std::path::PathBuf,
     pub waker: std::sync::Arc<tokio::sync::Notify>,
+    /// Whether this process grades (and so needs the Docker engine to be ready).
+    pub local_workers: bool,
 }
 
 impl Intake {

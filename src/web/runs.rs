@@ -69,7 +69,6 @@ struct RunPage {
     results: Vec<CheckResultRow>,
     staff: bool,
     detail: String,
-    build_log: String,
     container_log: String,
     last_event: i64,
 }
@@ -216,7 +215,6 @@ pub async fn page(
         results,
         staff,
         detail: if staff { run.detail.clone().unwrap_or_default() } else { String::new() },
-        build_log: if staff { run.build_log.clone() } else { String::new() },
         container_log: if staff { run.container_log.clone() } else { String::new() },
         last_event,
     };

@@ -7,6 +7,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+mod grade;
+mod submit;
+mod worker;
+
+use std::path::PathBuf;
+
 use crate::config::{self, ConfigArgs, ServerArgs};
 use crate::domain::{DisplayName, Email, NewPassword, Role};
 use crate::{auth, curriculum, startup, store, telemetry};
@@ -28,6 +34,36 @@ pub enum Command {
     /// Check the curriculum and labs (`--curriculum DIR`, `--labs DIR`) and report every problem with its
     /// file and line
     Validate,
+    /// Run grading workers only, against the configured database (several may share it on PostgreSQL)
+    Worker,
+    /// Grade a project against a lab locally, with no server or database; prints hidden detail too
+    Grade {
+        /// The lab's folder (lab.toml, README.md, checks/)
+        lab_dir: PathBuf,
+        /// The project folder, with a Dockerfile at its root
+        project_dir: PathBuf,
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
+        /// Seed for the checks' randomness (recorded in the report) [default: random]
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Submit a project to a lab on a Gauntlet server and follow the grading
+    Submit {
+        /// The lab's id, as in its URL (e.g. w01-health)
+        #[arg(long)]
+        lab: String,
+        /// The project folder [default: .]
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The server's address
+        #[arg(long, env = "GAUNTLET_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// A personal API token (create one on your profile page)
+        #[arg(long, env = "GAUNTLET_TOKEN", hide_env_values = true)]
+        token: String,
+    },
     /// Manage accounts
     #[command(subcommand)]
     User(UserCommand),
@@ -79,6 +115,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate => Ok(validate(&settings.curriculum_dir, &settings.labs_dir)),
+        Command::Worker => worker::run(settings).await,
+        Command::Grade {
+            lab_dir,
+            project_dir,
+            json,
+            seed,
+        } => grade::run(&lab_dir, &project_dir, json, seed).await,
+        Command::Submit {
+            lab,
+            dir,
+            server,
+            token,
+        } => {
+            let target = submit::Target {
+                server: &server,
+                token: &token,
+            };
+            submit::run(target, &lab, &dir).await
+        }
         Command::User(cmd) => {
             let store = store::Store::connect(&settings.database_url).await?;
             user(&store, cmd).await
