@@ -33,11 +33,19 @@ async fn status_passes_on_health_and_fails_on_health_500() {
         o.message,
         "The behaviour: failed at step 1 of 1: the status was 500 (not what was expected)"
     );
-    assert!(
-        o.detail.contains("expected status 200, got 500"),
-        "{}",
-        o.detail
-    );
+    for part in [
+        "── step 1 of 1: GET http://127.0.0.1:",
+        "expected: status 200",
+        "< 500 (",
+        "< content-type: application/json",
+        "FAILED at step 1: expected status 200, got 500",
+    ] {
+        assert!(
+            o.detail.contains(part),
+            "`{part}` missing from the transcript:\n{}",
+            o.detail
+        );
+    }
 }
 
 #[tokio::test]
@@ -243,4 +251,32 @@ async fn redirects_are_answers_not_places_to_go() {
 headers = { location = "/healthz" }"#,
     );
     single(&toml, &svc, Verdict::Pass).await;
+}
+
+#[tokio::test]
+async fn the_transcript_shows_both_bodies_cut_at_2_kib() {
+    let long = "x".repeat(5000);
+    let toml = check("/echo", "status = 201").replace(
+        "[check.step.expect]",
+        &format!("method = \"POST\"\ntext = \"{long}\"\n[check.step.expect]"),
+    );
+    let o = single(&toml, &Service::start(), Verdict::Fail).await;
+    assert!(
+        o.detail
+            .contains("> content-type: text/plain; charset=utf-8"),
+        "{}",
+        o.detail
+    );
+    assert!(
+        o.detail.contains("> … (5000 bytes in all, cut at 2048)"),
+        "{}",
+        o.detail
+    );
+    assert!(o.detail.contains("< … ("), "{}", o.detail);
+    assert!(
+        o.detail.len() < 6000,
+        "bodies are cut: {} bytes",
+        o.detail.len()
+    );
+    assert!(!o.message.contains("xxxx"));
 }

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
 
 use super::expect::{self, Answer, Failure};
@@ -95,7 +95,7 @@ async fn run_step(
 ) -> Result<(), StepError> {
     let path = vars.render(&step.path)?;
     let url = resolve(target, &step.path, &path)?;
-    let headers: Vec<(String, String)> = step
+    let mut headers: Vec<(String, String)> = step
         .headers
         .iter()
         .map(|(n, v)| Ok((n.clone(), vars.render(v)?)))
@@ -105,6 +105,14 @@ async fn run_step(
         Some(Body::Text(s)) => Some(Body::Text(vars.render(s)?)),
         None => None,
     };
+    let default_type = match &body {
+        Some(Body::Json(_)) => Some("application/json"),
+        Some(Body::Text(_)) => Some("text/plain; charset=utf-8"),
+        None => None,
+    };
+    if let Some(ct) = default_type.filter(|_| !headers.iter().any(|(n, _)| n == "content-type")) {
+        headers.push(("content-type".to_string(), ct.to_string()));
+    }
     let expect = render_expect(&step.expect, vars)?;
     t.step(n, of, &step.method, url.as_str(), &headers, body.as_ref());
     t.expected(&expect);
@@ -234,17 +242,11 @@ fn build(
             .map_err(|e| StepError::Broken(format!("value of header `{n}`: {e}")))?;
         map.append(name, value);
     }
-    let (bytes, content_type) = match body {
-        Some(Body::Json(v)) => (Some(v.to_string().into_bytes()), "application/json"),
-        Some(Body::Text(s)) => (Some(s.clone().into_bytes()), "text/plain; charset=utf-8"),
-        None => (None, ""),
-    };
     let mut request = client.request(method, url);
-    if let Some(bytes) = bytes {
-        if !map.contains_key(CONTENT_TYPE) {
-            map.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-        }
-        request = request.body(bytes);
+    match body {
+        Some(Body::Json(v)) => request = request.body(v.to_string()),
+        Some(Body::Text(s)) => request = request.body(s.clone()),
+        None => {}
     }
     Ok(request.headers(map))
 }
