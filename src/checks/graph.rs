@@ -31,7 +31,12 @@ pub(super) fn cycle_edges(edges: &[Vec<(usize, usize)>]) -> Vec<(usize, usize)> 
         Open,
         Done,
     }
-    fn visit(i: usize, edges: &[Vec<(usize, usize)>], marks: &mut [Mark], out: &mut Vec<(usize, usize)>) {
+    fn visit(
+        i: usize,
+        edges: &[Vec<(usize, usize)>],
+        marks: &mut [Mark],
+        out: &mut Vec<(usize, usize)>,
+    ) {
         marks[i] = Mark::Open;
         for &(pos, j) in &edges[i] {
             match marks[j] {

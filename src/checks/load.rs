@@ -107,6 +107,7 @@ impl CheckSuite {
             load_file(path, known_pillars, &mut loaded, &mut problems);
         }
         cross_file_rules(&loaded, &mut problems);
+        problems.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
         if problems.is_empty() {
             Ok(CheckSuite {
                 checks: loaded.into_iter().filter_map(|l| l.def).collect(),
@@ -144,7 +145,13 @@ fn load_file(
     };
     for check in raw.check {
         let start = check.span().start;
-        loaded.push(check_def(&src, start, check.into_inner(), known_pillars, problems));
+        loaded.push(check_def(
+            &src,
+            start,
+            check.into_inner(),
+            known_pillars,
+            problems,
+        ));
     }
 }
 
@@ -160,7 +167,9 @@ fn check_def(
     if crate::domain::LabId::parse(&id).is_err() {
         problems.push(src.at(
             raw.id.span().start,
-            format!("`{id}` is not a valid check id (lower-case letters, digits and single hyphens)"),
+            format!(
+                "`{id}` is not a valid check id (lower-case letters, digits and single hyphens)"
+            ),
         ));
     }
     if raw.title.get_ref().trim().is_empty() {
@@ -210,17 +219,19 @@ fn check_def(
         .iter()
         .map(|d| d.get_ref().trim().to_string())
         .collect();
-    let def = kind.filter(|_| problems.len() == before).map(|kind| CheckDef {
-        id: id.clone(),
-        title: raw.title.get_ref().trim().to_string(),
-        hint: raw.hint.trim().to_string(),
-        pillar,
-        weight,
-        required: raw.required,
-        depends_on: depends_on.clone(),
-        timeout: Duration::from_secs(timeout_secs.unsigned_abs()),
-        kind,
-    });
+    let def = kind
+        .filter(|_| problems.len() == before)
+        .map(|kind| CheckDef {
+            id: id.clone(),
+            title: raw.title.get_ref().trim().to_string(),
+            hint: raw.hint.trim().to_string(),
+            pillar,
+            weight,
+            required: raw.required,
+            depends_on: depends_on.clone(),
+            timeout: Duration::from_secs(timeout_secs.unsigned_abs()),
+            kind,
+        });
     Loaded {
         def,
         id,

@@ -9,7 +9,9 @@ use tokio::time::Instant;
 
 use super::http::{self, StepError};
 use super::template::Vars;
-use super::{graph, CheckContext, CheckDef, CheckEvent, CheckKind, CheckOutcome, CheckSuite, Target, Verdict};
+use super::{
+    graph, CheckContext, CheckDef, CheckEvent, CheckKind, CheckOutcome, CheckSuite, Target, Verdict,
+};
 
 /// Slack past a check's own deadline before the runner stops waiting: requests already carry the deadline, so
 /// this only catches a step that ignores it.
@@ -38,12 +40,18 @@ pub async fn run_suite(
             }
             Some(Blocker::NotPassed(j)) => {
                 let dep = &suite.checks[j];
-                let message = format!("{}: skipped because “{}” did not pass", def.title, dep.title);
+                let message = format!(
+                    "{}: skipped because “{}” did not pass",
+                    def.title, dep.title
+                );
                 let detail = format!("skipped: dependency `{}` did not pass", dep.id);
                 outcome(def, Verdict::Skipped, message, detail, 0)
             }
             None => {
-                let _ = events.send(CheckEvent::Started { check_id: def.id.clone(), title: def.title.clone() });
+                let _ = events.send(CheckEvent::Started {
+                    check_id: def.id.clone(),
+                    title: def.title.clone(),
+                });
                 run_check(def, &client, target, ctx).await
             }
         };
@@ -58,12 +66,24 @@ enum Blocker {
     NotPassed(usize),
 }
 
-fn blocker(def: &CheckDef, suite: &CheckSuite, outcomes: &[Option<CheckOutcome>]) -> Option<Blocker> {
-    def.depends_on.iter().find_map(|dep| match suite.checks.iter().position(|c| c.id == *dep) {
-        None => Some(Blocker::Unknown(dep.clone())),
-        Some(j) if outcomes[j].as_ref().is_some_and(|o| o.verdict == Verdict::Pass) => None,
-        Some(j) => Some(Blocker::NotPassed(j)),
-    })
+fn blocker(
+    def: &CheckDef,
+    suite: &CheckSuite,
+    outcomes: &[Option<CheckOutcome>],
+) -> Option<Blocker> {
+    def.depends_on
+        .iter()
+        .find_map(|dep| match suite.checks.iter().position(|c| c.id == *dep) {
+            None => Some(Blocker::Unknown(dep.clone())),
+            Some(j)
+                if outcomes[j]
+                    .as_ref()
+                    .is_some_and(|o| o.verdict == Verdict::Pass) =>
+            {
+                None
+            }
+            Some(j) => Some(Blocker::NotPassed(j)),
+        })
 }
 
 async fn run_check(
@@ -75,7 +95,15 @@ async fn run_check(
     let start = Instant::now();
     let client = match client {
         Ok(c) => c,
-        Err(e) => return outcome(def, Verdict::Error, platform_fault(def), format!("HTTP client: {e}"), 0),
+        Err(e) => {
+            return outcome(
+                def,
+                Verdict::Error,
+                platform_fault(def),
+                format!("HTTP client: {e}"),
+                0,
+            )
+        }
     };
     let mut vars = Vars::new(ctx.seed, rand_for(ctx.seed, &def.id), &ctx.env);
     let deadline = start + def.timeout;
@@ -86,21 +114,39 @@ async fn run_check(
     let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     let Ok(done) = result else {
         let message = format!("{}: failed: no answer within the time limit", def.title);
-        let detail = format!("the check did not finish within {} s", def.timeout.as_secs());
+        let detail = format!(
+            "the check did not finish within {} s",
+            def.timeout.as_secs()
+        );
         return outcome(def, Verdict::Fail, message, detail, took);
     };
     match done.result {
-        Ok(()) => outcome(def, Verdict::Pass, format!("{}: passed", def.title), done.transcript, took),
+        Ok(()) => outcome(
+            def,
+            Verdict::Pass,
+            format!("{}: passed", def.title),
+            done.transcript,
+            took,
+        ),
         Err((n, StepError::Failed(f))) => {
             let message = format!("{}: failed at step {n} of {}: {f}", def.title, done.steps);
             outcome(def, Verdict::Fail, message, done.transcript, took)
         }
-        Err((_, StepError::Broken(_))) => outcome(def, Verdict::Error, platform_fault(def), done.transcript, took),
+        Err((_, StepError::Broken(_))) => outcome(
+            def,
+            Verdict::Error,
+            platform_fault(def),
+            done.transcript,
+            took,
+        ),
     }
 }
 
 fn platform_fault(def: &CheckDef) -> String {
-    format!("{}: could not be run because of a platform fault; it does not count against you", def.title)
+    format!(
+        "{}: could not be run because of a platform fault; it does not count against you",
+        def.title
+    )
 }
 
 /// The check's `{{rand}}`: from the run's seed and the check's id (hashed with FNV-1a, which is stable across
@@ -114,7 +160,13 @@ fn rand_for(seed: u64, id: &str) -> String {
     format!("{:08x}", rng.gen::<u32>())
 }
 
-fn outcome(def: &CheckDef, verdict: Verdict, message: String, detail: String, duration_ms: u64) -> CheckOutcome {
+fn outcome(
+    def: &CheckDef,
+    verdict: Verdict,
+    message: String,
+    detail: String,
+    duration_ms: u64,
+) -> CheckOutcome {
     CheckOutcome {
         check_id: def.id.clone(),
         title: def.title.clone(),

@@ -17,14 +17,26 @@ pub struct Score {
 
 /// Scores a run's outcomes.
 pub fn score(outcomes: &[CheckOutcome]) -> Score {
-    let judged: Vec<&CheckOutcome> = outcomes.iter().filter(|o| o.verdict != Verdict::Error).collect();
+    let judged: Vec<&CheckOutcome> = outcomes
+        .iter()
+        .filter(|o| o.verdict != Verdict::Error)
+        .collect();
     let total: f64 = judged.iter().map(|o| o.weight).sum();
-    let won: f64 = judged.iter().filter(|o| o.verdict == Verdict::Pass).map(|o| o.weight).sum();
+    let won: f64 = judged
+        .iter()
+        .filter(|o| o.verdict == Verdict::Pass)
+        .map(|o| o.weight)
+        .sum();
     if judged.is_empty() || total <= 0.0 {
-        return Score { score: 0.0, passed: false };
+        return Score {
+            score: 0.0,
+            passed: false,
+        };
     }
     Score {
         score: (won / total).clamp(0.0, 1.0),
-        passed: judged.iter().all(|o| !o.required || o.verdict == Verdict::Pass),
+        passed: judged
+            .iter()
+            .all(|o| !o.required || o.verdict == Verdict::Pass),
     }
 }

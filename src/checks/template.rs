@@ -178,7 +178,10 @@ mod tests {
             v.render("/n/{{id}}?c={{ cursor|url }}&s={{seed}}-{{rand}}"),
             Ok("/n/42?c=a%2Bb%3D&s=7-ab12".into())
         );
-        assert_eq!(v.render("{{nope}}"), Err(TemplateError::Unknown("nope".into())));
+        assert_eq!(
+            v.render("{{nope}}"),
+            Err(TemplateError::Unknown("nope".into()))
+        );
         assert_eq!(v.render("{{id"), Err(TemplateError::Unterminated));
     }
 
@@ -193,7 +196,10 @@ mod tests {
 
     #[test]
     fn references_lists_names() {
-        assert_eq!(references("{{a}}/{{b.c|url}}"), Ok(vec!["a".into(), "b.c".into()]));
+        assert_eq!(
+            references("{{a}}/{{b.c|url}}"),
+            Ok(vec!["a".into(), "b.c".into()])
+        );
         assert!(references("{{a b}}").is_err());
         assert!(references("{{a|up}}").is_err());
     }

@@ -39,7 +39,7 @@ path = "/echo?id={{id|url}}&seed={{seed}}"
 headers = { X-Note = "{{id}}", X-Env = "{{env.SECRET}}" }
 text = "v={{version}}"
 [check.step.expect]
-json_pointer = { "/query" = "id={{id}}&seed=42", "/headers/x-note" = "{{id}}", "/headers/x-env" = "env-secret", "/body" = "v=1", "/headers/content-type" = "text/plain*" }
+json_pointer = { "/query" = "id={{id}}&seed=42", "/headers/x-note" = "{{id}}", "/headers/x-env" = "env-secret", "/body" = "v=1", "/headers/content-type" = "text/plain; charset=utf-8" }
 "#;
     let o = single(toml, &Service::start(), Verdict::Pass).await;
     assert!(o.detail.contains("captured id = n_1"), "{}", o.detail);
@@ -52,7 +52,12 @@ async fn a_missing_capture_fails_the_step() {
         "[check.step.capture]\nnope = \"/no/such\"\n[check.step.expect]",
     );
     let o = single(&toml, &Service::start(), Verdict::Fail).await;
-    assert!(o.message.ends_with("a value that later steps need was missing from the response"), "{}", o.message);
+    assert!(
+        o.message
+            .ends_with("a value that later steps need was missing from the response"),
+        "{}",
+        o.message
+    );
 }
 
 const TWO: &str = r#"
@@ -80,7 +85,10 @@ status = 200
 async fn a_check_runs_after_its_dependency_and_is_skipped_when_it_fails() {
     let s = suite(TWO);
     let (ok, events) = run_with_events(&s, &Service::start().target).await;
-    assert_eq!(ok.iter().map(|o| o.verdict).collect::<Vec<_>>(), [Verdict::Pass, Verdict::Pass]);
+    assert_eq!(
+        ok.iter().map(|o| o.verdict).collect::<Vec<_>>(),
+        [Verdict::Pass, Verdict::Pass]
+    );
     let order: Vec<String> = events
         .iter()
         .map(|e| match e {
@@ -88,12 +96,25 @@ async fn a_check_runs_after_its_dependency_and_is_skipped_when_it_fails() {
             CheckEvent::Finished(o) => format!("end {}", o.check_id),
         })
         .collect();
-    assert_eq!(order, ["start first", "end first", "start second", "end second"]);
+    assert_eq!(
+        order,
+        ["start first", "end first", "start second", "end second"]
+    );
 
-    let (bad, events) = run_with_events(&s, &Service::with_env(&[("TESTSVC_DEFECT", "health-500")]).target).await;
-    assert_eq!(bad[0].check_id, "second", "outcomes come back in suite order");
+    let (bad, events) = run_with_events(
+        &s,
+        &Service::with_env(&[("TESTSVC_DEFECT", "health-500")]).target,
+    )
+    .await;
+    assert_eq!(
+        bad[0].check_id, "second",
+        "outcomes come back in suite order"
+    );
     assert_eq!(bad[0].verdict, Verdict::Skipped);
-    assert_eq!(bad[0].message, "Second behaviour: skipped because “First behaviour” did not pass");
+    assert_eq!(
+        bad[0].message,
+        "Second behaviour: skipped because “First behaviour” did not pass"
+    );
     assert_eq!(bad[1].verdict, Verdict::Fail);
     assert_eq!(events.len(), 3, "a skipped check never starts");
 }
@@ -114,7 +135,10 @@ fn broken_def() -> CheckDef {
                 path: "/healthz/{{undefined}}".into(),
                 headers: vec![],
                 body: None,
-                expect: Expect { status: Some(StatusExpect::Exact(200)), ..Expect::default() },
+                expect: Expect {
+                    status: Some(StatusExpect::Exact(200)),
+                    ..Expect::default()
+                },
                 capture: vec![],
             }],
         }),
@@ -128,7 +152,11 @@ async fn a_broken_definition_is_a_platform_error_that_does_not_count() {
     let outcomes = run(&s, &Service::start().target).await;
     let broken = &outcomes[2];
     assert_eq!(broken.verdict, Verdict::Error);
-    assert!(broken.message.contains("platform fault"), "{}", broken.message);
+    assert!(
+        broken.message.contains("platform fault"),
+        "{}",
+        broken.message
+    );
     assert!(broken.detail.contains("undefined"), "{}", broken.detail);
     assert_eq!(score(&outcomes).score, 1.0);
     assert!(score(&outcomes).passed);
@@ -151,18 +179,29 @@ fn outcome(weight: f64, required: bool, verdict: Verdict) -> CheckOutcome {
 #[test]
 fn score_weighs_passes_ignores_errors_and_requires_required_checks() {
     use Verdict::*;
-    let s = score(&[outcome(3.0, true, Pass), outcome(1.0, false, Fail), outcome(10.0, true, Error)]);
+    let s = score(&[
+        outcome(3.0, true, Pass),
+        outcome(1.0, false, Fail),
+        outcome(10.0, true, Error),
+    ]);
     assert_eq!((s.score, s.passed), (0.75, true));
     let s = score(&[outcome(1.0, true, Pass), outcome(1.0, true, Skipped)]);
     assert_eq!((s.score, s.passed), (0.5, false));
     let s = score(&[outcome(1.0, true, Error)]);
-    assert_eq!((s.score, s.passed), (0.0, false), "nothing judged, nothing earned");
+    assert_eq!(
+        (s.score, s.passed),
+        (0.0, false),
+        "nothing judged, nothing earned"
+    );
     assert_eq!(score(&[]).score, 0.0);
 }
 
 #[test]
 fn verdicts_serialise_in_lower_case() {
-    assert_eq!(serde_json::to_string(&Verdict::Skipped).expect("json"), "\"skipped\"");
+    assert_eq!(
+        serde_json::to_string(&Verdict::Skipped).expect("json"),
+        "\"skipped\""
+    );
 }
 
 #[test]

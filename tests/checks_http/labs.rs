@@ -8,7 +8,9 @@ use gauntlet::checks::{score, CheckOutcome, Verdict};
 use crate::support::{load_lab, run, Service};
 
 fn lab(id: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("labs").join(id)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("labs")
+        .join(id)
 }
 
 fn verdict(outcomes: &[CheckOutcome], id: &str) -> Verdict {
@@ -22,7 +24,12 @@ fn verdict(outcomes: &[CheckOutcome], id: &str) -> Verdict {
 fn report(outcomes: &[CheckOutcome]) -> String {
     outcomes
         .iter()
-        .map(|o| format!("{:?} {}: {}\n{}", o.verdict, o.check_id, o.message, o.detail))
+        .map(|o| {
+            format!(
+                "{:?} {}: {}\n{}",
+                o.verdict, o.check_id, o.message, o.detail
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -31,15 +38,28 @@ async fn all_pass(id: &str) {
     let suite = load_lab(&lab(id));
     assert!(suite.checks.len() >= 4, "{id} has its checks");
     let outcomes = run(&suite, &Service::start().target).await;
-    assert!(outcomes.iter().all(|o| o.verdict == Verdict::Pass), "{}", report(&outcomes));
+    assert!(
+        outcomes.iter().all(|o| o.verdict == Verdict::Pass),
+        "{}",
+        report(&outcomes)
+    );
     let s = score(&outcomes);
     assert_eq!((s.score, s.passed), (1.0, true));
 }
 
 async fn defect_fails(id: &str, defect: &str, check: &str) {
     let suite = load_lab(&lab(id));
-    let outcomes = run(&suite, &Service::with_env(&[("TESTSVC_DEFECT", defect)]).target).await;
-    assert_eq!(verdict(&outcomes, check), Verdict::Fail, "{defect} should fail {check}:\n{}", report(&outcomes));
+    let outcomes = run(
+        &suite,
+        &Service::with_env(&[("TESTSVC_DEFECT", defect)]).target,
+    )
+    .await;
+    assert_eq!(
+        verdict(&outcomes, check),
+        Verdict::Fail,
+        "{defect} should fail {check}:\n{}",
+        report(&outcomes)
+    );
     assert!(!score(&outcomes).passed);
 }
 
@@ -57,8 +77,15 @@ async fn w01_catches_each_defect() {
 #[tokio::test]
 async fn w01_skips_checks_that_need_a_healthy_service() {
     let suite = load_lab(&lab("w01-health"));
-    let outcomes = run(&suite, &Service::with_env(&[("TESTSVC_DEFECT", "health-500")]).target).await;
-    assert_eq!(verdict(&outcomes, "health-survives-bad-input"), Verdict::Skipped);
+    let outcomes = run(
+        &suite,
+        &Service::with_env(&[("TESTSVC_DEFECT", "health-500")]).target,
+    )
+    .await;
+    assert_eq!(
+        verdict(&outcomes, "health-survives-bad-input"),
+        Verdict::Skipped
+    );
 }
 
 #[tokio::test]
@@ -85,9 +112,18 @@ async fn w02_catches_each_defect() {
 #[tokio::test]
 async fn bundled_suites_never_show_hidden_values_to_learners() {
     let suite = load_lab(&lab("w02-crud"));
-    let outcomes = run(&suite, &Service::with_env(&[("TESTSVC_DEFECT", "create-200,no-validation")]).target).await;
+    let outcomes = run(
+        &suite,
+        &Service::with_env(&[("TESTSVC_DEFECT", "create-200,no-validation")]).target,
+    )
+    .await;
     for o in &outcomes {
-        for hidden in ["validation_failed", "Buy milk", "application/json", "/notes/"] {
+        for hidden in [
+            "validation_failed",
+            "Buy milk",
+            "application/json",
+            "/notes/",
+        ] {
             assert!(!o.message.contains(hidden), "`{hidden}` in: {}", o.message);
         }
     }

@@ -98,7 +98,11 @@ fn malformed_check_files_are_refused_with_file_and_line_for_every_problem() {
     let shown: Vec<String> = problems
         .iter()
         .map(|d| {
-            let name = d.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = d
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             format!("{name}:{}: {}", d.line.unwrap_or(0), d.message)
         })
         .collect();
@@ -117,7 +121,7 @@ fn malformed_check_files_are_refused_with_file_and_line_for_every_problem() {
         ("d-graph.toml:24:", "cycle"),
         ("d-graph.toml:28:", "99"),
         ("d-graph.toml:29:", "max_ms"),
-        ("e-kind.toml:2:", "unknown check kind `carrier-pigeon`"),
+        ("e-kind.toml:3:", "unknown check kind `carrier-pigeon`"),
         ("e-kind.toml:7:", "at least one [[check.step]]"),
     ];
     for (at, words) in expect {
@@ -127,6 +131,14 @@ fn malformed_check_files_are_refused_with_file_and_line_for_every_problem() {
             shown.join("\n")
         );
     }
-    assert!(problems.iter().all(|d| d.to_string().contains(".toml:")), "{problems:#?}");
-    assert_eq!(shown.len(), expect.len(), "exactly these problems:\n{}", shown.join("\n"));
+    assert!(
+        problems.iter().all(|d| d.to_string().contains(".toml:")),
+        "{problems:#?}"
+    );
+    assert_eq!(
+        shown.len(),
+        expect.len(),
+        "exactly these problems:\n{}",
+        shown.join("\n")
+    );
 }

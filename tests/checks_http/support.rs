@@ -5,7 +5,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use gauntlet::checks::{run_suite, CheckContext, CheckEvent, CheckOutcome, CheckSuite, Target, Verdict};
+use gauntlet::checks::{
+    run_suite, CheckContext, CheckEvent, CheckOutcome, CheckSuite, Target, Verdict,
+};
 
 use crate::common::testsvc;
 
@@ -32,10 +34,16 @@ impl Service {
             .expect("testsvc starts");
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "testsvc did not listen on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "testsvc did not listen on {port}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Service { child, target: target(port) }
+        Service {
+            child,
+            target: target(port),
+        }
     }
 }
 
@@ -47,7 +55,9 @@ impl Drop for Service {
 }
 
 pub fn target(port: u16) -> Target {
-    Target { base_url: url::Url::parse(&format!("http://127.0.0.1:{port}/")).expect("valid url") }
+    Target {
+        base_url: url::Url::parse(&format!("http://127.0.0.1:{port}/")).expect("valid url"),
+    }
 }
 
 /// A port nobody listens on right now.
@@ -57,7 +67,10 @@ pub fn free_port() -> u16 {
 }
 
 pub fn pillars() -> Vec<String> {
-    ["language", "api", "security"].iter().map(|s| s.to_string()).collect()
+    ["language", "api", "security"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 /// Loads a suite from one check file written into a fresh lab folder.
@@ -79,9 +92,15 @@ pub fn load_lab(dir: &Path) -> CheckSuite {
 }
 
 /// Runs a suite, returning the outcomes and the events sent.
-pub async fn run_with_events(suite: &CheckSuite, target: &Target) -> (Vec<CheckOutcome>, Vec<CheckEvent>) {
+pub async fn run_with_events(
+    suite: &CheckSuite,
+    target: &Target,
+) -> (Vec<CheckOutcome>, Vec<CheckEvent>) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let ctx = CheckContext { seed: 42, env: [("SECRET".to_string(), "env-secret".to_string())].into() };
+    let ctx = CheckContext {
+        seed: 42,
+        env: [("SECRET".to_string(), "env-secret".to_string())].into(),
+    };
     let outcomes = run_suite(suite, target, &ctx, &tx).await;
     drop(tx);
     let mut events = Vec::new();
@@ -100,7 +119,11 @@ pub async fn single(toml: &str, service: &Service, verdict: Verdict) -> CheckOut
     let outcomes = run(&suite(toml), &service.target).await;
     assert_eq!(outcomes.len(), 1);
     let o = outcomes.into_iter().next().expect("one outcome");
-    assert_eq!(o.verdict, verdict, "message: {}\ndetail:\n{}", o.message, o.detail);
+    assert_eq!(
+        o.verdict, verdict,
+        "message: {}\ndetail:\n{}",
+        o.message, o.detail
+    );
     o
 }
 

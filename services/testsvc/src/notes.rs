@@ -22,7 +22,10 @@ struct Store {
     notes: BTreeMap<u64, Note>,
 }
 
-static STORE: Mutex<Store> = Mutex::new(Store { next: 1, notes: BTreeMap::new() });
+static STORE: Mutex<Store> = Mutex::new(Store {
+    next: 1,
+    notes: BTreeMap::new(),
+});
 
 fn store() -> std::sync::MutexGuard<'static, Store> {
     STORE.lock().unwrap_or_else(|e| e.into_inner())
@@ -54,7 +57,11 @@ pub fn handle(req: &Request) -> Response {
                 ("GET", Some(seq)) => get(seq),
                 ("PUT", Some(seq)) => replace(seq, req),
                 ("DELETE", Some(seq)) => delete(seq),
-                _ => error(405, "method_not_allowed", "use GET, PUT or DELETE on a note"),
+                _ => error(
+                    405,
+                    "method_not_allowed",
+                    "use GET, PUT or DELETE on a note",
+                ),
             }
         }
     }
@@ -114,7 +121,12 @@ fn parse_note(req: &Request) -> Result<Note, Response> {
         );
         return Err(Response::json(422, body));
     }
-    Ok(Note { title, body, tags, version: 1 })
+    Ok(Note {
+        title,
+        body,
+        tags,
+        version: 1,
+    })
 }
 
 fn create(req: &Request) -> Response {
@@ -203,5 +215,11 @@ fn list(query: &str) -> Response {
         _ => "null".to_string(),
     };
     let rendered: Vec<String> = items.iter().map(|(seq, n)| render(*seq, n)).collect();
-    Response::json(200, format!(r#"{{"items":[{}],"next_cursor":{next}}}"#, rendered.join(",")))
+    Response::json(
+        200,
+        format!(
+            r#"{{"items":[{}],"next_cursor":{next}}}"#,
+            rendered.join(",")
+        ),
+    )
 }

@@ -27,17 +27,26 @@ pub fn error(status: u16, code: &str, message: &str) -> Response {
     }
     Response::json(
         status,
-        format!(r#"{{"error":{},"message":{}}}"#, json::string(code), json::string(message)),
+        format!(
+            r#"{{"error":{},"message":{}}}"#,
+            json::string(code),
+            json::string(message)
+        ),
     )
 }
 
 /// Routes one request.
 pub fn handle(req: &Request) -> Response {
-    if let Some(ms) = std::env::var("TESTSVC_DELAY_MS").ok().and_then(|v| v.parse().ok()) {
+    if let Some(ms) = std::env::var("TESTSVC_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
         std::thread::sleep(Duration::from_millis(ms));
     }
     match (req.method.as_str(), req.path.as_str()) {
-        ("GET" | "HEAD", "/healthz") if defect("health-500") => error(500, "internal", "broken on purpose"),
+        ("GET" | "HEAD", "/healthz") if defect("health-500") => {
+            error(500, "internal", "broken on purpose")
+        }
         ("GET" | "HEAD", "/healthz") => Response::json(200, r#"{"status":"ok"}"#),
         (_, "/healthz") => error(405, "method_not_allowed", "use GET on /healthz"),
         (_, "/echo") => echo(req),

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
 
 use super::expect::{self, Answer, Failure};
@@ -67,11 +67,19 @@ pub(in crate::checks) async fn run_scenario(
                 StepError::Failed(f) => format!("FAILED at step {}: {}", i + 1, f.detail()),
                 StepError::Broken(why) => format!("ERROR at step {}: {why}", i + 1),
             });
-            return ScenarioResult { result: Err((i + 1, e)), steps: of, transcript: t.into_string() };
+            return ScenarioResult {
+                result: Err((i + 1, e)),
+                steps: of,
+                transcript: t.into_string(),
+            };
         }
     }
     t.note("passed");
-    ScenarioResult { result: Ok(()), steps: of, transcript: t.into_string() }
+    ScenarioResult {
+        result: Ok(()),
+        steps: of,
+        transcript: t.into_string(),
+    }
 }
 
 #[allow(clippy::too_many_arguments)] // one step of one scenario: each argument is a different piece of state
@@ -87,13 +95,24 @@ async fn run_step(
 ) -> Result<(), StepError> {
     let path = vars.render(&step.path)?;
     let url = resolve(target, &step.path, &path)?;
-    let headers: Vec<(String, String)> =
-        step.headers.iter().map(|(n, v)| Ok((n.clone(), vars.render(v)?))).collect::<Result<_, TemplateError>>()?;
+    let mut headers: Vec<(String, String)> = step
+        .headers
+        .iter()
+        .map(|(n, v)| Ok((n.clone(), vars.render(v)?)))
+        .collect::<Result<_, TemplateError>>()?;
     let body = match &step.body {
         Some(Body::Json(v)) => Some(Body::Json(vars.render_json(v)?)),
         Some(Body::Text(s)) => Some(Body::Text(vars.render(s)?)),
         None => None,
     };
+    let default_type = match &body {
+        Some(Body::Json(_)) => Some("application/json"),
+        Some(Body::Text(_)) => Some("text/plain; charset=utf-8"),
+        None => None,
+    };
+    if let Some(ct) = default_type.filter(|_| !headers.iter().any(|(n, _)| n == "content-type")) {
+        headers.push(("content-type".to_string(), ct.to_string()));
+    }
     let expect = render_expect(&step.expect, vars)?;
     t.step(n, of, &step.method, url.as_str(), &headers, body.as_ref());
     t.expected(&expect);
@@ -109,9 +128,18 @@ async fn run_step(
     let answer = match send(request).await {
         Ok(a) => a,
         Err(Failure::Timeout { .. }) if cap.is_some_and(|c| c <= left) => {
-            return Err(Failure::TooSlow { limit_ms: expect.max_ms.unwrap_or(0), got_ms: ms(now.elapsed()) }.into())
+            return Err(Failure::TooSlow {
+                limit_ms: expect.max_ms.unwrap_or(0),
+                got_ms: ms(now.elapsed()),
+            }
+            .into())
         }
-        Err(Failure::Timeout { .. }) => return Err(Failure::Timeout { after_ms: ms(now.elapsed()) }.into()),
+        Err(Failure::Timeout { .. }) => {
+            return Err(Failure::Timeout {
+                after_ms: ms(now.elapsed()),
+            }
+            .into())
+        }
         Err(f) => return Err(f.into()),
     };
     t.answer(&answer);
@@ -130,9 +158,17 @@ async fn run_step(
                 CaptureSource::JsonPointer(p) => p.clone(),
                 CaptureSource::Header(h) => format!("header:{h}"),
             };
-            return Err(Failure::CaptureMissing { name: c.name.clone(), from }.into());
+            return Err(Failure::CaptureMissing {
+                name: c.name.clone(),
+                from,
+            }
+            .into());
         };
-        t.note(&format!("captured {} = {}", c.name, template::as_text(&value)));
+        t.note(&format!(
+            "captured {} = {}",
+            c.name,
+            template::as_text(&value)
+        ));
         vars.set(&c.name, value);
     }
     Ok(())
@@ -148,22 +184,37 @@ fn resolve(target: &Target, template: &str, path: &str) -> Result<url::Url, Step
     let from_variable = template.starts_with("{{");
     let path = if path.starts_with('/') {
         path.to_string()
-    } else if let Some(u) = url::Url::parse(path).ok().filter(|u| matches!(u.scheme(), "http" | "https") && from_variable) {
+    } else if let Some(u) = url::Url::parse(path)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && from_variable)
+    {
         match u.query() {
             Some(q) => format!("{}?{q}", u.path()),
             None => u.path().to_string(),
         }
     } else if from_variable {
-        return Err(Failure::BadPath { value: path.to_string() }.into());
+        return Err(Failure::BadPath {
+            value: path.to_string(),
+        }
+        .into());
     } else {
-        return Err(StepError::Broken(format!("path `{path}` does not start with `/`")));
+        return Err(StepError::Broken(format!(
+            "path `{path}` does not start with `/`"
+        )));
     };
-    target.base_url.join(&path).map_err(|e| StepError::Broken(format!("cannot join `{path}` to the target: {e}")))
+    target
+        .base_url
+        .join(&path)
+        .map_err(|e| StepError::Broken(format!("cannot join `{path}` to the target: {e}")))
 }
 
 fn render_expect(e: &Expect, vars: &Vars) -> Result<Expect, TemplateError> {
     Ok(Expect {
-        headers: e.headers.iter().map(|(n, p)| Ok((n.clone(), vars.render(p)?))).collect::<Result<_, TemplateError>>()?,
+        headers: e
+            .headers
+            .iter()
+            .map(|(n, p)| Ok((n.clone(), vars.render(p)?)))
+            .collect::<Result<_, TemplateError>>()?,
         json: e.json.as_ref().map(|j| vars.render_json(j)).transpose()?,
         json_pointer: e
             .json_pointer
@@ -181,24 +232,21 @@ fn build(
     headers: &[(String, String)],
     body: Option<&Body>,
 ) -> Result<reqwest::RequestBuilder, StepError> {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| StepError::Broken(e.to_string()))?;
+    let method = reqwest::Method::from_bytes(method.as_bytes())
+        .map_err(|e| StepError::Broken(e.to_string()))?;
     let mut map = HeaderMap::new();
     for (n, v) in headers {
-        let name = HeaderName::from_bytes(n.as_bytes()).map_err(|e| StepError::Broken(format!("header `{n}`: {e}")))?;
-        let value = HeaderValue::from_str(v).map_err(|e| StepError::Broken(format!("value of header `{n}`: {e}")))?;
+        let name = HeaderName::from_bytes(n.as_bytes())
+            .map_err(|e| StepError::Broken(format!("header `{n}`: {e}")))?;
+        let value = HeaderValue::from_str(v)
+            .map_err(|e| StepError::Broken(format!("value of header `{n}`: {e}")))?;
         map.append(name, value);
     }
-    let (bytes, content_type) = match body {
-        Some(Body::Json(v)) => (Some(v.to_string().into_bytes()), "application/json"),
-        Some(Body::Text(s)) => (Some(s.clone().into_bytes()), "text/plain; charset=utf-8"),
-        None => (None, ""),
-    };
     let mut request = client.request(method, url);
-    if let Some(bytes) = bytes {
-        if !map.contains_key(CONTENT_TYPE) {
-            map.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-        }
-        request = request.body(bytes);
+    match body {
+        Some(Body::Json(v)) => request = request.body(v.to_string()),
+        Some(Body::Text(s)) => request = request.body(s.clone()),
+        None => {}
     }
     Ok(request.headers(map))
 }
@@ -210,7 +258,12 @@ async fn send(request: reqwest::RequestBuilder) -> Result<Answer, Failure> {
     let headers = response
         .headers()
         .iter()
-        .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let mut body = Vec::new();
     let mut truncated = false;
@@ -223,7 +276,13 @@ async fn send(request: reqwest::RequestBuilder) -> Result<Answer, Failure> {
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Answer { status, headers, body, truncated, elapsed_ms: ms(start.elapsed()) })
+    Ok(Answer {
+        status,
+        headers,
+        body,
+        truncated,
+        elapsed_ms: ms(start.elapsed()),
+    })
 }
 
 fn transport(e: reqwest::Error) -> Failure {
@@ -242,7 +301,10 @@ fn transport(e: reqwest::Error) -> Failure {
 fn refused(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        if err.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused) {
+        if err
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
             return true;
         }
         cur = err.source();

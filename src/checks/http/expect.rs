@@ -27,13 +27,21 @@ pub(in crate::checks) enum Failure {
     #[error("the status was {got} (not what was expected)")]
     Status { got: u16, expected: StatusExpect },
     #[error("a response header was missing or not as expected")]
-    Header { name: String, pattern: String, got: Vec<String> },
+    Header {
+        name: String,
+        pattern: String,
+        got: Vec<String>,
+    },
     #[error("the response body was larger than allowed")]
     TooLarge { limit: usize, got: usize },
     #[error("the response body was not valid JSON")]
     NotJson { error: String },
     #[error("the response body was not the expected JSON")]
-    Json { at: String, expected: String, got: String },
+    Json {
+        at: String,
+        expected: String,
+        got: String,
+    },
     #[error("the answer took longer than allowed")]
     TooSlow { limit_ms: u64, got_ms: u64 },
     #[error("no answer within the time limit")]
@@ -54,28 +62,40 @@ impl Failure {
     /// The precise reason, for the hidden transcript.
     pub fn detail(&self) -> String {
         match self {
-            Failure::Status { got, expected } => format!("expected status {}, got {got}", status_text(expected)),
+            Failure::Status { got, expected } => {
+                format!("expected status {}, got {got}", status_text(expected))
+            }
             Failure::Header { name, pattern, got } if got.is_empty() => {
                 format!("expected header `{name}` matching `{pattern}`, but it is missing")
             }
             Failure::Header { name, pattern, got } => {
                 format!("expected header `{name}` matching `{pattern}`, got {got:?}")
             }
-            Failure::TooLarge { limit, got } => format!("expected a body of at most {limit} bytes, got {got}"),
+            Failure::TooLarge { limit, got } => {
+                format!("expected a body of at most {limit} bytes, got {got}")
+            }
             Failure::NotJson { error } => format!("expected a JSON body: {error}"),
-            Failure::Json { at, expected, got } => format!("at `{at}`: expected {expected}, got {got}"),
-            Failure::TooSlow { limit_ms, got_ms } => format!("expected an answer within {limit_ms} ms, took {got_ms} ms"),
+            Failure::Json { at, expected, got } => {
+                format!("at `{at}`: expected {expected}, got {got}")
+            }
+            Failure::TooSlow { limit_ms, got_ms } => {
+                format!("expected an answer within {limit_ms} ms, took {got_ms} ms")
+            }
             Failure::Timeout { after_ms } => format!("no complete answer after {after_ms} ms"),
-            Failure::Refused { error } | Failure::Unreachable { error } | Failure::Transport { error } => {
+            Failure::Refused { error }
+            | Failure::Unreachable { error }
+            | Failure::Transport { error } => {
                 format!("{self}: {error}")
             }
-            Failure::CaptureMissing { name, from } => format!("capture `{name}`: `{from}` not found in the answer"),
+            Failure::CaptureMissing { name, from } => {
+                format!("capture `{name}`: `{from}` not found in the answer")
+            }
             Failure::BadPath { value } => format!("`{value}` is neither a path nor an http(s) URL"),
         }
     }
 }
 
-fn status_text(s: &StatusExpect) -> String {
+pub(super) fn status_text(s: &StatusExpect) -> String {
     match s {
         StatusExpect::Exact(c) => c.to_string(),
         StatusExpect::OneOf(all) => format!("one of {all:?}"),
@@ -87,24 +107,42 @@ fn status_text(s: &StatusExpect) -> String {
 pub(super) fn check(expect: &Expect, answer: &Answer) -> Result<Option<Value>, Failure> {
     if let Some(s) = &expect.status {
         if !s.accepts(answer.status) {
-            return Err(Failure::Status { got: answer.status, expected: s.clone() });
+            return Err(Failure::Status {
+                got: answer.status,
+                expected: s.clone(),
+            });
         }
     }
     if let Some(limit) = expect.max_ms {
         if answer.elapsed_ms > limit {
-            return Err(Failure::TooSlow { limit_ms: limit, got_ms: answer.elapsed_ms });
+            return Err(Failure::TooSlow {
+                limit_ms: limit,
+                got_ms: answer.elapsed_ms,
+            });
         }
     }
     for (name, pattern) in &expect.headers {
-        let got: Vec<String> = answer.headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect();
+        let got: Vec<String> = answer
+            .headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect();
         let fold = name == "content-type";
         if !got.iter().any(|v| glob(pattern, v, fold)) {
-            return Err(Failure::Header { name: name.clone(), pattern: pattern.clone(), got });
+            return Err(Failure::Header {
+                name: name.clone(),
+                pattern: pattern.clone(),
+                got,
+            });
         }
     }
     if let Some(limit) = expect.max_body_bytes {
         if answer.body.len() > limit || answer.truncated {
-            return Err(Failure::TooLarge { limit, got: answer.body.len() });
+            return Err(Failure::TooLarge {
+                limit,
+                got: answer.body.len(),
+            });
         }
     }
     let wants_json = expect.json.is_some()
@@ -115,7 +153,11 @@ pub(super) fn check(expect: &Expect, answer: &Answer) -> Result<Option<Value>, F
     let parsed = serde_json::from_slice::<Value>(&answer.body);
     let body = match parsed {
         Ok(v) => v,
-        Err(e) if wants_json => return Err(Failure::NotJson { error: e.to_string() }),
+        Err(e) if wants_json => {
+            return Err(Failure::NotJson {
+                error: e.to_string(),
+            })
+        }
         Err(_) => return Ok(None),
     };
     if let Some(j) = &expect.json {
@@ -159,7 +201,11 @@ fn shown(v: Option<&Value>) -> String {
 }
 
 fn mismatch(at: &str, expected: &str, got: &str) -> Failure {
-    Failure::Json { at: at.to_string(), expected: expected.to_string(), got: got.to_string() }
+    Failure::Json {
+        at: at.to_string(),
+        expected: expected.to_string(),
+        got: got.to_string(),
+    }
 }
 
 /// Every key of an expected object must match, recursively; arrays and scalars must be equal (numbers by
@@ -188,7 +234,9 @@ fn equal(a: &Value, b: &Value) -> bool {
             (Some(x), Some(y)) => x == y,
             _ => x.as_f64() == y.as_f64(),
         },
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| equal(x, y)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| equal(x, y))
+        }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
         }
@@ -208,7 +256,9 @@ pub(super) fn glob(pattern: &str, value: &str, fold: bool) -> bool {
         return p == v;
     }
     let (first, rest) = (parts[0], &parts[1..]);
-    let Some(mut remaining) = v.strip_prefix(first) else { return false };
+    let Some(mut remaining) = v.strip_prefix(first) else {
+        return false;
+    };
     let (last, middle) = rest.split_last().unwrap_or((&"", &[]));
     for part in middle {
         match remaining.find(part) {
@@ -226,7 +276,11 @@ mod tests {
 
     #[test]
     fn glob_matches_prefix_suffix_and_middle() {
-        assert!(glob("application/json*", "application/json; charset=utf-8", false));
+        assert!(glob(
+            "application/json*",
+            "application/json; charset=utf-8",
+            false
+        ));
         assert!(glob("application/json*", "Application/JSON", true));
         assert!(!glob("application/json*", "text/html", false));
         assert!(glob("*/notes/*", "http://h/notes/abc", false));
@@ -243,6 +297,9 @@ mod tests {
         assert!(partial(&json!({"b": {"c": [1]}}), &got, "").is_err());
         let err = partial(&json!({"b": {"d": "y"}}), &got, "").unwrap_err();
         assert_eq!(err.detail(), r#"at `/b/d`: expected "y", got "x""#);
-        assert_eq!(err.to_string(), "the response body was not the expected JSON");
+        assert_eq!(
+            err.to_string(),
+            "the response body was not the expected JSON"
+        );
     }
 }

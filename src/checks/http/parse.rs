@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Body, Capture, CaptureSource, Expect, HttpScenario, JsonType, StatusExpect, Step, METHODS};
+use super::{
+    Body, Capture, CaptureSource, Expect, HttpScenario, JsonType, StatusExpect, Step, METHODS,
+};
 use crate::checks::load::Source;
 use crate::checks::template;
 use crate::diagnostics::Diagnostic;
@@ -59,7 +61,11 @@ pub(in crate::checks) fn scenario(
         return None;
     }
     let before = problems.len();
-    let mut p = Parser { src, problems, defined: BTreeSet::new() };
+    let mut p = Parser {
+        src,
+        problems,
+        defined: BTreeSet::new(),
+    };
     let steps: Vec<Step> = raw.into_iter().map(|s| p.step(s.into_inner())).collect();
     (problems.len() == before).then_some(HttpScenario { steps })
 }
@@ -83,7 +89,10 @@ impl Parser<'_, '_> {
             Ok(names) => {
                 for n in names {
                     if !template::is_builtin(&n) && !self.defined.contains(&n) {
-                        self.problem(offset, format!("variable `{n}` is not captured by an earlier step"));
+                        self.problem(
+                            offset,
+                            format!("variable `{n}` is not captured by an earlier step"),
+                        );
                     }
                 }
             }
@@ -93,8 +102,12 @@ impl Parser<'_, '_> {
     fn json_template(&mut self, offset: usize, v: &serde_json::Value) {
         match v {
             serde_json::Value::String(s) => self.template(offset, s),
-            serde_json::Value::Array(items) => items.iter().for_each(|i| self.json_template(offset, i)),
-            serde_json::Value::Object(map) => map.values().for_each(|i| self.json_template(offset, i)),
+            serde_json::Value::Array(items) => {
+                items.iter().for_each(|i| self.json_template(offset, i))
+            }
+            serde_json::Value::Object(map) => {
+                map.values().for_each(|i| self.json_template(offset, i))
+            }
             _ => {}
         }
     }
@@ -103,7 +116,10 @@ impl Parser<'_, '_> {
         if !valid_pointer(p.get_ref()) {
             self.problem(
                 p.span().start,
-                format!("`{}` is not a JSON pointer (like `/items/0/id`, or `` for the whole body)", p.get_ref()),
+                format!(
+                    "`{}` is not a JSON pointer (like `/items/0/id`, or `` for the whole body)",
+                    p.get_ref()
+                ),
             );
         }
         p.get_ref().clone()
@@ -124,7 +140,11 @@ impl Parser<'_, '_> {
                 if !METHODS.contains(&up.as_str()) {
                     self.problem(
                         m.span().start,
-                        format!("`{}` is not a supported method ({})", m.get_ref(), METHODS.join(", ")),
+                        format!(
+                            "`{}` is not a supported method ({})",
+                            m.get_ref(),
+                            METHODS.join(", ")
+                        ),
                     );
                 }
                 up
@@ -132,7 +152,10 @@ impl Parser<'_, '_> {
         };
         let path = raw.path.get_ref().clone();
         if !(path.starts_with('/') || path.starts_with("{{")) {
-            self.problem(raw.path.span().start, format!("path `{path}` must start with `/`"));
+            self.problem(
+                raw.path.span().start,
+                format!("path `{path}` must start with `/`"),
+            );
         }
         self.template(raw.path.span().start, &path);
         let mut headers = Vec::new();
@@ -143,7 +166,10 @@ impl Parser<'_, '_> {
         }
         let body = match (raw.json, raw.text) {
             (Some(_), Some(t)) => {
-                self.problem(t.span().start, "a step sends either `json` or `text`, not both");
+                self.problem(
+                    t.span().start,
+                    "a step sends either `json` or `text`, not both",
+                );
                 None
             }
             (Some(j), None) => {
@@ -164,7 +190,14 @@ impl Parser<'_, '_> {
         for c in &capture {
             self.defined.insert(c.name.clone());
         }
-        Step { method, path, headers, body, expect, capture }
+        Step {
+            method,
+            path,
+            headers,
+            body,
+            expect,
+            capture,
+        }
     }
 
     fn capture(&mut self, name: &Spanned<String>, source: &Spanned<String>) -> Capture {
@@ -175,7 +208,9 @@ impl Parser<'_, '_> {
         if !valid {
             self.problem(
                 name.span().start,
-                format!("`{n}` cannot be a variable name (letters, digits and `_`; not seed or rand)"),
+                format!(
+                    "`{n}` cannot be a variable name (letters, digits and `_`; not seed or rand)"
+                ),
             );
         }
         let s = source.get_ref();
@@ -183,7 +218,10 @@ impl Parser<'_, '_> {
             Some(h) => CaptureSource::Header(self.header_name(source.span().start, h.trim())),
             None => CaptureSource::JsonPointer(self.pointer(source)),
         };
-        Capture { name: n.clone(), source }
+        Capture {
+            name: n.clone(),
+            source,
+        }
     }
 
     fn expect(&mut self, raw: RawExpect) -> Expect {
@@ -192,12 +230,18 @@ impl Parser<'_, '_> {
                 self.problem(s.span().start, "give `status` or `status_in`, not both");
                 None
             }
-            (Some(s), None) => Some(StatusExpect::Exact(self.status(s.span().start, *s.get_ref()))),
+            (Some(s), None) => Some(StatusExpect::Exact(
+                self.status(s.span().start, *s.get_ref()),
+            )),
             (None, Some(all)) => {
                 if all.get_ref().is_empty() {
                     self.problem(all.span().start, "`status_in` needs at least one status");
                 }
-                let codes = all.get_ref().iter().map(|c| self.status(all.span().start, *c)).collect();
+                let codes = all
+                    .get_ref()
+                    .iter()
+                    .map(|c| self.status(all.span().start, *c))
+                    .collect();
                 Some(StatusExpect::OneOf(codes))
             }
             (None, None) => None,
@@ -234,7 +278,10 @@ impl Parser<'_, '_> {
             json_len.push((p, self.non_negative(n, "json_len")));
         }
         let json_absent = raw.json_absent.iter().map(|p| self.pointer(p)).collect();
-        let max_body_bytes = raw.max_body_bytes.as_ref().map(|n| self.non_negative(n, "max_body_bytes"));
+        let max_body_bytes = raw
+            .max_body_bytes
+            .as_ref()
+            .map(|n| self.non_negative(n, "max_body_bytes"));
         let max_ms = raw.max_ms.as_ref().map(|n| {
             if *n.get_ref() <= 0 {
                 self.problem(n.span().start, "max_ms must be positive");

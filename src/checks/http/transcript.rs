@@ -18,7 +18,15 @@ pub(super) struct Transcript {
 }
 
 impl Transcript {
-    pub fn step(&mut self, n: usize, of: usize, method: &str, url: &str, headers: &[(String, String)], body: Option<&Body>) {
+    pub fn step(
+        &mut self,
+        n: usize,
+        of: usize,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<&Body>,
+    ) {
         let _ = writeln!(self.text, "── step {n} of {of}: {method} {url}");
         for (name, value) in headers {
             let _ = writeln!(self.text, "> {name}: {value}");
@@ -33,7 +41,7 @@ impl Transcript {
     pub fn expected(&mut self, e: &Expect) {
         let mut parts = Vec::new();
         if let Some(s) = &e.status {
-            parts.push(format!("status {s:?}"));
+            parts.push(format!("status {}", super::expect::status_text(s)));
         }
         for (n, p) in &e.headers {
             parts.push(format!("header {n} ~ {p:?}"));
@@ -91,7 +99,11 @@ impl Transcript {
             let _ = writeln!(self.text, "{prefix} {line}");
         }
         if bytes.len() > BODY_LIMIT {
-            let _ = writeln!(self.text, "{prefix} … ({} bytes in all, cut at {BODY_LIMIT})", bytes.len());
+            let _ = writeln!(
+                self.text,
+                "{prefix} … ({} bytes in all, cut at {BODY_LIMIT})",
+                bytes.len()
+            );
         }
     }
 
