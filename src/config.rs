@@ -231,8 +231,11 @@ pub fn resolve(
         log_format,
         grading: GradingSettings {
             workers: pick(args.workers, file.workers, || 2),
-            max_upload_bytes: pick(args.max_upload_mb, file.max_upload_mb, || 25).saturating_mul(1 << 20),
-            lease: std::time::Duration::from_secs(pick(args.lease_secs, file.lease_secs, || 30).max(2)),
+            max_upload_bytes: pick(args.max_upload_mb, file.max_upload_mb, || 25)
+                .saturating_mul(1 << 20),
+            lease: std::time::Duration::from_secs(
+                pick(args.lease_secs, file.lease_secs, || 30).max(2),
+            ),
         },
     };
     let bind_str = pick(server.bind.clone(), file.bind, || "127.0.0.1:8080".into());

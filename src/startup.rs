@@ -11,15 +11,15 @@ use actix_web::middleware::from_fn;
 use actix_web::web::Data;
 use actix_web::{App, HttpServer};
 
+use crate::archive::ArchiveLimits;
 use crate::auth::ratelimit::{LoginLimiter, LoginPolicy};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{ServerSettings, Settings};
-use crate::archive::ArchiveLimits;
 use crate::curriculum::{Curriculum, SharedCurriculum};
+use crate::diagnostics::Diagnostic;
 use crate::grading::submit::Intake;
 use crate::grading::{reaper, WorkerPool, WorkerSettings};
 use crate::sandbox::Sandbox;
-use crate::diagnostics::Diagnostic;
 use crate::store::{Store, StoreError};
 use crate::telemetry::Metrics;
 use crate::web::{self, AppState};
@@ -181,10 +181,17 @@ pub async fn start_workers(
     match Sandbox::connect().await {
         Ok(sandbox) => match reaper::reap_leftovers(store, &sandbox).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, "removed Docker objects left by interrupted runs"),
-            Err(e) => tracing::warn!(error = %e, "could not clean up Docker objects of earlier runs"),
+            Ok(n) => tracing::info!(
+                removed = n,
+                "removed Docker objects left by interrupted runs"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not clean up Docker objects of earlier runs")
+            }
         },
-        Err(e) => tracing::warn!(error = %e, "the Docker engine cannot be reached; runs will wait in the queue"),
+        Err(e) => {
+            tracing::warn!(error = %e, "the Docker engine cannot be reached; runs will wait in the queue")
+        }
     }
     let mut worker = WorkerSettings::new(settings.data_dir.join("work"));
     worker.workers = settings.grading.workers;

@@ -60,6 +60,8 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Unauthorized) {
             res.insert_header(("WWW-Authenticate", "Bearer"));
         }
-        res.json(serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } }))
+        res.json(
+            serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } }),
+        )
     }
 }

@@ -102,7 +102,11 @@ impl From<&CheckResultRow> for CheckJson {
             verdict: r.verdict.clone(),
             message: r.message.clone(),
             // Hints are public by design: they say what to look at, never what was sent.
-            hint: if r.verdict == "pass" { String::new() } else { r.hint.clone() },
+            hint: if r.verdict == "pass" {
+                String::new()
+            } else {
+                r.hint.clone()
+            },
             duration_ms: r.duration_ms,
         }
     }
@@ -167,7 +171,12 @@ pub async fn events(
             data: e.payload,
         })
     };
-    Ok(crate::web::sse::response(state.store.clone(), run.id, after, render))
+    Ok(crate::web::sse::response(
+        state.store.clone(),
+        run.id,
+        after,
+        render,
+    ))
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {

@@ -14,16 +14,33 @@ use crate::grading::{self, Job, Report, RunEvent};
 use crate::sandbox::{RunLabel, Sandbox};
 
 /// The seven pillars of the bundled course, accepted when the lab is graded outside its course.
-const PILLARS: [&str; 7] = ["language", "cloud-native", "events", "api", "security", "performance", "ai"];
+const PILLARS: [&str; 7] = [
+    "language",
+    "cloud-native",
+    "events",
+    "api",
+    "security",
+    "performance",
+    "ai",
+];
 
-pub async fn run(lab_dir: &Path, project: &Path, json: bool, seed: Option<u64>) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    lab_dir: &Path,
+    project: &Path,
+    json: bool,
+    seed: Option<u64>,
+) -> anyhow::Result<ExitCode> {
     let lab = Lab::load(lab_dir).map_err(|p| problems("the lab", &p))?;
     let mut pillars: Vec<String> = PILLARS.iter().map(|p| p.to_string()).collect();
     pillars.extend(lab.pillars.iter().map(|(p, _)| p.to_string()));
-    let suite = CheckSuite::load(lab_dir, &pillars).map_err(|p| problems("the lab's checks", &p))?;
+    let suite =
+        CheckSuite::load(lab_dir, &pillars).map_err(|p| problems("the lab's checks", &p))?;
     let limits = ArchiveLimits::default();
-    let archive = archive::pack(project, &limits).with_context(|| format!("cannot pack {}", project.display()))?;
-    let sandbox = Sandbox::connect().await.context("the Docker engine cannot be reached")?;
+    let archive = archive::pack(project, &limits)
+        .with_context(|| format!("cannot pack {}", project.display()))?;
+    let sandbox = Sandbox::connect()
+        .await
+        .context("the Docker engine cannot be reached")?;
     let id = format!("grade-{}", hex::encode(rand::random::<[u8; 4]>()));
     let work = tempfile::tempdir().context("cannot create a work folder")?;
     let job = Job {
@@ -48,11 +65,18 @@ pub async fn run(lab_dir: &Path, project: &Path, json: bool, seed: Option<u64>) 
     drop(tx);
     let _ = printer.await;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report_json(&report, seed))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report_json(&report, seed))?
+        );
     } else {
         print_report(&report, seed);
     }
-    Ok(if report.state == RunState::Passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.state == RunState::Passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn problems(what: &str, p: &[crate::diagnostics::Diagnostic]) -> anyhow::Error {
@@ -80,13 +104,23 @@ pub fn mark(v: Verdict) -> &'static str {
 
 fn print_report(r: &Report, seed: u64) {
     println!();
-    println!("{} at stage {} (seed {seed})", r.state.as_str().to_uppercase(), r.stage.as_str());
+    println!(
+        "{} at stage {} (seed {seed})",
+        r.state.as_str().to_uppercase(),
+        r.stage.as_str()
+    );
     println!("{}", r.reason);
     if let Some(s) = r.score {
         println!("score: {:.0}%", s * 100.0);
     }
     for c in &r.checks {
-        println!("\n[{}] {} ({}, {} ms)", mark(c.verdict), c.title, c.check_id, c.duration_ms);
+        println!(
+            "\n[{}] {} ({}, {} ms)",
+            mark(c.verdict),
+            c.title,
+            c.check_id,
+            c.duration_ms
+        );
         if c.verdict != Verdict::Pass {
             println!("  {}", c.message);
             for line in c.detail.lines() {

@@ -17,8 +17,13 @@ pub struct Target<'a> {
 
 pub async fn run(target: Target<'_>, lab: &str, dir: &Path) -> anyhow::Result<ExitCode> {
     let limits = ArchiveLimits::default();
-    let archive = archive::pack(dir, &limits).with_context(|| format!("cannot pack {}", dir.display()))?;
-    eprintln!("Packed {} ({}).", dir.display(), archive::human_size(archive.len() as u64));
+    let archive =
+        archive::pack(dir, &limits).with_context(|| format!("cannot pack {}", dir.display()))?;
+    eprintln!(
+        "Packed {} ({}).",
+        dir.display(),
+        archive::human_size(archive.len() as u64)
+    );
     let base = target.server.trim_end_matches('/');
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -34,10 +39,14 @@ pub async fn run(target: Target<'_>, lab: &str, dir: &Path) -> anyhow::Result<Ex
     let status = res.status();
     let body: serde_json::Value = res.json().await.unwrap_or_default();
     if !status.is_success() {
-        let message = body["error"]["message"].as_str().unwrap_or("no explanation given");
+        let message = body["error"]["message"]
+            .as_str()
+            .unwrap_or("no explanation given");
         bail!("the server refused the submission ({status}): {message}");
     }
-    let run = body["run_id"].as_i64().context("the server's answer has no run id")?;
+    let run = body["run_id"]
+        .as_i64()
+        .context("the server's answer has no run id")?;
     eprintln!("Submitted: run {run}, {base}/runs/{run}");
     follow(&client, base, target.token, run).await?;
     let res = client
@@ -75,9 +84,12 @@ async fn follow(client: &reqwest::Client, base: &str, token: &str, run: i64) -> 
             buffer.push_str(&String::from_utf8_lossy(&chunk));
             while let Some(end) = buffer.find("\n\n") {
                 let message: String = buffer.drain(..end + 2).collect();
-                let Some(event) = parse(&message) else { continue };
+                let Some(event) = parse(&message) else {
+                    continue;
+                };
                 after = event.id;
-                let payload: serde_json::Value = serde_json::from_str(&event.data).unwrap_or_default();
+                let payload: serde_json::Value =
+                    serde_json::from_str(&event.data).unwrap_or_default();
                 match event.kind.as_str() {
                     "state" => {
                         clear(tty);
@@ -145,13 +157,21 @@ fn parse(message: &str) -> Option<Event> {
 
 fn print_summary(run: &serde_json::Value) -> ExitCode {
     let state = run["state"].as_str().unwrap_or("?");
-    println!("{} · {}", state.to_uppercase(), run["reason"].as_str().unwrap_or(""));
+    println!(
+        "{} · {}",
+        state.to_uppercase(),
+        run["reason"].as_str().unwrap_or("")
+    );
     if let Some(score) = run["score"].as_f64() {
         println!("score: {:.0}%", score * 100.0);
     }
     for c in run["checks"].as_array().into_iter().flatten() {
         let verdict = c["verdict"].as_str().unwrap_or("?");
-        println!("  {:<7} {}", verdict.to_uppercase(), c["title"].as_str().unwrap_or(""));
+        println!(
+            "  {:<7} {}",
+            verdict.to_uppercase(),
+            c["title"].as_str().unwrap_or("")
+        );
         if verdict != "pass" {
             if let Some(m) = c["message"].as_str().filter(|m| !m.is_empty()) {
                 println!("          {m}");

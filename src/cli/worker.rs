@@ -12,14 +12,18 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
     if settings.grading.workers == 0 {
         settings.grading.workers = 1;
     }
-    let curriculum = Curriculum::load(&settings.curriculum_dir, &settings.labs_dir).map_err(|p| {
-        let lines: Vec<String> = p.iter().map(|d| d.to_string()).collect();
-        anyhow::anyhow!("the curriculum has problems:\n{}", lines.join("\n"))
-    })?;
+    let curriculum =
+        Curriculum::load(&settings.curriculum_dir, &settings.labs_dir).map_err(|p| {
+            let lines: Vec<String> = p.iter().map(|d| d.to_string()).collect();
+            anyhow::anyhow!("the curriculum has problems:\n{}", lines.join("\n"))
+        })?;
     let store = Store::connect(&settings.database_url).await?;
     let shared = Arc::new(RwLock::new(Arc::new(curriculum)));
     let (pool, _) = crate::startup::start_workers(&settings, &store, &shared).await?;
-    tracing::info!(workers = settings.grading.workers, "grading workers started");
+    tracing::info!(
+        workers = settings.grading.workers,
+        "grading workers started"
+    );
     shutdown_signal().await;
     tracing::info!("stopping: finishing the current runs");
     if let Some(pool) = pool {
@@ -32,7 +36,9 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}

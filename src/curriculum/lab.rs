@@ -245,7 +245,11 @@ impl Lab {
             .and_then(|d| d.file_name().map(|n| n.to_string_lossy().to_string()))
             .unwrap_or_default();
         let id = LabId::parse(&name).map_err(|e| {
-            vec![Diagnostic::new(dir, None, format!("a lab's folder name is its id: {e}"))]
+            vec![Diagnostic::new(
+                dir,
+                None,
+                format!("a lab's folder name is its id: {e}"),
+            )]
         })?;
         let mut problems = Vec::new();
         match parse(dir, id, &mut problems) {

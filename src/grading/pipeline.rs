@@ -16,12 +16,15 @@ use crate::archive::{self, ArchiveLimits};
 use crate::checks::{self, CheckContext, CheckEvent, CheckOutcome, CheckSuite, Target, Verdict};
 use crate::curriculum::Lab;
 use crate::domain::RunState;
-use crate::sandbox::{BuildError, Running, RunLabel, Sandbox, SandboxError, StartError, StartSpec};
+use crate::sandbox::{BuildError, RunLabel, Running, Sandbox, SandboxError, StartError, StartSpec};
 
 /// The build log kept with a run; the stream shows every line, the store keeps the last this many bytes.
 pub const BUILD_LOG_CAP: usize = 256 * 1024;
 /// The container's own output kept with a run (instructors only).
 pub const CONTAINER_LOG_CAP: usize = 64 * 1024;
+/// What a learner reads when the platform, not their service, failed.
+const PLATFORM_FAULT: &str =
+    "Grading failed because of a fault of the platform, not of your service; it does not count. Submit again later.";
 /// How long a service gets to exit after SIGTERM before it is killed.
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -91,11 +94,7 @@ impl Report {
     }
 
     fn platform(stage: Stage, e: &SandboxError) -> Report {
-        let mut r = Report::new(
-            RunState::Error,
-            stage,
-            "Grading failed because of a fault of the platform, not of your service; it does not count. Submit again later.",
-        );
+        let mut r = Report::new(RunState::Error, stage, PLATFORM_FAULT);
         r.detail = format!("{e:#}");
         r.retry = matches!(e, SandboxError::Unreachable(_));
         r
@@ -123,7 +122,12 @@ async fn stages(sandbox: &Sandbox, job: &Job, events: &UnboundedSender<RunEvent>
         Err(report) => return *report,
     };
 
-    emit(events, RunEvent::State { state: RunState::Building });
+    emit(
+        events,
+        RunEvent::State {
+            state: RunState::Building,
+        },
+    );
     let mut build_log = String::new();
     let built = sandbox
         .build(
@@ -133,7 +137,12 @@ async fn stages(sandbox: &Sandbox, job: &Job, events: &UnboundedSender<RunEvent>
             BUILD_LOG_CAP,
             |line| {
                 push_capped(&mut build_log, line, BUILD_LOG_CAP);
-                emit(events, RunEvent::Log { line: line.to_string() });
+                emit(
+                    events,
+                    RunEvent::Log {
+                        line: line.to_string(),
+                    },
+                );
             },
         )
         .await;
@@ -152,7 +161,12 @@ async fn stages(sandbox: &Sandbox, job: &Job, events: &UnboundedSender<RunEvent>
         }
     };
 
-    emit(events, RunEvent::State { state: RunState::Starting });
+    emit(
+        events,
+        RunEvent::State {
+            state: RunState::Starting,
+        },
+    );
     let spec = start_spec(&job.lab, job.seed);
     let running = match sandbox.start(&job.label, &image, &spec).await {
         Ok(r) => r,
@@ -172,17 +186,22 @@ async fn stages(sandbox: &Sandbox, job: &Job, events: &UnboundedSender<RunEvent>
     let address = match healthy {
         Ok(address) => address,
         Err(e) => {
-        let mut r = match &e {
-            StartError::Platform(p) => Report::platform(Stage::Start, p),
-            _ => Report::new(RunState::Failed, Stage::Start, format!("Start: {e}.")),
-        };
-        r.build_log = build_log;
-        r.container_log = finish_container(sandbox, &running).await;
-        return r;
+            let mut r = match &e {
+                StartError::Platform(p) => Report::platform(Stage::Start, p),
+                _ => Report::new(RunState::Failed, Stage::Start, format!("Start: {e}.")),
+            };
+            r.build_log = build_log;
+            r.container_log = finish_container(sandbox, &running).await;
+            return r;
         }
     };
 
-    emit(events, RunEvent::State { state: RunState::Checking });
+    emit(
+        events,
+        RunEvent::State {
+            state: RunState::Checking,
+        },
+    );
     let outcomes = run_checks(job, address, events).await;
     let container_log = finish_container(sandbox, &running).await;
     let mut report = match outcomes {
@@ -208,19 +227,34 @@ async fn build_context(job: &Job) -> Result<Vec<u8>, Box<Report>> {
     let limits = job.limits.clone();
     let dir = job.work_dir.join("project");
     let packed = tokio::task::spawn_blocking(move || {
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| archive::ArchiveError::Io {
+                context: "create the work folder",
+                source,
+            })?;
+        }
         archive::unpack(&archive_bytes, &dir, &limits)?;
         archive::pack(&dir, &limits)
     })
     .await;
     match packed {
         Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(e)) => Err(Box::new(Report::new(
+        Ok(Err(e)) if e.is_learner_fault() => Err(Box::new(Report::new(
             RunState::Failed,
             Stage::Unpack,
             format!("Upload: {e}."),
         ))),
+        Ok(Err(e)) => {
+            let mut r = Report::new(RunState::Error, Stage::Unpack, PLATFORM_FAULT);
+            r.detail = format!("{e:#}");
+            Err(Box::new(r))
+        }
         Err(e) => {
-            let mut r = Report::new(RunState::Error, Stage::Unpack, "Grading failed because of a fault of the platform; it does not count.");
+            let mut r = Report::new(
+                RunState::Error,
+                Stage::Unpack,
+                "Grading failed because of a fault of the platform; it does not count.",
+            );
             r.detail = e.to_string();
             Err(Box::new(r))
         }
@@ -231,7 +265,8 @@ fn start_spec(lab: &Lab, seed: u64) -> StartSpec {
     StartSpec {
         port: lab.service.port,
         env: vec![("GAUNTLET_SEED".to_string(), seed.to_string())],
-        memory_bytes: i64::try_from(lab.limits.memory_mb.saturating_mul(1 << 20)).unwrap_or(i64::MAX),
+        memory_bytes: i64::try_from(lab.limits.memory_mb.saturating_mul(1 << 20))
+            .unwrap_or(i64::MAX),
         nano_cpus: (lab.limits.cpus * 1e9) as i64,
         pids_limit: lab.limits.pids,
         ..StartSpec::default()
@@ -254,14 +289,17 @@ async fn run_checks(
     let forward = tokio::spawn(async move {
         while let Some(e) = rx.recv().await {
             let event = match e {
-                CheckEvent::Started { check_id, title } => RunEvent::CheckStarted { check_id, title },
+                CheckEvent::Started { check_id, title } => {
+                    RunEvent::CheckStarted { check_id, title }
+                }
                 CheckEvent::Finished(outcome) => RunEvent::finished(&outcome),
             };
             let _ = forward_to.send(event);
         }
     });
     let limit = Duration::from_secs(job.lab.timeouts.checks_secs);
-    let outcomes = tokio::time::timeout(limit, checks::run_suite(&job.suite, &target, &ctx, &tx)).await;
+    let outcomes =
+        tokio::time::timeout(limit, checks::run_suite(&job.suite, &target, &ctx, &tx)).await;
     drop(tx);
     let _ = forward.await;
     outcomes.ok()
@@ -292,16 +330,24 @@ fn verdict(outcomes: Vec<CheckOutcome>) -> Report {
         .collect();
     let total = outcomes.len();
     let (state, reason) = if score.passed {
-        (RunState::Passed, format!("All required checks passed ({total} checks run)."))
+        (
+            RunState::Passed,
+            format!("All required checks passed ({total} checks run)."),
+        )
     } else if required_error {
         (
             RunState::Error,
-            "A check could not be run because of a fault of the platform; this run does not count.".to_string(),
+            "A check could not be run because of a fault of the platform; this run does not count."
+                .to_string(),
         )
     } else {
         (
             RunState::Failed,
-            format!("{} of {total} checks failed: {}.", failed.len(), failed.join("; ")),
+            format!(
+                "{} of {total} checks failed: {}.",
+                failed.len(),
+                failed.join("; ")
+            ),
         )
     };
     let mut r = Report::new(state, Stage::Checks, reason);

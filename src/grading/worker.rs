@@ -94,7 +94,11 @@ impl WorkerPool {
                 tokio::spawn(worker.run())
             })
             .collect();
-        WorkerPool { handles, stop, wake }
+        WorkerPool {
+            handles,
+            stop,
+            wake,
+        }
     }
 
     /// Wakes an idle worker (a run was just queued).
@@ -125,7 +129,11 @@ impl Worker {
                 self.idle().await;
                 continue;
             };
-            match self.store.claim_run(&self.id, lease_ms(&self.settings)).await {
+            match self
+                .store
+                .claim_run(&self.id, lease_ms(&self.settings))
+                .await
+            {
                 Ok(Some(run)) => {
                     let id = run.id;
                     if let Err(e) = self.grade(&docker, run).await {
@@ -174,23 +182,44 @@ impl Worker {
         let _enter = span.enter();
         let label = match RunLabel::parse(&super::reaper::run_label(&self.instance, run.id)) {
             Ok(l) => l,
-            Err(e) => return self.fail_setup(&run, format!("invalid run label: {e}")).await,
+            Err(e) => {
+                return self
+                    .fail_setup(&run, format!("invalid run label: {e}"))
+                    .await
+            }
         };
         // A previous attempt of this run may have died leaving its objects behind.
         let _ = sandbox.remove_run(&label).await;
         let curriculum = crate::curriculum::current(&self.curriculum);
-        let Some(lab) = LabId::parse(&run.lab_id).ok().and_then(|id| curriculum.lab(&id).cloned()) else {
-            return self.fail_setup(&run, format!("lab `{}` is no longer in the curriculum", run.lab_id)).await;
+        let Some(lab) = LabId::parse(&run.lab_id)
+            .ok()
+            .and_then(|id| curriculum.lab(&id).cloned())
+        else {
+            return self
+                .fail_setup(
+                    &run,
+                    format!("lab `{}` is no longer in the curriculum", run.lab_id),
+                )
+                .await;
         };
         let suite = match CheckSuite::load(&lab.dir, &curriculum.pillar_ids()) {
             Ok(s) => s,
             Err(problems) => {
-                let detail = problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n");
-                return self.fail_setup(&run, format!("the lab's checks do not load:\n{detail}")).await;
+                let detail = problems
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                return self
+                    .fail_setup(&run, format!("the lab's checks do not load:\n{detail}"))
+                    .await;
             }
         };
-        let hints: Vec<(String, String)> =
-            suite.checks.iter().map(|c| (c.id.clone(), c.hint.clone())).collect();
+        let hints: Vec<(String, String)> = suite
+            .checks
+            .iter()
+            .map(|c| (c.id.clone(), c.hint.clone()))
+            .collect();
         let archive = self.store.submission_archive(run.submission_id).await?;
         let job = Job {
             label: label.clone(),
@@ -204,7 +233,13 @@ impl Worker {
 
         let (tx, rx) = mpsc::unbounded_channel::<RunEvent>();
         let lost = Arc::new(Notify::new());
-        let writer = tokio::spawn(write_events(self.store.clone(), run.id, self.id.clone(), rx, lost.clone()));
+        let writer = tokio::spawn(write_events(
+            self.store.clone(),
+            run.id,
+            self.id.clone(),
+            rx,
+            lost.clone(),
+        ));
         let heartbeat = tokio::spawn(heartbeat(
             self.store.clone(),
             run.id,
@@ -226,18 +261,29 @@ impl Worker {
         };
         if report.retry {
             tracing::warn!(reason = %report.detail, "the Docker engine went away; the run goes back to the queue");
-            self.store.requeue(run.id, &self.id, "the Docker engine could not be reached").await?;
+            self.store
+                .requeue(run.id, &self.id, "the Docker engine could not be reached")
+                .await?;
             return Ok(());
         }
-        let recorded = self.store.finish_run(run.id, &self.id, &final_result(report, &hints)).await?;
+        let recorded = self
+            .store
+            .finish_run(run.id, &self.id, &final_result(report, &hints))
+            .await?;
         if !recorded {
-            tracing::warn!("the run was taken by another worker before its result could be recorded");
+            tracing::warn!(
+                "the run was taken by another worker before its result could be recorded"
+            );
         }
         Ok(())
     }
 
     /// Ends a run that cannot even start grading as a platform error.
-    async fn fail_setup(&self, run: &RunRow, detail: String) -> Result<(), crate::store::StoreError> {
+    async fn fail_setup(
+        &self,
+        run: &RunRow,
+        detail: String,
+    ) -> Result<(), crate::store::StoreError> {
         tracing::error!(run = run.id, %detail, "cannot grade");
         let result = FinalResult {
             state: RunState::Error,
@@ -269,7 +315,10 @@ async fn write_events(
     while let Some(event) = rx.recv().await {
         let written = match &event {
             RunEvent::State { state } => store.advance(run_id, &worker, *state).await,
-            other => store.append_event(run_id, other.kind(), &other.payload()).await.map(|_| true),
+            other => store
+                .append_event(run_id, other.kind(), &other.payload())
+                .await
+                .map(|_| true),
         };
         match written {
             Ok(true) => {}
@@ -279,7 +328,13 @@ async fn write_events(
     }
 }
 
-async fn heartbeat(store: Store, run_id: i64, worker: String, settings: WorkerSettings, lost: Arc<Notify>) {
+async fn heartbeat(
+    store: Store,
+    run_id: i64,
+    worker: String,
+    settings: WorkerSettings,
+    lost: Arc<Notify>,
+) {
     let mut tick = tokio::time::interval(settings.heartbeat);
     tick.tick().await;
     loop {

@@ -37,7 +37,8 @@ impl RunRow {
     }
 }
 
-const RUN_COLUMNS: &str = "id, submission_id, user_id, lab_id, state, stage, reason, detail, score, seed, \
+const RUN_COLUMNS: &str =
+    "id, submission_id, user_id, lab_id, state, stage, reason, detail, score, seed, \
     attempts, worker_id, build_log, container_log, created_at, started_at, finished_at";
 
 /// One thing that happened during a run, for the live page and the CLI.
@@ -84,7 +85,13 @@ pub struct FinalResult {
 
 impl Store {
     /// Stores an accepted archive and queues its run; returns the run's id.
-    pub async fn submit(&self, user_id: i64, lab_id: &str, archive: &[u8], seed: i64) -> Result<i64> {
+    pub async fn submit(
+        &self,
+        user_id: i64,
+        lab_id: &str,
+        archive: &[u8],
+        seed: i64,
+    ) -> Result<i64> {
         let now = self.now();
         let mut tx = self.pool().begin().await?;
         let (submission,): (i64,) = sqlx::query_as(
@@ -136,7 +143,8 @@ impl Store {
         .bind(now)
         .fetch_one(self.pool())
         .await?;
-        self.append_event(id, "state", r#"{"state":"queued"}"#).await?;
+        self.append_event(id, "state", r#"{"state":"queued"}"#)
+            .await?;
         Ok(id)
     }
 
@@ -166,8 +174,13 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         if let Some(run) = &claimed {
-            let payload = serde_json::json!({ "worker": worker, "attempt": run.attempts }).to_string();
-            let kind = if run.attempts > 1 { "resumed" } else { "claimed" };
+            let payload =
+                serde_json::json!({ "worker": worker, "attempt": run.attempts }).to_string();
+            let kind = if run.attempts > 1 {
+                "resumed"
+            } else {
+                "claimed"
+            };
             self.append_event(run.id, kind, &payload).await?;
         }
         Ok(claimed)
@@ -186,7 +199,8 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         for (id,) in ended {
-            self.append_event(id, "finished", r#"{"state":"error"}"#).await?;
+            self.append_event(id, "finished", r#"{"state":"error"}"#)
+                .await?;
         }
         Ok(())
     }
@@ -244,7 +258,12 @@ impl Store {
 
     /// Records the end of a run once: its state, results and the learner's progress, in one transaction that
     /// only the lease holder can commit. Returns false (and changes nothing) when the run was not this worker's.
-    pub async fn finish_run(&self, run_id: i64, worker: &str, result: &FinalResult) -> Result<bool> {
+    pub async fn finish_run(
+        &self,
+        run_id: i64,
+        worker: &str,
+        result: &FinalResult,
+    ) -> Result<bool> {
         let now = self.now();
         let mut tx = self.pool().begin().await?;
         let ended: Option<(i64, String)> = sqlx::query_as(
@@ -293,9 +312,18 @@ impl Store {
         // A platform error says nothing about the learner's work, so it leaves their progress alone.
         if result.state != RunState::Error {
             let passed = result.state == RunState::Passed;
-            progress::upsert(&mut tx, user_id, &lab_id, result.score.unwrap_or(0.0), passed, now).await?;
+            progress::upsert(
+                &mut tx,
+                user_id,
+                &lab_id,
+                result.score.unwrap_or(0.0),
+                passed,
+                now,
+            )
+            .await?;
         }
-        let payload = serde_json::json!({ "state": result.state, "score": result.score }).to_string();
+        let payload =
+            serde_json::json!({ "state": result.state, "score": result.score }).to_string();
         sqlx::query("INSERT INTO run_events (run_id, kind, payload, created_at) VALUES ($1, 'finished', $2, $3)")
             .bind(run_id)
             .bind(payload)
@@ -333,10 +361,12 @@ impl Store {
     }
 
     pub async fn run(&self, run_id: i64) -> Result<RunRow> {
-        Ok(sqlx::query_as(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"))
-            .bind(run_id)
-            .fetch_one(self.pool())
-            .await?)
+        Ok(
+            sqlx::query_as(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"))
+                .bind(run_id)
+                .fetch_one(self.pool())
+                .await?,
+        )
     }
 
     /// A learner's runs of one lab, newest first.

@@ -11,7 +11,12 @@ pub struct ApiTokenRow {
 }
 
 impl Store {
-    pub async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> Result<i64> {
+    pub async fn create_api_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        token_hash: &str,
+    ) -> Result<i64> {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )

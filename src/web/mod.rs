@@ -71,7 +71,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/runs/{id}/stream", web::get().to(runs::stream))
         .route("/profile", web::get().to(profile::page))
         .route("/profile/tokens", web::post().to(profile::create_token))
-        .route("/profile/tokens/{id}/revoke", web::post().to(profile::revoke_token))
+        .route(
+            "/profile/tokens/{id}/revoke",
+            web::post().to(profile::revoke_token),
+        )
         .configure(crate::api::routes)
         .default_service(web::to(not_found));
 }

@@ -43,7 +43,9 @@ async fn render(
             id: t.id,
             name: t.name,
             created: format_time(t.created_at),
-            last_used: t.last_used_at.map_or_else(|| "never".to_string(), format_time),
+            last_used: t
+                .last_used_at
+                .map_or_else(|| "never".to_string(), format_time),
         })
         .collect();
     let page = ProfilePage {

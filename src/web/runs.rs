@@ -35,7 +35,9 @@ impl RunView {
             is_final: run.state().is_final(),
             stage: run.stage.clone().unwrap_or_default(),
             reason: run.reason.clone().unwrap_or_default(),
-            score: run.score.map(|s| (s * 100.0).round().clamp(0.0, 100.0) as u8),
+            score: run
+                .score
+                .map(|s| (s * 100.0).round().clamp(0.0, 100.0) as u8),
             created: format_time(run.created_at),
         }
     }
@@ -56,7 +58,11 @@ pub fn format_time(ms: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
 }
 
 #[derive(Template)]
@@ -95,7 +101,11 @@ struct ResultFragment<'a> {
 
 /// The run if the user may see it: their own, or any for staff. Anyone else's is "not found", not "forbidden",
 /// so run ids reveal nothing.
-pub async fn visible_run(state: &AppState, user: &CurrentUser, id: i64) -> Result<RunRow, WebError> {
+pub async fn visible_run(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> Result<RunRow, WebError> {
     let run = state.store.run(id).await.map_err(|e| match e {
         crate::store::StoreError::NotFound => WebError::NotFound,
         other => WebError::Store(other),
@@ -127,11 +137,13 @@ pub async fn submit(
     let mut archive: Option<Vec<u8>> = None;
     let mut too_big = false;
     while let Some(field) = form.next().await {
-        let mut field = field.map_err(|_| WebError::BadUpload("the upload was interrupted or malformed".into()))?;
+        let mut field = field
+            .map_err(|_| WebError::BadUpload("the upload was interrupted or malformed".into()))?;
         let name = field.name().unwrap_or_default().to_string();
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|_| WebError::BadUpload("the upload was interrupted".into()))?;
+            let chunk =
+                chunk.map_err(|_| WebError::BadUpload("the upload was interrupted".into()))?;
             if bytes.len() + chunk.len() > limit.max(4096) {
                 too_big = true;
                 continue;
@@ -153,9 +165,9 @@ pub async fn submit(
         };
         return Err(WebError::BadUpload(e.to_string()));
     }
-    let archive = archive
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| WebError::BadUpload("choose a .zip or .tar.gz of your project first".into()))?;
+    let archive = archive.filter(|a| !a.is_empty()).ok_or_else(|| {
+        WebError::BadUpload("choose a .zip or .tar.gz of your project first".into())
+    })?;
     let curriculum = state.curriculum();
     let run = submit::accept(
         &state.store,
@@ -214,8 +226,16 @@ pub async fn page(
         live_checks,
         results,
         staff,
-        detail: if staff { run.detail.clone().unwrap_or_default() } else { String::new() },
-        container_log: if staff { run.container_log.clone() } else { String::new() },
+        detail: if staff {
+            run.detail.clone().unwrap_or_default()
+        } else {
+            String::new()
+        },
+        container_log: if staff {
+            run.container_log.clone()
+        } else {
+            String::new()
+        },
         last_event,
     };
     Ok(HttpResponse::Ok()
@@ -228,12 +248,20 @@ fn payload(e: &EventRow) -> serde_json::Value {
 }
 
 fn payload_str(e: &EventRow, key: &str) -> Option<String> {
-    payload(e).get(key).and_then(|v| v.as_str()).map(str::to_string)
+    payload(e)
+        .get(key)
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
 }
 
 fn live_check(e: &EventRow) -> LiveCheck {
     let p = payload(e);
-    let s = |k: &str| p.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    let s = |k: &str| {
+        p.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
     LiveCheck {
         title: s("title"),
         verdict: s("verdict"),
@@ -262,34 +290,72 @@ pub async fn stream(
         let st = st.clone();
         async move { html_event(&st, e).await }
     };
-    Ok(super::sse::response(state.store.clone(), run.id, after, render))
+    Ok(super::sse::response(
+        state.store.clone(),
+        run.id,
+        after,
+        render,
+    ))
 }
 
 /// One stored event as an SSE message of HTML for the run page.
 async fn html_event(state: &AppState, e: EventRow) -> Option<super::sse::Message> {
-    let escape = |s: &str| askama::filters::escape(s, askama::filters::Html).map(|s| s.to_string()).unwrap_or_default();
+    let escape = |s: &str| {
+        askama::filters::escape(s, askama::filters::Html)
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    };
     let (name, data) = match e.kind.as_str() {
         "state" => {
             let s = payload_str(&e, "state").unwrap_or_default();
-            ("state", format!("<span class=\"badge state-{s}\">{}</span>", escape(&s)))
+            (
+                "state",
+                format!("<span class=\"badge state-{s}\">{}</span>", escape(&s)),
+            )
         }
         "log" => (
             "log",
-            format!("<span class=\"line\">{}</span>", escape(&payload_str(&e, "line").unwrap_or_default())),
+            format!(
+                "<span class=\"line\">{}</span>",
+                escape(&payload_str(&e, "line").unwrap_or_default())
+            ),
         ),
         "check_started" => (
             "progress",
-            format!("Running: {}", escape(&payload_str(&e, "title").unwrap_or_default())),
+            format!(
+                "Running: {}",
+                escape(&payload_str(&e, "title").unwrap_or_default())
+            ),
         ),
-        "check_finished" => ("check", LiveCheckFragment { c: &live_check(&e) }.render().ok()?),
-        "claimed" => ("progress", "A grader picked up your submission.".to_string()),
-        "resumed" => ("progress", "Grading restarted after an interruption.".to_string()),
-        "requeued" => ("progress", "Waiting for the grading engine to come back…".to_string()),
+        "check_finished" => (
+            "check",
+            LiveCheckFragment { c: &live_check(&e) }.render().ok()?,
+        ),
+        "claimed" => (
+            "progress",
+            "A grader picked up your submission.".to_string(),
+        ),
+        "resumed" => (
+            "progress",
+            "Grading restarted after an interruption.".to_string(),
+        ),
+        "requeued" => (
+            "progress",
+            "Waiting for the grading engine to come back…".to_string(),
+        ),
         "finished" => {
             let run = state.store.run(e.run_id).await.ok()?;
             let results = state.store.check_results(run.id).await.unwrap_or_default();
             let view = RunView::new(&run, lab_title(state, &run.lab_id));
-            ("finished", ResultFragment { run: &view, results: &results }.render().ok()?)
+            (
+                "finished",
+                ResultFragment {
+                    run: &view,
+                    results: &results,
+                }
+                .render()
+                .ok()?,
+            )
         }
         _ => return None,
     };

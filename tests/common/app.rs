@@ -26,9 +26,9 @@ pub struct TestApp {
     pub store: Store,
     pub clock: Arc<ManualClock>,
     /// Keeps the data folder (and the SQLite file) alive as long as the app.
-    pub data_dir: tempfile::TempDir,
+    pub data_dir: Arc<tempfile::TempDir>,
     /// The fixture course the app serves, unless it serves the bundled one.
-    pub course: Option<super::fixture::Course>,
+    pub course: Option<Arc<super::fixture::Course>>,
 }
 
 /// The bundled curriculum and labs, as shipped.
@@ -134,8 +134,8 @@ impl Spawn {
             client: client(),
             store,
             clock,
-            data_dir,
-            course,
+            data_dir: Arc::new(data_dir),
+            course: course.map(Arc::new),
         }
     }
 }
@@ -162,6 +162,18 @@ pub fn csrf_in(page: &str) -> String {
 }
 
 impl TestApp {
+    /// The same server seen by another browser (its own cookies).
+    pub fn clone_for_another_client(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            client: client(),
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            data_dir: self.data_dir.clone(),
+            course: self.course.clone(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

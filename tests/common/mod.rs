@@ -4,5 +4,7 @@
 pub mod app;
 pub mod browser;
 pub mod fixture;
+pub mod grading;
 pub mod postgres;
+pub mod project;
 pub mod testsvc;
