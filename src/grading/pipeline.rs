@@ -228,6 +228,8 @@ async fn build_context(job: &Job) -> Result<Vec<u8>, Box<Report>> {
     let dir = job.work_dir.join("project");
     let packed = tokio::task::spawn_blocking(move || {
         if let Some(parent) = dir.parent() {
+            // A previous attempt of this run that died may have left its files here.
+            let _ = std::fs::remove_dir_all(parent);
             std::fs::create_dir_all(parent).map_err(|source| archive::ArchiveError::Io {
                 context: "create the work folder",
                 source,

@@ -7,4 +7,5 @@ pub mod fixture;
 pub mod grading;
 pub mod postgres;
 pub mod project;
+pub mod server;
 pub mod testsvc;
