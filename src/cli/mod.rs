@@ -89,6 +89,13 @@ pub enum UserCommand {
     },
     /// List accounts
     List,
+    /// Create a personal API token for an account and print it (for scripts and CI; learners use their profile)
+    Token {
+        email: String,
+        /// A name to recognise the token by
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,6 +193,19 @@ async fn user(store: &store::Store, cmd: UserCommand) -> anyhow::Result<ExitCode
                 .await
                 .with_context(|| format!("could not create {email}"))?;
             println!("created {role} {email} (id {id})");
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::Token { email, name } => {
+            let email = Email::parse(&email)?;
+            let user = store
+                .user_by_email(&email)
+                .await?
+                .with_context(|| format!("there is no account {email}"))?;
+            let token = auth::tokens::new_api_token();
+            store
+                .create_api_token(user.id, &name, &auth::session::hash_token(&token))
+                .await?;
+            println!("{token}");
             Ok(ExitCode::SUCCESS)
         }
         UserCommand::List => {

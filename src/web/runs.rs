@@ -347,15 +347,20 @@ async fn html_event(state: &AppState, e: EventRow) -> Option<super::sse::Message
             let run = state.store.run(e.run_id).await.ok()?;
             let results = state.store.check_results(run.id).await.unwrap_or_default();
             let view = RunView::new(&run, lab_title(state, &run.lab_id));
-            (
-                "finished",
-                ResultFragment {
-                    run: &view,
-                    results: &results,
-                }
-                .render()
-                .ok()?,
-            )
+            let result = ResultFragment {
+                run: &view,
+                results: &results,
+            }
+            .render()
+            .ok()?;
+            // Out-of-band swaps settle the rest of the page: the final state, no progress line, no live list.
+            let settle = format!(
+                "<span id=\"state\" hx-swap-oob=\"innerHTML\"><span class=\"badge state-{0}\">{0}</span></span>\
+                 <span id=\"progress\" hx-swap-oob=\"innerHTML\"></span>\
+                 <section id=\"live\" hx-swap-oob=\"delete\"></section>",
+                escape(&view.state)
+            );
+            ("finished", format!("{result}{settle}"))
         }
         _ => return None,
     };
