@@ -91,7 +91,13 @@ async fn a_learner_uploads_a_project_in_the_browser_and_sees_the_verdicts_appear
         .await
         .unwrap();
     assert!(result.contains("Score 100%"), "{result}");
-    let state = c.find(Locator::Css("#state")).await.unwrap().text().await.unwrap();
+    let state = c
+        .find(Locator::Css("#state"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(state.trim(), "passed", "the state badge settles");
     let live = c.find_all(Locator::Css("#live")).await.unwrap();
     assert!(live.is_empty(), "the live list gives way to the result");

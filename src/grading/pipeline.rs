@@ -25,8 +25,10 @@ pub const CONTAINER_LOG_CAP: usize = 64 * 1024;
 /// What a learner reads when the platform, not their service, failed.
 const PLATFORM_FAULT: &str =
     "Grading failed because of a fault of the platform, not of your service; it does not count. Submit again later.";
-/// How long a service gets to exit after SIGTERM before it is killed.
-pub const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long a service gets to exit after SIGTERM once its checks are done. None: its logs are already read,
+/// and labs that grade a graceful shutdown do so in a check of their own, so waiting here only delays the
+/// verdict (by the whole grace period for a service that ignores SIGTERM).
+pub const STOP_GRACE: Duration = Duration::ZERO;
 
 /// Everything one run needs.
 pub struct Job {

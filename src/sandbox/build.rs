@@ -34,7 +34,9 @@ impl Sandbox {
     ) -> Result<ImageId, BuildError> {
         let options = BuildImageOptions {
             t: Some(format!("gauntlet-run/{run}:latest")),
-            labels: Some(run.labels("image")),
+            // Only the run label: the classic builder turns each label into a build step of its own (about
+            // half a second each), and the run label is what clean-up finds images by.
+            labels: Some(run.run_label_only()),
             rm: true,
             forcerm: true,
             // Cached layers would be shared between runs, and removing one run's image can then delete a

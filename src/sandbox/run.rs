@@ -33,6 +33,11 @@ impl RunLabel {
         &self.0
     }
 
+    /// Just the run label, for images (see `build`).
+    pub(crate) fn run_label_only(&self) -> HashMap<String, String> {
+        HashMap::from([(LABEL_RUN.to_string(), self.0.clone())])
+    }
+
     /// The labels for one object of this run.
     pub(crate) fn labels(&self, kind: &str) -> HashMap<String, String> {
         HashMap::from([

@@ -37,12 +37,16 @@ impl ServerProcess {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().expect("start gauntlet serve");
         let base = format!("http://127.0.0.1:{port}");
+        // Wrapped at once, so that a failure below still kills and reaps the process.
+        let server = ServerProcess {
+            child: cmd.spawn().expect("start gauntlet serve"),
+            base,
+        };
         let client = reqwest::Client::new();
         for _ in 0..200 {
-            if client.get(format!("{base}/healthz")).send().await.is_ok() {
-                return ServerProcess { child, base };
+            if client.get(format!("{}/healthz", server.base)).send().await.is_ok() {
+                return server;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
