@@ -45,7 +45,12 @@ impl ServerProcess {
         };
         let client = reqwest::Client::new();
         for _ in 0..200 {
-            if client.get(format!("{}/healthz", server.base)).send().await.is_ok() {
+            if client
+                .get(format!("{}/healthz", server.base))
+                .send()
+                .await
+                .is_ok()
+            {
                 return server;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
