@@ -309,3 +309,34 @@ async fn the_run_page_replays_what_happened_and_the_stream_ends_with_the_result(
         "the build log is replayed"
     );
 }
+
+#[tokio::test]
+async fn grading_works_the_same_on_postgresql() {
+    let course = course();
+    let app = Spawn::default()
+        .db(common::app::Db::Postgres)
+        .curriculum(course.curriculum(), course.labs())
+        .grading(gauntlet::config::GradingSettings {
+            workers: 2,
+            ..Default::default()
+        })
+        .start()
+        .await;
+    app.signed_in_learner("ada@example.org").await;
+    let good = app
+        .submit("w01-hello", Project::testsvc(&[]).archive())
+        .await;
+    let bad = app
+        .submit(
+            "w01-hello",
+            Project::testsvc(&[("TESTSVC_DEFECT", "no-json-404")]).archive(),
+        )
+        .await;
+    assert_eq!(app.wait_final(good).await.state, "passed");
+    assert_eq!(app.wait_final(bad).await.state, "failed");
+    let email = gauntlet::domain::Email::parse("ada@example.org").unwrap();
+    let user = app.store.user_by_email(&email).await.unwrap().unwrap();
+    let progress = app.store.lab_progress(user.id).await.unwrap();
+    assert_eq!((progress[0].attempts, progress[0].passed), (2, 1));
+    assert_no_docker_leftovers(&app).await;
+}

@@ -10,6 +10,19 @@ use gauntlet::config::DatabaseUrl;
 use gauntlet::domain::{DisplayName, Email, Role};
 use gauntlet::store::{Store, StoreError};
 
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(#[tokio::test] async fn $name() { super::$name(Db::Sqlite).await })*
+        }
+        mod postgres {
+            use super::*;
+            $(#[tokio::test] async fn $name() { super::$name(Db::Postgres).await })*
+        }
+    };
+}
+
 async fn fresh_store(db: Db) -> (Store, Arc<ManualClock>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = match db {
@@ -201,19 +214,6 @@ async fn a_learner_registers_and_signs_in_over_http(db: Db) {
     assert_eq!(app.get("/readyz").await.status().as_u16(), 200);
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(#[tokio::test] async fn $name() { super::$name(Db::Sqlite).await })*
-        }
-        mod postgres {
-            use super::*;
-            $(#[tokio::test] async fn $name() { super::$name(Db::Postgres).await })*
-        }
-    };
-}
-
 on_both_backends!(
     users_are_unique_by_email,
     cohorts_are_found_by_invite_code_and_count_members,
@@ -222,3 +222,205 @@ on_both_backends!(
     migrations_are_idempotent,
     a_learner_registers_and_signs_in_over_http,
 );
+
+mod queue {
+    //! The grading queue on both backends: claims are exclusive, leases expire, only the holder records.
+
+    use super::*;
+    use gauntlet::domain::RunState;
+    use gauntlet::store::FinalResult;
+
+    async fn learner(store: &Store) -> i64 {
+        let name = DisplayName::parse("Ada").unwrap();
+        store
+            .create_user(&email("ada@example.org"), &name, "h", Role::Learner, None)
+            .await
+            .unwrap()
+    }
+
+    fn result(state: RunState, score: f64) -> FinalResult {
+        FinalResult {
+            state,
+            stage: "checks".into(),
+            reason: "done".into(),
+            detail: "hidden".into(),
+            score: Some(score),
+            build_log: String::new(),
+            container_log: String::new(),
+            checks: Vec::new(),
+        }
+    }
+
+    async fn concurrent_workers_claim_each_run_exactly_once(db: Db) {
+        let (store, _, _dir) = fresh_store(db).await;
+        let user = learner(&store).await;
+        let mut runs = Vec::new();
+        for i in 0..12u8 {
+            runs.push(store.submit(user, "w01-health", &[i; 16], 7).await.unwrap());
+        }
+        let mut tasks = Vec::new();
+        for w in 0..6 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while let Some(run) = store
+                    .claim_run(&format!("worker-{w}"), 60_000)
+                    .await
+                    .unwrap()
+                {
+                    mine.push(run.id);
+                }
+                mine
+            }));
+        }
+        let mut claimed = Vec::new();
+        for t in tasks {
+            claimed.extend(t.await.unwrap());
+        }
+        claimed.sort();
+        assert_eq!(claimed, runs, "every run claimed once, none twice");
+        assert_eq!(store.queue_depth().await.unwrap(), 0);
+    }
+
+    async fn an_expired_lease_is_claimed_again_and_only_the_new_holder_records(db: Db) {
+        let (store, clock, _dir) = fresh_store(db).await;
+        let user = learner(&store).await;
+        let run = store
+            .submit(user, "w01-health", b"archive", 7)
+            .await
+            .unwrap();
+        let first = store.claim_run("a", 1_000).await.unwrap().unwrap();
+        assert_eq!(first.id, run);
+        assert!(store.advance(run, "a", RunState::Building).await.unwrap());
+        assert!(
+            store.claim_run("b", 1_000).await.unwrap().is_none(),
+            "leased"
+        );
+        clock.advance_ms(1_001);
+        let second = store
+            .claim_run("b", 1_000)
+            .await
+            .unwrap()
+            .expect("taken again");
+        assert_eq!((second.id, second.attempts), (run, 2));
+        assert!(
+            !store.heartbeat(run, "a", 1_000).await.unwrap(),
+            "a lost its lease"
+        );
+        assert!(!store.advance(run, "a", RunState::Checking).await.unwrap());
+        assert!(!store
+            .finish_run(run, "a", &result(RunState::Failed, 0.0))
+            .await
+            .unwrap());
+        assert!(store
+            .finish_run(run, "b", &result(RunState::Passed, 1.0))
+            .await
+            .unwrap());
+        assert!(
+            !store
+                .finish_run(run, "b", &result(RunState::Passed, 1.0))
+                .await
+                .unwrap(),
+            "once"
+        );
+        let row = store.run(run).await.unwrap();
+        assert_eq!(row.state(), RunState::Passed);
+        let progress = store.lab_progress(user).await.unwrap();
+        assert_eq!((progress.len(), progress[0].attempts), (1, 1));
+        let finished = store
+            .events_after(run, 0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == "finished")
+            .count();
+        assert_eq!(finished, 1);
+        assert_eq!(
+            store.submission_archive(row.submission_id).await.unwrap(),
+            b"archive"
+        );
+    }
+
+    async fn a_run_that_keeps_killing_workers_ends_as_a_platform_error(db: Db) {
+        let (store, clock, _dir) = fresh_store(db).await;
+        let user = learner(&store).await;
+        let run = store
+            .submit(user, "w01-health", b"archive", 7)
+            .await
+            .unwrap();
+        for attempt in 1..=gauntlet::store::MAX_ATTEMPTS {
+            let claimed = store.claim_run("w", 1_000).await.unwrap().unwrap();
+            assert_eq!(claimed.attempts, attempt);
+            store.advance(run, "w", RunState::Building).await.unwrap();
+            clock.advance_ms(1_001);
+        }
+        assert!(store.claim_run("w", 1_000).await.unwrap().is_none());
+        let row = store.run(run).await.unwrap();
+        assert_eq!(row.state(), RunState::Error);
+        assert!(
+            store.lab_progress(user).await.unwrap().is_empty(),
+            "an error never counts"
+        );
+    }
+
+    async fn a_platform_fault_puts_the_run_back_in_the_queue(db: Db) {
+        let (store, _, _dir) = fresh_store(db).await;
+        let user = learner(&store).await;
+        let run = store
+            .submit(user, "w01-health", b"archive", 7)
+            .await
+            .unwrap();
+        store.claim_run("w", 60_000).await.unwrap().unwrap();
+        assert!(store.requeue(run, "w", "docker went away").await.unwrap());
+        assert_eq!(store.run(run).await.unwrap().state(), RunState::Queued);
+        assert_eq!(store.claim_run("v", 60_000).await.unwrap().unwrap().id, run);
+    }
+
+    async fn api_tokens_are_hashed_revocable_and_scoped(db: Db) {
+        let (store, _, _dir) = fresh_store(db).await;
+        let user = learner(&store).await;
+        let id = store
+            .create_api_token(user, "laptop", "hash-of-token")
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .api_token_user("hash-of-token")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            user
+        );
+        assert!(store.api_tokens(user).await.unwrap()[0]
+            .last_used_at
+            .is_some());
+        assert!(matches!(
+            store.revoke_api_token(user + 1, id).await,
+            Err(StoreError::NotFound)
+        ));
+        store.revoke_api_token(user, id).await.unwrap();
+        assert!(store
+            .api_token_user("hash-of-token")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(store.api_tokens(user).await.unwrap().is_empty());
+    }
+
+    async fn the_instance_id_is_stable(db: Db) {
+        let (store, _, _dir) = fresh_store(db).await;
+        let a = store.instance_id().await.unwrap();
+        assert_eq!(a, store.instance_id().await.unwrap());
+        assert!(a.starts_with('g') && a.len() == 9);
+    }
+
+    on_both_backends!(
+        concurrent_workers_claim_each_run_exactly_once,
+        an_expired_lease_is_claimed_again_and_only_the_new_holder_records,
+        a_run_that_keeps_killing_workers_ends_as_a_platform_error,
+        a_platform_fault_puts_the_run_back_in_the_queue,
+        api_tokens_are_hashed_revocable_and_scoped,
+        the_instance_id_is_stable,
+    );
+}

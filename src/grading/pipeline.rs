@@ -25,10 +25,9 @@ pub const CONTAINER_LOG_CAP: usize = 64 * 1024;
 /// What a learner reads when the platform, not their service, failed.
 const PLATFORM_FAULT: &str =
     "Grading failed because of a fault of the platform, not of your service; it does not count. Submit again later.";
-/// How long a service gets to exit after SIGTERM once its checks are done. None: its logs are already read,
-/// and labs that grade a graceful shutdown do so in a check of their own, so waiting here only delays the
-/// verdict (by the whole grace period for a service that ignores SIGTERM).
-pub const STOP_GRACE: Duration = Duration::ZERO;
+/// How long a service gets to exit after SIGTERM when its run is over. The verdict is recorded before the stop,
+/// so this delays only the worker's next run, never the learner's result.
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// Everything one run needs.
 pub struct Job {
@@ -105,12 +104,36 @@ impl Report {
 
 /// Runs the job and removes everything it created in Docker, whatever the outcome.
 pub async fn execute(sandbox: &Sandbox, job: Job, events: &UnboundedSender<RunEvent>) -> Report {
-    let report = stages(sandbox, &job, events).await;
+    let mut running = None;
+    let report = grade(sandbox, &job, events, &mut running).await;
+    clean_up(sandbox, &job, running).await;
+    report
+}
+
+/// Runs the job up to its verdict and leaves the container as it is, so that a caller can record the verdict
+/// first and then [`clean_up`]: stopping and removing is not the learner's wait. `running` receives the
+/// container once it exists.
+pub async fn grade(
+    sandbox: &Sandbox,
+    job: &Job,
+    events: &UnboundedSender<RunEvent>,
+    running: &mut Option<Running>,
+) -> Report {
+    stages(sandbox, job, events, running).await
+}
+
+/// Stops the service (SIGTERM, then a kill after [`STOP_GRACE`]) and removes every Docker object and file of
+/// the run. Safe to call more than once and after a failure at any stage.
+pub async fn clean_up(sandbox: &Sandbox, job: &Job, running: Option<Running>) {
+    if let Some(running) = running {
+        if let Err(e) = sandbox.stop(&running, STOP_GRACE).await {
+            tracing::warn!(run = %running.run, error = %e, "could not stop the container");
+        }
+    }
     if let Err(e) = sandbox.remove_run(&job.label).await {
         tracing::warn!(run = %job.label, error = %e, "could not remove the run's Docker objects; the reaper will");
     }
     let _ = std::fs::remove_dir_all(&job.work_dir);
-    report
 }
 
 fn emit(events: &UnboundedSender<RunEvent>, event: RunEvent) {
@@ -118,7 +141,12 @@ fn emit(events: &UnboundedSender<RunEvent>, event: RunEvent) {
     let _ = events.send(event);
 }
 
-async fn stages(sandbox: &Sandbox, job: &Job, events: &UnboundedSender<RunEvent>) -> Report {
+async fn stages(
+    sandbox: &Sandbox,
+    job: &Job,
+    events: &UnboundedSender<RunEvent>,
+    slot: &mut Option<Running>,
+) -> Report {
     let context = match build_context(job).await {
         Ok(c) => c,
         Err(report) => return *report,
@@ -178,6 +206,7 @@ async fn stages(sandbox: &Sandbox, job: &Job, events: &UnboundedSender<RunEvent>
             return r;
         }
     };
+    *slot = Some(running.clone());
     let healthy = sandbox
         .wait_healthy(
             &running,
@@ -193,7 +222,7 @@ async fn stages(sandbox: &Sandbox, job: &Job, events: &UnboundedSender<RunEvent>
                 _ => Report::new(RunState::Failed, Stage::Start, format!("Start: {e}.")),
             };
             r.build_log = build_log;
-            r.container_log = finish_container(sandbox, &running).await;
+            r.container_log = container_log(sandbox, &running).await;
             return r;
         }
     };
@@ -205,7 +234,7 @@ async fn stages(sandbox: &Sandbox, job: &Job, events: &UnboundedSender<RunEvent>
         },
     );
     let outcomes = run_checks(job, address, events).await;
-    let container_log = finish_container(sandbox, &running).await;
+    let container_log = container_log(sandbox, &running).await;
     let mut report = match outcomes {
         Some(outcomes) => verdict(outcomes),
         None => Report::new(
@@ -309,16 +338,12 @@ async fn run_checks(
     outcomes.ok()
 }
 
-/// Collects the container's output, then stops it (SIGTERM, then a kill after the grace period).
-async fn finish_container(sandbox: &Sandbox, running: &Running) -> String {
-    let log = sandbox
+/// The container's output so far (instructors only).
+async fn container_log(sandbox: &Sandbox, running: &Running) -> String {
+    sandbox
         .logs(running, CONTAINER_LOG_CAP)
         .await
-        .unwrap_or_else(|e| format!("(the container's log could not be read: {e})"));
-    if let Err(e) = sandbox.stop(running, STOP_GRACE).await {
-        tracing::warn!(run = %running.run, error = %e, "could not stop the container");
-    }
-    log
+        .unwrap_or_else(|e| format!("(the container's log could not be read: {e})"))
 }
 
 /// The run's state and reason from its checks' outcomes.

@@ -247,35 +247,42 @@ impl Worker {
             self.settings.clone(),
             lost.clone(),
         ));
+        let mut running = None;
         let report = tokio::select! {
-            report = pipeline::execute(sandbox, job, &tx) => Some(report),
+            report = pipeline::grade(sandbox, &job, &tx, &mut running) => Some(report),
             _ = lost.notified() => None,
         };
         drop(tx);
         let _ = writer.await;
-        heartbeat.abort();
-        let Some(report) = report else {
-            tracing::warn!("lost the lease; abandoning the run to the worker that holds it");
-            let _ = sandbox.remove_run(&label).await;
-            return Ok(());
+        let outcome = match report {
+            None => {
+                tracing::warn!("lost the lease; abandoning the run to the worker that holds it");
+                Ok(())
+            }
+            Some(report) if report.retry => {
+                tracing::warn!(reason = %report.detail, "the Docker engine went away; the run goes back to the queue");
+                self.store
+                    .requeue(run.id, &self.id, "the Docker engine could not be reached")
+                    .await
+                    .map(|_| ())
+            }
+            Some(report) => {
+                // The verdict first: stopping and removing the container is not the learner's wait.
+                let recorded = self
+                    .store
+                    .finish_run(run.id, &self.id, &final_result(report, &hints))
+                    .await;
+                if let Ok(false) = recorded {
+                    tracing::warn!(
+                        "the run was taken by another worker before its result could be recorded"
+                    );
+                }
+                recorded.map(|_| ())
+            }
         };
-        if report.retry {
-            tracing::warn!(reason = %report.detail, "the Docker engine went away; the run goes back to the queue");
-            self.store
-                .requeue(run.id, &self.id, "the Docker engine could not be reached")
-                .await?;
-            return Ok(());
-        }
-        let recorded = self
-            .store
-            .finish_run(run.id, &self.id, &final_result(report, &hints))
-            .await?;
-        if !recorded {
-            tracing::warn!(
-                "the run was taken by another worker before its result could be recorded"
-            );
-        }
-        Ok(())
+        heartbeat.abort();
+        pipeline::clean_up(sandbox, &job, running).await;
+        outcome
     }
 
     /// Ends a run that cannot even start grading as a platform error.

@@ -162,8 +162,8 @@ impl Store {
             "UPDATE runs SET worker_id = $1, lease_expires_at = $2, heartbeat_at = $3, attempts = attempts + 1,
                     started_at = COALESCE(started_at, $3)
              WHERE id = (SELECT id FROM runs
-                         WHERE state = 'queued'
-                            OR (state IN ('building', 'starting', 'checking') AND lease_expires_at < $3)
+                         WHERE state IN ('queued', 'building', 'starting', 'checking')
+                           AND (worker_id IS NULL OR lease_expires_at < $3)
                          ORDER BY id LIMIT 1 {lock})
              RETURNING {RUN_COLUMNS}"
         );
@@ -191,7 +191,8 @@ impl Store {
         let ended: Vec<(i64,)> = sqlx::query_as(
             "UPDATE runs SET state = 'error', stage = 'grading', worker_id = NULL, finished_at = $1,
                     reason = 'Grading was interrupted several times; this is a fault of the platform, not of your service. Submit again later.'
-             WHERE state IN ('building', 'starting', 'checking') AND lease_expires_at < $1 AND attempts >= $2
+             WHERE state IN ('queued', 'building', 'starting', 'checking') AND worker_id IS NOT NULL
+               AND lease_expires_at < $1 AND attempts >= $2
              RETURNING id",
         )
         .bind(now)
@@ -401,16 +402,19 @@ impl Store {
 
     /// Runs waiting for a worker (for metrics and the operator).
     pub async fn queue_depth(&self) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM runs WHERE state = 'queued'")
-            .fetch_one(self.pool())
-            .await?;
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM runs WHERE state = 'queued' AND worker_id IS NULL",
+        )
+        .fetch_one(self.pool())
+        .await?;
         Ok(n)
     }
 
     /// Ids of runs that are still live (a worker holds or may take them): their Docker objects must stay.
     pub async fn live_run_ids(&self) -> Result<Vec<i64>> {
         let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT id FROM runs WHERE state IN ('building', 'starting', 'checking') AND lease_expires_at >= $1",
+            "SELECT id FROM runs WHERE state IN ('queued', 'building', 'starting', 'checking')
+               AND worker_id IS NOT NULL AND lease_expires_at >= $1",
         )
         .bind(self.now())
         .fetch_all(self.pool())

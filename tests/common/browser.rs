@@ -1,6 +1,7 @@
 //! Headless Chromium driven over WebDriver: Debian's `chromium` and `chromium-driver`, one chromedriver per
 //! browser session, killed when the session is dropped.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -14,7 +15,11 @@ pub struct Browser {
 }
 
 impl Drop for Browser {
+    /// Kills chromedriver's whole process group, so a test that panics before closing its session leaves no
+    /// Chromium behind either.
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -39,6 +44,7 @@ impl Browser {
             .port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -96,9 +96,25 @@ pub async fn wait_final(store: &gauntlet::store::Store, run: i64, limit: Duratio
     }
 }
 
-/// Asserts that nothing labelled for this app's runs is left in Docker.
+/// Asserts that nothing labelled for this app's runs is left in Docker. The worker cleans up after recording
+/// the verdict (the service gets a grace period to stop), so this waits a little for it.
 pub async fn assert_no_docker_leftovers(app: &TestApp) {
     let prefix = format!("{}-", app.store.instance_id().await.expect("instance"));
-    let left = super::project::docker_objects(&prefix);
-    assert!(left.is_empty(), "Docker objects left behind: {left:?}");
+    wait_no_docker_objects(&prefix).await;
+}
+
+/// Waits up to 30 s for every Docker object labelled with a run label starting with `prefix` to be gone.
+pub async fn wait_no_docker_objects(prefix: &str) {
+    let start = Instant::now();
+    loop {
+        let left = super::project::docker_objects(prefix);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "Docker objects left behind: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
