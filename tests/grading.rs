@@ -308,6 +308,7 @@ async fn the_run_page_replays_what_happened_and_the_stream_ends_with_the_result(
         page.contains("Step 1/3") || page.contains("FROM scratch") || page.contains("COPY"),
         "the build log is replayed"
     );
+    assert_no_docker_leftovers(&app).await;
 }
 
 #[tokio::test]

@@ -29,6 +29,36 @@ pub struct TestApp {
     pub data_dir: Arc<tempfile::TempDir>,
     /// The fixture course the app serves, unless it serves the bundled one.
     pub course: Option<Arc<super::fixture::Course>>,
+    /// Removes this app's Docker objects when the last handle goes, should a test end early.
+    pub docker_guard: Arc<DockerGuard>,
+}
+
+/// Test hygiene: a test that panics mid-run would otherwise leave its run's container behind (the product's
+/// own clean-up, the start-up reaper, never gets to run for a test server). Tests that grade assert the
+/// product's clean-up explicitly before this runs.
+pub struct DockerGuard {
+    pub prefix: String,
+}
+
+impl Drop for DockerGuard {
+    fn drop(&mut self) {
+        for line in super::project::docker_objects(&self.prefix) {
+            let mut parts = line.split_whitespace().skip(1);
+            let (Some(kind), Some(id)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let args: &[&str] = match kind {
+                "container" => &["rm", "-f"],
+                "network" => &["network", "rm"],
+                "volume" => &["volume", "rm", "-f"],
+                _ => &["rmi", "-f"],
+            };
+            let _ = std::process::Command::new("docker")
+                .args(args)
+                .arg(id)
+                .output();
+        }
+    }
 }
 
 /// The bundled curriculum and labs, as shipped.
@@ -128,6 +158,7 @@ impl Spawn {
         .expect("the application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let store = app.state().store.clone();
+        let prefix = format!("{}-", store.instance_id().await.expect("instance id"));
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
@@ -136,6 +167,7 @@ impl Spawn {
             clock,
             data_dir: Arc::new(data_dir),
             course: course.map(Arc::new),
+            docker_guard: Arc::new(DockerGuard { prefix }),
         }
     }
 }
@@ -171,6 +203,7 @@ impl TestApp {
             clock: self.clock.clone(),
             data_dir: self.data_dir.clone(),
             course: self.course.clone(),
+            docker_guard: self.docker_guard.clone(),
         }
     }
 
