@@ -269,6 +269,39 @@ async fn a_learner_cannot_see_another_learners_run_but_an_instructor_sees_the_de
         page.contains("For instructors") && page.contains("Transcript"),
         "{page}"
     );
+
+    // A learner cannot re-grade; an instructor re-grades with the same seed and gets the same verdicts.
+    let csrf = common::app::csrf_in(&page);
+    let learner_csrf = app.csrf(&format!("/runs/{run}")).await;
+    let refused = app
+        .post_form(
+            &format!("/runs/{run}/regrade"),
+            &[("csrf_token", &learner_csrf)],
+        )
+        .await;
+    assert_eq!(refused.status().as_u16(), 404);
+    let res = staff
+        .post_form(&format!("/runs/{run}/regrade"), &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    let again: i64 = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/runs/")
+        .parse()
+        .unwrap();
+    let first = app.store.run(run).await.unwrap();
+    let second = app.wait_final(again).await;
+    assert_eq!((second.seed, second.state.as_str()), (first.seed, "failed"));
+    let verdicts = |rows: Vec<gauntlet::store::CheckResultRow>| {
+        rows.into_iter()
+            .map(|r| (r.check_id, r.verdict))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        verdicts(app.store.check_results(run).await.unwrap()),
+        verdicts(app.store.check_results(again).await.unwrap())
+    );
     assert_no_docker_leftovers(&app).await;
 }
 

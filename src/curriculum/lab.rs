@@ -37,6 +37,10 @@ pub struct ServiceSpec {
     pub port: u16,
     #[serde(default = "default_health")]
     pub health: String,
+    /// The name of an environment variable that gets a fresh random secret for each run (e.g. `JWT_SECRET`),
+    /// which the checks know too: a service that hard-codes its signing key fails them.
+    #[serde(default)]
+    pub secret_env: Option<String>,
 }
 
 /// Resources the learner's container may use.
@@ -93,6 +97,7 @@ impl Default for ServiceSpec {
         ServiceSpec {
             port: default_port(),
             health: default_health(),
+            secret_env: None,
         }
     }
 }

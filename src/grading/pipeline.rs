@@ -294,10 +294,34 @@ async fn build_context(job: &Job) -> Result<Vec<u8>, Box<Report>> {
     }
 }
 
+/// The environment the service starts with, which the checks also see: the port, the run's seed and, when the
+/// lab asks for one, the run's secret.
+pub fn service_env(lab: &Lab, seed: u64) -> std::collections::BTreeMap<String, String> {
+    let mut env = std::collections::BTreeMap::new();
+    env.insert("PORT".to_string(), lab.service.port.to_string());
+    env.insert("GAUNTLET_SEED".to_string(), seed.to_string());
+    if let Some(name) = &lab.service.secret_env {
+        env.insert(name.clone(), run_secret(seed));
+    }
+    env
+}
+
+/// A run's secret, derived from its seed so that re-grading with the same seed gives the same verdicts; the seed
+/// is only shown to instructors.
+fn run_secret(seed: u64) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(
+        format!("gauntlet run secret {seed}").as_bytes(),
+    ))
+}
+
 fn start_spec(lab: &Lab, seed: u64) -> StartSpec {
     StartSpec {
         port: lab.service.port,
-        env: vec![("GAUNTLET_SEED".to_string(), seed.to_string())],
+        env: service_env(lab, seed)
+            .into_iter()
+            .filter(|(k, _)| k != "PORT")
+            .collect(),
         memory_bytes: i64::try_from(lab.limits.memory_mb.saturating_mul(1 << 20))
             .unwrap_or(i64::MAX),
         nano_cpus: (lab.limits.cpus * 1e9) as i64,
@@ -315,7 +339,7 @@ async fn run_checks(
     let target = Target { base_url: base };
     let ctx = CheckContext {
         seed: job.seed,
-        env: Default::default(),
+        env: service_env(&job.lab, job.seed),
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<CheckEvent>();
     let forward_to = events.clone();

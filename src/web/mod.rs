@@ -69,6 +69,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/labs/{lab}/submissions", web::post().to(runs::submit))
         .route("/runs/{id}", web::get().to(runs::page))
         .route("/runs/{id}/stream", web::get().to(runs::stream))
+        .route("/runs/{id}/regrade", web::post().to(runs::regrade))
         .route("/profile", web::get().to(profile::page))
         .route("/profile/tokens", web::post().to(profile::create_token))
         .route(

@@ -370,3 +370,30 @@ async fn html_event(state: &AppState, e: EventRow) -> Option<super::sse::Message
         data,
     })
 }
+
+#[derive(serde::Deserialize)]
+pub struct RegradeForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// `POST /runs/{id}/regrade` (instructors): grades the same submission again with the same seed, so that a
+/// changed check or a suspected flake can be told apart from the learner's work.
+pub async fn regrade(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    csrf: CsrfToken,
+    path: web::Path<i64>,
+    form: web::Form<RegradeForm>,
+) -> Result<HttpResponse, WebError> {
+    csrf.verify(&form.csrf_token)?;
+    if !user.role.is_staff() {
+        return Err(WebError::NotFound);
+    }
+    let run = visible_run(&state, &user, *path).await?;
+    let again = state.store.regrade(run.id, run.seed).await?;
+    state.grading.wake();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/runs/{again}")))
+        .finish())
+}
