@@ -240,3 +240,32 @@ fn a_lab_folder_whose_name_is_not_an_id_is_reported() {
     assert!(!report.success);
     assert!(report.stderr.contains("Bad Name"), "{}", report.stderr);
 }
+
+#[test]
+fn mutants_naming_unknown_checks_are_reported_with_their_line() {
+    let course = Course::valid();
+    course.write(
+        "labs/w01-hello/checks/health.toml",
+        "[[check]]\nid = \"health\"\nkind = \"http\"\ntitle = \"Health\"\npillar = \"language\"\n\n[[check.step]]\npath = \"/healthz\"\n[check.step.expect]\nstatus = 200\n",
+    );
+    course.write(
+        "labs/w01-hello/mutants.toml",
+        "[[mutant]]\nname = \"broken\"\nenv = { X = \"1\" }\nfails = [\"health\", \"no-such-check\"]\n\n[[mutant]]\nname = \"nothing\"\n",
+    );
+    let report = validate(&course);
+    assert!(!report.success);
+    assert_reports(
+        &report,
+        &course,
+        "labs/w01-hello/mutants.toml",
+        4,
+        "no-such-check",
+    );
+    assert_reports(
+        &report,
+        &course,
+        "labs/w01-hello/mutants.toml",
+        7,
+        "must fail at least one check",
+    );
+}

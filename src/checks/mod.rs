@@ -16,6 +16,7 @@
 mod graph;
 pub mod http;
 mod load;
+pub mod mutants;
 mod run;
 mod score;
 mod template;

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 mod grade;
+mod prove;
 mod submit;
 mod worker;
 
@@ -48,6 +49,19 @@ pub enum Command {
         /// Seed for the checks' randomness (recorded in the report) [default: random]
         #[arg(long)]
         seed: Option<u64>,
+    },
+    /// Prove a lab's checks: the reference passes all, each mutant in mutants.toml fails exactly its checks
+    Prove {
+        /// The lab's folder (lab.toml, checks/, mutants.toml)
+        lab_dir: PathBuf,
+        /// The reference project (a Dockerfile at its root)
+        reference_dir: PathBuf,
+        /// Print the proof as JSON
+        #[arg(long)]
+        json: bool,
+        /// Seed of the checks' randomness
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Submit a project to a lab on a Gauntlet server and follow the grading
     Submit {
@@ -129,6 +143,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             seed,
         } => grade::run(&lab_dir, &project_dir, json, seed).await,
+        Command::Prove {
+            lab_dir,
+            reference_dir,
+            json,
+            seed,
+        } => prove::run(&lab_dir, &reference_dir, json, seed).await,
         Command::Submit {
             lab,
             dir,

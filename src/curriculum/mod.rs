@@ -55,8 +55,13 @@ impl Curriculum {
         if let Some(c) = &curriculum {
             let pillars = c.pillar_ids();
             for lab in c.labs.values() {
-                if let Err(found) = crate::checks::CheckSuite::load(&lab.dir, &pillars) {
-                    problems.extend(found);
+                match crate::checks::CheckSuite::load(&lab.dir, &pillars) {
+                    Ok(suite) => {
+                        if let Err(found) = crate::checks::mutants::load(&lab.dir, &suite) {
+                            problems.extend(found);
+                        }
+                    }
+                    Err(found) => problems.extend(found),
                 }
             }
         }

@@ -8,6 +8,7 @@
 
 pub mod events;
 pub mod pipeline;
+pub mod prove;
 pub mod reaper;
 pub mod submit;
 pub mod worker;

@@ -53,6 +53,13 @@ pub fn handle(req: &Request) -> Response {
         (method, Some(id)) => {
             let seq = id.strip_prefix("n_").and_then(|s| s.parse::<u64>().ok());
             match (method, seq) {
+                ("GET", None) if defect("get-missing-500") => {
+                    error(500, "internal", "lookup failed")
+                }
+                ("PUT", None) if defect("put-creates") => match parse_note(req) {
+                    Ok(n) => Response::json(200, render(0, &n)),
+                    Err(r) => r,
+                },
                 ("GET" | "PUT" | "DELETE", None) => error(404, "not_found", "no such note"),
                 ("GET", Some(seq)) => get(seq),
                 ("PUT", Some(seq)) => replace(seq, req),
@@ -71,7 +78,12 @@ pub fn handle(req: &Request) -> Response {
 fn parse_note(req: &Request) -> Result<Note, Response> {
     let text = String::from_utf8_lossy(&req.body);
     let Some(doc @ Json::Obj(_)) = json::parse(&text) else {
-        return Err(error(400, "bad_request", "the body must be a JSON object"));
+        let status = if defect("malformed-422") { 422 } else { 400 };
+        return Err(error(
+            status,
+            "bad_request",
+            "the body must be a JSON object",
+        ));
     };
     let title = match doc.get("title") {
         None | Some(Json::Null) => None,
@@ -121,11 +133,16 @@ fn parse_note(req: &Request) -> Result<Note, Response> {
         );
         return Err(Response::json(422, body));
     }
+    // `trust-client-version`: a client-sent version is kept instead of the server's own.
+    let version = match doc.get("version") {
+        Some(Json::Num(v)) if defect("trust-client-version") => *v as u64,
+        _ => 1,
+    };
     Ok(Note {
         title,
         body,
         tags,
-        version: 1,
+        version,
     })
 }
 
@@ -151,6 +168,7 @@ fn create(req: &Request) -> Response {
 fn get(seq: u64) -> Response {
     match store().notes.get(&seq) {
         Some(n) => Response::json(200, render(seq, n)),
+        None if defect("get-missing-500") => error(500, "internal", "lookup failed"),
         None => error(404, "not_found", "no such note"),
     }
 }
@@ -162,8 +180,17 @@ fn replace(seq: u64, req: &Request) -> Response {
     };
     let mut s = store();
     let Some(old) = s.notes.get_mut(&seq) else {
+        if defect("put-creates") {
+            let note = Note { version: 1, ..new };
+            let body = render(seq, &note);
+            s.notes.insert(seq, note);
+            return Response::json(200, body);
+        }
         return error(404, "not_found", "no such note");
     };
+    if defect("update-noop") {
+        return Response::json(200, render(seq, old));
+    }
     let changed = old.title != new.title || old.body != new.body || old.tags != new.tags;
     if changed || defect("put-bumps-always") {
         let version = old.version + 1;
@@ -194,6 +221,7 @@ fn list(query: &str) -> Response {
         match k {
             "limit" => match v.parse::<usize>() {
                 Ok(n) if (1..=100).contains(&n) => limit = n,
+                _ if defect("lenient-list") => {}
                 _ => return error(400, "bad_request", "limit must be an integer from 1 to 100"),
             },
             "cursor" => match v.strip_prefix('c').and_then(|n| n.parse::<u64>().ok()) {

@@ -5,6 +5,9 @@
 //!   `no-location` (create sends no `Location`), `no-validation` (rule violations are accepted),
 //!   `delete-noop` (DELETE answers 204 but keeps the note), `put-bumps-always` (an identical PUT still bumps
 //!   `version`), `ignore-limit` (listing ignores `limit`).
+//!   For `gauntlet prove` of w01/w02 also: `health-text` (health answers 200 in plain text), `bad-input-500` (a body on /healthz crashes the handler), `no-405`
+//!   (a wrong method gets 404), `malformed-422`, `trust-client-version`, `get-missing-500`, `put-creates`,
+//!   `update-noop`, `lenient-list`.
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
@@ -47,7 +50,12 @@ pub fn handle(req: &Request) -> Response {
         ("GET" | "HEAD", "/healthz") if defect("health-500") => {
             error(500, "internal", "broken on purpose")
         }
+        ("GET" | "HEAD", "/healthz") if defect("health-text") => Response::text(200, "OK"),
         ("GET" | "HEAD", "/healthz") => Response::json(200, r#"{"status":"ok"}"#),
+        (_, "/healthz") if defect("bad-input-500") && !req.body.is_empty() => {
+            Response::text(500, "panicked at src/main.rs")
+        }
+        (_, "/healthz") if defect("no-405") => error(404, "not_found", "no such route"),
         (_, "/healthz") => error(405, "method_not_allowed", "use GET on /healthz"),
         (_, "/echo") => echo(req),
         (_, "/redirect") => Response::json(302, "{}").with_header("Location", "/healthz"),

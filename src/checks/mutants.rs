@@ -1,0 +1,108 @@
+//! `mutants.toml`: the wrong services a lab's checks must catch. Each mutant is the lab's reference service with
+//! a defect switched on through its environment, and the ids of the checks it must fail; `gauntlet prove`
+//! grades each and compares. Parsed here, beside the checks it names, so `gauntlet validate` can report an
+//! unknown check id with its file and line.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::CheckSuite;
+use crate::diagnostics::Diagnostic;
+
+/// One wrong service.
+#[derive(Debug, Clone)]
+pub struct Mutant {
+    pub name: String,
+    /// Environment given to the reference service on top of the run's own.
+    pub env: BTreeMap<String, String>,
+    /// The checks it must fail, exactly.
+    pub fails: Vec<String>,
+    /// When set, the mutant must fail before the checks, at this stage (`start`): e.g. a service that never
+    /// answers its health check; then no check runs.
+    pub fails_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    mutant: Vec<RawMutant>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMutant {
+    name: Spanned<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    fails: Vec<Spanned<String>>,
+    #[serde(default)]
+    fails_at: Option<Spanned<String>>,
+}
+
+/// The lab's mutants (none when there is no `mutants.toml`), checked against its suite.
+pub fn load(lab_dir: &Path, suite: &CheckSuite) -> Result<Vec<Mutant>, Vec<Diagnostic>> {
+    let path = lab_dir.join("mutants.toml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(Vec::new());
+    };
+    let at = |offset: usize, msg: String| Diagnostic::at_offset(&path, &text, offset, msg);
+    let raw: RawFile = toml::from_str(&text)
+        .map_err(|e| vec![at(e.span().map_or(0, |s| s.start), e.message().to_string())])?;
+    let mut problems = Vec::new();
+    let mut mutants: Vec<Mutant> = Vec::new();
+    for m in raw.mutant {
+        let name = m.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            problems.push(at(m.name.span().start, "a mutant needs a name".into()));
+        } else if mutants.iter().any(|seen| seen.name == name) {
+            problems.push(at(
+                m.name.span().start,
+                format!("mutant `{name}` is declared twice"),
+            ));
+        }
+        for id in &m.fails {
+            if !suite.checks.iter().any(|c| &c.id == id.get_ref()) {
+                problems.push(at(
+                    id.span().start,
+                    format!(
+                        "mutant `{name}` names check `{}`, which this lab does not have",
+                        id.get_ref()
+                    ),
+                ));
+            }
+        }
+        match &m.fails_at {
+            Some(stage) if stage.get_ref() != "start" => problems.push(at(
+                stage.span().start,
+                format!("fails_at can only be `start`, not `{}`", stage.get_ref()),
+            )),
+            Some(stage) if !m.fails.is_empty() => problems.push(at(
+                stage.span().start,
+                "a mutant that fails at start runs no check: leave `fails` empty".into(),
+            )),
+            None if m.fails.is_empty() => problems.push(at(
+                m.name.span().start,
+                format!(
+                    "mutant `{name}` must fail at least one check (or set fails_at = \"start\")"
+                ),
+            )),
+            _ => {}
+        }
+        mutants.push(Mutant {
+            name,
+            env: m.env,
+            fails: m.fails.iter().map(|f| f.get_ref().clone()).collect(),
+            fails_at: m.fails_at.map(|s| s.into_inner()),
+        });
+    }
+    if problems.is_empty() {
+        Ok(mutants)
+    } else {
+        Err(problems)
+    }
+}

@@ -1,0 +1,87 @@
+//! `gauntlet prove LAB_DIR REFERENCE_DIR`: shows that a lab's checks pass its reference service and catch each
+//! declared mutant; exits non-zero on any mismatch or on a check that no mutant fails.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::grading::prove::{self, Proof, Trial};
+use crate::sandbox::Sandbox;
+
+/// The course's pillars, accepted when a lab is proved outside its course.
+const PILLARS: [&str; 7] = [
+    "language",
+    "cloud-native",
+    "events",
+    "api",
+    "security",
+    "performance",
+    "ai",
+];
+
+pub async fn run(
+    lab_dir: &Path,
+    reference: &Path,
+    json: bool,
+    seed: u64,
+) -> anyhow::Result<ExitCode> {
+    let sandbox = Sandbox::connect()
+        .await
+        .context("the Docker engine cannot be reached")?;
+    let pillars: Vec<String> = PILLARS.iter().map(|p| p.to_string()).collect();
+    let proof = prove::prove(&sandbox, lab_dir, reference, &pillars, seed).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&proof)?);
+    } else {
+        print(&proof);
+    }
+    Ok(if proof.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print(p: &Proof) {
+    println!("lab {}", p.lab);
+    line(&p.reference, "passes every check");
+    for m in &p.mutants {
+        line(m, "fails exactly its declared checks");
+    }
+    if !p.never_failed.is_empty() {
+        println!(
+            "  FAIL  no mutant fails: {} (a check that cannot fail proves nothing)",
+            p.never_failed.join(", ")
+        );
+    }
+    println!("{}", if p.ok { "proved" } else { "NOT proved" });
+}
+
+fn line(t: &Trial, claim: &str) {
+    let mark = if t.ok { "ok  " } else { "FAIL" };
+    println!("  {mark}  {} {claim}", t.name);
+    if t.ok {
+        return;
+    }
+    if let Some(why) = &t.start_failure {
+        println!("          did not start: {why}");
+    }
+    if t.expected_start_failure && t.start_failure.is_none() {
+        println!("          expected to fail at start, but it became healthy");
+    }
+    if !t.expected_start_failure {
+        println!("          expected to fail: [{}]", t.expected.join(", "));
+        println!("          failed:           [{}]", t.failed.join(", "));
+    }
+    for o in t
+        .outcomes
+        .iter()
+        .filter(|o| o.verdict == crate::checks::Verdict::Error)
+    {
+        println!(
+            "          check {} could not run: {}",
+            o.check_id, o.message
+        );
+    }
+}

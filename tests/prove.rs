@@ -1,0 +1,119 @@
+//! `gauntlet prove` on the bundled labs: the reference passes every check, each mutant fails exactly its
+//! declared checks, and every hidden check is failed by at least one mutant. And it says so when that is not
+//! true.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A Docker context of the reference service (the static testsvc), as `scripts/build-references` writes it.
+fn reference(lab: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(common::testsvc::binary(), dir.path().join("testsvc")).unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM scratch\nCOPY testsvc /testsvc\nENV GAUNTLET_LAB={lab}\nENTRYPOINT [\"/testsvc\"]\n"),
+    )
+    .unwrap();
+    dir
+}
+
+fn prove(lab_dir: &Path, reference: &Path) -> (bool, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .arg("prove")
+        .arg(lab_dir)
+        .arg(reference)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let proof = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("JSON proof: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.success(), proof)
+}
+
+fn bundled_labs_with_mutants() -> Vec<PathBuf> {
+    let labs = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(labs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("mutants.toml").exists())
+        .collect();
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn every_bundled_lab_with_checks_is_proved_by_its_reference_and_mutants() {
+    let labs = bundled_labs_with_mutants();
+    assert!(
+        labs.len() >= 2,
+        "the labs of weeks 1 and 2 have mutants: {labs:?}"
+    );
+    for lab in labs {
+        let checks_dir = lab.join("checks");
+        assert!(
+            checks_dir.is_dir(),
+            "{} has mutants but no checks",
+            lab.display()
+        );
+        let id = lab.file_name().unwrap().to_string_lossy().to_string();
+        let reference = reference(&id);
+        let (ok, proof) = tokio::task::spawn_blocking({
+            let (lab, reference) = (lab.clone(), reference.path().to_path_buf());
+            move || prove(&lab, &reference)
+        })
+        .await
+        .unwrap();
+        assert!(ok, "{id} is not proved: {proof:#}");
+        assert_eq!(proof["reference"]["ok"], true);
+        assert!(proof["never_failed"].as_array().unwrap().is_empty());
+        assert!(proof["mutants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["ok"] == true));
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_declaration_and_a_check_no_mutant_fails_are_both_reported() {
+    let root = tempfile::tempdir().unwrap();
+    let lab = root.path().join("w01-health");
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/w01-health");
+    std::fs::create_dir_all(lab.join("checks")).unwrap();
+    for f in ["lab.toml", "README.md"] {
+        std::fs::copy(bundled.join(f), lab.join(f)).unwrap();
+    }
+    for e in std::fs::read_dir(bundled.join("checks")).unwrap().flatten() {
+        std::fs::copy(e.path(), lab.join("checks").join(e.file_name())).unwrap();
+    }
+    // Only one mutant, and its declaration is wrong: the plain-text 404 does not break the health check.
+    std::fs::write(
+        lab.join("mutants.toml"),
+        "[[mutant]]\nname = \"plain 404\"\nenv = { TESTSVC_DEFECT = \"no-json-404\" }\nfails = [\"health-json\"]\n",
+    )
+    .unwrap();
+    let reference = reference("w01-health");
+    let (ok, proof) = tokio::task::spawn_blocking({
+        let reference = reference.path().to_path_buf();
+        move || prove(&lab, &reference)
+    })
+    .await
+    .unwrap();
+    assert!(!ok);
+    let m = &proof["mutants"][0];
+    assert_eq!(m["ok"], false);
+    assert_eq!(m["failed"], serde_json::json!(["unknown-route-json-404"]));
+    let never: Vec<&str> = proof["never_failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        never.contains(&"health-json") && never.contains(&"wrong-method-json-405"),
+        "{never:?}"
+    );
+}
