@@ -266,6 +266,17 @@ impl fmt::Display for Role {
     }
 }
 
+/// The seven pillars of the bundled course, which a lab graded or proved outside its course may count toward.
+pub const STANDARD_PILLARS: [&str; 7] = [
+    "language",
+    "cloud-native",
+    "events",
+    "api",
+    "security",
+    "performance",
+    "ai",
+];
+
 /// Where a grading run is. The first four are live (a worker holds a lease); the last three are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -114,7 +114,7 @@ impl From<&CheckResultRow> for CheckJson {
 
 async fn visible(state: &AppState, user: &ApiUser, id: i64) -> Result<RunRow, ApiError> {
     let run = state.store.run(id).await?;
-    if run.user_id == user.0.id || user.0.role.is_staff() {
+    if crate::web::runs::may_see(&run, &user.0) {
         Ok(run)
     } else {
         Err(ApiError::NotFound)

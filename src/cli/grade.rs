@@ -13,17 +13,6 @@ use crate::domain::RunState;
 use crate::grading::{self, Job, Report, RunEvent};
 use crate::sandbox::{RunLabel, Sandbox};
 
-/// The seven pillars of the bundled course, accepted when the lab is graded outside its course.
-const PILLARS: [&str; 7] = [
-    "language",
-    "cloud-native",
-    "events",
-    "api",
-    "security",
-    "performance",
-    "ai",
-];
-
 pub async fn run(
     lab_dir: &Path,
     project: &Path,
@@ -31,7 +20,10 @@ pub async fn run(
     seed: Option<u64>,
 ) -> anyhow::Result<ExitCode> {
     let lab = Lab::load(lab_dir).map_err(|p| problems("the lab", &p))?;
-    let mut pillars: Vec<String> = PILLARS.iter().map(|p| p.to_string()).collect();
+    let mut pillars: Vec<String> = crate::domain::STANDARD_PILLARS
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
     pillars.extend(lab.pillars.iter().map(|(p, _)| p.to_string()));
     let suite =
         CheckSuite::load(lab_dir, &pillars).map_err(|p| problems("the lab's checks", &p))?;

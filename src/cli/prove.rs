@@ -9,17 +9,6 @@ use anyhow::Context;
 use crate::grading::prove::{self, Proof, Trial};
 use crate::sandbox::Sandbox;
 
-/// The course's pillars, accepted when a lab is proved outside its course.
-const PILLARS: [&str; 7] = [
-    "language",
-    "cloud-native",
-    "events",
-    "api",
-    "security",
-    "performance",
-    "ai",
-];
-
 pub async fn run(
     lab_dir: &Path,
     reference: &Path,
@@ -29,7 +18,10 @@ pub async fn run(
     let sandbox = Sandbox::connect()
         .await
         .context("the Docker engine cannot be reached")?;
-    let pillars: Vec<String> = PILLARS.iter().map(|p| p.to_string()).collect();
+    let pillars: Vec<String> = crate::domain::STANDARD_PILLARS
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
     let proof = prove::prove(&sandbox, lab_dir, reference, &pillars, seed).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&proof)?);

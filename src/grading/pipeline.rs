@@ -197,7 +197,7 @@ async fn stages(
             state: RunState::Starting,
         },
     );
-    let spec = start_spec(&job.lab, job.seed);
+    let spec = start_spec(&job.lab, &service_env(&job.lab, job.seed));
     let running = match sandbox.start(&job.label, &image, &spec).await {
         Ok(r) => r,
         Err(e) => {
@@ -315,12 +315,14 @@ fn run_secret(seed: u64) -> String {
     ))
 }
 
-fn start_spec(lab: &Lab, seed: u64) -> StartSpec {
+/// The container's settings for `lab`, with `env` as its environment (`PORT` is set from the lab anyway).
+pub fn start_spec(lab: &Lab, env: &std::collections::BTreeMap<String, String>) -> StartSpec {
     StartSpec {
         port: lab.service.port,
-        env: service_env(lab, seed)
-            .into_iter()
-            .filter(|(k, _)| k != "PORT")
+        env: env
+            .iter()
+            .filter(|(k, _)| *k != "PORT")
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         memory_bytes: i64::try_from(lab.limits.memory_mb.saturating_mul(1 << 20))
             .unwrap_or(i64::MAX),

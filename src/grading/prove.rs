@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::pipeline::service_env;
+use super::pipeline::{service_env, start_spec};
 use crate::archive::{self, ArchiveLimits};
 use crate::checks::mutants::{self, Mutant};
 use crate::checks::{self, CheckContext, CheckOutcome, CheckSuite, Target, Verdict};
 use crate::curriculum::Lab;
 use crate::diagnostics::Diagnostic;
-use crate::sandbox::{ImageId, RunLabel, Sandbox, StartSpec};
+use crate::sandbox::{ImageId, RunLabel, Sandbox};
 
 /// Why a proof could not be carried out at all (as opposed to a proof that found mismatches).
 #[derive(Debug, thiserror::Error)]
@@ -139,19 +139,7 @@ async fn try_one(
 ) -> Result<Trial, ProveError> {
     let mut env = service_env(lab, seed);
     env.extend(mutant.env.clone());
-    let spec = StartSpec {
-        port: lab.service.port,
-        env: env
-            .iter()
-            .filter(|(k, _)| *k != "PORT")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        memory_bytes: i64::try_from(lab.limits.memory_mb.saturating_mul(1 << 20))
-            .unwrap_or(i64::MAX),
-        nano_cpus: (lab.limits.cpus * 1e9) as i64,
-        pids_limit: lab.limits.pids,
-        ..StartSpec::default()
-    };
+    let spec = start_spec(lab, &env);
     let running = sandbox.start(label, image, &spec).await?;
     let healthy = sandbox
         .wait_healthy(

@@ -110,11 +110,16 @@ pub async fn visible_run(
         crate::store::StoreError::NotFound => WebError::NotFound,
         other => WebError::Store(other),
     })?;
-    if run.user_id == user.id || user.role.is_staff() {
+    if may_see(&run, user) {
         Ok(run)
     } else {
         Err(WebError::NotFound)
     }
+}
+
+/// Who may see a run: its learner, and staff.
+pub fn may_see(run: &RunRow, user: &CurrentUser) -> bool {
+    run.user_id == user.id || user.role.is_staff()
 }
 
 fn lab_title(state: &AppState, lab_id: &str) -> String {

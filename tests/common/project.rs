@@ -40,49 +40,41 @@ impl Project {
     }
 }
 
-/// Docker objects whose `gauntlet.run` label starts with `prefix`, as `docker` lists them.
+/// Docker objects whose `gauntlet.run` label starts with `prefix`, as `docker` lists them: one line each,
+/// `<label> <kind> <id>`.
 pub fn docker_objects(prefix: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for args in [
-        vec![
-            "ps",
-            "-a",
-            "--filter",
-            "label=gauntlet.run",
-            "--format",
-            "{{.Label \"gauntlet.run\"}} container {{.ID}}",
-        ],
-        vec![
-            "network",
-            "ls",
-            "--filter",
-            "label=gauntlet.run",
-            "--format",
-            "{{.Label \"gauntlet.run\"}} network {{.ID}}",
-        ],
-        vec![
-            "volume",
-            "ls",
-            "--filter",
-            "label=gauntlet.run",
-            "--format",
-            "{{.Label \"gauntlet.run\"}} volume {{.Name}}",
-        ],
-        vec![
-            "images",
-            "--filter",
-            "label=gauntlet.run",
-            "--format",
-            "{{.Label \"gauntlet.run\"}} image {{.ID}}",
-        ],
+    for (kind, list) in [
+        ("container", vec!["ps", "-aq"]),
+        ("network", vec!["network", "ls", "-q"]),
+        ("volume", vec!["volume", "ls", "-q"]),
+        ("image", vec!["images", "-q"]),
     ] {
         let out = std::process::Command::new("docker")
-            .args(&args)
+            .args(&list)
+            .args(["--filter", "label=gauntlet.run"])
             .output()
             .expect("docker CLI");
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            if line.starts_with(prefix) {
-                found.push(line.to_string());
+        for id in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            // `docker images --format` has no label placeholder, so read every kind's label by inspecting it.
+            let inspect = match kind {
+                "container" => vec!["container", "inspect"],
+                "network" => vec!["network", "inspect"],
+                "volume" => vec!["volume", "inspect"],
+                _ => vec!["image", "inspect"],
+            };
+            let format = match kind {
+                "network" | "volume" => "{{index .Labels \"gauntlet.run\"}}",
+                _ => "{{index .Config.Labels \"gauntlet.run\"}}",
+            };
+            let label = std::process::Command::new("docker")
+                .args(&inspect)
+                .args(["-f", format, id])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .unwrap_or_default();
+            if label.starts_with(prefix) {
+                found.push(format!("{label} {kind} {id}"));
             }
         }
     }
