@@ -87,6 +87,26 @@ pub struct CheckContext {
     pub seed: u64,
     /// The environment the container was started with (`{{env.NAME}}`), e.g. a JWT secret later on.
     pub env: BTreeMap<String, String>,
+    /// Lets a check restart the service (an http step with `restart = true`); `None` where nothing can be
+    /// restarted (a step that asks for it is then a platform fault).
+    pub control: Option<std::sync::Arc<dyn ServiceControl>>,
+}
+
+/// What the grader can do to the running service besides calling it.
+pub trait ServiceControl: Send + Sync {
+    /// Stops the service (SIGTERM, then a kill after a grace period) and starts the same container again with
+    /// its data kept; resolves to the base URL it answers on once healthy again.
+    fn restart(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<url::Url, String>> + Send + '_>>;
+    /// Where the service answers now (its address may change across a restart).
+    fn base_url(&self) -> Option<url::Url>;
+}
+
+impl std::fmt::Debug for dyn ServiceControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServiceControl")
+    }
 }
 
 /// Progress of a run, for the live run page.

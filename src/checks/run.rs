@@ -31,8 +31,14 @@ pub async fn run_suite(
     let ids: Vec<&str> = suite.checks.iter().map(|c| c.id.as_str()).collect();
     let edges = graph::edges(&ids, suite.checks.iter().map(|c| c.depends_on.as_slice()));
     let mut outcomes: Vec<Option<CheckOutcome>> = vec![None; suite.checks.len()];
+    let mut current = target.clone();
     for i in graph::run_order(&edges) {
         let def = &suite.checks[i];
+        // A check that restarted the service may have moved it; the next checks follow.
+        if let Some(url) = ctx.control.as_ref().and_then(|c| c.base_url()) {
+            current.base_url = url;
+        }
+        let target = &current;
         let outcome = match blocker(def, suite, &outcomes) {
             Some(Blocker::Unknown(dep)) => {
                 let detail = format!("`{}` depends on `{dep}`, which is not in the suite", def.id);
@@ -108,7 +114,14 @@ async fn run_check(
     let mut vars = Vars::new(ctx.seed, rand_for(ctx.seed, &def.id), &ctx.env);
     let deadline = start + def.timeout;
     let run = match &def.kind {
-        CheckKind::Http(s) => http::run_scenario(s, client, target, &mut vars, deadline),
+        CheckKind::Http(s) => http::run_scenario(
+            s,
+            client,
+            target,
+            ctx.control.as_deref(),
+            &mut vars,
+            deadline,
+        ),
     };
     let result = tokio::time::timeout(def.timeout + GRACE, run).await;
     let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);

@@ -41,6 +41,10 @@ pub struct ServiceSpec {
     /// which the checks know too: a service that hard-codes its signing key fails them.
     #[serde(default)]
     pub secret_env: Option<String>,
+    /// Where a persistent volume is mounted in the container (also given as `DATA_DIR`), for labs whose checks
+    /// restart the service and expect its data back.
+    #[serde(default)]
+    pub data_dir: Option<String>,
 }
 
 /// Resources the learner's container may use.
@@ -98,6 +102,7 @@ impl Default for ServiceSpec {
             port: default_port(),
             health: default_health(),
             secret_env: None,
+            data_dir: None,
         }
     }
 }

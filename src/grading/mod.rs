@@ -6,6 +6,7 @@
 //!   store, record the result once, put the run back on a platform fault.
 //! - `events.rs`: what a run reports as it goes (stages, build log lines, verdicts).
 
+pub mod control;
 pub mod events;
 pub mod pipeline;
 pub mod prove;

@@ -233,7 +233,7 @@ async fn stages(
             state: RunState::Checking,
         },
     );
-    let outcomes = run_checks(job, address, events).await;
+    let outcomes = run_checks(sandbox, job, &running, address, events).await;
     let container_log = container_log(sandbox, &running).await;
     let mut report = match outcomes {
         Some(outcomes) => verdict(outcomes),
@@ -303,6 +303,9 @@ pub fn service_env(lab: &Lab, seed: u64) -> std::collections::BTreeMap<String, S
     if let Some(name) = &lab.service.secret_env {
         env.insert(name.clone(), run_secret(seed));
     }
+    if let Some(dir) = &lab.service.data_dir {
+        env.insert("DATA_DIR".to_string(), dir.clone());
+    }
     env
 }
 
@@ -328,20 +331,31 @@ pub fn start_spec(lab: &Lab, env: &std::collections::BTreeMap<String, String>) -
             .unwrap_or(i64::MAX),
         nano_cpus: (lab.limits.cpus * 1e9) as i64,
         pids_limit: lab.limits.pids,
+        data_dir: lab.service.data_dir.clone(),
         ..StartSpec::default()
     }
 }
 
 async fn run_checks(
+    sandbox: &Sandbox,
     job: &Job,
+    running: &Running,
     address: std::net::SocketAddr,
     events: &UnboundedSender<RunEvent>,
 ) -> Option<Vec<CheckOutcome>> {
     let base = url::Url::parse(&crate::sandbox::base_url(address)).ok()?;
+    let control = super::control::DockerControl::new(
+        sandbox.clone(),
+        running.clone(),
+        job.lab.service.health.clone(),
+        Duration::from_secs(job.lab.timeouts.start_secs),
+        base.clone(),
+    );
     let target = Target { base_url: base };
     let ctx = CheckContext {
         seed: job.seed,
         env: service_env(&job.lab, job.seed),
+        control: Some(std::sync::Arc::new(control)),
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<CheckEvent>();
     let forward_to = events.clone();

@@ -151,11 +151,21 @@ async fn try_one(
     let (start_failure, outcomes) = match healthy {
         Err(e) => (Some(e.to_string()), Vec::new()),
         Ok(address) => {
-            let target = Target {
-                base_url: url::Url::parse(&crate::sandbox::base_url(address))
-                    .map_err(|e| ProveError::Build(e.to_string()))?,
+            let base_url = url::Url::parse(&crate::sandbox::base_url(address))
+                .map_err(|e| ProveError::Build(e.to_string()))?;
+            let control = super::control::DockerControl::new(
+                sandbox.clone(),
+                running.clone(),
+                lab.service.health.clone(),
+                Duration::from_secs(lab.timeouts.start_secs),
+                base_url.clone(),
+            );
+            let target = Target { base_url };
+            let ctx = CheckContext {
+                seed,
+                env,
+                control: Some(std::sync::Arc::new(control)),
             };
-            let ctx = CheckContext { seed, env };
             let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
             (None, checks::run_suite(suite, &target, &ctx, &tx).await)
         }

@@ -100,6 +100,7 @@ pub async fn run_with_events(
     let ctx = CheckContext {
         seed: 42,
         env: [("SECRET".to_string(), "env-secret".to_string())].into(),
+        control: None,
     };
     let outcomes = run_suite(suite, target, &ctx, &tx).await;
     drop(tx);

@@ -20,15 +20,98 @@ struct Note {
 struct Store {
     next: u64,
     notes: BTreeMap<u64, Note>,
+    loaded: bool,
 }
 
 static STORE: Mutex<Store> = Mutex::new(Store {
     next: 1,
     notes: BTreeMap::new(),
+    loaded: false,
 });
 
+/// The store, read from `DATA_DIR` on first use when that is set (lab w03: data survives a restart).
 fn store() -> std::sync::MutexGuard<'static, Store> {
-    STORE.lock().unwrap_or_else(|e| e.into_inner())
+    let mut s = STORE.lock().unwrap_or_else(|e| e.into_inner());
+    if !s.loaded {
+        s.loaded = true;
+        load(&mut s);
+    }
+    s
+}
+
+/// Where the notes are kept: `$DATA_DIR/notes.jsonl`, unless the `no-persist` defect keeps them in memory only.
+fn data_file() -> Option<std::path::PathBuf> {
+    if defect("no-persist") {
+        return None;
+    }
+    std::env::var_os("DATA_DIR").map(|d| std::path::PathBuf::from(d).join("notes.jsonl"))
+}
+
+fn load(s: &mut Store) {
+    let Some(text) = data_file().and_then(|p| std::fs::read_to_string(p).ok()) else {
+        return;
+    };
+    let mut lines = text.lines();
+    s.next = lines.next().and_then(|l| l.parse().ok()).unwrap_or(1);
+    for line in lines {
+        let Some(doc) = json::parse(line) else {
+            continue;
+        };
+        let seq = match doc.get("id") {
+            Some(Json::Str(id)) => id.strip_prefix("n_").and_then(|n| n.parse::<u64>().ok()),
+            _ => None,
+        };
+        let text_of = |k: &str| match doc.get(k) {
+            Some(Json::Str(v)) => v.clone(),
+            _ => String::new(),
+        };
+        let tags = match doc.get("tags") {
+            Some(Json::Arr(items)) => items
+                .iter()
+                .filter_map(|t| match t {
+                    Json::Str(t) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let version = match doc.get("version") {
+            Some(Json::Num(v)) => *v as u64,
+            _ => 1,
+        };
+        if let Some(seq) = seq {
+            let note = Note {
+                title: text_of("title"),
+                body: text_of("body"),
+                tags,
+                version,
+            };
+            s.notes.insert(seq, note);
+        }
+    }
+    // `reuse-ids`: the sequence restarts at the newest note's id, so the next create overwrites it.
+    if defect("reuse-ids") {
+        s.next = s.notes.keys().next_back().copied().unwrap_or(1);
+    }
+}
+
+/// Writes every note to the data file (a temporary file renamed over it, synced, so a kill never leaves half).
+fn save(s: &Store) {
+    let Some(path) = data_file() else { return };
+    let mut out = format!("{}\n", s.next);
+    for (seq, n) in &s.notes {
+        out.push_str(&render(*seq, n));
+        out.push('\n');
+    }
+    let tmp = path.with_extension("tmp");
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        use std::io::Write;
+        f.write_all(out.as_bytes())?;
+        f.sync_all()
+    });
+    if written.is_ok() {
+        let _ = std::fs::rename(&tmp, &path);
+    }
 }
 
 fn render(seq: u64, n: &Note) -> String {
@@ -156,6 +239,7 @@ fn create(req: &Request) -> Response {
     s.next += 1;
     let body = render(seq, &note);
     s.notes.insert(seq, note);
+    save(&s);
     let status = if defect("create-200") { 200 } else { 201 };
     let r = Response::json(status, body);
     if defect("no-location") {
@@ -196,7 +280,9 @@ fn replace(seq: u64, req: &Request) -> Response {
         let version = old.version + 1;
         *old = Note { version, ..new };
     }
-    Response::json(200, render(seq, old))
+    let body = render(seq, old);
+    save(&s);
+    Response::json(200, body)
 }
 
 fn delete(seq: u64) -> Response {
@@ -204,7 +290,9 @@ fn delete(seq: u64) -> Response {
     let found = if defect("delete-noop") {
         s.notes.contains_key(&seq)
     } else {
-        s.notes.remove(&seq).is_some()
+        let removed = s.notes.remove(&seq).is_some();
+        save(&s);
+        removed
     };
     if found {
         Response::new(204, "application/json", Vec::new())

@@ -8,6 +8,8 @@
 //!   For `gauntlet prove` of w01/w02 also: `health-text` (health answers 200 in plain text), `bad-input-500` (a body on /healthz crashes the handler), `no-405`
 //!   (a wrong method gets 404), `malformed-422`, `trust-client-version`, `get-missing-500`, `put-creates`,
 //!   `update-noop`, `lenient-list`.
+//!   For w03: with `DATA_DIR` set, notes are kept in `$DATA_DIR/notes.jsonl`; `no-persist` keeps them in
+//!   memory only, `reuse-ids` hands out the newest id again after a restart.
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check

@@ -13,7 +13,7 @@ use super::expect::{self, Answer, Failure};
 use super::transcript::Transcript;
 use super::{Body, CaptureSource, Expect, HttpScenario, Step};
 use crate::checks::template::{self, TemplateError, Vars};
-use crate::checks::Target;
+use crate::checks::{ServiceControl, Target};
 
 /// The most of a response body read into memory; enough for any sane JSON answer of these labs.
 const KEEP_BYTES: usize = 1024 * 1024;
@@ -56,13 +56,21 @@ pub(in crate::checks) async fn run_scenario(
     scenario: &HttpScenario,
     client: &reqwest::Client,
     target: &Target,
+    control: Option<&dyn ServiceControl>,
     vars: &mut Vars,
     deadline: Instant,
 ) -> ScenarioResult {
     let mut t = Transcript::default();
     let of = scenario.steps.len();
+    // A restart step may move the service; the steps after it follow.
+    let mut target = target.clone();
     for (i, step) in scenario.steps.iter().enumerate() {
-        if let Err(e) = run_step(step, i + 1, of, client, target, vars, deadline, &mut t).await {
+        let done = if step.restart {
+            restart(&mut target, control, i + 1, of, deadline, &mut t).await
+        } else {
+            run_step(step, i + 1, of, client, &target, vars, deadline, &mut t).await
+        };
+        if let Err(e) = done {
             t.note(&match &e {
                 StepError::Failed(f) => format!("FAILED at step {}: {}", i + 1, f.detail()),
                 StepError::Broken(why) => format!("ERROR at step {}: {why}", i + 1),
@@ -79,6 +87,36 @@ pub(in crate::checks) async fn run_scenario(
         result: Ok(()),
         steps: of,
         transcript: t.into_string(),
+    }
+}
+
+/// A `restart = true` step: the service is restarted with its data kept, within the check's deadline.
+async fn restart(
+    target: &mut Target,
+    control: Option<&dyn ServiceControl>,
+    n: usize,
+    of: usize,
+    deadline: Instant,
+    t: &mut Transcript,
+) -> Result<(), StepError> {
+    let control = control.ok_or_else(|| {
+        StepError::Broken("this check restarts the service, which this grader cannot do".into())
+    })?;
+    t.note(&format!(
+        "step {n}/{of}: restart the service, keeping its data"
+    ));
+    let left = deadline.saturating_duration_since(Instant::now());
+    match tokio::time::timeout(left, control.restart()).await {
+        Ok(Ok(url)) => {
+            t.note(&format!("healthy again at {url}"));
+            target.base_url = url;
+            Ok(())
+        }
+        Ok(Err(why)) => Err(Failure::Restart(why).into()),
+        Err(_) => Err(Failure::Timeout {
+            after_ms: left.as_millis() as u64,
+        }
+        .into()),
     }
 }
 

@@ -56,6 +56,9 @@ pub(in crate::checks) enum Failure {
     CaptureMissing { name: String, from: String },
     #[error("a path taken from an earlier answer was not a usable path")]
     BadPath { value: String },
+    /// After a restart the service did not come back (its own fault: it exited or never answered again).
+    #[error("the service did not come back after a restart")]
+    Restart(String),
 }
 
 impl Failure {
@@ -91,6 +94,7 @@ impl Failure {
                 format!("capture `{name}`: `{from}` not found in the answer")
             }
             Failure::BadPath { value } => format!("`{value}` is neither a path nor an http(s) URL"),
+            Failure::Restart(why) => format!("after the restart: {why}"),
         }
     }
 }

@@ -31,6 +31,9 @@ pub struct Step {
     pub body: Option<Body>,
     pub expect: Expect,
     pub capture: Vec<Capture>,
+    /// A step that sends nothing: it restarts the service with its data kept (persistence checks) and waits
+    /// until it is healthy; later steps go to wherever it answers then.
+    pub restart: bool,
 }
 
 /// Methods a step may use.

@@ -19,7 +19,9 @@ use crate::diagnostics::Diagnostic;
 #[serde(deny_unknown_fields)]
 pub(in crate::checks) struct RawStep {
     method: Option<Spanned<String>>,
-    path: Spanned<String>,
+    path: Option<Spanned<String>>,
+    /// `restart = true`: a step that restarts the service instead of sending a request.
+    restart: Option<Spanned<bool>>,
     #[serde(default)]
     headers: BTreeMap<Spanned<String>, Spanned<String>>,
     json: Option<Spanned<serde_json::Value>>,
@@ -65,8 +67,15 @@ pub(in crate::checks) fn scenario(
         src,
         problems,
         defined: BTreeSet::new(),
+        step_offset: start,
     };
-    let steps: Vec<Step> = raw.into_iter().map(|s| p.step(s.into_inner())).collect();
+    let steps: Vec<Step> = raw
+        .into_iter()
+        .map(|s| {
+            p.step_offset = s.span().start;
+            p.step(s.into_inner())
+        })
+        .collect();
     (problems.len() == before).then_some(HttpScenario { steps })
 }
 
@@ -75,6 +84,8 @@ struct Parser<'a, 'b> {
     problems: &'b mut Vec<Diagnostic>,
     /// Variables captured by the steps read so far.
     defined: BTreeSet<String>,
+    /// Where the step being read starts, for problems of the step as a whole.
+    step_offset: usize,
 }
 
 impl Parser<'_, '_> {
@@ -150,14 +161,39 @@ impl Parser<'_, '_> {
                 up
             }
         };
-        let path = raw.path.get_ref().clone();
-        if !(path.starts_with('/') || path.starts_with("{{")) {
-            self.problem(
-                raw.path.span().start,
-                format!("path `{path}` must start with `/`"),
-            );
-        }
-        self.template(raw.path.span().start, &path);
+        let restart = raw.restart.as_ref().is_some_and(|r| *r.get_ref());
+        let path = match (&raw.path, &raw.restart) {
+            (Some(p), Some(r)) if *r.get_ref() => {
+                self.problem(
+                    p.span().start,
+                    "a `restart = true` step sends no request: remove its `path`",
+                );
+                String::new()
+            }
+            (Some(p), _) => {
+                let path = p.get_ref().clone();
+                if !(path.starts_with('/') || path.starts_with("{{")) {
+                    self.problem(p.span().start, format!("path `{path}` must start with `/`"));
+                }
+                self.template(p.span().start, &path);
+                path
+            }
+            (None, Some(r)) if *r.get_ref() => String::new(),
+            (None, Some(r)) => {
+                self.problem(
+                    r.span().start,
+                    "a step needs a `path` (or `restart = true`)",
+                );
+                String::new()
+            }
+            (None, None) => {
+                self.problem(
+                    self.step_offset,
+                    "a step needs a `path` (or `restart = true`)",
+                );
+                String::new()
+            }
+        };
         let mut headers = Vec::new();
         for (name, value) in &raw.headers {
             let n = self.header_name(name.span().start, name.get_ref());
@@ -197,6 +233,7 @@ impl Parser<'_, '_> {
             body,
             expect,
             capture,
+            restart,
         }
     }
 
