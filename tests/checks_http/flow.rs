@@ -140,6 +140,7 @@ fn broken_def() -> CheckDef {
                     ..Expect::default()
                 },
                 capture: vec![],
+                restart: false,
             }],
         }),
     }
@@ -209,4 +210,42 @@ fn a_lab_without_checks_has_an_empty_suite() {
     let dir = tempfile::tempdir().expect("tempdir");
     let s = CheckSuite::load(dir.path(), &[]).expect("loads");
     assert!(s.checks.is_empty());
+}
+
+#[tokio::test]
+async fn a_restart_step_without_a_container_to_restart_is_a_platform_error() {
+    let s = suite(
+        r#"
+[[check]]
+id = "survives"
+kind = "http"
+title = "Survives a restart"
+pillar = "language"
+
+[[check.step]]
+path = "/healthz"
+[check.step.expect]
+status = 200
+
+[[check.step]]
+restart = true
+
+[[check.step]]
+path = "/healthz"
+[check.step.expect]
+status = 200
+"#,
+    );
+    let outcomes = run(&s, &Service::start().target).await;
+    assert_eq!(
+        outcomes[0].verdict,
+        Verdict::Error,
+        "{}",
+        outcomes[0].detail
+    );
+    assert!(
+        outcomes[0].detail.contains("cannot do"),
+        "{}",
+        outcomes[0].detail
+    );
 }

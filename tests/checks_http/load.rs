@@ -142,3 +142,28 @@ fn malformed_check_files_are_refused_with_file_and_line_for_every_problem() {
         shown.join("\n")
     );
 }
+
+#[test]
+fn a_restart_step_must_not_also_send_a_request() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("checks")).unwrap();
+    let path = dir.path().join("checks/r.toml");
+    std::fs::write(
+        &path,
+        "[[check]]\nid = \"r\"\nkind = \"http\"\ntitle = \"R\"\npillar = \"language\"\n\n[[check.step]]\nrestart = true\npath = \"/x\"\n\n[[check.step]]\nmethod = \"GET\"\n",
+    )
+    .unwrap();
+    let problems =
+        gauntlet::checks::CheckSuite::load(dir.path(), &["language".to_string()]).unwrap_err();
+    let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("r.toml:9:") && t.contains("sends no request")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.contains("r.toml:11:") && t.contains("needs a `path`")),
+        "{text:?}"
+    );
+}
