@@ -100,6 +100,17 @@ async fn a_visitor_registers_in_the_browser_and_reads_the_course_on_a_laptop_and
             "{device}: a lab fits"
         );
 
+        c.goto(&app.url("/profile")).await.unwrap();
+        c.wait()
+            .for_element(Locator::Css("#tokens-heading"))
+            .await
+            .unwrap();
+        browser.screenshot(&format!("{device}-profile")).await;
+        assert!(
+            !browser.overflows_horizontally().await,
+            "{device}: the profile fits"
+        );
+
         c.goto(&app.url("/weeks/99")).await.unwrap();
         browser.screenshot(&format!("{device}-404")).await;
         browser.close().await;
