@@ -95,7 +95,13 @@ impl LoadReport {
         let ms = |micros: u64| micros as f64 / 1000.0;
         let h = &t.latency;
         let empty = h.is_empty();
-        let q = |quantile: f64| if empty { 0.0 } else { ms(h.value_at_quantile(quantile)) };
+        let q = |quantile: f64| {
+            if empty {
+                0.0
+            } else {
+                ms(h.value_at_quantile(quantile))
+            }
+        };
         LoadReport {
             url: spec.url.to_string(),
             method: spec.method.to_ascii_uppercase(),

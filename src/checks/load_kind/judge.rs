@@ -38,7 +38,10 @@ pub(super) fn judge(check: &LoadCheck, r: &LoadReport) -> Judged {
     }
     if let Some(min) = l.min_rps.filter(|m| r.requests_per_sec < *m) {
         misses.push(Miss {
-            said: format!("throughput too low: {} requests/s", figure(r.requests_per_sec)),
+            said: format!(
+                "throughput too low: {} requests/s",
+                figure(r.requests_per_sec)
+            ),
             limit: format!(
                 "{} requests/s < min {} requests/s",
                 figure(r.requests_per_sec),

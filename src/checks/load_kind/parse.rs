@@ -64,7 +64,10 @@ pub(in crate::checks) fn check(
 
     let path = raw.path.get_ref().trim().to_string();
     if !path.starts_with('/') {
-        p(raw.path.span().start, format!("path `{path}` must start with `/`"));
+        p(
+            raw.path.span().start,
+            format!("path `{path}` must start with `/`"),
+        );
     }
     let method = match &raw.method {
         None => "GET".to_string(),
@@ -81,7 +84,9 @@ pub(in crate::checks) fn check(
     };
     let connections = match &raw.connections {
         None => DEFAULT_CONNECTIONS,
-        Some(c) if (1..=MAX_CONNECTIONS).contains(c.get_ref()) => c.get_ref().unsigned_abs() as usize,
+        Some(c) if (1..=MAX_CONNECTIONS).contains(c.get_ref()) => {
+            c.get_ref().unsigned_abs() as usize
+        }
         Some(c) => {
             p(
                 c.span().start,
@@ -104,11 +109,17 @@ pub(in crate::checks) fn check(
     let budget_ms = timeout_secs.saturating_mul(1000);
     let stop = match (&raw.duration_ms, &raw.requests) {
         (Some(d), Some(_)) => {
-            p(d.span().start, "give duration_ms or requests, not both".to_string());
+            p(
+                d.span().start,
+                "give duration_ms or requests, not both".to_string(),
+            );
             None
         }
         (None, None) => {
-            p(table_at, "a load check needs duration_ms or requests".to_string());
+            p(
+                table_at,
+                "a load check needs duration_ms or requests".to_string(),
+            );
             None
         }
         (Some(d), None) if *d.get_ref() < 1 => {
