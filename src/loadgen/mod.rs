@@ -6,17 +6,17 @@
 //! (reqwest reached 0.54× `wrk`, this loop about 0.85×); see BENCHMARKS.md.
 //!
 //! - `plan.rs`: the checked spec, shared read-only by every connection (address, request template, stop rules);
+//! - `exec.rs`: one single-threaded runtime per core, each running its share of the connections;
 //! - `conn.rs`: one connection's loop: connect, send, drain, record, reconnect after errors;
 //! - `report.rs`: per-connection tallies merged into the [`LoadReport`].
 
 mod conn;
+mod exec;
 mod plan;
 mod report;
 
 use std::sync::Arc;
 use std::time::Duration;
-
-use tokio::task::JoinSet;
 
 pub use report::{Latency, LoadReport};
 
@@ -85,15 +85,7 @@ pub enum LoadError {
 /// check judges. Dropping the returned future stops every connection.
 pub async fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
     let plan = Arc::new(plan::Plan::new(spec).await?);
-    let mut tasks = JoinSet::new();
-    for _ in 0..spec.connections {
-        tasks.spawn(conn::drive(Arc::clone(&plan)));
-    }
-    let mut total = report::Tally::new();
-    while let Some(done) = tasks.join_next().await {
-        let tally = done.map_err(|e| LoadError::Task(e.to_string()))?;
-        total.merge(&tally);
-    }
+    let total = exec::run_all(&plan, spec.connections).await?;
     let measured = plan.warm_end.elapsed();
     Ok(LoadReport::new(spec, &total, measured))
 }
