@@ -13,6 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::http::parse::{self as http_parse, RawStep};
+use super::load_kind::parse::{self as load_parse, RawLoad};
 use super::{graph, CheckDef, CheckKind, CheckSuite};
 use crate::diagnostics::{line_of, Diagnostic};
 
@@ -60,6 +61,8 @@ struct RawCheck {
     /// The steps of an `http` check; other kinds will bring their own tables.
     #[serde(default)]
     step: Vec<Spanned<RawStep>>,
+    /// The request and limits of a `load` check.
+    load: Option<Spanned<RawLoad>>,
 }
 
 fn default_required() -> bool {
@@ -205,11 +208,25 @@ fn check_def(
         }
     };
     let kind = match raw.kind.get_ref().as_str() {
-        "http" => http_parse::scenario(src, start, raw.step, problems).map(CheckKind::Http),
+        "http" => {
+            if let Some(l) = &raw.load {
+                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
+            }
+            http_parse::scenario(src, start, raw.step, problems).map(CheckKind::Http)
+        }
+        "load" => load_parse::check(
+            src,
+            start,
+            raw.load,
+            !raw.step.is_empty(),
+            timeout_secs,
+            problems,
+        )
+        .map(CheckKind::Load),
         other => {
             problems.push(src.at(
                 raw.kind.span().start,
-                format!("unknown check kind `{other}` (known: http)"),
+                format!("unknown check kind `{other}` (known: http, load)"),
             ));
             None
         }

@@ -11,11 +11,14 @@
 //! - `run.rs`: running a suite, dependency skips, events, the whole-check deadline;
 //! - `score.rs`: the weighted score of a run;
 //! - `template.rs`: `{{var}}` substitution shared by all kinds;
-//! - `http/`: the `http` kind (definition, parsing, matching, execution, transcript).
+//! - `http/`: the `http` kind (definition, parsing, matching, execution, transcript);
+//! - `load_kind/`: the `load` kind (throughput and latency under load, through [`crate::loadgen`]); not
+//!   `load.rs`, which loads check files.
 
 mod graph;
 pub mod http;
 mod load;
+pub mod load_kind;
 pub mod mutants;
 mod run;
 mod score;
@@ -27,6 +30,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use http::HttpScenario;
+pub use load_kind::{Limits, LoadCheck, LoadStop};
 pub use run::run_suite;
 pub use score::{score, Score};
 
@@ -62,6 +66,7 @@ pub struct CheckDef {
 #[derive(Debug, Clone)]
 pub enum CheckKind {
     Http(HttpScenario),
+    Load(LoadCheck),
 }
 
 impl CheckKind {
@@ -69,6 +74,7 @@ impl CheckKind {
     pub fn name(&self) -> &'static str {
         match self {
             CheckKind::Http(_) => "http",
+            CheckKind::Load(_) => "load",
         }
     }
 }

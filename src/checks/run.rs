@@ -7,7 +7,8 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
-use super::http::{self, StepError};
+use super::http::{self, HttpScenario, StepError};
+use super::load_kind::{self, LoadCheck};
 use super::template::Vars;
 use super::{
     graph, CheckContext, CheckDef, CheckEvent, CheckKind, CheckOutcome, CheckSuite, Target, Verdict,
@@ -98,6 +99,33 @@ async fn run_check(
     target: &Target,
     ctx: &CheckContext,
 ) -> CheckOutcome {
+    match &def.kind {
+        CheckKind::Http(s) => run_http(def, s, client, target, ctx).await,
+        CheckKind::Load(l) => run_load(def, l, target).await,
+    }
+}
+
+async fn run_load(def: &CheckDef, check: &LoadCheck, target: &Target) -> CheckOutcome {
+    let start = Instant::now();
+    let result = tokio::time::timeout(def.timeout + GRACE, load_kind::run(check, target)).await;
+    let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let Ok(judged) = result else {
+        return timed_out(def, took);
+    };
+    let message = match judged.verdict {
+        Verdict::Error => platform_fault(def),
+        _ => format!("{}: {}", def.title, judged.message),
+    };
+    outcome(def, judged.verdict, message, judged.detail, took)
+}
+
+async fn run_http(
+    def: &CheckDef,
+    scenario: &HttpScenario,
+    client: &Result<reqwest::Client, String>,
+    target: &Target,
+    ctx: &CheckContext,
+) -> CheckOutcome {
     let start = Instant::now();
     let client = match client {
         Ok(c) => c,
@@ -113,25 +141,18 @@ async fn run_check(
     };
     let mut vars = Vars::new(ctx.seed, rand_for(ctx.seed, &def.id), &ctx.env);
     let deadline = start + def.timeout;
-    let run = match &def.kind {
-        CheckKind::Http(s) => http::run_scenario(
-            s,
-            client,
-            target,
-            ctx.control.as_deref(),
-            &mut vars,
-            deadline,
-        ),
-    };
+    let run = http::run_scenario(
+        scenario,
+        client,
+        target,
+        ctx.control.as_deref(),
+        &mut vars,
+        deadline,
+    );
     let result = tokio::time::timeout(def.timeout + GRACE, run).await;
     let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     let Ok(done) = result else {
-        let message = format!("{}: failed: no answer within the time limit", def.title);
-        let detail = format!(
-            "the check did not finish within {} s",
-            def.timeout.as_secs()
-        );
-        return outcome(def, Verdict::Fail, message, detail, took);
+        return timed_out(def, took);
     };
     match done.result {
         Ok(()) => outcome(
@@ -153,6 +174,15 @@ async fn run_check(
             took,
         ),
     }
+}
+
+fn timed_out(def: &CheckDef, took: u64) -> CheckOutcome {
+    let message = format!("{}: failed: no answer within the time limit", def.title);
+    let detail = format!(
+        "the check did not finish within {} s",
+        def.timeout.as_secs()
+    );
+    outcome(def, Verdict::Fail, message, detail, took)
 }
 
 fn platform_fault(def: &CheckDef) -> String {

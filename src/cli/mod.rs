@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 mod grade;
+mod load;
 mod prove;
 mod submit;
 mod worker;
@@ -78,6 +79,8 @@ pub enum Command {
         #[arg(long, env = "GAUNTLET_TOKEN", hide_env_values = true)]
         token: String,
     },
+    /// Load a URL with N keep-alive connections and print requests/s and latency percentiles
+    Load(load::LoadArgs),
     /// Manage accounts
     #[command(subcommand)]
     User(UserCommand),
@@ -161,6 +164,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             submit::run(target, &lab, &dir).await
         }
+        Command::Load(args) => load::run(args).await,
         Command::User(cmd) => {
             let store = store::Store::connect(&settings.database_url).await?;
             user(&store, cmd).await

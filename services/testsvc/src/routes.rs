@@ -13,12 +13,17 @@
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
-//! engine's own tests.
+//! engine's own tests. `/count` counts the requests it answers and `/count/total` tells how many, so that the
+//! load generator's own tests can compare its figures with the server's.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::http::{Request, Response};
 use crate::json;
+
+/// Requests answered on `/count` since the process started.
+static COUNTED: AtomicU64 = AtomicU64::new(0);
 
 /// Whether the defect `name` is switched on.
 pub fn defect(name: &str) -> bool {
@@ -60,6 +65,14 @@ pub fn handle(req: &Request) -> Response {
         (_, "/healthz") if defect("no-405") => error(404, "not_found", "no such route"),
         (_, "/healthz") => error(405, "method_not_allowed", "use GET on /healthz"),
         (_, "/echo") => echo(req),
+        (_, "/count") => {
+            let n = COUNTED.fetch_add(1, Ordering::SeqCst) + 1;
+            Response::json(200, format!(r#"{{"count":{n}}}"#))
+        }
+        (_, "/count/total") => Response::json(
+            200,
+            format!(r#"{{"count":{}}}"#, COUNTED.load(Ordering::SeqCst)),
+        ),
         (_, "/redirect") => Response::json(302, "{}").with_header("Location", "/healthz"),
         (_, p) if p == "/notes" || p.starts_with("/notes/") => crate::notes::handle(req),
         _ => error(404, "not_found", "no such route"),
