@@ -13,6 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::http::parse::{self as http_parse, RawStep};
+use super::security::parse::{self as security_parse, RawSecurity};
 use super::{graph, CheckDef, CheckKind, CheckSuite};
 use crate::diagnostics::{line_of, Diagnostic};
 
@@ -60,6 +61,9 @@ struct RawCheck {
     /// The steps of an `http` check; other kinds will bring their own tables.
     #[serde(default)]
     step: Vec<Spanned<RawStep>>,
+    /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
+    #[serde(flatten)]
+    security: RawSecurity,
 }
 
 fn default_required() -> bool {
@@ -205,11 +209,19 @@ fn check_def(
         }
     };
     let kind = match raw.kind.get_ref().as_str() {
-        "http" => http_parse::scenario(src, start, raw.step, problems).map(CheckKind::Http),
+        "http" => {
+            security_parse::reject_on_other_kind(src, start, "http", &raw.security, problems);
+            http_parse::scenario(src, start, raw.step, problems).map(CheckKind::Http)
+        }
+        "security" => {
+            let has_steps = !raw.step.is_empty();
+            security_parse::probe(src, start, has_steps, raw.security, problems)
+                .map(CheckKind::Security)
+        }
         other => {
             problems.push(src.at(
                 raw.kind.span().start,
-                format!("unknown check kind `{other}` (known: http)"),
+                format!("unknown check kind `{other}` (known: http, security)"),
             ));
             None
         }

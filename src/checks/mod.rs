@@ -11,13 +11,15 @@
 //! - `run.rs`: running a suite, dependency skips, events, the whole-check deadline;
 //! - `score.rs`: the weighted score of a run;
 //! - `template.rs`: `{{var}}` substitution shared by all kinds;
-//! - `http/`: the `http` kind (definition, parsing, matching, execution, transcript).
+//! - `http/`: the `http` kind (definition, parsing, matching, execution, transcript);
+//! - `security/`: the `security` kind (one attack probe per check: tokens, roles, injection, leaks, limits).
 
 mod graph;
 pub mod http;
 mod load;
 mod run;
 mod score;
+pub mod security;
 mod template;
 
 use std::collections::BTreeMap;
@@ -28,6 +30,7 @@ use serde::{Deserialize, Serialize};
 pub use http::HttpScenario;
 pub use run::run_suite;
 pub use score::{score, Score};
+pub use security::SecurityProbe;
 
 /// Every check of one lab, in file order (files sorted by name, checks in the order written).
 #[derive(Debug, Clone, Default)]
@@ -61,6 +64,7 @@ pub struct CheckDef {
 #[derive(Debug, Clone)]
 pub enum CheckKind {
     Http(HttpScenario),
+    Security(SecurityProbe),
 }
 
 impl CheckKind {
@@ -68,6 +72,7 @@ impl CheckKind {
     pub fn name(&self) -> &'static str {
         match self {
             CheckKind::Http(_) => "http",
+            CheckKind::Security(_) => "security",
         }
     }
 }

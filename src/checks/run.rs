@@ -8,6 +8,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
 use super::http::{self, StepError};
+use super::security::{self, ProbeError};
 use super::template::Vars;
 use super::{
     graph, CheckContext, CheckDef, CheckEvent, CheckKind, CheckOutcome, CheckSuite, Target, Verdict,
@@ -107,8 +108,20 @@ async fn run_check(
     };
     let mut vars = Vars::new(ctx.seed, rand_for(ctx.seed, &def.id), &ctx.env);
     let deadline = start + def.timeout;
-    let run = match &def.kind {
-        CheckKind::Http(s) => http::run_scenario(s, client, target, &mut vars, deadline),
+    let run = async {
+        match &def.kind {
+            CheckKind::Http(s) => Ran::from(http::run_scenario(s, client, target, &mut vars, deadline).await),
+            CheckKind::Security(p) => {
+                let done = security::run_probe(p, &def.id, client, target, ctx, deadline).await;
+                Ran {
+                    result: done.result.map_err(|e| match e {
+                        ProbeError::Failed(why) => Some(format!("failed: {why}")),
+                        ProbeError::Broken(_) => None,
+                    }),
+                    transcript: done.transcript,
+                }
+            }
+        }
     };
     let result = tokio::time::timeout(def.timeout + GRACE, run).await;
     let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -128,17 +141,37 @@ async fn run_check(
             done.transcript,
             took,
         ),
-        Err((n, StepError::Failed(f))) => {
-            let message = format!("{}: failed at step {n} of {}: {f}", def.title, done.steps);
+        Err(Some(why)) => {
+            let message = format!("{}: {why}", def.title);
             outcome(def, Verdict::Fail, message, done.transcript, took)
         }
-        Err((_, StepError::Broken(_))) => outcome(
+        Err(None) => outcome(
             def,
             Verdict::Error,
             platform_fault(def),
             done.transcript,
             took,
         ),
+    }
+}
+
+/// What running a check of any kind produced: `Err(Some(message))` is the learner's failure (the part of the
+/// message after the title), `Err(None)` a platform fault; the transcript is the hidden detail either way.
+struct Ran {
+    result: Result<(), Option<String>>,
+    transcript: String,
+}
+
+impl From<http::ScenarioResult> for Ran {
+    fn from(done: http::ScenarioResult) -> Self {
+        let result = done.result.map_err(|(n, e)| match e {
+            StepError::Failed(f) => Some(format!("failed at step {n} of {}: {f}", done.steps)),
+            StepError::Broken(_) => None,
+        });
+        Ran {
+            result,
+            transcript: done.transcript,
+        }
     }
 }
 
