@@ -110,7 +110,9 @@ async fn run_check(
     let deadline = start + def.timeout;
     let run = async {
         match &def.kind {
-            CheckKind::Http(s) => Ran::from(http::run_scenario(s, client, target, &mut vars, deadline).await),
+            CheckKind::Http(s) => {
+                Ran::from(http::run_scenario(s, client, target, &mut vars, deadline).await)
+            }
             CheckKind::Security(p) => {
                 let done = security::run_probe(p, &def.id, client, target, ctx, deadline).await;
                 Ran {

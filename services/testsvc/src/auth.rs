@@ -176,12 +176,19 @@ pub fn login(req: &Request) -> Response {
         return error(400, "bad_request", "username and password are required");
     };
     let mut guard = FAILURES.lock().unwrap_or_else(|e| e.into_inner());
-    let failures = guard.get_or_insert_with(HashMap::new).entry(user.clone()).or_default();
+    let failures = guard
+        .get_or_insert_with(HashMap::new)
+        .entry(user.clone())
+        .or_default();
     failures.retain(|t| t.elapsed() < WINDOW);
     if failures.len() >= MAX_FAILURES && !defect("no-rate-limit") {
         let wait = WINDOW.saturating_sub(failures[0].elapsed()).as_secs() + 1;
-        return error(429, "too_many_requests", "too many failed logins; try later")
-            .with_header("Retry-After", &wait.to_string());
+        return error(
+            429,
+            "too_many_requests",
+            "too many failed logins; try later",
+        )
+        .with_header("Retry-After", &wait.to_string());
     }
     let role = match user.as_str() {
         "admin" => Some(("admin", "ADMIN_PASSWORD")),

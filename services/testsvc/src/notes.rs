@@ -244,7 +244,10 @@ fn list(query: &str, caller: Option<&Caller>) -> Response {
         .notes
         .range(after + 1..)
         .filter(|(_, n)| visible(n, caller))
-        .filter(|(_, n)| quoted && defect("sql-injectable") || q.as_ref().is_none_or(|q| n.title.contains(q.as_str())));
+        .filter(|(_, n)| {
+            quoted && defect("sql-injectable")
+                || q.as_ref().is_none_or(|q| n.title.contains(q.as_str()))
+        });
     let items: Vec<(u64, &Note)> = page.by_ref().take(limit).map(|(k, v)| (*k, v)).collect();
     let more = page.next().is_some();
     let next = match items.last() {

@@ -33,7 +33,11 @@ pub fn error(status: u16, code: &str, message: &str) -> Response {
         let trace = "thread 'worker' panicked at src/notes.rs:87:14:\nstack backtrace:\n   0: testsvc::notes::parse_note\n             at /home/build/testsvc/src/notes.rs:87:14";
         return Response::json(
             status,
-            format!(r#"{{"error":{},"message":{},"trace":"{trace}"}}"#, json::string(code), json::string(message)),
+            format!(
+                r#"{{"error":{},"message":{},"trace":"{trace}"}}"#,
+                json::string(code),
+                json::string(message)
+            ),
         );
     }
     Response::json(

@@ -7,7 +7,10 @@ use super::{Admin, Create, Route, TokenSpec};
 
 /// The attacks without a usable token, with what the learner is told when one gets through.
 const NO_TOKEN: &[(&str, Option<&str>)] = &[
-    ("a request without an Authorization header was accepted", None),
+    (
+        "a request without an Authorization header was accepted",
+        None,
+    ),
     (
         "a request with an empty bearer token was not refused with 401",
         Some("Bearer "),
@@ -39,7 +42,10 @@ pub(super) fn request(route: &Route, id: Option<&str>) -> Req {
     }
 }
 
-pub(super) async fn unauthenticated(s: &mut Session<'_>, routes: &[Route]) -> Result<(), ProbeError> {
+pub(super) async fn unauthenticated(
+    s: &mut Session<'_>,
+    routes: &[Route],
+) -> Result<(), ProbeError> {
     for route in routes {
         for (accepted, header) in NO_TOKEN {
             let mut req = request(route, None);
@@ -84,7 +90,10 @@ pub(super) async fn jwt(
         for f in Forgery::ALL {
             let token = jwt::forge(f, spec, &secret, &mut s.rng);
             let a = s
-                .send(&format!("forgery {f:?}"), request(route, None).bearer(Some(&token)))
+                .send(
+                    &format!("forgery {f:?}"),
+                    request(route, None).bearer(Some(&token)),
+                )
                 .await?;
             if a.status != 401 && !through.contains(&f) {
                 through.push(f);
@@ -95,7 +104,10 @@ pub(super) async fn jwt(
         return Ok(());
     }
     let what: Vec<&str> = through.iter().map(|f| f.accepted()).collect();
-    Err(ProbeError::Failed(format!("{} (expected 401)", what.join("; "))))
+    Err(ProbeError::Failed(format!(
+        "{} (expected 401)",
+        what.join("; ")
+    )))
 }
 
 pub(super) async fn roles(
@@ -144,7 +156,10 @@ pub(super) async fn roles(
                 .await?;
             if !a.success() {
                 return Err(ProbeError::Failed(with_route(
-                    &format!("an admin was refused on an admin-only route (status {})", a.status),
+                    &format!(
+                        "an admin was refused on an admin-only route (status {})",
+                        a.status
+                    ),
                     route,
                 )));
             }
@@ -156,7 +171,10 @@ pub(super) async fn roles(
 /// Creates the resource the admin-only route acts on, as the non-admin user.
 async fn created_id(s: &mut Session<'_>, c: &Create, token: &str) -> Result<String, ProbeError> {
     let a = s
-        .send("create a resource to act on", request(&c.route, None).bearer(Some(token)))
+        .send(
+            "create a resource to act on",
+            request(&c.route, None).bearer(Some(token)),
+        )
         .await?;
     let json: Option<serde_json::Value> = serde_json::from_slice(&a.body).ok();
     let id = json.as_ref().and_then(|j| j.pointer(&c.id_pointer));

@@ -45,7 +45,10 @@ const CLASSES: &[(&str, &[&str])] = &[
             "..\\..\\..\\windows\\win.ini",
         ],
     ),
-    ("control characters", &["\u{0}", "a\u{0}b\r\nX-Injected: 1", "\u{202e}\u{feff}"]),
+    (
+        "control characters",
+        &["\u{0}", "a\u{0}b\r\nX-Injected: 1", "\u{202e}\u{feff}"],
+    ),
 ];
 
 /// Text that gives away the service's insides: the learner's name for it and the substrings.
@@ -65,7 +68,16 @@ const LEAKS: &[(&str, &[&str])] = &[
     ),
     (
         "a source file path",
-        &[".rs:", ".py\", line", ".go:", ".java:", "/src/", "/home/", "/usr/src/", "C:\\"],
+        &[
+            ".rs:",
+            ".py\", line",
+            ".go:",
+            ".java:",
+            "/src/",
+            "/home/",
+            "/usr/src/",
+            "C:\\",
+        ],
     ),
     (
         "database error text",
@@ -98,16 +110,16 @@ fn leak(a: &Answer, rules: &LeakRules) -> Option<&'static str> {
     if rules.marker.is_some_and(|m| text.contains(m)) {
         return Some("another user's data");
     }
-    if rules
-        .secrets
-        .iter()
-        .any(|s| !s.is_empty() && (text.contains(s.as_str()) || a.headers.iter().any(|(_, v)| v.contains(s.as_str()))))
-    {
+    if rules.secrets.iter().any(|s| {
+        !s.is_empty()
+            && (text.contains(s.as_str()) || a.headers.iter().any(|(_, v)| v.contains(s.as_str())))
+    }) {
         return Some("the value of a secret");
     }
     if rules.banners
         && (a.header("x-powered-by").is_some()
-            || a.header("server").is_some_and(|v| v.contains(|c: char| c.is_ascii_digit())))
+            || a.header("server")
+                .is_some_and(|v| v.contains(|c: char| c.is_ascii_digit())))
     {
         return Some("a framework banner with its version");
     }
@@ -141,7 +153,10 @@ fn fill(v: &Value, slot: &str, with: &str) -> Value {
     }
 }
 
-pub(super) fn token_for(s: &mut Session<'_>, spec: Option<&TokenSpec>) -> Result<Option<String>, ProbeError> {
+pub(super) fn token_for(
+    s: &mut Session<'_>,
+    spec: Option<&TokenSpec>,
+) -> Result<Option<String>, ProbeError> {
     match spec {
         Some(spec) => {
             let secret = s.env_value(&spec.secret_env)?;
@@ -186,7 +201,10 @@ pub(super) async fn injection(
                 .send(class, request(&r, None).bearer(token.as_deref()))
                 .await?;
             let what = if a.status >= 500 {
-                Some(format!("{class} input made the service answer {}", a.status))
+                Some(format!(
+                    "{class} input made the service answer {}",
+                    a.status
+                ))
             } else {
                 leak(&a, &rules).map(|l| format!("{class} input produced an answer containing {l}"))
             };
@@ -212,7 +230,10 @@ async fn planted(s: &mut Session<'_>, p: &Plant, spec: &TokenSpec) -> Result<Str
         json: p.route.json.as_ref().map(|v| fill(v, "{marker}", &marker)),
     };
     let a = s
-        .send("another user plants data", request(&route, None).bearer(token.as_deref()))
+        .send(
+            "another user plants data",
+            request(&route, None).bearer(token.as_deref()),
+        )
         .await?;
     if !a.success() {
         return Err(ProbeError::Failed(format!(
@@ -225,7 +246,12 @@ async fn planted(s: &mut Session<'_>, p: &Plant, spec: &TokenSpec) -> Result<Str
 
 /// Malformed requests every route must answer without leaking.
 fn malformed(route: &Route) -> Vec<(&'static str, Req)> {
-    let base = route.path.split('?').next().unwrap_or_default().trim_end_matches('/');
+    let base = route
+        .path
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('/');
     let mut all = vec![
         ("broken JSON body", request(route, None).raw("application/json", b"{\"title\": ")),
         (
@@ -257,7 +283,9 @@ pub(super) async fn error_leaks(
     for name in secret_envs {
         match s.env.get(name) {
             Some(v) => secrets.push(v.clone()),
-            None => s.note(&format!("(no `{name}` in the run's environment; not looked for)")),
+            None => s.note(&format!(
+                "(no `{name}` in the run's environment; not looked for)"
+            )),
         }
     }
     let rules = LeakRules {
@@ -267,7 +295,11 @@ pub(super) async fn error_leaks(
     };
     for route in routes {
         for (attack, req) in malformed(route) {
-            let req = if attack == "a garbled bearer token" { req } else { req.bearer(token.as_deref()) };
+            let req = if attack == "a garbled bearer token" {
+                req
+            } else {
+                req.bearer(token.as_deref())
+            };
             let a = s.send(attack, req).await?;
             if let Some(l) = leak(&a, &rules) {
                 let what = format!("an answer to {attack} contained {l}");

@@ -48,7 +48,9 @@ impl Forgery {
             Forgery::WrongKey => "a token signed with a different key was accepted",
             Forgery::OtherAlg => "a token using an algorithm other than HS256 was accepted",
             Forgery::Expired => "an expired token was accepted",
-            Forgery::NotYetValid => "a token that is not valid yet (nbf in the future) was accepted",
+            Forgery::NotYetValid => {
+                "a token that is not valid yet (nbf in the future) was accepted"
+            }
             Forgery::NoExpiry => "a token without an expiry was accepted",
             Forgery::Tampered => "a token whose claims were changed after signing was accepted",
             Forgery::WrongAudience => "a token for a different audience was accepted",
@@ -91,7 +93,11 @@ pub(super) fn forge(f: Forgery, spec: &TokenSpec, secret: &str, rng: &mut impl R
     let key = secret.as_bytes();
     let t = now();
     match f {
-        Forgery::AlgNone => format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&c)),
+        Forgery::AlgNone => format!(
+            "{}.{}.",
+            b64(&json!({"alg": "none", "typ": "JWT"})),
+            b64(&c)
+        ),
         Forgery::WrongKey => {
             let other: [u8; 32] = rng.gen();
             sign("HS256", &other, &c)
@@ -115,7 +121,11 @@ pub(super) fn forge(f: Forgery, spec: &TokenSpec, secret: &str, rng: &mut impl R
         }
         Forgery::Tampered => {
             let signed = sign("HS256", key, &c);
-            let raised = if spec.role == "admin" { "root" } else { "admin" };
+            let raised = if spec.role == "admin" {
+                "root"
+            } else {
+                "admin"
+            };
             c[spec.role_claim.as_str()] = json!(raised);
             c["sub"] = json!(format!("{}-other", spec.subject));
             let mut parts = signed.split('.');
@@ -140,7 +150,11 @@ fn b64(v: &Value) -> String {
 
 /// `header.payload.signature` with HMAC under `alg` (HS256 or HS384).
 fn sign(alg: &str, key: &[u8], claims: &Value) -> String {
-    let input = format!("{}.{}", b64(&json!({"alg": alg, "typ": "JWT"})), b64(claims));
+    let input = format!(
+        "{}.{}",
+        b64(&json!({"alg": alg, "typ": "JWT"})),
+        b64(claims)
+    );
     // HMAC takes keys of any length, so `new_from_slice` cannot fail; an empty signature would only make the
     // token be refused, never accepted.
     let mac = if alg == "HS384" {

@@ -19,7 +19,10 @@ pub(super) async fn headers(
     let token = token_for(s, spec)?;
     for route in routes {
         let a = s
-            .send("security headers", request(route, None).bearer(token.as_deref()))
+            .send(
+                "security headers",
+                request(route, None).bearer(token.as_deref()),
+            )
             .await?;
         for (name, pattern) in wanted {
             let what = match a.header(name) {
@@ -53,7 +56,10 @@ pub(super) async fn rate_limit(
 ) -> Result<(), ProbeError> {
     let password = s.env_value(&login.password_env)?;
     let a = s
-        .send("a correct login", login_req(login, &login.username, &password))
+        .send(
+            "a correct login",
+            login_req(login, &login.username, &password),
+        )
         .await?;
     if !a.success() {
         return Err(ProbeError::Failed(format!(
@@ -85,7 +91,10 @@ pub(super) async fn rate_limit(
         }
     }
     let a = s
-        .send("the correct password while limited", login_req(login, &login.username, &password))
+        .send(
+            "the correct password while limited",
+            login_req(login, &login.username, &password),
+        )
         .await?;
     if a.status != 429 {
         return Err(ProbeError::Failed(format!(
@@ -96,7 +105,10 @@ pub(super) async fn rate_limit(
     if let Some((other, env)) = &login.other {
         let password = s.env_value(env)?;
         let a = s
-            .send("another username meanwhile", login_req(login, other, &password))
+            .send(
+                "another username meanwhile",
+                login_req(login, other, &password),
+            )
             .await?;
         if !a.success() {
             return Err(ProbeError::Failed(format!(

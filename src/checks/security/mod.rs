@@ -34,7 +34,10 @@ pub enum SecurityProbe {
     /// Protected routes answer 401 without a token, with a malformed header, with a bearer that is no JWT.
     Unauthenticated { routes: Vec<Route> },
     /// A correctly signed token is accepted on every route and every forgery is refused with 401.
-    Jwt { routes: Vec<Route>, token: TokenSpec },
+    Jwt {
+        routes: Vec<Route>,
+        token: TokenSpec,
+    },
     /// A token of a non-admin role gets 403 on admin-only routes; with `admin`, an admin token then succeeds.
     Roles {
         routes: Vec<Route>,

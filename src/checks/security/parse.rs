@@ -158,12 +158,22 @@ pub(in crate::checks) fn probe(
     problems: &mut Vec<Diagnostic>,
 ) -> Option<SecurityProbe> {
     let before = problems.len();
-    let mut p = Parser { src, start, problems };
+    let mut p = Parser {
+        src,
+        start,
+        problems,
+    };
     if has_steps {
-        p.problem("step", "a security check has no [[check.step]]; its probe sends the requests");
+        p.problem(
+            "step",
+            "a security check has no [[check.step]]; its probe sends the requests",
+        );
     }
     let Some(name) = raw.probe.clone() else {
-        p.problem("kind", format!("a security check needs `probe` (one of {PROBES})"));
+        p.problem(
+            "kind",
+            format!("a security check needs `probe` (one of {PROBES})"),
+        );
         return None;
     };
     let (allowed, probe): (&[&str], Option<SecurityProbe>) = match name.as_str() {
@@ -174,7 +184,16 @@ pub(in crate::checks) fn probe(
             }),
         ),
         "jwt" => (
-            &["protected", "secret_env", "issuer", "audience", "subject", "role_claim", "role", "ttl_secs"],
+            &[
+                "protected",
+                "secret_env",
+                "issuer",
+                "audience",
+                "subject",
+                "role_claim",
+                "role",
+                "ttl_secs",
+            ],
             p.token(&raw, true).map(|token| SecurityProbe::Jwt {
                 routes: p.routes("protected", raw.protected.as_deref(), None),
                 token,
@@ -182,8 +201,17 @@ pub(in crate::checks) fn probe(
         ),
         "roles" => (
             &[
-                "admin_only", "secret_env", "issuer", "audience", "subject", "role_claim", "role", "ttl_secs",
-                "admin_subject", "admin_role", "create",
+                "admin_only",
+                "secret_env",
+                "issuer",
+                "audience",
+                "subject",
+                "role_claim",
+                "role",
+                "ttl_secs",
+                "admin_subject",
+                "admin_role",
+                "create",
             ],
             p.token(&raw, true).map(|token| SecurityProbe::Roles {
                 routes: p.routes("admin_only", raw.admin_only.as_deref(), None),
@@ -194,7 +222,15 @@ pub(in crate::checks) fn probe(
         ),
         "injection" => (
             &[
-                "routes", "secret_env", "issuer", "audience", "subject", "role_claim", "role", "ttl_secs", "plant",
+                "routes",
+                "secret_env",
+                "issuer",
+                "audience",
+                "subject",
+                "role_claim",
+                "role",
+                "ttl_secs",
+                "plant",
             ],
             Some(SecurityProbe::Injection {
                 routes: p.routes("routes", raw.routes.as_deref(), Some("{payload}")),
@@ -204,7 +240,14 @@ pub(in crate::checks) fn probe(
         ),
         "error_leaks" => (
             &[
-                "routes", "secret_env", "issuer", "audience", "subject", "role_claim", "role", "ttl_secs",
+                "routes",
+                "secret_env",
+                "issuer",
+                "audience",
+                "subject",
+                "role_claim",
+                "role",
+                "ttl_secs",
                 "secret_envs",
             ],
             Some(SecurityProbe::ErrorLeaks {
@@ -218,7 +261,15 @@ pub(in crate::checks) fn probe(
         ),
         "headers" => (
             &[
-                "routes", "secret_env", "issuer", "audience", "subject", "role_claim", "role", "ttl_secs", "headers",
+                "routes",
+                "secret_env",
+                "issuer",
+                "audience",
+                "subject",
+                "role_claim",
+                "role",
+                "ttl_secs",
+                "headers",
                 "absent_headers",
             ],
             Some(SecurityProbe::Headers {
@@ -235,7 +286,10 @@ pub(in crate::checks) fn probe(
         ),
         "rate_limit" => (&["login", "attempts"], p.rate_limit(&raw)),
         other => {
-            p.problem("probe", format!("unknown probe `{other}` (known: {PROBES})"));
+            p.problem(
+                "probe",
+                format!("unknown probe `{other}` (known: {PROBES})"),
+            );
             return None;
         }
     };
@@ -259,10 +313,19 @@ impl Parser<'_, '_> {
         self.problems.push(self.src.at(at, msg));
     }
 
-    fn route(&mut self, key: &str, method: Option<&str>, path: &str, json: Option<&serde_json::Value>) -> Route {
+    fn route(
+        &mut self,
+        key: &str,
+        method: Option<&str>,
+        path: &str,
+        json: Option<&serde_json::Value>,
+    ) -> Route {
         let method = method.unwrap_or("GET").to_ascii_uppercase();
         if !METHODS.contains(&method.as_str()) {
-            self.problem(key, format!("unknown method `{method}` (known: {})", METHODS.join(" ")));
+            self.problem(
+                key,
+                format!("unknown method `{method}` (known: {})", METHODS.join(" ")),
+            );
         }
         if !path.starts_with('/') {
             self.problem(key, format!("path `{path}` does not start with `/`"));
@@ -278,14 +341,26 @@ impl Parser<'_, '_> {
     fn routes(&mut self, key: &str, raw: Option<&[RawRoute]>, slot: Option<&str>) -> Vec<Route> {
         let raw = raw.unwrap_or_default();
         if raw.is_empty() {
-            self.problem("probe", format!("this probe needs `{key}`, a non-empty list of routes"));
+            self.problem(
+                "probe",
+                format!("this probe needs `{key}`, a non-empty list of routes"),
+            );
         }
         let mut out = Vec::new();
         for r in raw {
             let route = self.route(key, r.method.as_deref(), &r.path, r.json.as_ref());
-            let in_json = r.json.as_ref().is_some_and(|j| slot.is_some_and(|s| j.to_string().contains(s)));
+            let in_json = r
+                .json
+                .as_ref()
+                .is_some_and(|j| slot.is_some_and(|s| j.to_string().contains(s)));
             if let Some(slot) = slot.filter(|s| !r.path.contains(s) && !in_json) {
-                self.problem(key, format!("route `{}` has no `{slot}` slot in its path or JSON", r.path));
+                self.problem(
+                    key,
+                    format!(
+                        "route `{}` has no `{slot}` slot in its path or JSON",
+                        r.path
+                    ),
+                );
             }
             out.push(route);
         }
@@ -300,7 +375,10 @@ impl Parser<'_, '_> {
         let mut need = |key: &str, v: &Option<String>| match v.as_deref().map(str::trim) {
             Some(s) if !s.is_empty() => s.to_string(),
             _ => {
-                self.problem(if v.is_some() { key } else { "probe" }, format!("this probe needs a non-empty `{key}`"));
+                self.problem(
+                    if v.is_some() { key } else { "probe" },
+                    format!("this probe needs a non-empty `{key}`"),
+                );
                 String::new()
             }
         };
@@ -321,7 +399,10 @@ impl Parser<'_, '_> {
                 600
             }
         };
-        Some(TokenSpec { ttl_secs: ttl, ..spec })
+        Some(TokenSpec {
+            ttl_secs: ttl,
+            ..spec
+        })
     }
 
     fn admin(&mut self, raw: &RawSecurity) -> Option<Admin> {
@@ -336,7 +417,12 @@ impl Parser<'_, '_> {
 
     fn create(&mut self, raw: Option<&RawCreate>) -> Option<Create> {
         let c = raw?;
-        let route = self.route("create", c.method.as_deref().or(Some("POST")), &c.path, c.json.as_ref());
+        let route = self.route(
+            "create",
+            c.method.as_deref().or(Some("POST")),
+            &c.path,
+            c.json.as_ref(),
+        );
         let id_pointer = c.id_pointer.clone().unwrap_or_else(|| "/id".into());
         if !id_pointer.starts_with('/') {
             self.problem("create", format!("`{id_pointer}` is not a JSON pointer"));
@@ -347,12 +433,28 @@ impl Parser<'_, '_> {
     fn plant(&mut self, raw: &RawSecurity) -> Option<Plant> {
         let p = raw.plant.as_ref()?;
         if raw.secret_env.is_none() {
-            self.problem("plant", "`plant` needs the token fields (`secret_env`, ...) to act as another user");
+            self.problem(
+                "plant",
+                "`plant` needs the token fields (`secret_env`, ...) to act as another user",
+            );
         }
-        if !p.path.contains("{marker}") && !p.json.as_ref().is_some_and(|j| j.to_string().contains("{marker}")) {
-            self.problem("plant", "`plant` needs a `{marker}` slot in its path or JSON");
+        if !p.path.contains("{marker}")
+            && !p
+                .json
+                .as_ref()
+                .is_some_and(|j| j.to_string().contains("{marker}"))
+        {
+            self.problem(
+                "plant",
+                "`plant` needs a `{marker}` slot in its path or JSON",
+            );
         }
-        let route = self.route("plant", p.method.as_deref().or(Some("POST")), &p.path, p.json.as_ref());
+        let route = self.route(
+            "plant",
+            p.method.as_deref().or(Some("POST")),
+            &p.path,
+            p.json.as_ref(),
+        );
         Some(Plant {
             route,
             subject: p.subject.clone(),
@@ -373,7 +475,10 @@ impl Parser<'_, '_> {
             })
             .collect();
         if headers.is_empty() && raw.absent_headers.as_ref().is_none_or(Vec::is_empty) {
-            self.problem("probe", "a headers probe needs `headers` or `absent_headers`");
+            self.problem(
+                "probe",
+                "a headers probe needs `headers` or `absent_headers`",
+            );
         }
         headers
     }
@@ -396,7 +501,10 @@ impl Parser<'_, '_> {
             (Some(u), Some(e)) => Some((u.clone(), e.clone())),
             (None, None) => None,
             _ => {
-                self.problem("login", "`other_username` and `other_password_env` go together");
+                self.problem(
+                    "login",
+                    "`other_username` and `other_password_env` go together",
+                );
                 None
             }
         };
@@ -405,8 +513,14 @@ impl Parser<'_, '_> {
                 path: l.path.clone(),
                 username: l.username.clone(),
                 password_env: l.password_env.clone(),
-                username_field: l.username_field.clone().unwrap_or_else(|| "username".into()),
-                password_field: l.password_field.clone().unwrap_or_else(|| "password".into()),
+                username_field: l
+                    .username_field
+                    .clone()
+                    .unwrap_or_else(|| "username".into()),
+                password_field: l
+                    .password_field
+                    .clone()
+                    .unwrap_or_else(|| "password".into()),
                 other,
             },
             attempts,

@@ -130,9 +130,10 @@ impl<'a> Session<'a> {
 
     /// A value of the run's environment, or a platform fault naming the variable.
     pub fn env_value(&self, name: &str) -> Result<String, ProbeError> {
-        self.env.get(name).cloned().ok_or_else(|| {
-            ProbeError::Broken(format!("the run's environment has no `{name}`"))
-        })
+        self.env
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ProbeError::Broken(format!("the run's environment has no `{name}`")))
     }
 
     /// Sends `req`, labelled in the transcript with what the request tries (`attack`).
