@@ -216,7 +216,7 @@ fn check_def(
         "security" => {
             let has_steps = !raw.step.is_empty();
             security_parse::probe(src, start, has_steps, raw.security, problems)
-                .map(CheckKind::Security)
+                .map(|p| CheckKind::Security(Box::new(p)))
         }
         other => {
             problems.push(src.at(

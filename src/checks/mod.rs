@@ -64,7 +64,8 @@ pub struct CheckDef {
 #[derive(Debug, Clone)]
 pub enum CheckKind {
     Http(HttpScenario),
-    Security(SecurityProbe),
+    /// Boxed: a probe holds routes and claims, much larger than the other kinds.
+    Security(Box<SecurityProbe>),
 }
 
 impl CheckKind {
