@@ -34,6 +34,31 @@ impl Source<'_> {
     pub fn at(&self, offset: usize, msg: impl Into<String>) -> Diagnostic {
         Diagnostic::at_offset(self.path, self.text, offset, msg)
     }
+
+    /// Byte offset of the line where `key = ...` is written in the table starting at `start` (up to the next
+    /// `[[...]]`), or `start`: for fields whose serde span is lost by `flatten` (the security kind's fields,
+    /// and serde's unknown-field error, which then spans the whole check).
+    pub fn key_offset(&self, start: usize, key: &str) -> usize {
+        let mut offset = start;
+        for line in self.text[start.min(self.text.len())..].split_inclusive('\n') {
+            let t = line.trim_start();
+            if t.starts_with("[[") && offset > start {
+                break;
+            }
+            let bare = t.strip_prefix(key);
+            let quoted = t
+                .strip_prefix('"')
+                .and_then(|r| r.strip_prefix(key))
+                .and_then(|r| r.strip_prefix('"'));
+            if let Some(rest) = bare.or(quoted) {
+                if rest.trim_start().starts_with('=') {
+                    return offset + (line.len() - t.len());
+                }
+            }
+            offset += line.len();
+        }
+        start
+    }
 }
 
 #[derive(Deserialize)]
@@ -143,7 +168,16 @@ fn load_file(
     let raw: RawFile = match toml::from_str(&text) {
         Ok(r) => r,
         Err(e) => {
-            problems.push(src.at(e.span().map_or(0, |s| s.start), e.message().trim()));
+            let mut at = e.span().map_or(0, |s| s.start);
+            // Through `flatten`, serde reports an unknown key with the span of its whole `[[check]]`.
+            if let Some(key) = e
+                .message()
+                .strip_prefix("unknown field `")
+                .and_then(|r| r.split('`').next())
+            {
+                at = src.key_offset(at, key);
+            }
+            problems.push(src.at(at, e.message().trim()));
             return;
         }
     };

@@ -7,7 +7,7 @@
 //! class of attack ("a token signed with a different key was accepted"); tokens, payloads and expected values
 //! go only to the instructor's transcript.
 //!
-//! - `parse.rs`: from the check's TOML fields to a [`SecurityProbe`], with diagnostics;
+//! - `raw.rs`, `parse.rs`: the check's TOML fields, and from them to a [`SecurityProbe`] with diagnostics;
 //! - `jwt.rs`: HS256 tokens minted with the run's secret, and the set of forgeries;
 //! - `session.rs`: sending requests within the check's deadline, recording the transcript;
 //! - `auth.rs`: the `unauthenticated`, `jwt` and `roles` probes;
@@ -19,6 +19,7 @@ mod inputs;
 mod jwt;
 mod limits;
 pub(super) mod parse;
+mod raw;
 mod session;
 
 use rand::SeedableRng;

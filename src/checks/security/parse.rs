@@ -2,12 +2,10 @@
 //!
 //! The probe's fields sit beside the shared ones in `[[check]]` (flattened into the loader's raw check), which
 //! costs serde's spans; a problem is therefore pinned to the line where its key is written in this check, found
-//! by [`key_offset`], or to the check's first line.
+//! by `Source::key_offset`, or to the check's first line.
 
-use std::collections::BTreeMap;
-
-use serde::Deserialize;
-
+pub(in crate::checks) use super::raw::RawSecurity;
+use super::raw::{OneOrMany, RawCreate, RawRoute};
 use super::{Admin, Create, Login, Plant, Route, SecurityProbe, TokenSpec};
 use crate::checks::http::METHODS;
 use crate::checks::load::Source;
@@ -15,123 +13,6 @@ use crate::diagnostics::Diagnostic;
 
 /// The probes, for the diagnostics.
 const PROBES: &str = "jwt, unauthenticated, roles, injection, error_leaks, headers, rate_limit";
-
-#[derive(Deserialize, Default)]
-pub(in crate::checks) struct RawSecurity {
-    probe: Option<String>,
-    protected: Option<Vec<RawRoute>>,
-    admin_only: Option<Vec<RawRoute>>,
-    routes: Option<Vec<RawRoute>>,
-    secret_env: Option<String>,
-    issuer: Option<String>,
-    audience: Option<String>,
-    subject: Option<String>,
-    role_claim: Option<String>,
-    role: Option<String>,
-    ttl_secs: Option<i64>,
-    admin_subject: Option<String>,
-    admin_role: Option<String>,
-    create: Option<RawCreate>,
-    plant: Option<RawPlant>,
-    headers: Option<BTreeMap<String, OneOrMany>>,
-    absent_headers: Option<Vec<String>>,
-    secret_envs: Option<Vec<String>>,
-    login: Option<RawLogin>,
-    attempts: Option<i64>,
-}
-
-/// A header's acceptable value: one pattern, or several that must all match.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRoute {
-    method: Option<String>,
-    path: String,
-    json: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCreate {
-    method: Option<String>,
-    path: String,
-    json: Option<serde_json::Value>,
-    id_pointer: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPlant {
-    method: Option<String>,
-    path: String,
-    json: Option<serde_json::Value>,
-    subject: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLogin {
-    path: String,
-    username: String,
-    password_env: String,
-    username_field: Option<String>,
-    password_field: Option<String>,
-    other_username: Option<String>,
-    other_password_env: Option<String>,
-}
-
-impl RawSecurity {
-    /// The names of the security fields this check sets.
-    fn given(&self) -> Vec<&'static str> {
-        let all = [
-            ("probe", self.probe.is_some()),
-            ("protected", self.protected.is_some()),
-            ("admin_only", self.admin_only.is_some()),
-            ("routes", self.routes.is_some()),
-            ("secret_env", self.secret_env.is_some()),
-            ("issuer", self.issuer.is_some()),
-            ("audience", self.audience.is_some()),
-            ("subject", self.subject.is_some()),
-            ("role_claim", self.role_claim.is_some()),
-            ("role", self.role.is_some()),
-            ("ttl_secs", self.ttl_secs.is_some()),
-            ("admin_subject", self.admin_subject.is_some()),
-            ("admin_role", self.admin_role.is_some()),
-            ("create", self.create.is_some()),
-            ("plant", self.plant.is_some()),
-            ("headers", self.headers.is_some()),
-            ("absent_headers", self.absent_headers.is_some()),
-            ("secret_envs", self.secret_envs.is_some()),
-            ("login", self.login.is_some()),
-            ("attempts", self.attempts.is_some()),
-        ];
-        all.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect()
-    }
-}
-
-/// Byte offset of the line where `key = ...` is written in the check starting at `start`, or `start`.
-fn key_offset(src: &Source, start: usize, key: &str) -> usize {
-    let mut offset = start;
-    for line in src.text[start.min(src.text.len())..].split_inclusive('\n') {
-        let t = line.trim_start();
-        if t.starts_with("[[") && offset > start {
-            break;
-        }
-        if let Some(rest) = t.strip_prefix(key) {
-            if rest.trim_start().starts_with('=') {
-                return offset + (line.len() - t.len());
-            }
-        }
-        offset += line.len();
-    }
-    start
-}
 
 /// Refuses security fields on a check of another kind.
 pub(in crate::checks) fn reject_on_other_kind(
@@ -143,7 +24,7 @@ pub(in crate::checks) fn reject_on_other_kind(
 ) {
     for key in raw.given() {
         problems.push(src.at(
-            key_offset(src, start, key),
+            src.key_offset(start, key),
             format!("unknown field `{key}` for a check of kind `{kind}`"),
         ));
     }
@@ -309,7 +190,7 @@ struct Parser<'a, 'b> {
 
 impl Parser<'_, '_> {
     fn problem(&mut self, key: &str, msg: impl Into<String>) {
-        let at = key_offset(self.src, self.start, key);
+        let at = self.src.key_offset(self.start, key);
         self.problems.push(self.src.at(at, msg));
     }
 
