@@ -14,6 +14,7 @@ use toml::Spanned;
 
 use super::http::parse::{self as http_parse, RawStep};
 use super::load_kind::parse::{self as load_parse, RawLoad};
+use super::security::parse::{self as security_parse, RawSecurity};
 use super::{graph, CheckDef, CheckKind, CheckSuite};
 use crate::diagnostics::{line_of, Diagnostic};
 
@@ -33,6 +34,31 @@ impl Source<'_> {
 
     pub fn at(&self, offset: usize, msg: impl Into<String>) -> Diagnostic {
         Diagnostic::at_offset(self.path, self.text, offset, msg)
+    }
+
+    /// Byte offset of the line where `key = ...` is written in the table starting at `start` (up to the next
+    /// `[[...]]`), or `start`: for fields whose serde span is lost by `flatten` (the security kind's fields,
+    /// and serde's unknown-field error, which then spans the whole check).
+    pub fn key_offset(&self, start: usize, key: &str) -> usize {
+        let mut offset = start;
+        for line in self.text[start.min(self.text.len())..].split_inclusive('\n') {
+            let t = line.trim_start();
+            if t.starts_with("[[") && offset > start {
+                break;
+            }
+            let bare = t.strip_prefix(key);
+            let quoted = t
+                .strip_prefix('"')
+                .and_then(|r| r.strip_prefix(key))
+                .and_then(|r| r.strip_prefix('"'));
+            if let Some(rest) = bare.or(quoted) {
+                if rest.trim_start().starts_with('=') {
+                    return offset + (line.len() - t.len());
+                }
+            }
+            offset += line.len();
+        }
+        start
     }
 }
 
@@ -63,6 +89,9 @@ struct RawCheck {
     step: Vec<Spanned<RawStep>>,
     /// The request and limits of a `load` check.
     load: Option<Spanned<RawLoad>>,
+    /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
+    #[serde(flatten)]
+    security: RawSecurity,
 }
 
 fn default_required() -> bool {
@@ -142,7 +171,16 @@ fn load_file(
     let raw: RawFile = match toml::from_str(&text) {
         Ok(r) => r,
         Err(e) => {
-            problems.push(src.at(e.span().map_or(0, |s| s.start), e.message().trim()));
+            let mut at = e.span().map_or(0, |s| s.start);
+            // Through `flatten`, serde reports an unknown key with the span of its whole `[[check]]`.
+            if let Some(key) = e
+                .message()
+                .strip_prefix("unknown field `")
+                .and_then(|r| r.split('`').next())
+            {
+                at = src.key_offset(at, key);
+            }
+            problems.push(src.at(at, e.message().trim()));
             return;
         }
     };
@@ -212,21 +250,33 @@ fn check_def(
             if let Some(l) = &raw.load {
                 problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
             }
+            security_parse::reject_on_other_kind(src, start, "http", &raw.security, problems);
             http_parse::scenario(src, start, raw.step, problems).map(CheckKind::Http)
         }
-        "load" => load_parse::check(
-            src,
-            start,
-            raw.load,
-            !raw.step.is_empty(),
-            timeout_secs,
-            problems,
-        )
-        .map(CheckKind::Load),
+        "load" => {
+            security_parse::reject_on_other_kind(src, start, "load", &raw.security, problems);
+            load_parse::check(
+                src,
+                start,
+                raw.load,
+                !raw.step.is_empty(),
+                timeout_secs,
+                problems,
+            )
+            .map(CheckKind::Load)
+        }
+        "security" => {
+            if let Some(l) = &raw.load {
+                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
+            }
+            let has_steps = !raw.step.is_empty();
+            security_parse::probe(src, start, has_steps, raw.security, problems)
+                .map(|p| CheckKind::Security(Box::new(p)))
+        }
         other => {
             problems.push(src.at(
                 raw.kind.span().start,
-                format!("unknown check kind `{other}` (known: http, load)"),
+                format!("unknown check kind `{other}` (known: http, load, security)"),
             ));
             None
         }

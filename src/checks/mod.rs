@@ -14,6 +14,7 @@
 //! - `http/`: the `http` kind (definition, parsing, matching, execution, transcript);
 //! - `load_kind/`: the `load` kind (throughput and latency under load, through [`crate::loadgen`]); not
 //!   `load.rs`, which loads check files.
+//! - `security/`: the `security` kind (one attack probe per check: tokens, roles, injection, leaks, limits).
 
 mod graph;
 pub mod http;
@@ -22,6 +23,7 @@ pub mod load_kind;
 pub mod mutants;
 mod run;
 mod score;
+pub mod security;
 mod template;
 
 use std::collections::BTreeMap;
@@ -33,6 +35,7 @@ pub use http::HttpScenario;
 pub use load_kind::{Limits, LoadCheck, LoadStop};
 pub use run::run_suite;
 pub use score::{score, Score};
+pub use security::SecurityProbe;
 
 /// Every check of one lab, in file order (files sorted by name, checks in the order written).
 #[derive(Debug, Clone, Default)]
@@ -67,6 +70,8 @@ pub struct CheckDef {
 pub enum CheckKind {
     Http(HttpScenario),
     Load(LoadCheck),
+    /// Boxed: a probe holds routes and claims, much larger than the other kinds.
+    Security(Box<SecurityProbe>),
 }
 
 impl CheckKind {
@@ -75,6 +80,7 @@ impl CheckKind {
         match self {
             CheckKind::Http(_) => "http",
             CheckKind::Load(_) => "load",
+            CheckKind::Security(_) => "security",
         }
     }
 }

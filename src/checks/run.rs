@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use super::http::{self, HttpScenario, StepError};
 use super::load_kind::{self, LoadCheck};
+use super::security::{self, ProbeError, SecurityProbe};
 use super::template::Vars;
 use super::{
     graph, CheckContext, CheckDef, CheckEvent, CheckKind, CheckOutcome, CheckSuite, Target, Verdict,
@@ -102,6 +103,56 @@ async fn run_check(
     match &def.kind {
         CheckKind::Http(s) => run_http(def, s, client, target, ctx).await,
         CheckKind::Load(l) => run_load(def, l, target).await,
+        CheckKind::Security(p) => run_security(def, p, client, target, ctx).await,
+    }
+}
+
+async fn run_security(
+    def: &CheckDef,
+    probe: &SecurityProbe,
+    client: &Result<reqwest::Client, String>,
+    target: &Target,
+    ctx: &CheckContext,
+) -> CheckOutcome {
+    let start = Instant::now();
+    let client = match client {
+        Ok(c) => c,
+        Err(e) => {
+            return outcome(
+                def,
+                Verdict::Error,
+                platform_fault(def),
+                format!("HTTP client: {e}"),
+                0,
+            )
+        }
+    };
+    let deadline = start + def.timeout;
+    let run = security::run_probe(probe, &def.id, client, target, ctx, deadline);
+    let result = tokio::time::timeout(def.timeout + GRACE, run).await;
+    let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let Ok(done) = result else {
+        return timed_out(def, took);
+    };
+    match done.result {
+        Ok(()) => outcome(
+            def,
+            Verdict::Pass,
+            format!("{}: passed", def.title),
+            done.transcript,
+            took,
+        ),
+        Err(ProbeError::Failed(why)) => {
+            let message = format!("{}: failed: {why}", def.title);
+            outcome(def, Verdict::Fail, message, done.transcript, took)
+        }
+        Err(ProbeError::Broken(_)) => outcome(
+            def,
+            Verdict::Error,
+            platform_fault(def),
+            done.transcript,
+            took,
+        ),
     }
 }
 

@@ -37,10 +37,10 @@ pub struct ServiceSpec {
     pub port: u16,
     #[serde(default = "default_health")]
     pub health: String,
-    /// The name of an environment variable that gets a fresh random secret for each run (e.g. `JWT_SECRET`),
-    /// which the checks know too: a service that hard-codes its signing key fails them.
+    /// Environment variables that get a fresh random secret for each run (e.g. `JWT_SECRET`,
+    /// `ADMIN_PASSWORD`), which the checks know too: a service that hard-codes its signing key fails them.
     #[serde(default)]
-    pub secret_env: Option<String>,
+    pub secrets: Vec<String>,
     /// Where a persistent volume is mounted in the container (also given as `DATA_DIR`), for labs whose checks
     /// restart the service and expect its data back.
     #[serde(default)]
@@ -101,7 +101,7 @@ impl Default for ServiceSpec {
         ServiceSpec {
             port: default_port(),
             health: default_health(),
-            secret_env: None,
+            secrets: Vec::new(),
             data_dir: None,
         }
     }

@@ -295,13 +295,13 @@ async fn build_context(job: &Job) -> Result<Vec<u8>, Box<Report>> {
 }
 
 /// The environment the service starts with, which the checks also see: the port, the run's seed and, when the
-/// lab asks for one, the run's secret.
+/// lab asks for them, the run's secrets.
 pub fn service_env(lab: &Lab, seed: u64) -> std::collections::BTreeMap<String, String> {
     let mut env = std::collections::BTreeMap::new();
     env.insert("PORT".to_string(), lab.service.port.to_string());
     env.insert("GAUNTLET_SEED".to_string(), seed.to_string());
-    if let Some(name) = &lab.service.secret_env {
-        env.insert(name.clone(), run_secret(seed));
+    for name in &lab.service.secrets {
+        env.insert(name.clone(), run_secret(seed, name));
     }
     if let Some(dir) = &lab.service.data_dir {
         env.insert("DATA_DIR".to_string(), dir.clone());
@@ -311,10 +311,10 @@ pub fn service_env(lab: &Lab, seed: u64) -> std::collections::BTreeMap<String, S
 
 /// A run's secret, derived from its seed so that re-grading with the same seed gives the same verdicts; the seed
 /// is only shown to instructors.
-fn run_secret(seed: u64) -> String {
+fn run_secret(seed: u64, name: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(
-        format!("gauntlet run secret {seed}").as_bytes(),
+        format!("gauntlet run secret {seed} {name}").as_bytes(),
     ))
 }
 

@@ -7,8 +7,10 @@
 //! - `lifecycle.rs`: switches that change how the process starts and stops (exit at start, never healthy, ...).
 //! - `routes.rs`: the HTTP routes and their defect switches.
 //! - `notes.rs`: the in-memory notes resource of labs w01-w02; `json.rs`: just enough JSON for it.
+//! - `auth.rs`: the w10 auth mode (login, HS256 tokens, rate limit, security headers), on with `JWT_SECRET`.
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
+mod auth;
 mod http;
 mod json;
 mod lifecycle;

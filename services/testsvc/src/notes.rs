@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use crate::auth::Caller;
 use crate::http::{Request, Response};
 use crate::json::{self, Json};
 use crate::routes::{defect, error};
@@ -14,6 +15,8 @@ struct Note {
     body: String,
     tags: Vec<String>,
     version: u64,
+    /// The creator's `sub` in the auth mode; empty otherwise.
+    owner: String,
 }
 
 /// Notes by creation sequence number; the id is `n_<seq>`, the cursor `c<seq>`.
@@ -85,6 +88,7 @@ fn load(s: &mut Store) {
                 body: text_of("body"),
                 tags,
                 version,
+                owner: text_of("owner"),
             };
             s.notes.insert(seq, note);
         }
@@ -116,8 +120,13 @@ fn save(s: &Store) {
 
 fn render(seq: u64, n: &Note) -> String {
     let tags: Vec<String> = n.tags.iter().map(|t| json::string(t)).collect();
+    let owner = if n.owner.is_empty() {
+        String::new()
+    } else {
+        format!(r#","owner":{}"#, json::string(&n.owner))
+    };
     format!(
-        r#"{{"id":"n_{seq}","title":{},"body":{},"tags":[{}],"version":{}}}"#,
+        r#"{{"id":"n_{seq}","title":{},"body":{},"tags":[{}],"version":{}{owner}}}"#,
         json::string(&n.title),
         json::string(&n.body),
         tags.join(","),
@@ -125,14 +134,18 @@ fn render(seq: u64, n: &Note) -> String {
     )
 }
 
-/// Routes `/notes` and `/notes/{id}`.
-pub fn handle(req: &Request) -> Response {
-    let rest = req.path.strip_prefix("/notes").unwrap_or("");
+/// Routes `/notes` and `/notes/{id}` (`path` has any `/v1` prefix removed); `caller` is `None` outside the
+/// auth mode, where there is no ownership.
+pub fn handle(req: &Request, path: &str, caller: Option<&Caller>) -> Response {
+    let rest = path.strip_prefix("/notes").unwrap_or("");
     let id = rest.strip_prefix('/');
     match (req.method.as_str(), id) {
-        ("POST", None) => create(req),
-        ("GET", None) => list(&req.query),
+        ("POST", None) => create(req, caller),
+        ("GET", None) => list(&req.query, caller),
         (_, None) => error(405, "method_not_allowed", "use GET or POST on /notes"),
+        ("DELETE", Some(_)) if caller.is_some_and(|c| !c.admin) && !defect("no-roles") => {
+            error(403, "forbidden", "only admins may delete notes")
+        }
         (method, Some(id)) => {
             let seq = id.strip_prefix("n_").and_then(|s| s.parse::<u64>().ok());
             match (method, seq) {
@@ -144,8 +157,8 @@ pub fn handle(req: &Request) -> Response {
                     Err(r) => r,
                 },
                 ("GET" | "PUT" | "DELETE", None) => error(404, "not_found", "no such note"),
-                ("GET", Some(seq)) => get(seq),
-                ("PUT", Some(seq)) => replace(seq, req),
+                ("GET", Some(seq)) => get(seq, caller),
+                ("PUT", Some(seq)) => replace(seq, req, caller),
                 ("DELETE", Some(seq)) => delete(seq),
                 _ => error(
                     405,
@@ -155,6 +168,11 @@ pub fn handle(req: &Request) -> Response {
             }
         }
     }
+}
+
+/// Whether `caller` may see `note`: everyone outside the auth mode, admins, and the owner.
+fn visible(note: &Note, caller: Option<&Caller>) -> bool {
+    caller.is_none_or(|c| c.admin || c.sub == note.owner)
 }
 
 /// The client-owned fields of a body, or the error answer (400 for shape, 422 for rules).
@@ -226,14 +244,16 @@ fn parse_note(req: &Request) -> Result<Note, Response> {
         body,
         tags,
         version,
+        owner: String::new(),
     })
 }
 
-fn create(req: &Request) -> Response {
-    let note = match parse_note(req) {
+fn create(req: &Request, caller: Option<&Caller>) -> Response {
+    let mut note = match parse_note(req) {
         Ok(n) => n,
         Err(r) => return r,
     };
+    note.owner = caller.map(|c| c.sub.clone()).unwrap_or_default();
     let mut s = store();
     let seq = s.next;
     s.next += 1;
@@ -249,21 +269,21 @@ fn create(req: &Request) -> Response {
     }
 }
 
-fn get(seq: u64) -> Response {
-    match store().notes.get(&seq) {
+fn get(seq: u64, caller: Option<&Caller>) -> Response {
+    match store().notes.get(&seq).filter(|n| visible(n, caller)) {
         Some(n) => Response::json(200, render(seq, n)),
         None if defect("get-missing-500") => error(500, "internal", "lookup failed"),
         None => error(404, "not_found", "no such note"),
     }
 }
 
-fn replace(seq: u64, req: &Request) -> Response {
+fn replace(seq: u64, req: &Request, caller: Option<&Caller>) -> Response {
     let new = match parse_note(req) {
         Ok(n) => n,
         Err(r) => return r,
     };
     let mut s = store();
-    let Some(old) = s.notes.get_mut(&seq) else {
+    let Some(old) = s.notes.get_mut(&seq).filter(|n| visible(n, caller)) else {
         if defect("put-creates") {
             let note = Note { version: 1, ..new };
             let body = render(seq, &note);
@@ -278,7 +298,12 @@ fn replace(seq: u64, req: &Request) -> Response {
     let changed = old.title != new.title || old.body != new.body || old.tags != new.tags;
     if changed || defect("put-bumps-always") {
         let version = old.version + 1;
-        *old = Note { version, ..new };
+        let owner = std::mem::take(&mut old.owner);
+        *old = Note {
+            version,
+            owner,
+            ..new
+        };
     }
     let body = render(seq, old);
     save(&s);
@@ -301,9 +326,10 @@ fn delete(seq: u64) -> Response {
     }
 }
 
-fn list(query: &str) -> Response {
+fn list(query: &str, caller: Option<&Caller>) -> Response {
     let mut limit = 20;
     let mut after = 0;
+    let mut q: Option<String> = None;
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
@@ -316,14 +342,29 @@ fn list(query: &str) -> Response {
                 Some(n) => after = n,
                 None => return error(400, "bad_request", "unknown cursor"),
             },
+            "q" => q = Some(decode(v)),
             _ => {}
         }
     }
+    let quoted = q.as_ref().is_some_and(|q| q.contains('\''));
+    if quoted && defect("sql-500") {
+        let msg = r#"database error: near "'": syntax error in SELECT * FROM notes WHERE owner = ? AND title LIKE '%"#;
+        return error(500, "internal", msg);
+    }
+    // What string-built SQL does with a quote: the owner condition is commented or OR-ed away.
+    let caller = caller.filter(|_| !(quoted && defect("sql-injectable")));
     if defect("ignore-limit") {
         limit = usize::MAX;
     }
     let s = store();
-    let mut page = s.notes.range(after + 1..);
+    let mut page = s
+        .notes
+        .range(after + 1..)
+        .filter(|(_, n)| visible(n, caller))
+        .filter(|(_, n)| {
+            quoted && defect("sql-injectable")
+                || q.as_ref().is_none_or(|q| n.title.contains(q.as_str()))
+        });
     let items: Vec<(u64, &Note)> = page.by_ref().take(limit).map(|(k, v)| (*k, v)).collect();
     let more = page.next().is_some();
     let next = match items.last() {
@@ -338,4 +379,30 @@ fn list(query: &str) -> Response {
             rendered.join(",")
         ),
     )
+}
+
+/// A percent-decoded query value (`+` is a space).
+fn decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => match b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                Some(byte) => {
+                    out.push(byte);
+                    i += 2;
+                }
+                None => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -10,6 +10,10 @@
 //!   `update-noop`, `lenient-list`.
 //!   For w03: with `DATA_DIR` set, notes are kept in `$DATA_DIR/notes.jsonl`; `no-persist` keeps them in
 //!   memory only, `reuse-ids` hands out the newest id again after a restart.
+//!   With `JWT_SECRET` set (the w10 auth mode, `auth.rs`): `no-roles` (a non-admin may DELETE), `sql-500` (a
+//!   quote in the search `q` answers 500 with database error text), `sql-injectable` (a quote in `q` escapes the
+//!   owner filter and lists everyone's notes), `stack-trace` (error bodies carry a panic trace with file paths),
+//!   plus the token and header switches listed in `auth.rs`.
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
@@ -35,6 +39,17 @@ pub fn error(status: u16, code: &str, message: &str) -> Response {
     if status == 404 && defect("no-json-404") {
         return Response::text(404, "Not Found");
     }
+    if defect("stack-trace") {
+        let trace = "thread 'worker' panicked at src/notes.rs:87:14:\nstack backtrace:\n   0: testsvc::notes::parse_note\n             at /home/build/testsvc/src/notes.rs:87:14";
+        return Response::json(
+            status,
+            format!(
+                r#"{{"error":{},"message":{},"trace":"{trace}"}}"#,
+                json::string(code),
+                json::string(message)
+            ),
+        );
+    }
     Response::json(
         status,
         format!(
@@ -45,8 +60,16 @@ pub fn error(status: u16, code: &str, message: &str) -> Response {
     )
 }
 
-/// Routes one request.
+/// Routes one request; in the auth mode, every answer is hardened.
 pub fn handle(req: &Request) -> Response {
+    if crate::auth::enabled() {
+        crate::auth::harden(route(req))
+    } else {
+        route(req)
+    }
+}
+
+fn route(req: &Request) -> Response {
     if let Some(ms) = std::env::var("TESTSVC_DELAY_MS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -74,7 +97,9 @@ pub fn handle(req: &Request) -> Response {
             format!(r#"{{"count":{}}}"#, COUNTED.load(Ordering::SeqCst)),
         ),
         (_, "/redirect") => Response::json(302, "{}").with_header("Location", "/healthz"),
-        (_, p) if p == "/notes" || p.starts_with("/notes/") => crate::notes::handle(req),
+        ("POST", "/login") if crate::auth::enabled() => crate::auth::login(req),
+        (_, p) if p == "/notes" || p.starts_with("/notes/") => notes(req, p),
+        (_, p) if p == "/v1/notes" || p.starts_with("/v1/notes/") => notes(req, &p[3..]),
         _ => error(404, "not_found", "no such route"),
     }
 }
@@ -95,4 +120,15 @@ fn echo(req: &Request) -> Response {
         json::string(&String::from_utf8_lossy(&req.body)),
     );
     Response::json(200, body).with_header("X-Echo", "yes")
+}
+
+/// The notes routes (`/notes` and, as in the w09+ contracts, `/v1/notes`), behind a token in the auth mode.
+fn notes(req: &Request, path: &str) -> Response {
+    if !crate::auth::enabled() {
+        return crate::notes::handle(req, path, None);
+    }
+    match crate::auth::authenticate(req) {
+        Ok(caller) => crate::notes::handle(req, path, Some(&caller)),
+        Err(r) => r,
+    }
 }

@@ -249,7 +249,7 @@ fn equal(a: &Value, b: &Value) -> bool {
 }
 
 /// `*` matches any run of characters; `fold` compares ASCII case-insensitively (media types).
-pub(super) fn glob(pattern: &str, value: &str, fold: bool) -> bool {
+pub(in crate::checks) fn glob(pattern: &str, value: &str, fold: bool) -> bool {
     let (p, v) = if fold {
         (pattern.to_ascii_lowercase(), value.to_ascii_lowercase())
     } else {

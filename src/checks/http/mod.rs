@@ -12,6 +12,7 @@ pub(super) mod parse;
 mod transcript;
 
 pub(super) use exec::{client, run_scenario, StepError};
+pub(super) use expect::glob;
 
 /// The steps of one http check, run in order; the first failing step ends the check.
 #[derive(Debug, Clone)]

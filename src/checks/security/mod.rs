@@ -1,0 +1,212 @@
+//! The `security` kind: one probe per check that attacks the learner's service the way a real attacker would
+//! (forged tokens, missing credentials, a user on admin routes, injection payloads, error pages that talk too
+//! much, missing security headers, password guessing) and reports which class of attack got through.
+//!
+//! A probe is parameterised per lab (routes, token claims, the environment variable holding the run's signing
+//! secret), so the same probes grade any lab with this shape of contract. The learner's message names only the
+//! class of attack ("a token signed with a different key was accepted"); tokens, payloads and expected values
+//! go only to the instructor's transcript.
+//!
+//! - `raw.rs`, `parse.rs`: the check's TOML fields, and from them to a [`SecurityProbe`] with diagnostics;
+//! - `jwt.rs`: HS256 tokens minted with the run's secret, and the set of forgeries;
+//! - `session.rs`: sending requests within the check's deadline, recording the transcript;
+//! - `auth.rs`: the `unauthenticated`, `jwt` and `roles` probes;
+//! - `inputs.rs`: the `injection` and `error_leaks` probes and what counts as a leak;
+//! - `limits.rs`: the `headers` and `rate_limit` probes.
+
+mod auth;
+mod inputs;
+mod jwt;
+mod limits;
+pub(super) mod parse;
+mod raw;
+mod session;
+
+use rand::SeedableRng;
+use tokio::time::Instant;
+
+use super::{CheckContext, Target};
+pub(super) use session::ProbeError;
+use session::Session;
+
+/// One security check: the probe to run and its parameters.
+#[derive(Debug, Clone)]
+pub enum SecurityProbe {
+    /// Protected routes answer 401 without a token, with a malformed header, with a bearer that is no JWT.
+    Unauthenticated { routes: Vec<Route> },
+    /// A correctly signed token is accepted on every route and every forgery is refused with 401.
+    Jwt {
+        routes: Vec<Route>,
+        token: TokenSpec,
+    },
+    /// A token of a non-admin role gets 403 on admin-only routes; with `admin`, an admin token then succeeds.
+    Roles {
+        routes: Vec<Route>,
+        token: TokenSpec,
+        admin: Option<Admin>,
+        create: Option<Create>,
+    },
+    /// Injection payloads in the routes' `{payload}` slots: never a 5xx, a planted marker or error text.
+    Injection {
+        routes: Vec<Route>,
+        token: Option<TokenSpec>,
+        plant: Option<Plant>,
+    },
+    /// Malformed requests to the routes: error answers carry no stack trace, path, banner or secret.
+    ErrorLeaks {
+        routes: Vec<Route>,
+        token: Option<TokenSpec>,
+        secret_envs: Vec<String>,
+    },
+    /// Every answer of the routes carries the listed headers (value patterns with `*`), none of `absent`.
+    Headers {
+        routes: Vec<Route>,
+        token: Option<TokenSpec>,
+        headers: Vec<(String, String)>,
+        absent: Vec<String>,
+    },
+    /// Failed logins for one username are refused with 429 by attempt `attempts + 1`, even with the right
+    /// password; with `other`, another username still logs in.
+    RateLimit { login: Login, attempts: u32 },
+}
+
+impl SecurityProbe {
+    /// The `probe = "..."` name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SecurityProbe::Unauthenticated { .. } => "unauthenticated",
+            SecurityProbe::Jwt { .. } => "jwt",
+            SecurityProbe::Roles { .. } => "roles",
+            SecurityProbe::Injection { .. } => "injection",
+            SecurityProbe::ErrorLeaks { .. } => "error_leaks",
+            SecurityProbe::Headers { .. } => "headers",
+            SecurityProbe::RateLimit { .. } => "rate_limit",
+        }
+    }
+}
+
+/// A request a probe sends: the method, the path (with query), an optional JSON body. `{payload}` marks where
+/// injection payloads go; `{id}` is the id of the resource a `roles` probe created.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub method: String,
+    pub path: String,
+    pub json: Option<serde_json::Value>,
+}
+
+/// The claims of the tokens a probe mints; the secret is read from the run's environment at run time, so the
+/// check files never hold it and every run may use a fresh one.
+#[derive(Debug, Clone)]
+pub struct TokenSpec {
+    /// Name of the container's environment variable holding the HS256 secret.
+    pub secret_env: String,
+    pub issuer: String,
+    pub audience: String,
+    pub subject: String,
+    pub role_claim: String,
+    pub role: String,
+    /// Lifetime of a valid token.
+    pub ttl_secs: u64,
+}
+
+/// Who the admin is for the positive half of a `roles` probe.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub subject: String,
+    pub role: String,
+}
+
+/// A resource the non-admin creates before the admin-only routes are tried, so the routes name a real one.
+#[derive(Debug, Clone)]
+pub struct Create {
+    pub route: Route,
+    /// JSON pointer to the new resource's id in the answer, substituted for `{id}`.
+    pub id_pointer: String,
+}
+
+/// A resource another user creates, holding a random marker the prober must never see in its answers.
+#[derive(Debug, Clone)]
+pub struct Plant {
+    pub route: Route,
+    pub subject: String,
+}
+
+/// The login route of a `rate_limit` probe.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub path: String,
+    pub username: String,
+    /// Environment variable holding the username's correct password.
+    pub password_env: String,
+    pub username_field: String,
+    pub password_field: String,
+    /// Another user whose login must stay unaffected: username and its password's environment variable.
+    pub other: Option<(String, String)>,
+}
+
+/// What running a probe produced.
+pub(super) struct ProbeResult {
+    pub result: Result<(), ProbeError>,
+    pub transcript: String,
+}
+
+/// Runs one probe until it finds a hole, the deadline passes or every attack was refused.
+pub(super) async fn run_probe(
+    probe: &SecurityProbe,
+    check_id: &str,
+    client: &reqwest::Client,
+    target: &Target,
+    ctx: &CheckContext,
+    deadline: Instant,
+) -> ProbeResult {
+    let rng = rand::rngs::StdRng::seed_from_u64(ctx.seed ^ fnv(check_id));
+    let mut s = Session::new(client, target, &ctx.env, rng, deadline);
+    s.note(&format!("probe: {}", probe.name()));
+    let result = match probe {
+        SecurityProbe::Unauthenticated { routes } => auth::unauthenticated(&mut s, routes).await,
+        SecurityProbe::Jwt { routes, token } => auth::jwt(&mut s, routes, token).await,
+        SecurityProbe::Roles {
+            routes,
+            token,
+            admin,
+            create,
+        } => auth::roles(&mut s, routes, token, admin.as_ref(), create.as_ref()).await,
+        SecurityProbe::Injection {
+            routes,
+            token,
+            plant,
+        } => inputs::injection(&mut s, routes, token.as_ref(), plant.as_ref()).await,
+        SecurityProbe::ErrorLeaks {
+            routes,
+            token,
+            secret_envs,
+        } => inputs::error_leaks(&mut s, routes, token.as_ref(), secret_envs).await,
+        SecurityProbe::Headers {
+            routes,
+            token,
+            headers,
+            absent,
+        } => limits::headers(&mut s, routes, token.as_ref(), headers, absent).await,
+        SecurityProbe::RateLimit { login, attempts } => {
+            limits::rate_limit(&mut s, login, *attempts).await
+        }
+    };
+    match &result {
+        Ok(()) => s.note("passed"),
+        Err(ProbeError::Failed(why)) => s.note(&format!("FAILED: {why}")),
+        Err(ProbeError::Broken(why)) => s.note(&format!("ERROR: {why}")),
+    }
+    ProbeResult {
+        result,
+        transcript: s.into_transcript(),
+    }
+}
+
+/// FNV-1a of the check id, stable across Rust versions, so a replayed run draws the same values.
+fn fnv(id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}

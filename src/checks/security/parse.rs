@@ -1,0 +1,410 @@
+//! From the fields of a `kind = "security"` check to a [`SecurityProbe`], with diagnostics.
+//!
+//! The probe's fields sit beside the shared ones in `[[check]]` (flattened into the loader's raw check), which
+//! costs serde's spans; a problem is therefore pinned to the line where its key is written in this check, found
+//! by `Source::key_offset`, or to the check's first line.
+
+pub(in crate::checks) use super::raw::RawSecurity;
+use super::raw::{OneOrMany, RawCreate, RawRoute};
+use super::{Admin, Create, Login, Plant, Route, SecurityProbe, TokenSpec};
+use crate::checks::http::METHODS;
+use crate::checks::load::Source;
+use crate::diagnostics::Diagnostic;
+
+/// The probes, for the diagnostics.
+const PROBES: &str = "jwt, unauthenticated, roles, injection, error_leaks, headers, rate_limit";
+
+/// Refuses security fields on a check of another kind.
+pub(in crate::checks) fn reject_on_other_kind(
+    src: &Source,
+    start: usize,
+    kind: &str,
+    raw: &RawSecurity,
+    problems: &mut Vec<Diagnostic>,
+) {
+    for key in raw.given() {
+        problems.push(src.at(
+            src.key_offset(start, key),
+            format!("unknown field `{key}` for a check of kind `{kind}`"),
+        ));
+    }
+}
+
+/// Reads the probe of one security check starting at byte `start`; `None` when any problem was found.
+pub(in crate::checks) fn probe(
+    src: &Source,
+    start: usize,
+    has_steps: bool,
+    raw: RawSecurity,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<SecurityProbe> {
+    let before = problems.len();
+    let mut p = Parser {
+        src,
+        start,
+        problems,
+    };
+    if has_steps {
+        p.problem(
+            "step",
+            "a security check has no [[check.step]]; its probe sends the requests",
+        );
+    }
+    let Some(name) = raw.probe.clone() else {
+        p.problem(
+            "kind",
+            format!("a security check needs `probe` (one of {PROBES})"),
+        );
+        return None;
+    };
+    let (allowed, probe): (&[&str], Option<SecurityProbe>) = match name.as_str() {
+        "unauthenticated" => (
+            &["protected"],
+            Some(SecurityProbe::Unauthenticated {
+                routes: p.routes("protected", raw.protected.as_deref(), None),
+            }),
+        ),
+        "jwt" => (
+            &[
+                "protected",
+                "secret_env",
+                "issuer",
+                "audience",
+                "subject",
+                "role_claim",
+                "role",
+                "ttl_secs",
+            ],
+            p.token(&raw, true).map(|token| SecurityProbe::Jwt {
+                routes: p.routes("protected", raw.protected.as_deref(), None),
+                token,
+            }),
+        ),
+        "roles" => (
+            &[
+                "admin_only",
+                "secret_env",
+                "issuer",
+                "audience",
+                "subject",
+                "role_claim",
+                "role",
+                "ttl_secs",
+                "admin_subject",
+                "admin_role",
+                "create",
+            ],
+            p.token(&raw, true).map(|token| SecurityProbe::Roles {
+                routes: p.routes("admin_only", raw.admin_only.as_deref(), None),
+                admin: p.admin(&raw),
+                create: p.create(raw.create.as_ref()),
+                token,
+            }),
+        ),
+        "injection" => (
+            &[
+                "routes",
+                "secret_env",
+                "issuer",
+                "audience",
+                "subject",
+                "role_claim",
+                "role",
+                "ttl_secs",
+                "plant",
+            ],
+            Some(SecurityProbe::Injection {
+                routes: p.routes("routes", raw.routes.as_deref(), Some("{payload}")),
+                token: p.token(&raw, false),
+                plant: p.plant(&raw),
+            }),
+        ),
+        "error_leaks" => (
+            &[
+                "routes",
+                "secret_env",
+                "issuer",
+                "audience",
+                "subject",
+                "role_claim",
+                "role",
+                "ttl_secs",
+                "secret_envs",
+            ],
+            Some(SecurityProbe::ErrorLeaks {
+                routes: p.routes("routes", raw.routes.as_deref(), None),
+                token: p.token(&raw, false),
+                secret_envs: raw
+                    .secret_envs
+                    .clone()
+                    .unwrap_or_else(|| raw.secret_env.iter().cloned().collect()),
+            }),
+        ),
+        "headers" => (
+            &[
+                "routes",
+                "secret_env",
+                "issuer",
+                "audience",
+                "subject",
+                "role_claim",
+                "role",
+                "ttl_secs",
+                "headers",
+                "absent_headers",
+            ],
+            Some(SecurityProbe::Headers {
+                routes: p.routes("routes", raw.routes.as_deref(), None),
+                token: p.token(&raw, false),
+                headers: p.headers(&raw),
+                absent: raw
+                    .absent_headers
+                    .iter()
+                    .flatten()
+                    .map(|h| h.to_ascii_lowercase())
+                    .collect(),
+            }),
+        ),
+        "rate_limit" => (&["login", "attempts"], p.rate_limit(&raw)),
+        other => {
+            p.problem(
+                "probe",
+                format!("unknown probe `{other}` (known: {PROBES})"),
+            );
+            return None;
+        }
+    };
+    for key in raw.given() {
+        if key != "probe" && !allowed.contains(&key) {
+            p.problem(key, format!("`{key}` does not apply to probe `{name}`"));
+        }
+    }
+    probe.filter(|_| problems.len() == before)
+}
+
+struct Parser<'a, 'b> {
+    src: &'a Source<'a>,
+    start: usize,
+    problems: &'b mut Vec<Diagnostic>,
+}
+
+impl Parser<'_, '_> {
+    fn problem(&mut self, key: &str, msg: impl Into<String>) {
+        let at = self.src.key_offset(self.start, key);
+        self.problems.push(self.src.at(at, msg));
+    }
+
+    fn route(
+        &mut self,
+        key: &str,
+        method: Option<&str>,
+        path: &str,
+        json: Option<&serde_json::Value>,
+    ) -> Route {
+        let method = method.unwrap_or("GET").to_ascii_uppercase();
+        if !METHODS.contains(&method.as_str()) {
+            self.problem(
+                key,
+                format!("unknown method `{method}` (known: {})", METHODS.join(" ")),
+            );
+        }
+        if !path.starts_with('/') {
+            self.problem(key, format!("path `{path}` does not start with `/`"));
+        }
+        Route {
+            method,
+            path: path.to_string(),
+            json: json.cloned(),
+        }
+    }
+
+    /// The routes under `key`: required, non-empty, each with `slot` somewhere when one is asked for.
+    fn routes(&mut self, key: &str, raw: Option<&[RawRoute]>, slot: Option<&str>) -> Vec<Route> {
+        let raw = raw.unwrap_or_default();
+        if raw.is_empty() {
+            self.problem(
+                "probe",
+                format!("this probe needs `{key}`, a non-empty list of routes"),
+            );
+        }
+        let mut out = Vec::new();
+        for r in raw {
+            let route = self.route(key, r.method.as_deref(), &r.path, r.json.as_ref());
+            let in_json = r
+                .json
+                .as_ref()
+                .is_some_and(|j| slot.is_some_and(|s| j.to_string().contains(s)));
+            if let Some(slot) = slot.filter(|s| !r.path.contains(s) && !in_json) {
+                self.problem(
+                    key,
+                    format!(
+                        "route `{}` has no `{slot}` slot in its path or JSON",
+                        r.path
+                    ),
+                );
+            }
+            out.push(route);
+        }
+        out
+    }
+
+    /// The token claims; with `required`, a missing claim is a problem, else no `secret_env` means no token.
+    fn token(&mut self, raw: &RawSecurity, required: bool) -> Option<TokenSpec> {
+        if !required && raw.secret_env.is_none() {
+            return None;
+        }
+        let mut need = |key: &str, v: &Option<String>| match v.as_deref().map(str::trim) {
+            Some(s) if !s.is_empty() => s.to_string(),
+            _ => {
+                self.problem(
+                    if v.is_some() { key } else { "probe" },
+                    format!("this probe needs a non-empty `{key}`"),
+                );
+                String::new()
+            }
+        };
+        let spec = TokenSpec {
+            secret_env: need("secret_env", &raw.secret_env),
+            issuer: need("issuer", &raw.issuer),
+            audience: need("audience", &raw.audience),
+            subject: need("subject", &raw.subject),
+            role_claim: raw.role_claim.clone().unwrap_or_else(|| "role".into()),
+            role: raw.role.clone().unwrap_or_else(|| "user".into()),
+            ttl_secs: 600,
+        };
+        let ttl = match raw.ttl_secs {
+            None => 600,
+            Some(t) if (60..=86_400).contains(&t) => t.unsigned_abs(),
+            Some(_) => {
+                self.problem("ttl_secs", "ttl_secs must be between 60 and 86400");
+                600
+            }
+        };
+        Some(TokenSpec {
+            ttl_secs: ttl,
+            ..spec
+        })
+    }
+
+    fn admin(&mut self, raw: &RawSecurity) -> Option<Admin> {
+        if raw.admin_role.is_none() && raw.admin_subject.is_some() {
+            self.problem("admin_subject", "`admin_subject` needs `admin_role`");
+        }
+        raw.admin_role.as_ref().map(|role| Admin {
+            subject: raw.admin_subject.clone().unwrap_or_else(|| "admin".into()),
+            role: role.clone(),
+        })
+    }
+
+    fn create(&mut self, raw: Option<&RawCreate>) -> Option<Create> {
+        let c = raw?;
+        let route = self.route(
+            "create",
+            c.method.as_deref().or(Some("POST")),
+            &c.path,
+            c.json.as_ref(),
+        );
+        let id_pointer = c.id_pointer.clone().unwrap_or_else(|| "/id".into());
+        if !id_pointer.starts_with('/') {
+            self.problem("create", format!("`{id_pointer}` is not a JSON pointer"));
+        }
+        Some(Create { route, id_pointer })
+    }
+
+    fn plant(&mut self, raw: &RawSecurity) -> Option<Plant> {
+        let p = raw.plant.as_ref()?;
+        if raw.secret_env.is_none() {
+            self.problem(
+                "plant",
+                "`plant` needs the token fields (`secret_env`, ...) to act as another user",
+            );
+        }
+        if !p.path.contains("{marker}")
+            && !p
+                .json
+                .as_ref()
+                .is_some_and(|j| j.to_string().contains("{marker}"))
+        {
+            self.problem(
+                "plant",
+                "`plant` needs a `{marker}` slot in its path or JSON",
+            );
+        }
+        let route = self.route(
+            "plant",
+            p.method.as_deref().or(Some("POST")),
+            &p.path,
+            p.json.as_ref(),
+        );
+        Some(Plant {
+            route,
+            subject: p.subject.clone(),
+        })
+    }
+
+    fn headers(&mut self, raw: &RawSecurity) -> Vec<(String, String)> {
+        let headers: Vec<(String, String)> = raw
+            .headers
+            .iter()
+            .flatten()
+            .flat_map(|(n, v)| {
+                let all = match v {
+                    OneOrMany::One(p) => vec![p.clone()],
+                    OneOrMany::Many(ps) => ps.clone(),
+                };
+                all.into_iter().map(|p| (n.to_ascii_lowercase(), p))
+            })
+            .collect();
+        if headers.is_empty() && raw.absent_headers.as_ref().is_none_or(Vec::is_empty) {
+            self.problem(
+                "probe",
+                "a headers probe needs `headers` or `absent_headers`",
+            );
+        }
+        headers
+    }
+
+    fn rate_limit(&mut self, raw: &RawSecurity) -> Option<SecurityProbe> {
+        let Some(l) = &raw.login else {
+            self.problem("probe", "a rate_limit probe needs `login`");
+            return None;
+        };
+        let _ = self.route("login", Some("POST"), &l.path, None);
+        let attempts = match raw.attempts {
+            None => 5,
+            Some(n) if (1..=100).contains(&n) => u32::try_from(n).unwrap_or(5),
+            Some(_) => {
+                self.problem("attempts", "attempts must be between 1 and 100");
+                5
+            }
+        };
+        let other = match (&l.other_username, &l.other_password_env) {
+            (Some(u), Some(e)) => Some((u.clone(), e.clone())),
+            (None, None) => None,
+            _ => {
+                self.problem(
+                    "login",
+                    "`other_username` and `other_password_env` go together",
+                );
+                None
+            }
+        };
+        Some(SecurityProbe::RateLimit {
+            login: Login {
+                path: l.path.clone(),
+                username: l.username.clone(),
+                password_env: l.password_env.clone(),
+                username_field: l
+                    .username_field
+                    .clone()
+                    .unwrap_or_else(|| "username".into()),
+                password_field: l
+                    .password_field
+                    .clone()
+                    .unwrap_or_else(|| "password".into()),
+                other,
+            },
+            attempts,
+        })
+    }
+}

@@ -1,0 +1,105 @@
+//! The raw TOML shapes of a security check's fields, as serde reads them (flattened beside the shared fields
+//! of `[[check]]`, so without spans; `parse.rs` turns them into a checked probe).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+pub(in crate::checks) struct RawSecurity {
+    pub(super) probe: Option<String>,
+    pub(super) protected: Option<Vec<RawRoute>>,
+    pub(super) admin_only: Option<Vec<RawRoute>>,
+    pub(super) routes: Option<Vec<RawRoute>>,
+    pub(super) secret_env: Option<String>,
+    pub(super) issuer: Option<String>,
+    pub(super) audience: Option<String>,
+    pub(super) subject: Option<String>,
+    pub(super) role_claim: Option<String>,
+    pub(super) role: Option<String>,
+    pub(super) ttl_secs: Option<i64>,
+    pub(super) admin_subject: Option<String>,
+    pub(super) admin_role: Option<String>,
+    pub(super) create: Option<RawCreate>,
+    pub(super) plant: Option<RawPlant>,
+    pub(super) headers: Option<BTreeMap<String, OneOrMany>>,
+    pub(super) absent_headers: Option<Vec<String>>,
+    pub(super) secret_envs: Option<Vec<String>>,
+    pub(super) login: Option<RawLogin>,
+    pub(super) attempts: Option<i64>,
+}
+
+/// A header's acceptable value: one pattern, or several that must all match.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRoute {
+    pub(super) method: Option<String>,
+    pub(super) path: String,
+    pub(super) json: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCreate {
+    pub(super) method: Option<String>,
+    pub(super) path: String,
+    pub(super) json: Option<serde_json::Value>,
+    pub(super) id_pointer: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPlant {
+    pub(super) method: Option<String>,
+    pub(super) path: String,
+    pub(super) json: Option<serde_json::Value>,
+    pub(super) subject: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLogin {
+    pub(super) path: String,
+    pub(super) username: String,
+    pub(super) password_env: String,
+    pub(super) username_field: Option<String>,
+    pub(super) password_field: Option<String>,
+    pub(super) other_username: Option<String>,
+    pub(super) other_password_env: Option<String>,
+}
+
+impl RawSecurity {
+    /// The names of the security fields this check sets.
+    pub(super) fn given(&self) -> Vec<&'static str> {
+        let all = [
+            ("probe", self.probe.is_some()),
+            ("protected", self.protected.is_some()),
+            ("admin_only", self.admin_only.is_some()),
+            ("routes", self.routes.is_some()),
+            ("secret_env", self.secret_env.is_some()),
+            ("issuer", self.issuer.is_some()),
+            ("audience", self.audience.is_some()),
+            ("subject", self.subject.is_some()),
+            ("role_claim", self.role_claim.is_some()),
+            ("role", self.role.is_some()),
+            ("ttl_secs", self.ttl_secs.is_some()),
+            ("admin_subject", self.admin_subject.is_some()),
+            ("admin_role", self.admin_role.is_some()),
+            ("create", self.create.is_some()),
+            ("plant", self.plant.is_some()),
+            ("headers", self.headers.is_some()),
+            ("absent_headers", self.absent_headers.is_some()),
+            ("secret_envs", self.secret_envs.is_some()),
+            ("login", self.login.is_some()),
+            ("attempts", self.attempts.is_some()),
+        ];
+        all.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect()
+    }
+}

@@ -1,0 +1,93 @@
+//! A `testsvc` in the w10 auth mode with fresh secrets, and running one check of the bundled w10 suite.
+
+use std::path::Path;
+
+use gauntlet::checks::{run_suite, CheckContext, CheckOutcome, CheckSuite, Verdict};
+
+use crate::support::{load_lab, Service};
+
+/// Secrets of one test; the run's context carries the same ones, as the grading pipeline will.
+pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef0123456789";
+pub const ADMIN_PASSWORD: &str = "admin-pw-7f3a9c";
+pub const USER_PASSWORD: &str = "alice-pw-2b8e1d";
+
+pub fn env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("JWT_SECRET", JWT_SECRET),
+        ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ("USER_PASSWORD", USER_PASSWORD),
+    ]
+}
+
+/// The correct service, or one with the given defects switched on.
+pub fn service(defects: &str) -> Service {
+    let mut env = env();
+    if !defects.is_empty() {
+        env.push(("TESTSVC_DEFECT", defects));
+    }
+    Service::with_env(&env)
+}
+
+pub fn context(seed: u64) -> CheckContext {
+    CheckContext {
+        seed,
+        env: env()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        control: None,
+    }
+}
+
+/// The bundled w10 suite.
+pub fn w10() -> CheckSuite {
+    load_lab(&Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/w10-security"))
+}
+
+/// The one check `id` of the w10 suite, alone (no dependencies).
+pub fn only(id: &str) -> CheckSuite {
+    let mut suite = w10();
+    suite.checks.retain(|c| c.id == id);
+    assert_eq!(suite.checks.len(), 1, "no check `{id}` in w10");
+    suite.checks[0].depends_on.clear();
+    suite
+}
+
+pub async fn run_in(suite: &CheckSuite, svc: &Service, ctx: &CheckContext) -> Vec<CheckOutcome> {
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    run_suite(suite, &svc.target, ctx, &tx).await
+}
+
+/// Runs check `id` against a service with `defects`, asserting the verdict and a safe message.
+pub async fn judge(id: &str, defects: &str, verdict: Verdict) -> CheckOutcome {
+    let svc = service(defects);
+    let outcomes = run_in(&only(id), &svc, &context(7)).await;
+    let o = outcomes.into_iter().next().expect("one outcome");
+    assert_eq!(
+        o.verdict, verdict,
+        "{id} with `{defects}`: {}\n{}",
+        o.message, o.detail
+    );
+    assert_safe(&o);
+    o
+}
+
+/// The learner's message never carries a secret, a password or anything shaped like a token.
+pub fn assert_safe(o: &CheckOutcome) {
+    for secret in [JWT_SECRET, ADMIN_PASSWORD, USER_PASSWORD, "eyJ", "Bearer "] {
+        assert!(
+            !o.message.contains(secret),
+            "the message leaks `{secret}`: {}",
+            o.message
+        );
+    }
+}
+
+pub fn assert_says(o: &CheckOutcome, part: &str) {
+    assert!(
+        o.message.contains(part),
+        "expected `{part}` in the message: {}\n{}",
+        o.message,
+        o.detail
+    );
+}
