@@ -100,59 +100,87 @@ async fn run_check(
     target: &Target,
     ctx: &CheckContext,
 ) -> CheckOutcome {
-    match &def.kind {
-        CheckKind::Http(s) => run_http(def, s, client, target, ctx).await,
-        CheckKind::Load(l) => run_load(def, l, target).await,
-        CheckKind::Security(p) => run_security(def, p, client, target, ctx).await,
+    if let CheckKind::Load(l) = &def.kind {
+        return run_load(def, l, target).await;
     }
+    // The kinds below talk HTTP through the suite's one client.
+    let client = match client {
+        Ok(c) => c,
+        Err(e) => {
+            let detail = format!("HTTP client: {e}");
+            return outcome(def, Verdict::Error, platform_fault(def), detail, 0);
+        }
+    };
+    let start = Instant::now();
+    let deadline = start + def.timeout;
+    let run = async {
+        match &def.kind {
+            CheckKind::Http(s) => run_http(def, s, client, target, ctx, deadline).await,
+            CheckKind::Security(p) => run_security(def, p, client, target, ctx, deadline).await,
+            // Handled above; kept so a new kind is a compile error here rather than a silent gap.
+            CheckKind::Load(_) => Ended::Broken(String::new()),
+        }
+    };
+    let result = tokio::time::timeout(def.timeout + GRACE, run).await;
+    let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match result {
+        Err(_) => timed_out(def, took),
+        Ok(Ended::Passed(transcript)) => {
+            let message = format!("{}: passed", def.title);
+            outcome(def, Verdict::Pass, message, transcript, took)
+        }
+        Ok(Ended::Failed(why, transcript)) => {
+            let message = format!("{}: {why}", def.title);
+            outcome(def, Verdict::Fail, message, transcript, took)
+        }
+        Ok(Ended::Broken(transcript)) => {
+            outcome(def, Verdict::Error, platform_fault(def), transcript, took)
+        }
+    }
+}
+
+/// How an HTTP-driven check ended, each with its hidden transcript: passed, failed (with the learner-safe
+/// reason that follows the title) or broken (a platform fault).
+enum Ended {
+    Passed(String),
+    Failed(String, String),
+    Broken(String),
 }
 
 async fn run_security(
     def: &CheckDef,
     probe: &SecurityProbe,
-    client: &Result<reqwest::Client, String>,
+    client: &reqwest::Client,
     target: &Target,
     ctx: &CheckContext,
-) -> CheckOutcome {
-    let start = Instant::now();
-    let client = match client {
-        Ok(c) => c,
-        Err(e) => {
-            return outcome(
-                def,
-                Verdict::Error,
-                platform_fault(def),
-                format!("HTTP client: {e}"),
-                0,
-            )
-        }
-    };
-    let deadline = start + def.timeout;
-    let run = security::run_probe(probe, &def.id, client, target, ctx, deadline);
-    let result = tokio::time::timeout(def.timeout + GRACE, run).await;
-    let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let Ok(done) = result else {
-        return timed_out(def, took);
-    };
+    deadline: Instant,
+) -> Ended {
+    let done = security::run_probe(probe, &def.id, client, target, ctx, deadline).await;
     match done.result {
-        Ok(()) => outcome(
-            def,
-            Verdict::Pass,
-            format!("{}: passed", def.title),
+        Ok(()) => Ended::Passed(done.transcript),
+        Err(ProbeError::Failed(why)) => Ended::Failed(format!("failed: {why}"), done.transcript),
+        Err(ProbeError::Broken(_)) => Ended::Broken(done.transcript),
+    }
+}
+
+async fn run_http(
+    def: &CheckDef,
+    scenario: &HttpScenario,
+    client: &reqwest::Client,
+    target: &Target,
+    ctx: &CheckContext,
+    deadline: Instant,
+) -> Ended {
+    let mut vars = Vars::new(ctx.seed, rand_for(ctx.seed, &def.id), &ctx.env);
+    let control = ctx.control.as_deref();
+    let done = http::run_scenario(scenario, client, target, control, &mut vars, deadline).await;
+    match done.result {
+        Ok(()) => Ended::Passed(done.transcript),
+        Err((n, StepError::Failed(f))) => Ended::Failed(
+            format!("failed at step {n} of {}: {f}", done.steps),
             done.transcript,
-            took,
         ),
-        Err(ProbeError::Failed(why)) => {
-            let message = format!("{}: failed: {why}", def.title);
-            outcome(def, Verdict::Fail, message, done.transcript, took)
-        }
-        Err(ProbeError::Broken(_)) => outcome(
-            def,
-            Verdict::Error,
-            platform_fault(def),
-            done.transcript,
-            took,
-        ),
+        Err((_, StepError::Broken(_))) => Ended::Broken(done.transcript),
     }
 }
 
@@ -168,63 +196,6 @@ async fn run_load(def: &CheckDef, check: &LoadCheck, target: &Target) -> CheckOu
         _ => format!("{}: {}", def.title, judged.message),
     };
     outcome(def, judged.verdict, message, judged.detail, took)
-}
-
-async fn run_http(
-    def: &CheckDef,
-    scenario: &HttpScenario,
-    client: &Result<reqwest::Client, String>,
-    target: &Target,
-    ctx: &CheckContext,
-) -> CheckOutcome {
-    let start = Instant::now();
-    let client = match client {
-        Ok(c) => c,
-        Err(e) => {
-            return outcome(
-                def,
-                Verdict::Error,
-                platform_fault(def),
-                format!("HTTP client: {e}"),
-                0,
-            )
-        }
-    };
-    let mut vars = Vars::new(ctx.seed, rand_for(ctx.seed, &def.id), &ctx.env);
-    let deadline = start + def.timeout;
-    let run = http::run_scenario(
-        scenario,
-        client,
-        target,
-        ctx.control.as_deref(),
-        &mut vars,
-        deadline,
-    );
-    let result = tokio::time::timeout(def.timeout + GRACE, run).await;
-    let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let Ok(done) = result else {
-        return timed_out(def, took);
-    };
-    match done.result {
-        Ok(()) => outcome(
-            def,
-            Verdict::Pass,
-            format!("{}: passed", def.title),
-            done.transcript,
-            took,
-        ),
-        Err((n, StepError::Failed(f))) => {
-            let message = format!("{}: failed at step {n} of {}: {f}", def.title, done.steps);
-            outcome(def, Verdict::Fail, message, done.transcript, took)
-        }
-        Err((_, StepError::Broken(_))) => outcome(
-            def,
-            Verdict::Error,
-            platform_fault(def),
-            done.transcript,
-            took,
-        ),
-    }
 }
 
 fn timed_out(def: &CheckDef, took: u64) -> CheckOutcome {
