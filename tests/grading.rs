@@ -4,18 +4,12 @@
 mod common;
 
 use common::app::Spawn;
-use common::grading::{app_with_worker, assert_no_docker_leftovers, course};
+use common::grading::{app_with_worker, assert_no_docker_leftovers, course, graded, Graded};
 use common::project::Project;
 
 #[tokio::test]
 async fn a_correct_service_passes_and_counts_toward_progress() {
-    let course = course();
-    let app = app_with_worker(&course).await;
-    app.signed_in_learner("ada@example.org").await;
-    let run = app
-        .submit("w01-hello", Project::testsvc(&[]).archive())
-        .await;
-    let row = app.wait_final(run).await;
+    let Graded { app, run, row, .. } = graded(&Project::testsvc(&[])).await;
     assert_eq!(row.state, "passed", "{:?}", row.reason);
     assert_eq!(row.score, Some(1.0));
     let results = app.store.check_results(run).await.unwrap();
@@ -40,16 +34,8 @@ async fn a_correct_service_passes_and_counts_toward_progress() {
 
 #[tokio::test]
 async fn a_failing_check_fails_the_run_with_its_message_and_hint_but_no_hidden_detail() {
-    let course = course();
-    let app = app_with_worker(&course).await;
-    app.signed_in_learner("ada@example.org").await;
-    let run = app
-        .submit(
-            "w01-hello",
-            Project::testsvc(&[("TESTSVC_DEFECT", "no-json-404")]).archive(),
-        )
-        .await;
-    let row = app.wait_final(run).await;
+    let Graded { app, run, row, .. } =
+        graded(&Project::testsvc(&[("TESTSVC_DEFECT", "no-json-404")])).await;
     assert_eq!(row.state, "failed");
     assert_eq!(row.stage.as_deref(), Some("checks"));
     let reason = row.reason.unwrap_or_default();
@@ -77,16 +63,8 @@ async fn a_failing_check_fails_the_run_with_its_message_and_hint_but_no_hidden_d
 
 #[tokio::test]
 async fn a_service_that_never_becomes_healthy_fails_at_start() {
-    let course = course();
-    let app = app_with_worker(&course).await;
-    app.signed_in_learner("ada@example.org").await;
-    let run = app
-        .submit(
-            "w01-hello",
-            Project::testsvc(&[("TESTSVC_DEFECT", "health-500")]).archive(),
-        )
-        .await;
-    let row = app.wait_final(run).await;
+    let Graded { app, row, .. } =
+        graded(&Project::testsvc(&[("TESTSVC_DEFECT", "health-500")])).await;
     assert_eq!(row.state, "failed");
     assert_eq!(row.stage.as_deref(), Some("start"));
     let reason = row.reason.unwrap_or_default();
@@ -96,16 +74,8 @@ async fn a_service_that_never_becomes_healthy_fails_at_start() {
 
 #[tokio::test]
 async fn a_service_that_exits_at_start_is_named_with_its_exit_code() {
-    let course = course();
-    let app = app_with_worker(&course).await;
-    app.signed_in_learner("ada@example.org").await;
-    let run = app
-        .submit(
-            "w01-hello",
-            Project::testsvc(&[("TESTSVC_EXIT_AT_START", "3")]).archive(),
-        )
-        .await;
-    let row = app.wait_final(run).await;
+    let Graded { app, row, .. } =
+        graded(&Project::testsvc(&[("TESTSVC_EXIT_AT_START", "3")])).await;
     assert_eq!(row.state, "failed");
     assert_eq!(row.stage.as_deref(), Some("start"));
     assert!(row
@@ -117,14 +87,10 @@ async fn a_service_that_exits_at_start_is_named_with_its_exit_code() {
 
 #[tokio::test]
 async fn a_build_that_fails_is_reported_at_the_build_stage_with_its_log() {
-    let course = course();
-    let app = app_with_worker(&course).await;
-    app.signed_in_learner("ada@example.org").await;
     let project = Project::with_dockerfile(
         "FROM scratch\nCOPY testsvc /testsvc\nRUN [\"/does-not-exist\"]\n",
     );
-    let run = app.submit("w01-hello", project.archive()).await;
-    let row = app.wait_final(run).await;
+    let Graded { app, run, row, .. } = graded(&project).await;
     assert_eq!(row.state, "failed");
     assert_eq!(row.stage.as_deref(), Some("build"));
     assert!(row.reason.unwrap_or_default().starts_with("Build:"));

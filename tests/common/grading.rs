@@ -118,3 +118,26 @@ pub async fn wait_no_docker_objects(prefix: &str) {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// A project graded on a fresh server with one worker, as learner ada, on lab `w01-hello`.
+pub struct Graded {
+    pub app: TestApp,
+    pub run: i64,
+    pub row: RunRow,
+    /// Keeps the course's files alive as long as the server.
+    pub course: Course,
+}
+
+pub async fn graded(project: &super::project::Project) -> Graded {
+    let course = course();
+    let app = app_with_worker(&course).await;
+    app.signed_in_learner("ada@example.org").await;
+    let run = app.submit("w01-hello", project.archive()).await;
+    let row = app.wait_final(run).await;
+    Graded {
+        app,
+        run,
+        row,
+        course,
+    }
+}
