@@ -11,6 +11,7 @@
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
 mod auth;
+mod etag;
 mod http;
 mod json;
 mod lifecycle;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::auth::Caller;
+use crate::etag;
 use crate::http::{Request, Response};
 use crate::json::{self, Json};
 use crate::routes::{defect, error};
@@ -159,7 +160,7 @@ pub fn handle(req: &Request, path: &str, caller: Option<&Caller>) -> Response {
                 ("GET" | "PUT" | "DELETE", None) => error(404, "not_found", "no such note"),
                 ("GET", Some(seq)) => get(seq, caller),
                 ("PUT", Some(seq)) => replace(seq, req, caller),
-                ("DELETE", Some(seq)) => delete(seq),
+                ("DELETE", Some(seq)) => delete(seq, req),
                 _ => error(
                     405,
                     "method_not_allowed",
@@ -261,7 +262,7 @@ fn create(req: &Request, caller: Option<&Caller>) -> Response {
     s.notes.insert(seq, note);
     save(&s);
     let status = if defect("create-200") { 200 } else { 201 };
-    let r = Response::json(status, body);
+    let r = etag::with_etag(Response::json(status, body), 1);
     if defect("no-location") {
         r
     } else {
@@ -271,7 +272,7 @@ fn create(req: &Request, caller: Option<&Caller>) -> Response {
 
 fn get(seq: u64, caller: Option<&Caller>) -> Response {
     match store().notes.get(&seq).filter(|n| visible(n, caller)) {
-        Some(n) => Response::json(200, render(seq, n)),
+        Some(n) => etag::with_etag(Response::json(200, render(seq, n)), n.version),
         None if defect("get-missing-500") => error(500, "internal", "lookup failed"),
         None => error(404, "not_found", "no such note"),
     }
@@ -292,6 +293,9 @@ fn replace(seq: u64, req: &Request, caller: Option<&Caller>) -> Response {
         }
         return error(404, "not_found", "no such note");
     };
+    if let Err(refused) = etag::precondition(req, old.version) {
+        return refused;
+    }
     if defect("update-noop") {
         return Response::json(200, render(seq, old));
     }
@@ -306,12 +310,18 @@ fn replace(seq: u64, req: &Request, caller: Option<&Caller>) -> Response {
         };
     }
     let body = render(seq, old);
+    let version = old.version;
     save(&s);
-    Response::json(200, body)
+    etag::with_etag(Response::json(200, body), version)
 }
 
-fn delete(seq: u64) -> Response {
+fn delete(seq: u64, req: &Request) -> Response {
     let mut s = store();
+    if let Some(note) = s.notes.get(&seq) {
+        if let Err(refused) = etag::precondition(req, note.version) {
+            return refused;
+        }
+    }
     let found = if defect("delete-noop") {
         s.notes.contains_key(&seq)
     } else {
