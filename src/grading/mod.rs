@@ -5,12 +5,15 @@
 //! - `worker.rs`: the queue side: claim a run with a lease, heartbeat, feed the pipeline's events into the
 //!   store, record the result once, put the run back on a platform fault.
 //! - `events.rs`: what a run reports as it goes (stages, build log lines, verdicts).
+//! - `service.rs`: the service's environment and container settings; `control.rs`: restarting it for checks.
+//! - `submit.rs`, `reaper.rs`, `prove.rs`: taking an upload, start-up clean-up, `gauntlet prove`.
 
 pub mod control;
 pub mod events;
 pub mod pipeline;
 pub mod prove;
 pub mod reaper;
+pub mod service;
 pub mod submit;
 pub mod worker;
 

@@ -12,11 +12,12 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::events::RunEvent;
+use super::service::{service_env, start_spec};
 use crate::archive::{self, ArchiveLimits};
 use crate::checks::{self, CheckContext, CheckEvent, CheckOutcome, CheckSuite, Target, Verdict};
 use crate::curriculum::Lab;
 use crate::domain::RunState;
-use crate::sandbox::{BuildError, RunLabel, Running, Sandbox, SandboxError, StartError, StartSpec};
+use crate::sandbox::{BuildError, RunLabel, Running, Sandbox, SandboxError, StartError};
 
 /// The build log kept with a run; the stream shows every line, the store keeps the last this many bytes.
 pub const BUILD_LOG_CAP: usize = 256 * 1024;
@@ -291,48 +292,6 @@ async fn build_context(job: &Job) -> Result<Vec<u8>, Box<Report>> {
             r.detail = e.to_string();
             Err(Box::new(r))
         }
-    }
-}
-
-/// The environment the service starts with, which the checks also see: the port, the run's seed and, when the
-/// lab asks for them, the run's secrets.
-pub fn service_env(lab: &Lab, seed: u64) -> std::collections::BTreeMap<String, String> {
-    let mut env = std::collections::BTreeMap::new();
-    env.insert("PORT".to_string(), lab.service.port.to_string());
-    env.insert("GAUNTLET_SEED".to_string(), seed.to_string());
-    for name in &lab.service.secrets {
-        env.insert(name.clone(), run_secret(seed, name));
-    }
-    if let Some(dir) = &lab.service.data_dir {
-        env.insert("DATA_DIR".to_string(), dir.clone());
-    }
-    env
-}
-
-/// A run's secret, derived from its seed so that re-grading with the same seed gives the same verdicts; the seed
-/// is only shown to instructors.
-fn run_secret(seed: u64, name: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(
-        format!("gauntlet run secret {seed} {name}").as_bytes(),
-    ))
-}
-
-/// The container's settings for `lab`, with `env` as its environment (`PORT` is set from the lab anyway).
-pub fn start_spec(lab: &Lab, env: &std::collections::BTreeMap<String, String>) -> StartSpec {
-    StartSpec {
-        port: lab.service.port,
-        env: env
-            .iter()
-            .filter(|(k, _)| *k != "PORT")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        memory_bytes: i64::try_from(lab.limits.memory_mb.saturating_mul(1 << 20))
-            .unwrap_or(i64::MAX),
-        nano_cpus: (lab.limits.cpus * 1e9) as i64,
-        pids_limit: lab.limits.pids,
-        data_dir: lab.service.data_dir.clone(),
-        ..StartSpec::default()
     }
 }
 

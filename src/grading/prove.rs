@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::pipeline::{service_env, start_spec};
+use super::service::{service_env, start_spec};
 use crate::archive::{self, ArchiveLimits};
 use crate::checks::mutants::{self, Mutant};
 use crate::checks::{self, CheckContext, CheckOutcome, CheckSuite, Target, Verdict};
