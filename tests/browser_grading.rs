@@ -23,25 +23,13 @@ async fn a_learner_uploads_a_project_in_the_browser_and_sees_the_verdicts_appear
 
     let browser = Browser::start(1280, 900).await;
     let c = &browser.client;
-    c.goto(&app.url(&format!("/register?code={code}")))
-        .await
-        .unwrap();
-    let form = c
-        .form(Locator::Css("form[action='/register']"))
-        .await
-        .unwrap();
-    form.set_by_name("email", "ada@example.org")
-        .await
-        .unwrap()
-        .set_by_name("display_name", "Ada")
-        .await
-        .unwrap()
-        .set_by_name("password", common::app::PASSWORD)
-        .await
-        .unwrap()
-        .set_by_name("password_again", common::app::PASSWORD)
-        .await
-        .unwrap();
+    let form = browser
+        .fill_registration(
+            &app.url(&format!("/register?code={code}")),
+            "ada@example.org",
+            "Ada",
+        )
+        .await;
     form.submit().await.unwrap();
     c.wait()
         .for_element(Locator::Css("#progress-heading"))

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::app::{Spawn, PASSWORD};
+use common::app::Spawn;
 use common::browser::Browser;
 use fantoccini::Locator;
 
@@ -22,25 +22,13 @@ async fn a_visitor_registers_in_the_browser_and_reads_the_course_on_a_laptop_and
             "{device}: login fits"
         );
 
-        c.goto(&app.url(&format!("/register?code={code}")))
-            .await
-            .unwrap();
-        let form = c
-            .form(Locator::Css("form[action='/register']"))
-            .await
-            .unwrap();
-        form.set_by_name("email", &format!("{device}@example.org"))
-            .await
-            .unwrap()
-            .set_by_name("display_name", &format!("Ada on a {device}"))
-            .await
-            .unwrap()
-            .set_by_name("password", PASSWORD)
-            .await
-            .unwrap()
-            .set_by_name("password_again", PASSWORD)
-            .await
-            .unwrap();
+        let form = browser
+            .fill_registration(
+                &app.url(&format!("/register?code={code}")),
+                &format!("{device}@example.org"),
+                &format!("Ada on a {device}"),
+            )
+            .await;
         browser.screenshot(&format!("{device}-register")).await;
         form.submit().await.unwrap();
         c.wait()

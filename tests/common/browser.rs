@@ -101,6 +101,34 @@ impl Browser {
         v.as_bool().unwrap_or(true)
     }
 
+    /// Opens the registration page at `url` (with its invite code) and fills the form; the caller submits it.
+    pub async fn fill_registration(
+        &self,
+        url: &str,
+        email: &str,
+        name: &str,
+    ) -> fantoccini::elements::Form {
+        let c = &self.client;
+        c.goto(url).await.expect("open /register");
+        let form = c
+            .form(fantoccini::Locator::Css("form[action='/register']"))
+            .await
+            .expect("the registration form");
+        form.set_by_name("email", email)
+            .await
+            .expect("fill the form")
+            .set_by_name("display_name", name)
+            .await
+            .expect("fill the form")
+            .set_by_name("password", super::app::PASSWORD)
+            .await
+            .expect("fill the form")
+            .set_by_name("password_again", super::app::PASSWORD)
+            .await
+            .expect("fill the form");
+        form
+    }
+
     /// Ends the browser session; dropping `self` then stops the driver.
     pub async fn close(self) {
         self.client.clone().close().await.ok();

@@ -11,6 +11,17 @@ use crate::checks::http::METHODS;
 use crate::checks::load::Source;
 use crate::diagnostics::Diagnostic;
 
+/// The fields that describe the tokens a probe mints.
+const TOKEN_FIELDS: [&str; 7] = [
+    "secret_env",
+    "issuer",
+    "audience",
+    "subject",
+    "role_claim",
+    "role",
+    "ttl_secs",
+];
+
 /// The probes, for the diagnostics.
 const PROBES: &str = "jwt, unauthenticated, roles, injection, error_leaks, headers, rate_limit";
 
@@ -57,43 +68,26 @@ pub(in crate::checks) fn probe(
         );
         return None;
     };
-    let (allowed, probe): (&[&str], Option<SecurityProbe>) = match name.as_str() {
+    // Each probe's own fields, and whether it mints tokens (and so takes the token fields too).
+    let (allowed, tokens, probe): (&[&str], bool, Option<SecurityProbe>) = match name.as_str() {
         "unauthenticated" => (
             &["protected"],
+            false,
             Some(SecurityProbe::Unauthenticated {
                 routes: p.routes("protected", raw.protected.as_deref(), None),
             }),
         ),
         "jwt" => (
-            &[
-                "protected",
-                "secret_env",
-                "issuer",
-                "audience",
-                "subject",
-                "role_claim",
-                "role",
-                "ttl_secs",
-            ],
+            &["protected"],
+            true,
             p.token(&raw, true).map(|token| SecurityProbe::Jwt {
                 routes: p.routes("protected", raw.protected.as_deref(), None),
                 token,
             }),
         ),
         "roles" => (
-            &[
-                "admin_only",
-                "secret_env",
-                "issuer",
-                "audience",
-                "subject",
-                "role_claim",
-                "role",
-                "ttl_secs",
-                "admin_subject",
-                "admin_role",
-                "create",
-            ],
+            &["admin_only", "admin_subject", "admin_role", "create"],
+            true,
             p.token(&raw, true).map(|token| SecurityProbe::Roles {
                 routes: p.routes("admin_only", raw.admin_only.as_deref(), None),
                 admin: p.admin(&raw),
@@ -102,17 +96,8 @@ pub(in crate::checks) fn probe(
             }),
         ),
         "injection" => (
-            &[
-                "routes",
-                "secret_env",
-                "issuer",
-                "audience",
-                "subject",
-                "role_claim",
-                "role",
-                "ttl_secs",
-                "plant",
-            ],
+            &["routes", "plant"],
+            true,
             Some(SecurityProbe::Injection {
                 routes: p.routes("routes", raw.routes.as_deref(), Some("{payload}")),
                 token: p.token(&raw, false),
@@ -120,17 +105,8 @@ pub(in crate::checks) fn probe(
             }),
         ),
         "error_leaks" => (
-            &[
-                "routes",
-                "secret_env",
-                "issuer",
-                "audience",
-                "subject",
-                "role_claim",
-                "role",
-                "ttl_secs",
-                "secret_envs",
-            ],
+            &["routes", "secret_envs"],
+            true,
             Some(SecurityProbe::ErrorLeaks {
                 routes: p.routes("routes", raw.routes.as_deref(), None),
                 token: p.token(&raw, false),
@@ -141,18 +117,8 @@ pub(in crate::checks) fn probe(
             }),
         ),
         "headers" => (
-            &[
-                "routes",
-                "secret_env",
-                "issuer",
-                "audience",
-                "subject",
-                "role_claim",
-                "role",
-                "ttl_secs",
-                "headers",
-                "absent_headers",
-            ],
+            &["routes", "headers", "absent_headers"],
+            true,
             Some(SecurityProbe::Headers {
                 routes: p.routes("routes", raw.routes.as_deref(), None),
                 token: p.token(&raw, false),
@@ -165,7 +131,7 @@ pub(in crate::checks) fn probe(
                     .collect(),
             }),
         ),
-        "rate_limit" => (&["login", "attempts"], p.rate_limit(&raw)),
+        "rate_limit" => (&["login", "attempts"], false, p.rate_limit(&raw)),
         other => {
             p.problem(
                 "probe",
@@ -175,7 +141,8 @@ pub(in crate::checks) fn probe(
         }
     };
     for key in raw.given() {
-        if key != "probe" && !allowed.contains(&key) {
+        let token_field = tokens && TOKEN_FIELDS.contains(&key);
+        if key != "probe" && !allowed.contains(&key) && !token_field {
             p.problem(key, format!("`{key}` does not apply to probe `{name}`"));
         }
     }
