@@ -19,3 +19,6 @@ mod load;
 
 #[path = "checks_http/labs.rs"]
 mod labs;
+
+#[path = "checks_http/burst.rs"]
+mod burst;

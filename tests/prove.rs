@@ -6,17 +6,23 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
-/// A Docker context of the reference service (the static testsvc), as `scripts/build-references` writes it.
-fn reference(lab: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(common::testsvc::binary(), dir.path().join("testsvc")).unwrap();
-    std::fs::write(
-        dir.path().join("Dockerfile"),
-        format!("FROM scratch\nCOPY testsvc /testsvc\nENV GAUNTLET_LAB={lab}\nENTRYPOINT [\"/testsvc\"]\n"),
-    )
-    .unwrap();
-    dir
+/// The Docker context of a lab's reference service, written by `scripts/build-references` (run once per test
+/// process): the static testsvc and the lab's Dockerfile, with a `test` stage where the lab asks for one.
+fn reference(lab: &str) -> PathBuf {
+    static WRITTEN: OnceLock<()> = OnceLock::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    WRITTEN.get_or_init(|| {
+        // The same static build the other tests use, so this is quick once they have built it.
+        common::testsvc::binary();
+        let status = Command::new("bash")
+            .arg(root.join("scripts/build-references"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "scripts/build-references failed");
+    });
+    root.join("target/references").join(lab)
 }
 
 fn prove(lab_dir: &Path, reference: &Path) -> (bool, serde_json::Value) {
@@ -61,7 +67,7 @@ async fn every_bundled_lab_with_checks_is_proved_by_its_reference_and_mutants() 
         let id = lab.file_name().unwrap().to_string_lossy().to_string();
         let reference = reference(&id);
         let (ok, proof) = tokio::task::spawn_blocking({
-            let (lab, reference) = (lab.clone(), reference.path().to_path_buf());
+            let lab = lab.clone();
             move || prove(&lab, &reference)
         })
         .await
@@ -96,12 +102,9 @@ async fn a_wrong_declaration_and_a_check_no_mutant_fails_are_both_reported() {
     )
     .unwrap();
     let reference = reference("w01-health");
-    let (ok, proof) = tokio::task::spawn_blocking({
-        let reference = reference.path().to_path_buf();
-        move || prove(&lab, &reference)
-    })
-    .await
-    .unwrap();
+    let (ok, proof) = tokio::task::spawn_blocking(move || prove(&lab, &reference))
+        .await
+        .unwrap();
     assert!(!ok);
     let m = &proof["mutants"][0];
     assert_eq!(m["ok"], false);

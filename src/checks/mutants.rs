@@ -18,11 +18,40 @@ pub struct Mutant {
     pub name: String,
     /// Environment given to the reference service on top of the run's own.
     pub env: BTreeMap<String, String>,
+    /// Build arguments (`--build-arg`) for a mutant that needs its own image, e.g. a defect switched on where
+    /// the reference's `test` stage runs its tests; mutants without them share the reference's image.
+    pub build_args: BTreeMap<String, String>,
     /// The checks it must fail, exactly.
     pub fails: Vec<String>,
-    /// When set, the mutant must fail before the checks, at this stage (`start`): e.g. a service that never
-    /// answers its health check; then no check runs.
-    pub fails_at: Option<String>,
+    /// When set, the mutant must fail before the checks, at this stage; then no check runs.
+    pub fails_at: Option<FailStage>,
+}
+
+/// A stage a mutant must fail at instead of failing checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailStage {
+    /// Its image must not build: its `test` stage's tests fail (needs `build_args`).
+    Build,
+    /// It must never become healthy.
+    Start,
+}
+
+impl FailStage {
+    fn parse(s: &str) -> Option<FailStage> {
+        match s {
+            "build" => Some(FailStage::Build),
+            "start" => Some(FailStage::Start),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailStage::Build => "build",
+            FailStage::Start => "start",
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -38,6 +67,8 @@ struct RawMutant {
     name: Spanned<String>,
     #[serde(default)]
     env: BTreeMap<String, String>,
+    #[serde(default)]
+    build_args: BTreeMap<String, String>,
     #[serde(default)]
     fails: Vec<Spanned<String>>,
     #[serde(default)]
@@ -76,19 +107,41 @@ pub fn load(lab_dir: &Path, suite: &CheckSuite) -> Result<Vec<Mutant>, Vec<Diagn
                 ));
             }
         }
-        match &m.fails_at {
-            Some(stage) if stage.get_ref() != "start" => problems.push(at(
+        let fails_at = match &m.fails_at {
+            None => None,
+            Some(stage) => match FailStage::parse(stage.get_ref()) {
+                Some(st) => Some(st),
+                None => {
+                    problems.push(at(
+                        stage.span().start,
+                        format!(
+                            "fails_at can be `build` or `start`, not `{}`",
+                            stage.get_ref()
+                        ),
+                    ));
+                    None
+                }
+            },
+        };
+        match (&m.fails_at, fails_at) {
+            (Some(stage), Some(st)) if !m.fails.is_empty() => problems.push(at(
                 stage.span().start,
-                format!("fails_at can only be `start`, not `{}`", stage.get_ref()),
+                format!(
+                    "a mutant that fails at {} runs no check: leave `fails` empty",
+                    st.as_str()
+                ),
             )),
-            Some(stage) if !m.fails.is_empty() => problems.push(at(
-                stage.span().start,
-                "a mutant that fails at start runs no check: leave `fails` empty".into(),
-            )),
-            None if m.fails.is_empty() => problems.push(at(
+            (Some(stage), Some(FailStage::Build)) if m.build_args.is_empty() => {
+                problems.push(at(
+                    stage.span().start,
+                    "a mutant that fails at build needs `build_args` (without them it is the reference's build)"
+                        .into(),
+                ))
+            }
+            (None, _) if m.fails.is_empty() => problems.push(at(
                 m.name.span().start,
                 format!(
-                    "mutant `{name}` must fail at least one check (or set fails_at = \"start\")"
+                    "mutant `{name}` must fail at least one check (or set fails_at = \"build\" or \"start\")"
                 ),
             )),
             _ => {}
@@ -96,8 +149,9 @@ pub fn load(lab_dir: &Path, suite: &CheckSuite) -> Result<Vec<Mutant>, Vec<Diagn
         mutants.push(Mutant {
             name,
             env: m.env,
+            build_args: m.build_args,
             fails: m.fails.iter().map(|f| f.get_ref().clone()).collect(),
-            fails_at: m.fails_at.map(|s| s.into_inner()),
+            fails_at,
         });
     }
     if problems.is_empty() {

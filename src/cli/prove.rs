@@ -56,13 +56,16 @@ fn line(t: &Trial, claim: &str) {
     if t.ok {
         return;
     }
-    if let Some(why) = &t.start_failure {
-        println!("          did not start: {why}");
+    if let (Some(stage), Some(why)) = (t.failed_at, &t.failure) {
+        println!("          failed at {}: {why}", stage.as_str());
     }
-    if t.expected_start_failure && t.start_failure.is_none() {
-        println!("          expected to fail at start, but it became healthy");
+    if let Some(stage) = t.expected_fails_at.filter(|s| t.failed_at != Some(*s)) {
+        println!(
+            "          expected to fail at {}, but it did not",
+            stage.as_str()
+        );
     }
-    if !t.expected_start_failure {
+    if t.expected_fails_at.is_none() {
         println!("          expected to fail: [{}]", t.expected.join(", "));
         println!("          failed:           [{}]", t.failed.join(", "));
     }

@@ -23,6 +23,7 @@ pub struct Lab {
     pub service: ServiceSpec,
     pub limits: Limits,
     pub timeouts: Timeouts,
+    pub build: BuildSpec,
     pub readme_html: String,
     pub toc: Vec<TocEntry>,
     /// The lab's folder.
@@ -45,6 +46,16 @@ pub struct ServiceSpec {
     /// restart the service and expect its data back.
     #[serde(default)]
     pub data_dir: Option<String>,
+}
+
+/// How the learner's image is built.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildSpec {
+    /// A stage the learner's Dockerfile must declare (`FROM … AS test`), built on its own before the final
+    /// image: their tests run in it, and a failing test fails the build before anything is graded.
+    #[serde(default)]
+    pub test_stage: Option<crate::sandbox::dockerfile::StageName>,
 }
 
 /// Resources the learner's container may use.
@@ -139,6 +150,8 @@ struct RawLab {
     limits: Limits,
     #[serde(default)]
     timeouts: Timeouts,
+    #[serde(default)]
+    build: BuildSpec,
 }
 
 /// A lab as parsed, with the lines that cross-references must check later.
@@ -237,6 +250,7 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
             service: raw.service,
             limits: raw.limits,
             timeouts: raw.timeouts,
+            build: raw.build,
             readme_html: rendered.html,
             toc: rendered.toc,
             dir: dir.to_path_buf(),

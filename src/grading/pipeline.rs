@@ -17,7 +17,10 @@ use crate::archive::{self, ArchiveLimits};
 use crate::checks::{self, CheckContext, CheckEvent, CheckOutcome, CheckSuite, Target, Verdict};
 use crate::curriculum::Lab;
 use crate::domain::RunState;
-use crate::sandbox::{BuildError, RunLabel, Running, Sandbox, SandboxError, StartError};
+use crate::sandbox::dockerfile::{self, StageName};
+use crate::sandbox::{
+    BuildError, BuildRequest, RunLabel, Running, Sandbox, SandboxError, StartError,
+};
 
 /// The build log kept with a run; the stream shows every line, the store keeps the last this many bytes.
 pub const BUILD_LOG_CAP: usize = 256 * 1024;
@@ -160,6 +163,12 @@ async fn stages(
         },
     );
     let mut build_log = String::new();
+    if let Some(stage) = &job.lab.build.test_stage {
+        if let Err(report) = test_stage(sandbox, job, stage, &context, events, &mut build_log).await
+        {
+            return *report;
+        }
+    }
     let built = sandbox
         .build(
             &job.label,
@@ -250,6 +259,78 @@ async fn stages(
     report.build_log = build_log;
     report.container_log = container_log;
     report
+}
+
+/// Builds the lab's test stage on its own, before the final image: the learner's tests run there, and a
+/// failing test (or a missing stage) fails the run at the build stage with nothing graded.
+async fn test_stage(
+    sandbox: &Sandbox,
+    job: &Job,
+    stage: &StageName,
+    context: &[u8],
+    events: &UnboundedSender<RunEvent>,
+    build_log: &mut String,
+) -> Result<(), Box<Report>> {
+    let dockerfile = job.work_dir.join("project").join("Dockerfile");
+    let text = tokio::fs::read_to_string(&dockerfile)
+        .await
+        .unwrap_or_default();
+    if !dockerfile::has_stage(&text, stage) {
+        return Err(Box::new(Report::new(
+            RunState::Failed,
+            Stage::Build,
+            format!(
+                "Build: your Dockerfile has no stage named `{stage}`; this lab builds it first to run your tests (declare it with `FROM <image> AS {stage}`)."
+            ),
+        )));
+    }
+    let mut log = |line: &str| {
+        push_capped(build_log, line, BUILD_LOG_CAP);
+        emit(
+            events,
+            RunEvent::Log {
+                line: line.to_string(),
+            },
+        );
+    };
+    log(&format!("── building the `{stage}` stage (your tests) ──"));
+    let request = BuildRequest {
+        target: Some(stage.clone()),
+        ..Default::default()
+    };
+    let built = sandbox
+        .build_with(
+            &job.label,
+            context.to_vec(),
+            &request,
+            Duration::from_secs(job.lab.timeouts.build_secs),
+            BUILD_LOG_CAP,
+            &mut log,
+        )
+        .await;
+    match built {
+        Ok(_) => {
+            log(&format!(
+                "── the `{stage}` stage passed; building the final image ──"
+            ));
+            Ok(())
+        }
+        Err(BuildError::Platform(e)) => {
+            let mut r = Report::platform(Stage::Build, &e);
+            r.build_log = std::mem::take(build_log);
+            Err(Box::new(r))
+        }
+        Err(e) => {
+            let mut r = Report::new(
+                RunState::Failed,
+                Stage::Build,
+                format!("Build: the `{stage}` stage failed, so your tests did not pass (see the build log): {e}."),
+            );
+            r.detail = e.log_tail().to_string();
+            r.build_log = std::mem::take(build_log);
+            Err(Box::new(r))
+        }
+    }
 }
 
 /// Unpacks the upload (checking it again: the worker trusts nothing it reads back) and packs the build context,

@@ -2,8 +2,11 @@
 //! graded: every check must pass. Then each mutant (the reference with a defect switched on through its
 //! environment, from `mutants.toml`) is graded on the same image and must fail exactly the checks it declares.
 //! A check no mutant fails is reported: a check that cannot fail proves nothing.
+//!
+//! A lab with a `test` stage has it built first, as grading does; a mutant with `build_args` gets images of
+//! its own (its defect switched on where the reference's tests run) and is expected to fail at build.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -11,11 +14,11 @@ use serde::Serialize;
 
 use super::service::{service_env, start_spec};
 use crate::archive::{self, ArchiveLimits};
-use crate::checks::mutants::{self, Mutant};
+use crate::checks::mutants::{self, FailStage, Mutant};
 use crate::checks::{self, CheckContext, CheckOutcome, CheckSuite, Target, Verdict};
 use crate::curriculum::Lab;
 use crate::diagnostics::Diagnostic;
-use crate::sandbox::{ImageId, RunLabel, Sandbox};
+use crate::sandbox::{BuildError, BuildRequest, ImageId, RunLabel, Sandbox};
 
 /// Why a proof could not be carried out at all (as opposed to a proof that found mismatches).
 #[derive(Debug, thiserror::Error)]
@@ -41,14 +44,23 @@ fn lines(d: &[Diagnostic]) -> String {
 #[derive(Debug, Clone, Serialize)]
 pub struct Trial {
     pub name: String,
-    /// Set when the service never became healthy: no check ran.
-    pub start_failure: Option<String>,
+    /// Set when it failed before the checks (its image did not build, or it never became healthy): no check
+    /// ran; `failure` says why.
+    pub failed_at: Option<FailStage>,
+    pub failure: Option<String>,
     pub outcomes: Vec<CheckOutcome>,
     /// Checks with verdict `fail`.
     pub failed: Vec<String>,
     pub expected: Vec<String>,
-    pub expected_start_failure: bool,
+    pub expected_fails_at: Option<FailStage>,
     pub ok: bool,
+}
+
+/// How building an image ended, when the engine itself did not fail.
+enum Built {
+    Image(ImageId),
+    /// The project's build failed (a failing test stage, say): the text says why.
+    Failed(String),
 }
 
 /// The whole proof.
@@ -77,25 +89,22 @@ pub async fn prove(
     let context = archive::pack(reference, &limits)?;
     let base = format!("prove-{}", hex::encode(rand::random::<[u8; 4]>()));
     let image_label = RunLabel::parse(&base)?;
-    let built = sandbox
-        .build(
-            &image_label,
-            context,
-            Duration::from_secs(lab.timeouts.build_secs),
-            64 * 1024,
-            |_| {},
-        )
-        .await;
-    let image = match built {
-        Ok(image) => image,
+    let no_args = BTreeMap::new();
+    let image = match build(sandbox, &lab, &image_label, &context, &no_args).await {
+        Ok(Built::Image(image)) => image,
+        Ok(Built::Failed(why)) => {
+            let _ = sandbox.remove_run(&image_label).await;
+            return Err(ProveError::Build(why));
+        }
         Err(e) => {
             let _ = sandbox.remove_run(&image_label).await;
-            return Err(ProveError::Build(format!("{e}: {}", e.log_tail())));
+            return Err(e);
         }
     };
     let reference_mutant = Mutant {
         name: "reference".to_string(),
         env: Default::default(),
+        build_args: Default::default(),
         fails: Vec::new(),
         fails_at: None,
     };
@@ -105,7 +114,17 @@ pub async fn prove(
         .enumerate()
     {
         let label = RunLabel::parse(&format!("{base}-{i}"))?;
-        let trial = try_one(sandbox, &lab, &suite, &image, &label, m, seed).await;
+        let trial = if m.build_args.is_empty() {
+            try_one(sandbox, &lab, &suite, &image, &label, m, seed).await
+        } else {
+            match build(sandbox, &lab, &label, &context, &m.build_args).await {
+                Ok(Built::Image(own)) => {
+                    try_one(sandbox, &lab, &suite, &own, &label, m, seed).await
+                }
+                Ok(Built::Failed(why)) => Ok(Trial::before_checks(m, FailStage::Build, why)),
+                Err(e) => Err(e),
+            }
+        };
         let _ = sandbox.remove_run(&label).await;
         trials.push(trial?);
     }
@@ -128,6 +147,72 @@ pub async fn prove(
     })
 }
 
+/// Builds the lab's test stage, when it has one, then the final image, as grading does.
+async fn build(
+    sandbox: &Sandbox,
+    lab: &Lab,
+    label: &RunLabel,
+    context: &[u8],
+    args: &BTreeMap<String, String>,
+) -> Result<Built, ProveError> {
+    let timeout = Duration::from_secs(lab.timeouts.build_secs);
+    let stages = lab
+        .build
+        .test_stage
+        .iter()
+        .map(|s| Some(s.clone()))
+        .chain([None]);
+    let mut image = None;
+    for target in stages {
+        let what = target.as_ref().map_or("the final image".to_string(), |t| {
+            format!("the `{t}` stage")
+        });
+        let request = BuildRequest {
+            target,
+            args: args.clone(),
+        };
+        match sandbox
+            .build_with(
+                label,
+                context.to_vec(),
+                &request,
+                timeout,
+                64 * 1024,
+                |_| {},
+            )
+            .await
+        {
+            Ok(built) => image = Some(built),
+            Err(BuildError::Platform(e)) => return Err(e.into()),
+            Err(e) => {
+                return Ok(Built::Failed(format!(
+                    "{what} did not build: {e}: {}",
+                    e.log_tail()
+                )))
+            }
+        }
+    }
+    image
+        .map(Built::Image)
+        .ok_or_else(|| ProveError::Build("nothing was built".into()))
+}
+
+impl Trial {
+    /// A service that failed before any check ran.
+    fn before_checks(mutant: &Mutant, stage: FailStage, why: String) -> Trial {
+        Trial {
+            name: mutant.name.clone(),
+            failed_at: Some(stage),
+            failure: Some(why),
+            outcomes: Vec::new(),
+            failed: Vec::new(),
+            expected: mutant.fails.clone(),
+            expected_fails_at: mutant.fails_at,
+            ok: mutant.fails_at == Some(stage),
+        }
+    }
+}
+
 async fn try_one(
     sandbox: &Sandbox,
     lab: &Lab,
@@ -148,8 +233,14 @@ async fn try_one(
             Duration::from_secs(lab.timeouts.start_secs),
         )
         .await;
-    let (start_failure, outcomes) = match healthy {
-        Err(e) => (Some(e.to_string()), Vec::new()),
+    let outcomes = match healthy {
+        Err(e) => {
+            return Ok(Trial::before_checks(
+                mutant,
+                FailStage::Start,
+                e.to_string(),
+            ))
+        }
         Ok(address) => {
             let base_url = url::Url::parse(&crate::sandbox::base_url(address))
                 .map_err(|e| ProveError::Build(e.to_string()))?;
@@ -167,7 +258,7 @@ async fn try_one(
                 control: Some(std::sync::Arc::new(control)),
             };
             let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-            (None, checks::run_suite(suite, &target, &ctx, &tx).await)
+            checks::run_suite(suite, &target, &ctx, &tx).await
         }
     };
     let failed: Vec<String> = outcomes
@@ -175,22 +266,18 @@ async fn try_one(
         .filter(|o| o.verdict == Verdict::Fail)
         .map(|o| o.check_id.clone())
         .collect();
-    let expected_start_failure = mutant.fails_at.as_deref() == Some("start");
-    let ok = if expected_start_failure {
-        start_failure.is_some()
-    } else {
-        let errors = outcomes.iter().any(|o| o.verdict == Verdict::Error);
-        let want: BTreeSet<&String> = mutant.fails.iter().collect();
-        let got: BTreeSet<&String> = failed.iter().collect();
-        start_failure.is_none() && !errors && want == got
-    };
+    let errors = outcomes.iter().any(|o| o.verdict == Verdict::Error);
+    let want: BTreeSet<&String> = mutant.fails.iter().collect();
+    let got: BTreeSet<&String> = failed.iter().collect();
+    let ok = mutant.fails_at.is_none() && !errors && want == got;
     Ok(Trial {
         name: mutant.name.clone(),
-        start_failure,
+        failed_at: None,
+        failure: None,
         outcomes,
         failed,
         expected: mutant.fails.clone(),
-        expected_start_failure,
+        expected_fails_at: mutant.fails_at,
         ok,
     })
 }

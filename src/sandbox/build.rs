@@ -15,6 +15,15 @@ use super::run::RunLabel;
 use super::tail::LogTail;
 use super::Sandbox;
 
+/// What to build beyond the context: a stage other than the last, and build arguments.
+#[derive(Debug, Clone, Default)]
+pub struct BuildRequest {
+    /// Build up to this stage only (`docker build --target`); the image is then that stage's.
+    pub target: Option<super::dockerfile::StageName>,
+    /// `--build-arg`s, e.g. for `gauntlet prove` to switch a defect on in a reference's test stage.
+    pub args: std::collections::BTreeMap<String, String>,
+}
+
 /// A built image's id (`sha256:…`), what `start` runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageId(pub String);
@@ -30,10 +39,34 @@ impl Sandbox {
         context_tar: Vec<u8>,
         timeout: Duration,
         log_cap: usize,
+        on_line: impl FnMut(&str),
+    ) -> Result<ImageId, BuildError> {
+        let request = BuildRequest::default();
+        self.build_with(run, context_tar, &request, timeout, log_cap, on_line)
+            .await
+    }
+
+    /// [`Sandbox::build`] of a chosen stage and with build arguments; a stage's image is tagged with the
+    /// stage's name, so it and the final image of the same run can coexist until the run is removed.
+    pub async fn build_with(
+        &self,
+        run: &RunLabel,
+        context_tar: Vec<u8>,
+        request: &BuildRequest,
+        timeout: Duration,
+        log_cap: usize,
         mut on_line: impl FnMut(&str),
     ) -> Result<ImageId, BuildError> {
+        let tag = request.target.as_ref().map_or("latest", |t| t.as_str());
         let options = BuildImageOptions {
-            t: Some(format!("gauntlet-run/{run}:latest")),
+            t: Some(format!("gauntlet-run/{run}:{tag}")),
+            target: request
+                .target
+                .as_ref()
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            buildargs: (!request.args.is_empty())
+                .then(|| request.args.clone().into_iter().collect()),
             // Only the run label: the classic builder turns each label into a build step of its own (about
             // half a second each), and the run label is what clean-up finds images by.
             labels: Some(run.run_label_only()),

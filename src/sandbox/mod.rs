@@ -5,7 +5,9 @@
 //! (`reap`) find everything by label, even objects created just before a crash.
 //!
 //! - `run.rs`: `RunLabel`, the validated run id, and the label keys.
-//! - `build.rs`: image build from a context tar, with streamed and capped logs and a timeout.
+//! - `build.rs`: image build from a context tar (a chosen stage, build arguments), with streamed and capped
+//!   logs and a timeout.
+//! - `dockerfile.rs`: the stage names a Dockerfile declares (for labs that require a `test` stage).
 //! - `start.rs`: internal network, optional volume, container with limits; `StartSpec` and `Running`.
 //! - `health.rs`: waiting for the health route, naming exits, OOM kills and fork bombs.
 //! - `control.rs`: logs, stop with a grace period, restart.
@@ -15,6 +17,7 @@
 mod build;
 mod cleanup;
 mod control;
+pub mod dockerfile;
 mod error;
 mod health;
 mod run;
@@ -23,7 +26,7 @@ mod tail;
 
 use bollard::Docker;
 
-pub use build::ImageId;
+pub use build::{BuildRequest, ImageId};
 pub use cleanup::Removed;
 pub use control::Stopped;
 pub use error::{BuildError, SandboxError, StartError};

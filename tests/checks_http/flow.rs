@@ -141,6 +141,7 @@ fn broken_def() -> CheckDef {
                 },
                 capture: vec![],
                 restart: false,
+                burst: None,
             }],
         }),
     }

@@ -8,6 +8,8 @@
 //! - `routes.rs`: the HTTP routes and their defect switches.
 //! - `notes.rs`: the in-memory notes resource of labs w01-w02; `json.rs`: just enough JSON for it.
 //! - `auth.rs`: the w10 auth mode (login, HS256 tokens, rate limit, security headers), on with `JWT_SECRET`.
+//! - `races.rs`: the w04 concurrency defects; `selftest.rs`: `testsvc self-test`, the reference's own tests
+//!   that the w04 Dockerfile's `test` stage runs.
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
 mod auth;
@@ -16,11 +18,16 @@ mod http;
 mod json;
 mod lifecycle;
 mod notes;
+mod races;
 mod routes;
+mod selftest;
 
 use std::net::TcpListener;
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("self-test") {
+        std::process::exit(selftest::run());
+    }
     lifecycle::before_listen();
     let port: u16 = std::env::var("PORT")
         .ok()

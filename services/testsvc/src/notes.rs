@@ -11,19 +11,19 @@ use crate::json::{self, Json};
 use crate::routes::{defect, error};
 
 #[derive(Clone, PartialEq)]
-struct Note {
-    title: String,
-    body: String,
-    tags: Vec<String>,
-    version: u64,
+pub(crate) struct Note {
+    pub(crate) title: String,
+    pub(crate) body: String,
+    pub(crate) tags: Vec<String>,
+    pub(crate) version: u64,
     /// The creator's `sub` in the auth mode; empty otherwise.
-    owner: String,
+    pub(crate) owner: String,
 }
 
 /// Notes by creation sequence number; the id is `n_<seq>`, the cursor `c<seq>`.
-struct Store {
-    next: u64,
-    notes: BTreeMap<u64, Note>,
+pub(crate) struct Store {
+    pub(crate) next: u64,
+    pub(crate) notes: BTreeMap<u64, Note>,
     loaded: bool,
 }
 
@@ -34,7 +34,7 @@ static STORE: Mutex<Store> = Mutex::new(Store {
 });
 
 /// The store, read from `DATA_DIR` on first use when that is set (lab w03: data survives a restart).
-fn store() -> std::sync::MutexGuard<'static, Store> {
+pub(crate) fn store() -> std::sync::MutexGuard<'static, Store> {
     let mut s = STORE.lock().unwrap_or_else(|e| e.into_inner());
     if !s.loaded {
         s.loaded = true;
@@ -101,7 +101,7 @@ fn load(s: &mut Store) {
 }
 
 /// Writes every note to the data file (a temporary file renamed over it, synced, so a kill never leaves half).
-fn save(s: &Store) {
+pub(crate) fn save(s: &Store) {
     let Some(path) = data_file() else { return };
     let mut out = format!("{}\n", s.next);
     for (seq, n) in &s.notes {
@@ -119,7 +119,7 @@ fn save(s: &Store) {
     }
 }
 
-fn render(seq: u64, n: &Note) -> String {
+pub(crate) fn render(seq: u64, n: &Note) -> String {
     let tags: Vec<String> = n.tags.iter().map(|t| json::string(t)).collect();
     let owner = if n.owner.is_empty() {
         String::new()
@@ -172,7 +172,7 @@ pub fn handle(req: &Request, path: &str, caller: Option<&Caller>) -> Response {
 }
 
 /// Whether `caller` may see `note`: everyone outside the auth mode, admins, and the owner.
-fn visible(note: &Note, caller: Option<&Caller>) -> bool {
+pub(crate) fn visible(note: &Note, caller: Option<&Caller>) -> bool {
     caller.is_none_or(|c| c.admin || c.sub == note.owner)
 }
 
@@ -255,6 +255,9 @@ fn create(req: &Request, caller: Option<&Caller>) -> Response {
         Err(r) => return r,
     };
     note.owner = caller.map(|c| c.sub.clone()).unwrap_or_default();
+    if defect("racy-create") {
+        return crate::races::create(note);
+    }
     let mut s = store();
     let seq = s.next;
     s.next += 1;
@@ -283,6 +286,9 @@ fn replace(seq: u64, req: &Request, caller: Option<&Caller>) -> Response {
         Ok(n) => n,
         Err(r) => return r,
     };
+    if defect("lost-update") || defect("racy-if-match") {
+        return crate::races::replace(seq, req, caller, new);
+    }
     let mut s = store();
     let Some(old) = s.notes.get_mut(&seq).filter(|n| visible(n, caller)) else {
         if defect("put-creates") {

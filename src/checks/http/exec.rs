@@ -9,6 +9,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
 
+use super::burst;
 use super::expect::{self, Answer, Failure};
 use super::transcript::Transcript;
 use super::{Body, CaptureSource, Expect, HttpScenario, Step};
@@ -67,6 +68,13 @@ pub(in crate::checks) async fn run_scenario(
     for (i, step) in scenario.steps.iter().enumerate() {
         let done = if step.restart {
             restart(&mut target, control, i + 1, of, deadline, &mut t).await
+        } else if let Some(b) = &step.burst {
+            let at = burst::At {
+                n: i + 1,
+                of,
+                deadline,
+            };
+            burst::run(step, b, at, client, &target, vars, &mut t).await
         } else {
             run_step(step, i + 1, of, client, &target, vars, deadline, &mut t).await
         };
@@ -120,17 +128,15 @@ async fn restart(
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one step of one scenario: each argument is a different piece of state
-async fn run_step(
-    step: &Step,
-    n: usize,
-    of: usize,
-    client: &reqwest::Client,
-    target: &Target,
-    vars: &mut Vars,
-    deadline: Instant,
-    t: &mut Transcript,
-) -> Result<(), StepError> {
+/// A step's request with every variable substituted, ready to send.
+pub(super) struct Prepared {
+    pub url: url::Url,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Body>,
+}
+
+/// Substitutes the variables of a step's request and adds the default content type of its body.
+pub(super) fn prepare(step: &Step, target: &Target, vars: &Vars) -> Result<Prepared, StepError> {
     let path = vars.render(&step.path)?;
     let url = resolve(target, &step.path, &path)?;
     let mut headers: Vec<(String, String)> = step
@@ -151,6 +157,21 @@ async fn run_step(
     if let Some(ct) = default_type.filter(|_| !headers.iter().any(|(n, _)| n == "content-type")) {
         headers.push(("content-type".to_string(), ct.to_string()));
     }
+    Ok(Prepared { url, headers, body })
+}
+
+#[allow(clippy::too_many_arguments)] // one step of one scenario: each argument is a different piece of state
+async fn run_step(
+    step: &Step,
+    n: usize,
+    of: usize,
+    client: &reqwest::Client,
+    target: &Target,
+    vars: &mut Vars,
+    deadline: Instant,
+    t: &mut Transcript,
+) -> Result<(), StepError> {
+    let Prepared { url, headers, body } = prepare(step, target, vars)?;
     let expect = render_expect(&step.expect, vars)?;
     t.step(n, of, &step.method, url.as_str(), &headers, body.as_ref());
     t.expected(&expect);
@@ -212,7 +233,7 @@ async fn run_step(
     Ok(())
 }
 
-fn ms(d: Duration) -> u64 {
+pub(super) fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
@@ -246,7 +267,7 @@ fn resolve(target: &Target, template: &str, path: &str) -> Result<url::Url, Step
         .map_err(|e| StepError::Broken(format!("cannot join `{path}` to the target: {e}")))
 }
 
-fn render_expect(e: &Expect, vars: &Vars) -> Result<Expect, TemplateError> {
+pub(super) fn render_expect(e: &Expect, vars: &Vars) -> Result<Expect, TemplateError> {
     Ok(Expect {
         headers: e
             .headers
@@ -263,7 +284,7 @@ fn render_expect(e: &Expect, vars: &Vars) -> Result<Expect, TemplateError> {
     })
 }
 
-fn build(
+pub(super) fn build(
     client: &reqwest::Client,
     method: &str,
     url: url::Url,
@@ -289,7 +310,7 @@ fn build(
     Ok(request.headers(map))
 }
 
-async fn send(request: reqwest::RequestBuilder) -> Result<Answer, Failure> {
+pub(super) async fn send(request: reqwest::RequestBuilder) -> Result<Answer, Failure> {
     let start = Instant::now();
     let mut response = request.send().await.map_err(transport)?;
     let status = response.status().as_u16();

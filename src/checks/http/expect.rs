@@ -59,6 +59,27 @@ pub(in crate::checks) enum Failure {
     /// After a restart the service did not come back (its own fault: it exited or never answered again).
     #[error("the service did not come back after a restart")]
     Restart(String),
+    /// One answer of a burst failed; `index` is the copy (its `{{i}}`).
+    #[error("one of {of} requests sent at once failed: {inner}")]
+    InBurst {
+        index: usize,
+        of: usize,
+        inner: Box<Failure>,
+    },
+    #[error("of {of} requests sent at once, {got} got status {status}, which is not what the contract allows")]
+    BurstCount {
+        status: u16,
+        want: usize,
+        got: usize,
+        of: usize,
+        summary: String,
+    },
+    #[error("{of} requests sent at once got answers that repeat a value each answer must have to itself")]
+    NotDistinct {
+        from: String,
+        value: String,
+        of: usize,
+    },
 }
 
 impl Failure {
@@ -95,6 +116,21 @@ impl Failure {
             }
             Failure::BadPath { value } => format!("`{value}` is neither a path nor an http(s) URL"),
             Failure::Restart(why) => format!("after the restart: {why}"),
+            Failure::InBurst { index, of, inner } => {
+                format!("copy {index} of {of}: {}", inner.detail())
+            }
+            Failure::BurstCount {
+                status,
+                want,
+                got,
+                of,
+                summary,
+            } => format!(
+                "expected exactly {want} of {of} answers with status {status}, got {got} ({summary})"
+            ),
+            Failure::NotDistinct { from, value, of } => {
+                format!("`{from}` must differ between all {of} answers, but {value} occurs twice")
+            }
         }
     }
 }

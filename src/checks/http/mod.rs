@@ -4,8 +4,10 @@
 //! - `parse.rs`: from the raw TOML step to these types, with diagnostics;
 //! - `expect.rs`: matching an answer against a step's expectations (status, headers, JSON);
 //! - `exec.rs`: sending the steps, the per-request deadline, captures;
+//! - `burst.rs`: a step sent many times at once, and the judgement of its answers together;
 //! - `transcript.rs`: the instructor-only record of what was sent and what came back.
 
+mod burst;
 mod exec;
 mod expect;
 pub(super) mod parse;
@@ -35,7 +37,24 @@ pub struct Step {
     /// A step that sends nothing: it restarts the service with its data kept (persistence checks) and waits
     /// until it is healthy; later steps go to wherever it answers then.
     pub restart: bool,
+    /// Sends the request many times at once instead of once (race conditions); no captures then.
+    pub burst: Option<Burst>,
 }
+
+/// How many copies of a step are sent at once, and what their answers must show together.
+#[derive(Debug, Clone)]
+pub struct Burst {
+    /// Copies sent, from 2 to [`MAX_BURST`]; each renders `{{i}}` as its index from 0.
+    pub count: usize,
+    /// Status and the exact number of answers that must have it; statuses not named are not counted (each
+    /// answer still meets the step's `expect`).
+    pub status_counts: Vec<(u16, usize)>,
+    /// Values (JSON pointers or `header:name`) that must differ between every two answers.
+    pub distinct: Vec<CaptureSource>,
+}
+
+/// The most copies a burst sends: enough to expose any race, few enough for a 128-process sandbox.
+pub const MAX_BURST: usize = 64;
 
 /// Methods a step may use.
 pub const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];

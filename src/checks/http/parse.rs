@@ -9,7 +9,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    Body, Capture, CaptureSource, Expect, HttpScenario, JsonType, StatusExpect, Step, METHODS,
+    Body, Burst, Capture, CaptureSource, Expect, HttpScenario, JsonType, StatusExpect, Step,
+    MAX_BURST, METHODS,
 };
 use crate::checks::load::Source;
 use crate::checks::template;
@@ -29,6 +30,19 @@ pub(in crate::checks) struct RawStep {
     expect: Option<RawExpect>,
     #[serde(default)]
     capture: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// `[check.step.burst]`: send the request many times at once.
+    burst: Option<Spanned<RawBurst>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBurst {
+    count: Spanned<i64>,
+    /// Status (a TOML key, so a string) to the exact number of answers with it.
+    #[serde(default)]
+    status_counts: BTreeMap<Spanned<String>, Spanned<i64>>,
+    #[serde(default)]
+    distinct: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -68,6 +82,7 @@ pub(in crate::checks) fn scenario(
         problems,
         defined: BTreeSet::new(),
         step_offset: start,
+        in_burst: false,
     };
     let steps: Vec<Step> = raw
         .into_iter()
@@ -86,6 +101,8 @@ struct Parser<'a, 'b> {
     defined: BTreeSet<String>,
     /// Where the step being read starts, for problems of the step as a whole.
     step_offset: usize,
+    /// The step being read is a burst, where `{{i}}` numbers the copies.
+    in_burst: bool,
 }
 
 impl Parser<'_, '_> {
@@ -99,7 +116,8 @@ impl Parser<'_, '_> {
             Err(e) => self.problem(offset, e.to_string()),
             Ok(names) => {
                 for n in names {
-                    if !template::is_builtin(&n) && !self.defined.contains(&n) {
+                    let copy_index = self.in_burst && n == "i";
+                    if !template::is_builtin(&n) && !self.defined.contains(&n) && !copy_index {
                         self.problem(
                             offset,
                             format!("variable `{n}` is not captured by an earlier step"),
@@ -144,6 +162,7 @@ impl Parser<'_, '_> {
     }
 
     fn step(&mut self, raw: RawStep) -> Step {
+        self.in_burst = raw.burst.is_some();
         let method = match &raw.method {
             None => "GET".to_string(),
             Some(m) => {
@@ -219,6 +238,20 @@ impl Parser<'_, '_> {
             (None, None) => None,
         };
         let expect = raw.expect.map(|e| self.expect(e)).unwrap_or_default();
+        let burst = raw.burst.map(|b| {
+            let offset = b.span().start;
+            if restart {
+                self.problem(offset, "a `restart = true` step sends nothing: it cannot be a burst");
+            }
+            if let Some((name, _)) = raw.capture.iter().next() {
+                self.problem(
+                    name.span().start,
+                    "a burst step cannot capture: its answers are many (use `distinct` to compare them)",
+                );
+            }
+            self.burst(b.into_inner())
+        });
+        self.in_burst = false;
         let mut capture = Vec::new();
         for (name, source) in &raw.capture {
             capture.push(self.capture(name, source));
@@ -234,6 +267,55 @@ impl Parser<'_, '_> {
             expect,
             capture,
             restart,
+            burst,
+        }
+    }
+
+    fn burst(&mut self, raw: RawBurst) -> Burst {
+        let count = match usize::try_from(*raw.count.get_ref()) {
+            Ok(n) if (2..=MAX_BURST).contains(&n) => n,
+            _ => {
+                self.problem(
+                    raw.count.span().start,
+                    format!("a burst sends from 2 to {MAX_BURST} copies"),
+                );
+                2
+            }
+        };
+        let mut status_counts = Vec::new();
+        for (status, n) in &raw.status_counts {
+            let code = match status.get_ref().parse::<i64>() {
+                Ok(c) => self.status(status.span().start, c),
+                Err(_) => {
+                    self.problem(
+                        status.span().start,
+                        format!("`{}` is not an HTTP status", status.get_ref()),
+                    );
+                    0
+                }
+            };
+            let n = self.non_negative(n, "a status count");
+            status_counts.push((code, n));
+        }
+        let total: usize = status_counts.iter().map(|(_, n)| n).sum();
+        if total > count {
+            self.problem(
+                raw.count.span().start,
+                format!("the status counts add up to {total}, more than the {count} copies sent"),
+            );
+        }
+        let distinct = raw
+            .distinct
+            .iter()
+            .map(|d| match d.get_ref().strip_prefix("header:") {
+                Some(h) => CaptureSource::Header(self.header_name(d.span().start, h.trim())),
+                None => CaptureSource::JsonPointer(self.pointer(d)),
+            })
+            .collect();
+        Burst {
+            count,
+            status_counts,
+            distinct,
         }
     }
 

@@ -1,0 +1,108 @@
+//! A lab with a `test` build stage (`[build] test_stage`), graded end to end with the real Docker engine: the
+//! stage is built first and a failing test stops the run at the build, with the learner's own test output in
+//! the build log; a Dockerfile without the stage is told so before a build is spent; a passing stage lets the
+//! final image build and be graded.
+
+mod common;
+
+use common::grading::{app_with_worker, assert_no_docker_leftovers, course};
+use common::project::Project;
+use gauntlet::store::RunRow;
+
+/// A project whose `test` stage runs testsvc's own tests (`testsvc self-test`), with `defect` switched on
+/// there only: the final image is always the correct service.
+fn with_test_stage(defect: &str) -> Project {
+    Project::with_dockerfile(&format!(
+        "FROM scratch AS test\nCOPY testsvc /testsvc\nENV TESTSVC_DEFECT=\"{defect}\"\nRUN [\"/testsvc\", \"self-test\"]\n\n\
+         FROM scratch\nCOPY --from=test /testsvc /testsvc\nENTRYPOINT [\"/testsvc\"]\n"
+    ))
+}
+
+/// Grades each project, in order, on one server whose lab asks for a `test` stage.
+async fn grade_all(projects: &[Project]) -> Vec<RunRow> {
+    let course = course();
+    course.write(
+        "labs/w01-hello/lab.toml",
+        "title = \"Hello\"\nweek = 1\nsummary = \"Say hello\"\n\n[pillars]\nlanguage = 1.0\n\n\
+         [limits]\nmemory_mb = 64\npids = 64\n\n[timeouts]\nbuild_secs = 120\nstart_secs = 4\nchecks_secs = 60\n\n\
+         [build]\ntest_stage = \"test\"\n",
+    );
+    let app = app_with_worker(&course).await;
+    app.signed_in_learner("ada@example.org").await;
+    let mut rows = Vec::new();
+    for p in projects {
+        let run = app.submit("w01-hello", p.archive()).await;
+        let row = app.wait_final(run).await;
+        assert!(
+            app.store.check_results(run).await.unwrap().is_empty() || row.state == "passed",
+            "no check runs after a failed build"
+        );
+        rows.push(row);
+    }
+    assert_no_docker_leftovers(&app).await;
+    rows
+}
+
+#[tokio::test]
+async fn the_test_stage_gates_the_build() {
+    let rows = grade_all(&[
+        with_test_stage(""),
+        with_test_stage("racy-create"),
+        Project::testsvc(&[]),
+    ])
+    .await;
+
+    let passing = &rows[0];
+    assert_eq!(
+        passing.state, "passed",
+        "{:?}\n{}",
+        passing.reason, passing.build_log
+    );
+    assert!(
+        passing.build_log.contains("building the `test` stage"),
+        "{}",
+        passing.build_log
+    );
+    assert!(
+        passing.build_log.contains("test result: ok. 3 passed"),
+        "{}",
+        passing.build_log
+    );
+    assert!(
+        passing.build_log.contains("the `test` stage passed"),
+        "{}",
+        passing.build_log
+    );
+
+    let failing = &rows[1];
+    assert_eq!(failing.state, "failed");
+    assert_eq!(failing.stage.as_deref(), Some("build"));
+    let reason = failing.reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("the `test` stage failed, so your tests did not pass"),
+        "{reason}"
+    );
+    assert!(
+        failing
+            .build_log
+            .contains("test concurrent_creates_get_distinct_ids ... FAILED"),
+        "the learner sees their own failing test: {}",
+        failing.build_log
+    );
+    assert!(
+        !failing.build_log.contains("building the final image"),
+        "{}",
+        failing.build_log
+    );
+
+    let missing = &rows[2];
+    assert_eq!(missing.state, "failed");
+    assert_eq!(missing.stage.as_deref(), Some("build"));
+    let reason = missing.reason.clone().unwrap_or_default();
+    assert!(reason.contains("has no stage named `test`"), "{reason}");
+    assert!(
+        missing.build_log.is_empty(),
+        "nothing was built: {}",
+        missing.build_log
+    );
+}
