@@ -60,6 +60,49 @@ pub(in crate::checks) async fn run_scenario(
     vars: &mut Vars,
     deadline: Instant,
 ) -> ScenarioResult {
+    run_observed(
+        scenario,
+        client,
+        target,
+        control,
+        vars,
+        deadline,
+        &mut NoObserver,
+    )
+    .await
+}
+
+/// Sees every answer once the step's own expectations held: the `openapi` kind judges each against the
+/// learner's document. `Ok` may carry a line for the transcript; `Err` fails the step.
+pub(in crate::checks) trait Observer: Send {
+    fn answered(
+        &mut self,
+        n: usize,
+        method: &str,
+        url: &url::Url,
+        answer: &Answer,
+    ) -> Result<Option<String>, Failure>;
+}
+
+/// The plain `http` kind: nothing beyond the steps' expectations.
+struct NoObserver;
+
+impl Observer for NoObserver {
+    fn answered(&mut self, _: usize, _: &str, _: &url::Url, _: &Answer) -> Result<Option<String>, Failure> {
+        Ok(None)
+    }
+}
+
+/// [`run_scenario`] with every answer shown to `observer` as well.
+pub(in crate::checks) async fn run_observed(
+    scenario: &HttpScenario,
+    client: &reqwest::Client,
+    target: &Target,
+    control: Option<&dyn ServiceControl>,
+    vars: &mut Vars,
+    deadline: Instant,
+    observer: &mut dyn Observer,
+) -> ScenarioResult {
     let mut t = Transcript::default();
     let of = scenario.steps.len();
     // A restart step may move the service; the steps after it follow.
@@ -68,7 +111,7 @@ pub(in crate::checks) async fn run_scenario(
         let done = if step.restart {
             restart(&mut target, control, i + 1, of, deadline, &mut t).await
         } else {
-            run_step(step, i + 1, of, client, &target, vars, deadline, &mut t).await
+            run_step(step, i + 1, of, client, &target, vars, deadline, &mut t, observer).await
         };
         if let Err(e) = done {
             t.note(&match &e {
@@ -130,6 +173,7 @@ async fn run_step(
     vars: &mut Vars,
     deadline: Instant,
     t: &mut Transcript,
+    observer: &mut dyn Observer,
 ) -> Result<(), StepError> {
     let path = vars.render(&step.path)?;
     let url = resolve(target, &step.path, &path)?;
@@ -162,7 +206,8 @@ async fn run_step(
     if limit.is_zero() {
         return Err(Failure::Timeout { after_ms: 0 }.into());
     }
-    let request = build(client, &step.method, url, &headers, body.as_ref())?.timeout(limit);
+    let request =
+        build(client, &step.method, url.clone(), &headers, body.as_ref())?.timeout(limit);
     let answer = match send(request).await {
         Ok(a) => a,
         Err(Failure::Timeout { .. }) if cap.is_some_and(|c| c <= left) => {
@@ -182,6 +227,9 @@ async fn run_step(
     };
     t.answer(&answer);
     let json = expect::check(&expect, &answer)?;
+    if let Some(line) = observer.answered(n, &step.method, &url, &answer)? {
+        t.note(&line);
+    }
     for c in &step.capture {
         let value = match &c.source {
             CaptureSource::JsonPointer(p) => json.as_ref().and_then(|j| j.pointer(p)).cloned(),
