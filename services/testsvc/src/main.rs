@@ -7,6 +7,7 @@
 //! - `lifecycle.rs`: switches that change how the process starts and stops (exit at start, never healthy, ...).
 //! - `routes.rs`: the HTTP routes and their defect switches.
 //! - `notes.rs`: the in-memory notes resource of labs w01-w02; `json.rs`: just enough JSON for it.
+//! - `openapi.rs`: `GET /openapi.json`, the OpenAPI 3.1 description of the notes API.
 //! - `auth.rs`: the w10 auth mode (login, HS256 tokens, rate limit, security headers), on with `JWT_SECRET`.
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
@@ -16,6 +17,7 @@ mod http;
 mod json;
 mod lifecycle;
 mod notes;
+mod openapi;
 mod routes;
 
 use std::net::TcpListener;
