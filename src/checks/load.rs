@@ -248,8 +248,15 @@ fn check_def(
             DEFAULT_TIMEOUT_SECS
         }
     };
-    if let Some(o) = raw.openapi.as_ref().filter(|_| raw.kind.get_ref() != "openapi") {
-        problems.push(src.at(o.span().start, "[check.openapi] belongs to `openapi` checks"));
+    if let Some(o) = raw
+        .openapi
+        .as_ref()
+        .filter(|_| raw.kind.get_ref() != "openapi")
+    {
+        problems.push(src.at(
+            o.span().start,
+            "[check.openapi] belongs to `openapi` checks",
+        ));
     }
     let kind = match raw.kind.get_ref().as_str() {
         "http" => {

@@ -13,7 +13,10 @@ const DOCUMENT: &str = include_str!("openapi.json");
 pub fn document() -> Response {
     let mut doc = DOCUMENT.to_string();
     if defect("openapi-bad-ref") {
-        doc = doc.replace("#/components/schemas/NotePage", "#/components/schemas/NotesPage");
+        doc = doc.replace(
+            "#/components/schemas/NotePage",
+            "#/components/schemas/NotesPage",
+        );
     }
     if defect("openapi-no-delete") {
         // An extension key instead of `delete`: still a well-formed document, just without the operation.

@@ -88,7 +88,13 @@ pub(in crate::checks) trait Observer: Send {
 struct NoObserver;
 
 impl Observer for NoObserver {
-    fn answered(&mut self, _: usize, _: &str, _: &url::Url, _: &Answer) -> Result<Option<String>, Failure> {
+    fn answered(
+        &mut self,
+        _: usize,
+        _: &str,
+        _: &url::Url,
+        _: &Answer,
+    ) -> Result<Option<String>, Failure> {
         Ok(None)
     }
 }
@@ -111,7 +117,18 @@ pub(in crate::checks) async fn run_observed(
         let done = if step.restart {
             restart(&mut target, control, i + 1, of, deadline, &mut t).await
         } else {
-            run_step(step, i + 1, of, client, &target, vars, deadline, &mut t, observer).await
+            run_step(
+                step,
+                i + 1,
+                of,
+                client,
+                &target,
+                vars,
+                deadline,
+                &mut t,
+                observer,
+            )
+            .await
         };
         if let Err(e) = done {
             t.note(&match &e {
@@ -206,8 +223,7 @@ async fn run_step(
     if limit.is_zero() {
         return Err(Failure::Timeout { after_ms: 0 }.into());
     }
-    let request =
-        build(client, &step.method, url.clone(), &headers, body.as_ref())?.timeout(limit);
+    let request = build(client, &step.method, url.clone(), &headers, body.as_ref())?.timeout(limit);
     let answer = match send(request).await {
         Ok(a) => a,
         Err(Failure::Timeout { .. }) if cap.is_some_and(|c| c <= left) => {

@@ -183,7 +183,8 @@ pub fn is_json(media: &str) -> bool {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// RFC 6901 escaping of one pointer token.
@@ -256,7 +257,10 @@ mod tests {
         let d = doc();
         let op = d.route("GET", "/notes/n_1").expect("routed").clone();
         let (key, ptr) = d.response_for(&op, 200).expect("200");
-        assert_eq!((key.as_str(), ptr.as_str()), ("200", "/components/responses/Note"));
+        assert_eq!(
+            (key.as_str(), ptr.as_str()),
+            ("200", "/components/responses/Note")
+        );
         assert_eq!(
             d.json_schema_of(&ptr).as_deref(),
             Some("/components/responses/Note/content/application~1json; charset=utf-8/schema")

@@ -278,7 +278,10 @@ mod tests {
             let title = v["title"].as_str().expect("title");
             assert!((3..=5).contains(&title.len()), "{v}");
             assert!(v["tags"].as_array().expect("tags").len() <= 2, "{v}");
-            assert!(["a", "b"].contains(&v["kind"].as_str().expect("kind")), "{v}");
+            assert!(
+                ["a", "b"].contains(&v["kind"].as_str().expect("kind")),
+                "{v}"
+            );
             if let Some(n) = v.get("n") {
                 assert!((1..=2).contains(&n.as_i64().expect("int")), "{v}");
             }
@@ -291,8 +294,16 @@ mod tests {
         let schema = json!({"$ref": "#/components/schemas/New"});
         let mut a = StdRng::seed_from_u64(9);
         let mut b = StdRng::seed_from_u64(9);
-        let va = Generator { doc: &d, rng: &mut a }.value(&schema);
-        let vb = Generator { doc: &d, rng: &mut b }.value(&schema);
+        let va = Generator {
+            doc: &d,
+            rng: &mut a,
+        }
+        .value(&schema);
+        let vb = Generator {
+            doc: &d,
+            rng: &mut b,
+        }
+        .value(&schema);
         assert_eq!(va, vb);
     }
 }

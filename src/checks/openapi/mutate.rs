@@ -98,7 +98,12 @@ fn object_view(doc: &Document, schema: &Value) -> ObjectView {
     let required = s
         .get("required")
         .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     ObjectView {
         properties,
@@ -191,7 +196,9 @@ fn limit_breakers(gen: &mut Generator<'_, '_>, s: &Map<String, Value>) -> Vec<Va
         }
         if let Value::Object(is) = gen.doc.deref(&items).clone() {
             if let Some(max) = uint(&is, "maxLength") {
-                out.push(Value::Array(vec![Value::String(gen.word(max + 1, max + 1))]));
+                out.push(Value::Array(vec![Value::String(
+                    gen.word(max + 1, max + 1),
+                )]));
             }
         }
     }

@@ -24,11 +24,13 @@ pub struct Template {
 impl Template {
     pub fn parse(text: &str) -> Template {
         let segments = split(text)
-            .map(|s| match s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
-                Some(name) => Segment::Param(name.to_string()),
-                None if s.contains('{') => Segment::Param(s.to_string()),
-                None => Segment::Literal(s.to_string()),
-            })
+            .map(
+                |s| match s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+                    Some(name) => Segment::Param(name.to_string()),
+                    None if s.contains('{') => Segment::Param(s.to_string()),
+                    None => Segment::Literal(s.to_string()),
+                },
+            )
             .collect();
         Template {
             text: text.to_string(),

@@ -168,7 +168,9 @@ impl Parser<'_, '_> {
                 if !params.iter().any(|(p, _)| p == name) {
                     self.problem(
                         raw_op.span().start,
-                        format!("no value for path parameter `{name}` of `{op}`: give it in `params`"),
+                        format!(
+                            "no value for path parameter `{name}` of `{op}`: give it in `params`"
+                        ),
                     );
                 }
             }

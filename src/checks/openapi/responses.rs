@@ -38,7 +38,12 @@ impl<'d> Responses<'d> {
     }
 
     /// `Ok` with a line for the transcript when the answer matches the document.
-    pub fn judge(&mut self, method: &str, url: &url::Url, answer: &Answer) -> Result<String, Failure> {
+    pub fn judge(
+        &mut self,
+        method: &str,
+        url: &url::Url,
+        answer: &Answer,
+    ) -> Result<String, Failure> {
         let Some(op) = self.operation(method, url) else {
             return Err(contract(
                 format!("the document describes no operation for this {method} request"),
@@ -71,13 +76,12 @@ impl<'d> Responses<'d> {
                 format!("{label}: the {key} response documents a JSON body at {schema}; the body is not JSON"),
             ));
         };
-        let compiled = self
-            .schemas
-            .get(self.doc, &schema)
-            .map_err(|e| contract(
+        let compiled = self.schemas.get(self.doc, &schema).map_err(|e| {
+            contract(
                 format!("the documented schema for {key} of {label} could not be used"),
                 format!("{schema}: {e}"),
-            ))?;
+            )
+        })?;
         let violations = compiled.violations(&body);
         if violations.is_empty() {
             return Ok(format!("document: matches {label} {key} ({schema})"));

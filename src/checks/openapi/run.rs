@@ -10,7 +10,9 @@ use super::document::Document;
 use super::responses::Responses;
 use super::validate::{self, DocumentError};
 use super::OpenApiCheck;
-use crate::checks::http::{self, Answer, Expect, Failure, HttpScenario, Observer, StatusExpect, Step, StepError};
+use crate::checks::http::{
+    self, Answer, Expect, Failure, HttpScenario, Observer, StatusExpect, Step, StepError,
+};
 use crate::checks::template::Vars;
 use crate::checks::{ServiceControl, Target};
 
@@ -58,11 +60,7 @@ pub(in crate::checks) async fn run(check: &OpenApiCheck, mut r: Run<'_>) -> Done
     Done { result, transcript }
 }
 
-async fn phases(
-    check: &OpenApiCheck,
-    r: &mut Run<'_>,
-    t: &mut String,
-) -> Result<(), OpenApiError> {
+async fn phases(check: &OpenApiCheck, r: &mut Run<'_>, t: &mut String) -> Result<(), OpenApiError> {
     let doc = fetch(check, r, t).await?;
     require(check, &doc, t)?;
     if let Some(scenario) = &check.scenario {
@@ -123,7 +121,9 @@ async fn phases(
         t.push_str(&done.transcript);
         match done.result {
             Ok(()) => {}
-            Err((_, StepError::Failed(f))) => return Err(OpenApiError::Failed(format!("failed: {f}"))),
+            Err((_, StepError::Failed(f))) => {
+                return Err(OpenApiError::Failed(format!("failed: {f}")))
+            }
             Err((_, StepError::Broken(why))) => return Err(OpenApiError::Broken(why)),
         }
     }

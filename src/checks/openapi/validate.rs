@@ -153,7 +153,10 @@ fn schema_pointers(raw: &Value) -> Vec<String> {
         }
     };
     let params = |at: &str, out: &mut Vec<String>| {
-        let n = raw.pointer(at).and_then(Value::as_array).map_or(0, Vec::len);
+        let n = raw
+            .pointer(at)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
         for i in 0..n {
             let p = format!("{at}/{i}/schema");
             if raw.pointer(&p).is_some() {
@@ -198,18 +201,25 @@ fn path_parameters(doc: &Document) -> Vec<Problem> {
     let mut problems = Vec::new();
     for op in &doc.operations {
         let item = op.pointer.rsplit_once('/').map_or("", |(item, _)| item);
-        let declared: Vec<String> = [format!("{item}/parameters"), format!("{}/parameters", op.pointer)]
-            .iter()
-            .flat_map(|at| {
-                let n = doc.raw.pointer(at).and_then(Value::as_array).map_or(0, Vec::len);
-                (0..n).filter_map(move |i| {
-                    let (_, p) = doc.resolved(&format!("{at}/{i}"))?;
-                    (p.get("in")?.as_str()? == "path")
-                        .then(|| p.get("name")?.as_str().map(str::to_string))
-                        .flatten()
-                })
+        let declared: Vec<String> = [
+            format!("{item}/parameters"),
+            format!("{}/parameters", op.pointer),
+        ]
+        .iter()
+        .flat_map(|at| {
+            let n = doc
+                .raw
+                .pointer(at)
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            (0..n).filter_map(move |i| {
+                let (_, p) = doc.resolved(&format!("{at}/{i}"))?;
+                (p.get("in")?.as_str()? == "path")
+                    .then(|| p.get("name")?.as_str().map(str::to_string))
+                    .flatten()
             })
-            .collect();
+        })
+        .collect();
         for name in braces(&op.template.text) {
             if !declared.iter().any(|d| d == name) {
                 problems.push(Problem {
@@ -296,8 +306,10 @@ mod tests {
         }});
         let p = problems(v);
         assert_eq!(p.len(), 2, "{p:?}");
-        assert!(p.iter().any(|p| p.at == "/components/schemas/Note/properties/a/$ref"
-            && p.message.contains("does not resolve")));
+        assert!(p
+            .iter()
+            .any(|p| p.at == "/components/schemas/Note/properties/a/$ref"
+                && p.message.contains("does not resolve")));
     }
 
     #[test]
@@ -305,7 +317,10 @@ mod tests {
         let mut v = minimal();
         v["components"]["schemas"]["Note"] = json!({"type": "strnig"});
         let p = problems(v);
-        assert!(p.iter().any(|p| p.at == "/components/schemas/Note"), "{p:?}");
+        assert!(
+            p.iter().any(|p| p.at == "/components/schemas/Note"),
+            "{p:?}"
+        );
     }
 
     #[test]
