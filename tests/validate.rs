@@ -269,3 +269,17 @@ fn mutants_naming_unknown_checks_are_reported_with_their_line() {
         "must fail at least one check",
     );
 }
+
+#[test]
+fn malformed_openapi_checks_and_schemas_are_reported_with_their_line() {
+    let course = Course::valid();
+    course.write(
+        "labs/w01-hello/checks/openapi.toml",
+        "[[check]]\nid = \"doc\"\nkind = \"openapi\"\ntitle = \"Doc\"\npillar = \"language\"\n[check.openapi]\nrequire = [\"GET /notes\", \"GET notes\"]\n\n[[check]]\nid = \"shape\"\nkind = \"http\"\ntitle = \"Shape\"\npillar = \"language\"\n[[check.step]]\npath = \"/healthz\"\n[check.step.expect]\nschema = { type = 7 }\n",
+    );
+    let report = validate(&course);
+    assert!(!report.success);
+    let rel = "labs/w01-hello/checks/openapi.toml";
+    assert_reports(&report, &course, rel, 7, "path `notes` must start with `/`");
+    assert_reports(&report, &course, rel, 17, "invalid JSON Schema");
+}

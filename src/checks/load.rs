@@ -14,6 +14,7 @@ use toml::Spanned;
 
 use super::http::parse::{self as http_parse, RawStep};
 use super::load_kind::parse::{self as load_parse, RawLoad};
+use super::openapi::parse::{self as openapi_parse, RawOpenApi};
 use super::security::parse::{self as security_parse, RawSecurity};
 use super::{graph, CheckDef, CheckKind, CheckSuite};
 use crate::diagnostics::{line_of, Diagnostic};
@@ -84,11 +85,13 @@ struct RawCheck {
     #[serde(default)]
     depends_on: Vec<Spanned<String>>,
     timeout_secs: Option<Spanned<i64>>,
-    /// The steps of an `http` check; other kinds will bring their own tables.
+    /// The steps of an `http` check (and of an `openapi` check's scenario).
     #[serde(default)]
     step: Vec<Spanned<RawStep>>,
     /// The request and limits of a `load` check.
     load: Option<Spanned<RawLoad>>,
+    /// The document, operations and generation of an `openapi` check.
+    openapi: Option<Spanned<RawOpenApi>>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -245,6 +248,16 @@ fn check_def(
             DEFAULT_TIMEOUT_SECS
         }
     };
+    if let Some(o) = raw
+        .openapi
+        .as_ref()
+        .filter(|_| raw.kind.get_ref() != "openapi")
+    {
+        problems.push(src.at(
+            o.span().start,
+            "[check.openapi] belongs to `openapi` checks",
+        ));
+    }
     let kind = match raw.kind.get_ref().as_str() {
         "http" => {
             if let Some(l) = &raw.load {
@@ -273,10 +286,18 @@ fn check_def(
             security_parse::probe(src, start, has_steps, raw.security, problems)
                 .map(|p| CheckKind::Security(Box::new(p)))
         }
+        "openapi" => {
+            if let Some(l) = &raw.load {
+                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
+            }
+            security_parse::reject_on_other_kind(src, start, "openapi", &raw.security, problems);
+            openapi_parse::check(src, start, raw.openapi, raw.step, problems)
+                .map(|c| CheckKind::OpenApi(Box::new(c)))
+        }
         other => {
             problems.push(src.at(
                 raw.kind.span().start,
-                format!("unknown check kind `{other}` (known: http, load, security)"),
+                format!("unknown check kind `{other}` (known: http, load, openapi, security)"),
             ));
             None
         }

@@ -15,13 +15,18 @@
 //! - `load_kind/`: the `load` kind (throughput and latency under load, through [`crate::loadgen`]); not
 //!   `load.rs`, which loads check files.
 //! - `security/`: the `security` kind (one attack probe per check: tokens, roles, injection, leaks, limits).
+//! - `openapi/`: the `openapi` kind (the learner's own API document: valid, complete, true to the service, and
+//!   requests generated from it);
+//! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 mod graph;
 pub mod http;
 mod load;
 pub mod load_kind;
 pub mod mutants;
+pub mod openapi;
 mod run;
+pub mod schema;
 mod score;
 pub mod security;
 mod template;
@@ -33,6 +38,7 @@ use serde::{Deserialize, Serialize};
 
 pub use http::HttpScenario;
 pub use load_kind::{Limits, LoadCheck, LoadStop};
+pub use openapi::OpenApiCheck;
 pub use run::run_suite;
 pub use score::{score, Score};
 pub use security::SecurityProbe;
@@ -72,6 +78,8 @@ pub enum CheckKind {
     Load(LoadCheck),
     /// Boxed: a probe holds routes and claims, much larger than the other kinds.
     Security(Box<SecurityProbe>),
+    /// Boxed: a scenario, operations and generation settings, much larger than the other kinds.
+    OpenApi(Box<OpenApiCheck>),
 }
 
 impl CheckKind {
@@ -81,6 +89,7 @@ impl CheckKind {
             CheckKind::Http(_) => "http",
             CheckKind::Load(_) => "load",
             CheckKind::Security(_) => "security",
+            CheckKind::OpenApi(_) => "openapi",
         }
     }
 }

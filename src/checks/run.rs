@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use super::http::{self, HttpScenario, StepError};
 use super::load_kind::{self, LoadCheck};
+use super::openapi::{self, OpenApiCheck, OpenApiError};
 use super::security::{self, ProbeError, SecurityProbe};
 use super::template::Vars;
 use super::{
@@ -117,6 +118,7 @@ async fn run_check(
         match &def.kind {
             CheckKind::Http(s) => run_http(def, s, client, target, ctx, deadline).await,
             CheckKind::Security(p) => run_security(def, p, client, target, ctx, deadline).await,
+            CheckKind::OpenApi(c) => run_openapi(def, c, client, target, ctx, deadline).await,
             // Handled above; kept so a new kind is a compile error here rather than a silent gap.
             CheckKind::Load(_) => Ended::Broken(String::new()),
         }
@@ -184,6 +186,30 @@ async fn run_http(
     }
 }
 
+async fn run_openapi(
+    def: &CheckDef,
+    check: &OpenApiCheck,
+    client: &reqwest::Client,
+    target: &Target,
+    ctx: &CheckContext,
+    deadline: Instant,
+) -> Ended {
+    let run = openapi::Run {
+        client,
+        target,
+        control: ctx.control.as_deref(),
+        vars: Vars::new(ctx.seed, rand_for(ctx.seed, &def.id), &ctx.env),
+        rng: check_rng(ctx.seed, &def.id),
+        deadline,
+    };
+    let done = openapi::run(check, run).await;
+    match done.result {
+        Ok(()) => Ended::Passed(done.transcript),
+        Err(OpenApiError::Failed(why)) => Ended::Failed(why, done.transcript),
+        Err(OpenApiError::Broken(_)) => Ended::Broken(done.transcript),
+    }
+}
+
 async fn run_load(def: &CheckDef, check: &LoadCheck, target: &Target) -> CheckOutcome {
     let start = Instant::now();
     let result = tokio::time::timeout(def.timeout + GRACE, load_kind::run(check, target)).await;
@@ -217,12 +243,16 @@ fn platform_fault(def: &CheckDef) -> String {
 /// The check's `{{rand}}`: from the run's seed and the check's id (hashed with FNV-1a, which is stable across
 /// Rust versions, unlike the std hasher), so a replayed run sends the same values whatever the order.
 fn rand_for(seed: u64, id: &str) -> String {
+    format!("{:08x}", check_rng(seed, id).gen::<u32>())
+}
+
+/// The check's own seeded generator (the same derivation as `{{rand}}`), for kinds that draw more values.
+fn check_rng(seed: u64, id: &str) -> rand::rngs::StdRng {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in id.bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ h);
-    format!("{:08x}", rng.gen::<u32>())
+    rand::rngs::StdRng::seed_from_u64(seed ^ h)
 }
 
 fn outcome(

@@ -280,3 +280,88 @@ async fn the_transcript_shows_both_bodies_cut_at_2_kib() {
     );
     assert!(!o.message.contains("xxxx"));
 }
+
+/// A created note must match a schema; `version-as-string` answers `version` as a string.
+const NOTE_SCHEMA: &str = r#"
+[[check]]
+id = "c"
+kind = "http"
+title = "Created notes have the documented shape"
+pillar = "language"
+timeout_secs = 5
+
+[[check.step]]
+method = "POST"
+path = "/notes"
+json = { title = "shaped" }
+[check.step.expect]
+status = 201
+schema = { type = "object", required = ["id", "title", "version"], properties = { id = { type = "string", pattern = "^n_" }, version = { type = "integer", minimum = 1 } } }
+"#;
+
+#[tokio::test]
+async fn schema_passes_on_a_conforming_body_and_fails_on_schema_drift() {
+    let o = single(NOTE_SCHEMA, &Service::start(), Verdict::Pass).await;
+    assert!(
+        o.detail
+            .contains("expected: status 201; body conforms to schema {"),
+        "{}",
+        o.detail
+    );
+    let o = single(
+        NOTE_SCHEMA,
+        &Service::with_env(&[("TESTSVC_DEFECT", "version-as-string")]),
+        Verdict::Fail,
+    )
+    .await;
+    assert_eq!(
+        o.message,
+        "Created notes have the documented shape: failed at step 1 of 1: the response body did not \
+         have the expected structure"
+    );
+    assert!(
+        o.detail
+            .contains("FAILED at step 1: the body broke the schema: at `/version`: \"1\" is not of type \"integer\""),
+        "{}",
+        o.detail
+    );
+}
+
+#[tokio::test]
+async fn schema_failure_names_every_violation_for_the_instructor_only() {
+    let schema = format!(
+        r#"schema = {{ type = "object", required = ["{SECRET}"], properties = {{ error = {{ type = "integer" }} }} }}"#
+    );
+    let o = single(
+        &check("/no-such-route", &schema),
+        &Service::start(),
+        Verdict::Fail,
+    )
+    .await;
+    assert_safe(&o.message);
+    assert!(o
+        .message
+        .ends_with("the response body did not have the expected structure"));
+    assert!(
+        o.detail
+            .contains(&format!("\"{SECRET}\" is a required property")),
+        "{}",
+        o.detail
+    );
+    assert!(o.detail.contains("at `/error`"), "{}", o.detail);
+}
+
+#[tokio::test]
+async fn schema_on_a_body_that_is_not_json_fails_as_not_json() {
+    let o = single(
+        &check("/healthz", "schema = { type = \"object\" }"),
+        &Service::with_env(&[("TESTSVC_DEFECT", "health-text")]),
+        Verdict::Fail,
+    )
+    .await;
+    assert!(
+        o.message.ends_with("the response body was not valid JSON"),
+        "{}",
+        o.message
+    );
+}

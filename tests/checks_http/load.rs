@@ -167,3 +167,21 @@ fn a_restart_step_must_not_also_send_a_request() {
         "{text:?}"
     );
 }
+
+#[test]
+fn an_invalid_inline_json_schema_is_refused_at_its_line() {
+    let lab = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(lab.path().join("checks")).expect("mkdir");
+    write(
+        lab.path(),
+        "schema.toml",
+        "[[check]]\nid = \"s\"\nkind = \"http\"\ntitle = \"T\"\npillar = \"api\"\n\n[[check.step]]\npath = \"/healthz\"\n[check.step.expect]\nstatus = 200\nschema = { type = \"object\", properties = { n = { minimum = \"one\" } } }\n",
+    );
+    let problems = CheckSuite::load(lab.path(), &pillars()).expect_err("the suite is refused");
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].line, Some(11), "{problems:#?}");
+    assert!(
+        problems[0].message.starts_with("invalid JSON Schema:"),
+        "{problems:#?}"
+    );
+}

@@ -7,6 +7,7 @@
 //! - `lifecycle.rs`: switches that change how the process starts and stops (exit at start, never healthy, ...).
 //! - `routes.rs`: the HTTP routes and their defect switches.
 //! - `notes.rs`: the in-memory notes resource of labs w01-w02; `json.rs`: just enough JSON for it.
+//! - `openapi.rs`: `GET /openapi.json`, the OpenAPI 3.1 description of the notes API.
 //! - `auth.rs`: the w10 auth mode (login, HS256 tokens, rate limit, security headers), on with `JWT_SECRET`.
 //! - `races.rs`: the w04 concurrency defects; `selftest.rs`: `testsvc self-test`, the reference's own tests
 //!   that the w04 Dockerfile's `test` stage runs.
@@ -18,6 +19,7 @@ mod http;
 mod json;
 mod lifecycle;
 mod notes;
+mod openapi;
 mod races;
 mod routes;
 mod selftest;

@@ -126,12 +126,17 @@ pub(crate) fn render(seq: u64, n: &Note) -> String {
     } else {
         format!(r#","owner":{}"#, json::string(&n.owner))
     };
+    // `version-as-string`: the document says integer, the service answers a string.
+    let version = if defect("version-as-string") {
+        format!(r#""{}""#, n.version)
+    } else {
+        n.version.to_string()
+    };
     format!(
-        r#"{{"id":"n_{seq}","title":{},"body":{},"tags":[{}],"version":{}{owner}}}"#,
+        r#"{{"id":"n_{seq}","title":{},"body":{},"tags":[{}],"version":{version}{owner}}}"#,
         json::string(&n.title),
         json::string(&n.body),
         tags.join(","),
-        n.version
     )
 }
 
@@ -178,6 +183,16 @@ pub(crate) fn visible(note: &Note, caller: Option<&Caller>) -> bool {
 
 /// The client-owned fields of a body, or the error answer (400 for shape, 422 for rules).
 fn parse_note(req: &Request) -> Result<Note, Response> {
+    match parse_fields(req) {
+        // `bad-input-500`: a body of the wrong shape crashes the handler instead of a 400.
+        Err(r) if r.status == 400 && defect("bad-input-500") => {
+            Err(Response::text(500, "panicked at src/notes.rs"))
+        }
+        other => other,
+    }
+}
+
+fn parse_fields(req: &Request) -> Result<Note, Response> {
     let text = String::from_utf8_lossy(&req.body);
     let Some(doc @ Json::Obj(_)) = json::parse(&text) else {
         let status = if defect("malformed-422") { 422 } else { 400 };
@@ -277,6 +292,7 @@ fn get(seq: u64, caller: Option<&Caller>) -> Response {
     match store().notes.get(&seq).filter(|n| visible(n, caller)) {
         Some(n) => etag::with_etag(Response::json(200, render(seq, n)), n.version),
         None if defect("get-missing-500") => error(500, "internal", "lookup failed"),
+        None if defect("missing-410") => error(410, "gone", "no such note"),
         None => error(404, "not_found", "no such note"),
     }
 }

@@ -16,6 +16,12 @@
 //!   quote in the search `q` answers 500 with database error text), `sql-injectable` (a quote in `q` escapes the
 //!   owner filter and lists everyone's notes), `stack-trace` (error bodies carry a panic trace with file paths),
 //!   plus the token and header switches listed in `auth.rs`.
+//!   For the `openapi` kind (`GET /openapi.json`, `openapi.rs`): `openapi-bad-ref` (the document has a `$ref`
+//!   that resolves to nothing), `openapi-no-delete` (the document leaves out `DELETE /notes/{id}`),
+//!   `version-as-string` (notes carry `version` as a string where the document says integer), `missing-410` (a
+//!   missing note answers 410, a status the document does not give); `bad-input-500` also crashes `POST`/`PUT`
+//!   on notes with a body that is not a JSON object or has a field of the wrong type (500), and
+//!   `no-validation` accepts bodies past the documented limits.
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
@@ -98,6 +104,7 @@ fn route(req: &Request) -> Response {
             200,
             format!(r#"{{"count":{}}}"#, COUNTED.load(Ordering::SeqCst)),
         ),
+        ("GET" | "HEAD", "/openapi.json") => crate::openapi::document(),
         (_, "/redirect") => Response::json(302, "{}").with_header("Location", "/healthz"),
         ("POST", "/login") if crate::auth::enabled() => crate::auth::login(req),
         (_, p) if p == "/notes" || p.starts_with("/notes/") => notes(req, p),

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::exec::{build, ms, prepare, render_expect, send, StepError};
+use super::exec::{build, ms, prepare, render_expect, send, Observer, StepError};
 use super::expect::{self, Failure};
 use super::transcript::Transcript;
 use super::{Burst, CaptureSource, Step};
@@ -25,6 +25,7 @@ pub(super) struct At {
 }
 
 /// Sends the burst and judges its answers.
+#[allow(clippy::too_many_arguments)] // one step of one scenario: each argument is a different piece of state
 pub(super) async fn run(
     step: &Step,
     burst: &Burst,
@@ -33,8 +34,10 @@ pub(super) async fn run(
     target: &Target,
     vars: &Vars,
     t: &mut Transcript,
+    observer: &mut dyn Observer,
 ) -> Result<(), StepError> {
     let mut requests = Vec::with_capacity(burst.count);
+    let mut urls = Vec::with_capacity(burst.count);
     for i in 0..burst.count {
         let mut copy = vars.clone();
         copy.set("i", Value::from(i));
@@ -57,10 +60,11 @@ pub(super) async fn run(
         requests.push(build(
             client,
             &step.method,
-            p.url,
+            p.url.clone(),
             &p.headers,
             p.body.as_ref(),
         )?);
+        urls.push(p.url);
     }
     let expect = render_expect(&step.expect, vars)?;
     t.expected(&expect);
@@ -96,6 +100,12 @@ pub(super) async fn run(
             t.answer(&answer);
         }
         let json = expect::check(&expect, &answer).map_err(in_burst)?;
+        if let Some(line) = observer
+            .answered(at.n, &step.method, &urls[i], &answer)
+            .map_err(in_burst)?
+        {
+            t.note(&line);
+        }
         for (source, seen) in burst.distinct.iter().zip(values.iter_mut()) {
             let value = extract(source, json.as_ref(), &answer.headers).ok_or_else(|| {
                 in_burst(Failure::CaptureMissing {

@@ -61,6 +61,55 @@ pub(in crate::checks) async fn run_scenario(
     vars: &mut Vars,
     deadline: Instant,
 ) -> ScenarioResult {
+    run_observed(
+        scenario,
+        client,
+        target,
+        control,
+        vars,
+        deadline,
+        &mut NoObserver,
+    )
+    .await
+}
+
+/// Sees every answer once the step's own expectations held: the `openapi` kind judges each against the
+/// learner's document. `Ok` may carry a line for the transcript; `Err` fails the step.
+pub(in crate::checks) trait Observer: Send {
+    fn answered(
+        &mut self,
+        n: usize,
+        method: &str,
+        url: &url::Url,
+        answer: &Answer,
+    ) -> Result<Option<String>, Failure>;
+}
+
+/// The plain `http` kind: nothing beyond the steps' expectations.
+struct NoObserver;
+
+impl Observer for NoObserver {
+    fn answered(
+        &mut self,
+        _: usize,
+        _: &str,
+        _: &url::Url,
+        _: &Answer,
+    ) -> Result<Option<String>, Failure> {
+        Ok(None)
+    }
+}
+
+/// [`run_scenario`] with every answer shown to `observer` as well.
+pub(in crate::checks) async fn run_observed(
+    scenario: &HttpScenario,
+    client: &reqwest::Client,
+    target: &Target,
+    control: Option<&dyn ServiceControl>,
+    vars: &mut Vars,
+    deadline: Instant,
+    observer: &mut dyn Observer,
+) -> ScenarioResult {
     let mut t = Transcript::default();
     let of = scenario.steps.len();
     // A restart step may move the service; the steps after it follow.
@@ -74,9 +123,20 @@ pub(in crate::checks) async fn run_scenario(
                 of,
                 deadline,
             };
-            burst::run(step, b, at, client, &target, vars, &mut t).await
+            burst::run(step, b, at, client, &target, vars, &mut t, observer).await
         } else {
-            run_step(step, i + 1, of, client, &target, vars, deadline, &mut t).await
+            run_step(
+                step,
+                i + 1,
+                of,
+                client,
+                &target,
+                vars,
+                deadline,
+                &mut t,
+                observer,
+            )
+            .await
         };
         if let Err(e) = done {
             t.note(&match &e {
@@ -170,6 +230,7 @@ async fn run_step(
     vars: &mut Vars,
     deadline: Instant,
     t: &mut Transcript,
+    observer: &mut dyn Observer,
 ) -> Result<(), StepError> {
     let Prepared { url, headers, body } = prepare(step, target, vars)?;
     let expect = render_expect(&step.expect, vars)?;
@@ -183,7 +244,7 @@ async fn run_step(
     if limit.is_zero() {
         return Err(Failure::Timeout { after_ms: 0 }.into());
     }
-    let request = build(client, &step.method, url, &headers, body.as_ref())?.timeout(limit);
+    let request = build(client, &step.method, url.clone(), &headers, body.as_ref())?.timeout(limit);
     let answer = match send(request).await {
         Ok(a) => a,
         Err(Failure::Timeout { .. }) if cap.is_some_and(|c| c <= left) => {
@@ -203,6 +264,9 @@ async fn run_step(
     };
     t.answer(&answer);
     let json = expect::check(&expect, &answer)?;
+    if let Some(line) = observer.answered(n, &step.method, &url, &answer)? {
+        t.note(&line);
+    }
     for c in &step.capture {
         let value = match &c.source {
             CaptureSource::JsonPointer(p) => json.as_ref().and_then(|j| j.pointer(p)).cloned(),

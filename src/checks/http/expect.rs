@@ -42,6 +42,9 @@ pub(in crate::checks) enum Failure {
         expected: String,
         got: String,
     },
+    /// The body broke the step's JSON Schema; the violations (pointer and message) are for the transcript.
+    #[error("the response body did not have the expected structure")]
+    Schema { violations: Vec<String> },
     #[error("the answer took longer than allowed")]
     TooSlow { limit_ms: u64, got_ms: u64 },
     #[error("no answer within the time limit")]
@@ -56,6 +59,10 @@ pub(in crate::checks) enum Failure {
     CaptureMissing { name: String, from: String },
     #[error("a path taken from an earlier answer was not a usable path")]
     BadPath { value: String },
+    /// The answer broke a contract beyond the step's own expectations (the `openapi` kind's document): the
+    /// learner-safe sentence, and the precise reason for the transcript.
+    #[error("{learner}")]
+    Contract { learner: String, detail: String },
     /// After a restart the service did not come back (its own fault: it exited or never answered again).
     #[error("the service did not come back after a restart")]
     Restart(String),
@@ -102,6 +109,9 @@ impl Failure {
             Failure::Json { at, expected, got } => {
                 format!("at `{at}`: expected {expected}, got {got}")
             }
+            Failure::Schema { violations } => {
+                format!("the body broke the schema: {}", violations.join("; "))
+            }
             Failure::TooSlow { limit_ms, got_ms } => {
                 format!("expected an answer within {limit_ms} ms, took {got_ms} ms")
             }
@@ -131,6 +141,7 @@ impl Failure {
             Failure::NotDistinct { from, value, of } => {
                 format!("`{from}` must differ between all {of} answers, but {value} occurs twice")
             }
+            Failure::Contract { detail, .. } => detail.clone(),
         }
     }
 }
@@ -189,7 +200,8 @@ pub(super) fn check(expect: &Expect, answer: &Answer) -> Result<Option<Value>, F
         || !expect.json_pointer.is_empty()
         || !expect.json_types.is_empty()
         || !expect.json_len.is_empty()
-        || !expect.json_absent.is_empty();
+        || !expect.json_absent.is_empty()
+        || expect.schema.is_some();
     let parsed = serde_json::from_slice::<Value>(&answer.body);
     let body = match parsed {
         Ok(v) => v,
@@ -231,6 +243,14 @@ pub(super) fn check(expect: &Expect, answer: &Answer) -> Result<Option<Value>, F
     for p in &expect.json_absent {
         if let Some(g) = body.pointer(p) {
             return Err(mismatch(p, "nothing", &g.to_string()));
+        }
+    }
+    if let Some(schema) = &expect.schema {
+        let violations = schema.violations(&body);
+        if !violations.is_empty() {
+            return Err(Failure::Schema {
+                violations: violations.iter().map(ToString::to_string).collect(),
+            });
         }
     }
     Ok(Some(body))

@@ -2,7 +2,7 @@
 //! answer and captures that feed later steps.
 //!
 //! - `parse.rs`: from the raw TOML step to these types, with diagnostics;
-//! - `expect.rs`: matching an answer against a step's expectations (status, headers, JSON);
+//! - `expect.rs`: matching an answer against a step's expectations (status, headers, JSON, JSON Schema);
 //! - `exec.rs`: sending the steps, the per-request deadline, captures;
 //! - `burst.rs`: a step sent many times at once, and the judgement of its answers together;
 //! - `transcript.rs`: the instructor-only record of what was sent and what came back.
@@ -13,8 +13,8 @@ mod expect;
 pub(super) mod parse;
 mod transcript;
 
-pub(super) use exec::{client, run_scenario, StepError};
-pub(super) use expect::glob;
+pub(super) use exec::{client, run_observed, run_scenario, Observer, StepError};
+pub(super) use expect::{glob, Answer, Failure};
 
 /// The steps of one http check, run in order; the first failing step ends the check.
 #[derive(Debug, Clone)]
@@ -85,6 +85,8 @@ pub struct Expect {
     pub json_len: Vec<(String, usize)>,
     /// JSON pointers that must not exist.
     pub json_absent: Vec<String>,
+    /// A JSON Schema the whole body must conform to, compiled when the check file is loaded.
+    pub schema: Option<crate::checks::schema::JsonSchema>,
     pub max_body_bytes: Option<usize>,
     pub max_ms: Option<u64>,
 }

@@ -13,6 +13,7 @@ use super::{
     MAX_BURST, METHODS,
 };
 use crate::checks::load::Source;
+use crate::checks::schema::{Dialect, JsonSchema};
 use crate::checks::template;
 use crate::diagnostics::Diagnostic;
 
@@ -61,6 +62,8 @@ struct RawExpect {
     json_len: BTreeMap<Spanned<String>, Spanned<i64>>,
     #[serde(default)]
     json_absent: Vec<Spanned<String>>,
+    /// An inline JSON Schema (a TOML table read as JSON) the body must conform to.
+    schema: Option<Spanned<serde_json::Value>>,
     max_body_bytes: Option<Spanned<i64>>,
     max_ms: Option<Spanned<i64>>,
 }
@@ -397,6 +400,7 @@ impl Parser<'_, '_> {
             json_len.push((p, self.non_negative(n, "json_len")));
         }
         let json_absent = raw.json_absent.iter().map(|p| self.pointer(p)).collect();
+        let schema = raw.schema.as_ref().and_then(|s| self.schema(s));
         let max_body_bytes = raw
             .max_body_bytes
             .as_ref()
@@ -415,8 +419,20 @@ impl Parser<'_, '_> {
             json_types,
             json_len,
             json_absent,
+            schema,
             max_body_bytes,
             max_ms,
+        }
+    }
+
+    /// Compiles an inline JSON Schema now, so that a broken one is the author's error with a line.
+    fn schema(&mut self, raw: &Spanned<serde_json::Value>) -> Option<JsonSchema> {
+        match JsonSchema::compile(raw.get_ref(), Dialect::Default) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.problem(raw.span().start, format!("invalid JSON Schema: {e}"));
+                None
+            }
         }
     }
 

@@ -61,6 +61,9 @@ impl Transcript {
         for p in &e.json_absent {
             parts.push(format!("{p} absent"));
         }
+        if let Some(s) = &e.schema {
+            parts.push(format!("body conforms to schema {}", s.source()));
+        }
         if let Some(n) = e.max_body_bytes {
             parts.push(format!("body ≤ {n} bytes"));
         }

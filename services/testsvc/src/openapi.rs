@@ -1,0 +1,26 @@
+//! `GET /openapi.json`: an OpenAPI 3.1 description of the notes API in `notes.rs` (without `JWT_SECRET`), true
+//! to its routes, limits, pagination and errors, so the check engine's `openapi` kind can be shown to pass.
+//!
+//! Defects (see `routes.rs`): `openapi-bad-ref` (a `$ref` that resolves to nothing), `openapi-no-delete` (the
+//! `deleteNote` operation is left out); `version-as-string` and `missing-410` break the service instead.
+
+use crate::http::Response;
+use crate::routes::defect;
+
+/// The document as served; kept as JSON so it is read, reviewed and diffed as what learners write.
+const DOCUMENT: &str = include_str!("openapi.json");
+
+pub fn document() -> Response {
+    let mut doc = DOCUMENT.to_string();
+    if defect("openapi-bad-ref") {
+        doc = doc.replace(
+            "#/components/schemas/NotePage",
+            "#/components/schemas/NotesPage",
+        );
+    }
+    if defect("openapi-no-delete") {
+        // An extension key instead of `delete`: still a well-formed document, just without the operation.
+        doc = doc.replace("\"delete\":", "\"x-removed-delete\":");
+    }
+    Response::json(200, doc)
+}

@@ -1,0 +1,294 @@
+//! The generated requests of one check: which operations, which bodies, in which order, and what each answer
+//! must be.
+//!
+//! Each chosen operation contributes, in turn, a valid body, then one invalid body of each kind, then more
+//! valid ones; operations take turns (round-robin) until the check's bound is reached, so a small bound still
+//! covers every operation. Every random choice comes from the check's seeded generator, in a fixed order, so a
+//! re-graded run sends exactly the same requests. The requests are ordinary `http` steps, run by the `http`
+//! kind's runner (deadline, body caps, transcript), with [`CaseObserver`] judging the answers.
+
+use rand::rngs::StdRng;
+
+use super::document::{DocOperation, Document};
+use super::generate::Generator;
+use super::mutate::{self, Broken, Invalid};
+use super::operation::Segment;
+use super::responses::{contract, Responses};
+use super::schemas::Schemas;
+use super::Generate;
+use crate::checks::http::{Answer, Body, Expect, Failure, HttpScenario, Observer, Step};
+
+/// What a generated request's answer must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// A documented status, never a 5xx; the answer must match the document.
+    Valid,
+    /// A 4xx (documented, matching the document), never a 5xx nor a success.
+    Refused(Invalid),
+}
+
+/// One generated request, with the operation's name for messages.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub label: String,
+    pub want: Want,
+    pub step: Step,
+}
+
+/// An operation requests are generated for: where its body schema is and how its path is filled.
+struct Target<'d> {
+    op: &'d DocOperation,
+    schema: String,
+    path: String,
+}
+
+/// Why no cases could be made.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CasesError {
+    /// The learner's document lacks what the lab asks to generate for (a learner-safe sentence).
+    #[error("{0}")]
+    Missing(String),
+}
+
+/// Builds the cases, noting in `notes` what was skipped and why.
+pub fn build(
+    doc: &Document,
+    settings: &Generate,
+    rng: &mut StdRng,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Case>, CasesError> {
+    let targets = targets(doc, settings, notes)?;
+    let mut schemas = Schemas::default();
+    let mut gen = Generator { doc, rng };
+    let wants: Vec<Want> = std::iter::once(Want::Valid)
+        .chain(
+            Invalid::ALL
+                .into_iter()
+                .filter(|_| settings.invalid)
+                .map(Want::Refused),
+        )
+        .collect();
+    // Per target, how far along its list of wants it is (past the list: more valid bodies), and whether it
+    // can give no more.
+    let mut next = vec![0usize; targets.len()];
+    let mut exhausted = vec![false; targets.len()];
+    let mut cases = Vec::new();
+    'rounds: while exhausted.iter().any(|e| !e) {
+        for (t, target) in targets.iter().enumerate() {
+            if cases.len() >= settings.cases {
+                break 'rounds;
+            }
+            if exhausted[t] {
+                continue;
+            }
+            // The target's next want that yields a body; a want with nothing to break is passed over.
+            let mut made = false;
+            while !made && next[t] <= wants.len() {
+                let want = wants.get(next[t]).copied().unwrap_or(Want::Valid);
+                next[t] = (next[t] + 1).min(wants.len());
+                if let Some(case) = one(&mut gen, &mut schemas, target, want, settings, notes) {
+                    cases.push(case);
+                    made = true;
+                } else if want == Want::Valid {
+                    break;
+                }
+            }
+            exhausted[t] = !made;
+        }
+    }
+    Ok(cases)
+}
+
+/// The operations to generate for, each with its body schema and filled path.
+fn targets<'d>(
+    doc: &'d Document,
+    settings: &Generate,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Target<'d>>, CasesError> {
+    let mut out = Vec::new();
+    if settings.operations.is_empty() {
+        for op in &doc.operations {
+            let Some(schema) = body_schema(doc, op) else {
+                continue;
+            };
+            match fill(op, &[], settings) {
+                Some(path) => out.push(Target { op, schema, path }),
+                None => notes.push(format!(
+                    "skipped {}: no value for one of its path parameters in `params`",
+                    op.label()
+                )),
+            }
+        }
+        return Ok(out);
+    }
+    for name in &settings.operations {
+        let Some(op) = doc.operation(name) else {
+            return Err(CasesError::Missing(format!(
+                "the document does not describe the operation {name}"
+            )));
+        };
+        let Some(schema) = body_schema(doc, op) else {
+            return Err(CasesError::Missing(format!(
+                "the document describes no JSON request body for {}",
+                op.label()
+            )));
+        };
+        let lab_names: Vec<&str> = name.template.params().collect();
+        // Every parameter of a listed operation has a value (checked when the check file was loaded).
+        let path = fill(op, &lab_names, settings).unwrap_or_default();
+        out.push(Target { op, schema, path });
+    }
+    Ok(out)
+}
+
+/// The pointer to the schema of an operation's JSON request body.
+fn body_schema(doc: &Document, op: &DocOperation) -> Option<String> {
+    let (body, _) = doc.resolved(&format!("{}/requestBody", op.pointer))?;
+    doc.json_schema_of(&body)
+}
+
+/// The request path for `op`: each parameter from `params` by the document's name or, failing that, by the
+/// lab's name at the same position.
+fn fill(op: &DocOperation, lab_names: &[&str], settings: &Generate) -> Option<String> {
+    let mut path = String::new();
+    let mut i = 0;
+    for seg in &op.template.segments {
+        path.push('/');
+        match seg {
+            Segment::Literal(l) => path.push_str(l),
+            Segment::Param(name) => {
+                let by = |n: &str| settings.params.iter().find(|(p, _)| p == n);
+                let value = by(name).or_else(|| lab_names.get(i).and_then(|n| by(n)))?;
+                path.push_str(&value.1);
+                i += 1;
+            }
+        }
+    }
+    if path.is_empty() {
+        path.push('/');
+    }
+    Some(path)
+}
+
+/// One case of `want` for `target`, or `None` when the schema gives nothing for it.
+fn one(
+    gen: &mut Generator<'_, '_>,
+    schemas: &mut Schemas,
+    target: &Target<'_>,
+    want: Want,
+    settings: &Generate,
+    notes: &mut Vec<String>,
+) -> Option<Case> {
+    let compiled = match schemas.get(gen.doc, &target.schema) {
+        Ok(c) => c.clone(),
+        Err(e) => {
+            notes.push(format!("skipped {}: {e}", target.op.label()));
+            return None;
+        }
+    };
+    let schema = gen.doc.raw.pointer(&target.schema)?.clone();
+    // A few tries: the generator does not know every keyword, the compiled schema does.
+    let valid = (0..8).find_map(|_| {
+        gen.value(&schema)
+            .filter(|v| compiled.is_valid(v) && !v.to_string().contains("{{"))
+    });
+    let Some(valid) = valid else {
+        notes.push(format!(
+            "skipped {}: no valid body could be built from its schema",
+            target.op.label()
+        ));
+        return None;
+    };
+    let body = match want {
+        Want::Valid => Body::Json(valid),
+        Want::Refused(kind) => match mutate::invalid(gen, &schema, &compiled, &valid, kind)? {
+            Broken::Json(v) => Body::Json(v),
+            Broken::Text(t) => Body::Text(t),
+        },
+    };
+    let mut headers = settings.headers.clone();
+    if !headers.iter().any(|(n, _)| n == "content-type") {
+        headers.push(("content-type".into(), "application/json".into()));
+    }
+    Some(Case {
+        label: target.op.label(),
+        want,
+        step: Step {
+            method: target.op.method.clone(),
+            path: target.path.clone(),
+            headers,
+            body: Some(body),
+            expect: Expect::default(),
+            capture: Vec::new(),
+            restart: false,
+            burst: None,
+        },
+    })
+}
+
+/// The cases as a scenario for the `http` runner.
+pub fn scenario(cases: &[Case]) -> HttpScenario {
+    HttpScenario {
+        steps: cases.iter().map(|c| c.step.clone()).collect(),
+    }
+}
+
+/// Judges the answer to each generated request by what its case wants.
+pub struct CaseObserver<'c, 'd> {
+    pub cases: &'c [Case],
+    pub responses: Responses<'d>,
+}
+
+impl Observer for CaseObserver<'_, '_> {
+    fn answered(
+        &mut self,
+        n: usize,
+        method: &str,
+        url: &url::Url,
+        answer: &Answer,
+    ) -> Result<Option<String>, Failure> {
+        let Some(case) = self.cases.get(n.wrapping_sub(1)) else {
+            return Ok(None);
+        };
+        let label = &case.label;
+        let status = answer.status;
+        match case.want {
+            Want::Valid if status >= 500 => Err(contract(
+                format!("a valid request body for {label} got a server error ({status})"),
+                format!("case {n}: valid body for {label}: got {status}, want a documented non-5xx status"),
+            )),
+            Want::Refused(kind) if status >= 500 => Err(contract(
+                format!(
+                    "a request body with {} for {label} got a server error ({status}) instead of a 4xx",
+                    kind.describe()
+                ),
+                format!("case {n}: {} for {label}: got {status}, want a 4xx", kind.describe()),
+            )),
+            Want::Refused(kind) if !(400..500).contains(&status) => Err(contract(
+                format!(
+                    "{label} accepted a request body with {} (status {status}) instead of refusing it with a 4xx",
+                    kind.describe()
+                ),
+                format!("case {n}: {} for {label}: got {status}, want a 4xx", kind.describe()),
+            )),
+            want => {
+                let line = self.responses.judge(method, url, answer)?;
+                let what = match want {
+                    Want::Valid => "valid body".to_string(),
+                    Want::Refused(kind) => kind.describe().to_string(),
+                };
+                Ok(Some(format!("case {n}: {what} for {label} → {status}; {line}")))
+            }
+        }
+    }
+}
+
+/// The generated cases' kinds, for the transcript's summary.
+pub fn summary(cases: &[Case]) -> String {
+    let valid = cases.iter().filter(|c| c.want == Want::Valid).count();
+    format!(
+        "{} generated requests: {valid} with valid bodies, {} with invalid ones",
+        cases.len(),
+        cases.len() - valid
+    )
+}

@@ -1,0 +1,67 @@
+//! The `openapi` kind: the learner's own API document, judged as a contract.
+//!
+//! One check fetches the document and then does any of: require operations, run a scenario (the `http`
+//! kind's steps) whose every answer must match the document, and send requests generated from the document.
+//! A lab splits these over several checks for granular feedback. The learner's message names the document's
+//! own places (a JSON pointer, an `operationId`, `METHOD /template`) and the kind of mismatch, never a hidden
+//! payload or a generated input; the transcript has everything.
+//!
+//! - `parse.rs`: from `[check.openapi]` (and the steps) to an [`OpenApiCheck`], with diagnostics;
+//! - `operation.rs`: operation names (`"GET /notes/{id}"`) and path templates, and matching them;
+//! - `validate.rs`, `structure.json`: is the fetched JSON a usable OpenAPI 3.0/3.1 document;
+//! - `document.rs`: a valid document's operations, responses and `$ref`s;
+//! - `schemas.rs`: its schemas compiled in the version's dialect (3.0's `nullable` included);
+//! - `responses.rs`: does an answer match the document (documented status, body schema);
+//! - `generate.rs`: seeded valid values from a schema; `mutate.rs`: invalid bodies made from valid ones;
+//! - `cases.rs`: the bounded, seeded list of generated requests and what each must get;
+//! - `run.rs`: the phases of one check, in order.
+
+mod cases;
+mod document;
+mod generate;
+mod mutate;
+mod operation;
+pub(super) mod parse;
+mod responses;
+mod run;
+mod schemas;
+mod validate;
+
+pub use operation::{OperationError, OperationName};
+pub(super) use run::{run, OpenApiError, Run};
+
+use super::http::HttpScenario;
+
+/// One openapi check.
+#[derive(Debug, Clone)]
+pub struct OpenApiCheck {
+    /// Where the service serves its document, e.g. `/openapi.json` (JSON only).
+    pub document: String,
+    /// Operations the document must describe.
+    pub require: Vec<OperationName>,
+    /// Steps run after the document is known good; every answer must match the document. With `generate`,
+    /// they are the setup whose captures fill path parameters.
+    pub scenario: Option<HttpScenario>,
+    pub generate: Option<Generate>,
+}
+
+/// Requests generated from the document's JSON request bodies.
+#[derive(Debug, Clone)]
+pub struct Generate {
+    /// The operations to generate for; empty means every documented operation with a JSON request body.
+    pub operations: Vec<OperationName>,
+    /// At most this many requests in all, shared round-robin between the operations.
+    pub cases: usize,
+    /// Path parameter values by name (the document's or, for a listed operation, the name in the lab's
+    /// operation string); may hold `{{var}}`s captured by the steps.
+    pub params: Vec<(String, String)>,
+    /// Headers sent with every generated request (e.g. a token); may hold `{{var}}`s.
+    pub headers: Vec<(String, String)>,
+    /// Whether to send invalid bodies too (default true).
+    pub invalid: bool,
+}
+
+/// Default bound on generated requests.
+pub const DEFAULT_CASES: usize = 20;
+/// Largest bound a check may ask for: enough to cover a lab's API, small enough to stay in a check's deadline.
+pub const MAX_CASES: usize = 200;

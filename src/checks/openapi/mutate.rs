@@ -1,0 +1,262 @@
+//! Invalid request bodies, each made from a valid one by breaking one rule of the document's schema.
+//!
+//! Every kind lists its candidates (which property to drop, retype or push past a limit), shuffles them with
+//! the check's seeded generator, and keeps the first one the compiled schema really rejects, so an "invalid"
+//! request is invalid by the document's own measure, not by a guess about it.
+
+use rand::seq::SliceRandom;
+use serde_json::{Map, Value};
+
+use super::document::Document;
+use super::generate::{bounds, merge, primary_type, uint, Generator};
+use crate::checks::schema::JsonSchema;
+
+/// The rule an invalid body breaks; named in the learner's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalid {
+    MissingRequired,
+    WrongType,
+    PastLimit,
+    NotJson,
+}
+
+impl Invalid {
+    pub const ALL: [Invalid; 4] = [
+        Invalid::MissingRequired,
+        Invalid::WrongType,
+        Invalid::PastLimit,
+        Invalid::NotJson,
+    ];
+
+    /// What is wrong with the body, in the learner's words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Invalid::MissingRequired => "a required property missing",
+            Invalid::WrongType => "a property of the wrong type",
+            Invalid::PastLimit => "a value past a documented limit",
+            Invalid::NotJson => "a body that is not JSON",
+        }
+    }
+}
+
+/// An invalid body: JSON that breaks the schema, or text that is no JSON at all.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Broken {
+    Json(Value),
+    Text(String),
+}
+
+/// A body of kind `kind` made from `valid`, or `None` when the schema gives that kind nothing to break.
+pub fn invalid(
+    gen: &mut Generator<'_, '_>,
+    schema: &Value,
+    compiled: &JsonSchema,
+    valid: &Value,
+    kind: Invalid,
+) -> Option<Broken> {
+    if kind == Invalid::NotJson {
+        // Cut short mid-object: what a client that crashed while writing sends.
+        return Some(Broken::Text(r#"{"gauntlet": "#.to_string()));
+    }
+    let props = object_view(gen.doc, schema);
+    let mut candidates: Vec<Value> = match kind {
+        Invalid::MissingRequired => missing_required(&props, valid),
+        Invalid::WrongType => wrong_type(gen.doc, &props, valid),
+        Invalid::PastLimit => past_limit(gen, &props, valid),
+        Invalid::NotJson => Vec::new(),
+    };
+    candidates.shuffle(gen.rng);
+    candidates
+        .into_iter()
+        .find(|c| !compiled.is_valid(c))
+        .map(Broken::Json)
+}
+
+/// The top-level properties of an object schema (with `allOf` merged) and its required names.
+struct ObjectView {
+    properties: Vec<(String, Value)>,
+    required: Vec<String>,
+}
+
+fn object_view(doc: &Document, schema: &Value) -> ObjectView {
+    let s = match doc.deref(schema) {
+        Value::Object(s) => match s.get("allOf") {
+            Some(Value::Array(all)) => merge(doc, s, all),
+            _ => Value::Object(s.clone()),
+        },
+        other => other.clone(),
+    };
+    let properties = s
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| {
+            p.iter()
+                .map(|(k, v)| (k.clone(), doc.deref(v).clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let required = s
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    ObjectView {
+        properties,
+        required,
+    }
+}
+
+fn with(valid: &Value, name: &str, v: Option<Value>) -> Option<Value> {
+    let mut obj: Map<String, Value> = valid.as_object()?.clone();
+    match v {
+        Some(v) => obj.insert(name.to_string(), v),
+        None => obj.remove(name),
+    };
+    Some(Value::Object(obj))
+}
+
+fn missing_required(props: &ObjectView, valid: &Value) -> Vec<Value> {
+    props
+        .required
+        .iter()
+        .filter(|r| valid.get(r.as_str()).is_some())
+        .filter_map(|r| with(valid, r, None))
+        .collect()
+}
+
+fn wrong_type(doc: &Document, props: &ObjectView, valid: &Value) -> Vec<Value> {
+    let mut out: Vec<Value> = props
+        .properties
+        .iter()
+        .filter_map(|(name, p)| {
+            let Value::Object(s) = doc.deref(p) else {
+                return None;
+            };
+            // A value of another JSON type than the documented one; none of them is `null`.
+            let other = match primary_type(s).as_str() {
+                "string" => Value::from(12345),
+                "integer" | "number" => Value::from("seven"),
+                "boolean" => Value::from("yes"),
+                "array" => Value::from("not a list"),
+                _ => Value::from(42),
+            };
+            with(valid, name, Some(other))
+        })
+        .collect();
+    // A body that should be an object but is a list.
+    out.push(Value::Array(vec![valid.clone()]));
+    out
+}
+
+fn past_limit(gen: &mut Generator<'_, '_>, props: &ObjectView, valid: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (name, p) in &props.properties {
+        let Value::Object(s) = gen.doc.deref(p).clone() else {
+            continue;
+        };
+        for v in limit_breakers(gen, &s) {
+            out.extend(with(valid, name, Some(v)));
+        }
+    }
+    out
+}
+
+/// Values that break one limit of a property's schema: lengths, bounds, sizes, `enum`; and for an array of
+/// limited strings, one item past its limit.
+fn limit_breakers(gen: &mut Generator<'_, '_>, s: &Map<String, Value>) -> Vec<Value> {
+    let mut out = Vec::new();
+    if let Some(max) = uint(s, "maxLength") {
+        out.push(Value::String(gen.word(max + 1, max + 1)));
+    }
+    if let Some(min) = uint(s, "minLength").filter(|m| *m > 0) {
+        out.push(Value::String(gen.word(min - 1, min - 1)));
+    }
+    let (low, high) = bounds(s);
+    if let Some(h) = high {
+        out.push(Value::from(h.saturating_add(1)));
+    }
+    if let Some(l) = low {
+        out.push(Value::from(l.saturating_sub(1)));
+    }
+    if let Some(Value::Array(options)) = s.get("enum") {
+        if options.iter().all(Value::is_string) {
+            out.push(Value::from("not-one-of-the-documented-values"));
+        }
+    }
+    if primary_type(s) == "array" {
+        let items = s.get("items").cloned().unwrap_or(Value::Bool(true));
+        let item = gen.value(&items).unwrap_or(Value::from("x"));
+        if let Some(max) = uint(s, "maxItems") {
+            out.push(Value::Array(vec![item.clone(); max + 1]));
+        }
+        if let Value::Object(is) = gen.doc.deref(&items).clone() {
+            if let Some(max) = uint(&is, "maxLength") {
+                out.push(Value::Array(vec![Value::String(
+                    gen.word(max + 1, max + 1),
+                )]));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::openapi::document::Version;
+    use crate::checks::schema::Dialect;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+    use serde_json::json;
+
+    #[test]
+    fn every_kind_breaks_the_schema() {
+        let schema = json!({"type": "object", "required": ["title"], "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": 5},
+            "tags": {"type": "array", "maxItems": 2, "items": {"type": "string", "maxLength": 3}}
+        }});
+        let doc = Document::new(json!({"openapi": "3.1.0"}), Version::V31);
+        let compiled = JsonSchema::compile(&schema, Dialect::Default).expect("compiles");
+        let valid = json!({"title": "abc", "tags": ["x"]});
+        for seed in 0..20 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut gen = Generator {
+                doc: &doc,
+                rng: &mut rng,
+            };
+            for kind in Invalid::ALL {
+                match invalid(&mut gen, &schema, &compiled, &valid, kind) {
+                    Some(Broken::Json(v)) => assert!(!compiled.is_valid(&v), "{kind:?}: {v}"),
+                    Some(Broken::Text(t)) => assert!(serde_json::from_str::<Value>(&t).is_err()),
+                    None => panic!("{kind:?} found nothing to break"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_schema_without_limits_has_no_limit_to_break() {
+        let schema = json!({"type": "object", "properties": {"note": {"type": "string"}}});
+        let doc = Document::new(json!({"openapi": "3.1.0"}), Version::V31);
+        let compiled = JsonSchema::compile(&schema, Dialect::Default).expect("compiles");
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut gen = Generator {
+            doc: &doc,
+            rng: &mut rng,
+        };
+        let v = json!({"note": "a"});
+        assert_eq!(
+            invalid(&mut gen, &schema, &compiled, &v, Invalid::PastLimit),
+            None
+        );
+        assert_eq!(
+            invalid(&mut gen, &schema, &compiled, &v, Invalid::MissingRequired),
+            None
+        );
+    }
+}

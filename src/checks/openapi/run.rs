@@ -1,0 +1,271 @@
+//! One openapi check, phase by phase: fetch the document, validate it, find the required operations, run the
+//! scenario against it, send the generated requests. The first phase that fails ends the check; the
+//! transcript has a section per phase that ran.
+
+use rand::rngs::StdRng;
+use tokio::time::Instant;
+
+use super::cases::{self, CaseObserver};
+use super::document::Document;
+use super::responses::Responses;
+use super::validate::{self, DocumentError};
+use super::OpenApiCheck;
+use crate::checks::http::{
+    self, Answer, Expect, Failure, HttpScenario, Observer, StatusExpect, Step, StepError,
+};
+use crate::checks::template::Vars;
+use crate::checks::{ServiceControl, Target};
+
+/// How many of the document's problems the learner's message lists; the transcript has them all.
+const SHOWN_PROBLEMS: usize = 3;
+
+/// How an openapi check ended badly.
+#[derive(Debug, thiserror::Error)]
+pub(in crate::checks) enum OpenApiError {
+    /// The learner's service or document is at fault: the learner-safe reason.
+    #[error("{0}")]
+    Failed(String),
+    /// The check could not be carried out: a platform fault.
+    #[error("{0}")]
+    Broken(String),
+}
+
+/// What running one openapi check produced.
+pub(in crate::checks) struct Done {
+    pub result: Result<(), OpenApiError>,
+    pub transcript: String,
+}
+
+/// What the check needs from the run besides its definition.
+pub(in crate::checks) struct Run<'a> {
+    pub client: &'a reqwest::Client,
+    pub target: &'a Target,
+    pub control: Option<&'a dyn ServiceControl>,
+    /// The check's variables (built-ins; the scenario's captures are added as it runs).
+    pub vars: Vars,
+    /// The check's seeded generator, for the generated requests.
+    pub rng: StdRng,
+    pub deadline: Instant,
+}
+
+/// Runs the check's phases in order.
+pub(in crate::checks) async fn run(check: &OpenApiCheck, mut r: Run<'_>) -> Done {
+    let mut transcript = String::new();
+    let result = phases(check, &mut r, &mut transcript).await;
+    transcript.push_str(match &result {
+        Ok(()) => "passed\n",
+        Err(OpenApiError::Failed(_)) => "FAILED\n",
+        Err(OpenApiError::Broken(_)) => "ERROR\n",
+    });
+    Done { result, transcript }
+}
+
+async fn phases(check: &OpenApiCheck, r: &mut Run<'_>, t: &mut String) -> Result<(), OpenApiError> {
+    let doc = fetch(check, r, t).await?;
+    require(check, &doc, t)?;
+    if let Some(scenario) = &check.scenario {
+        t.push_str("══ scenario: every answer must match the document\n");
+        let mut observer = Responses::new(&doc, r.target);
+        let done = http::run_observed(
+            scenario,
+            r.client,
+            r.target,
+            r.control,
+            &mut r.vars,
+            r.deadline,
+            &mut observer,
+        )
+        .await;
+        t.push_str(&done.transcript);
+        match done.result {
+            Ok(()) => {}
+            Err((n, StepError::Failed(f))) => {
+                return Err(OpenApiError::Failed(format!(
+                    "failed at step {n} of {}: {f}",
+                    done.steps
+                )))
+            }
+            Err((_, StepError::Broken(why))) => return Err(OpenApiError::Broken(why)),
+        }
+    }
+    if let Some(settings) = &check.generate {
+        t.push_str("══ generated requests\n");
+        let mut notes = Vec::new();
+        let cases = cases::build(&doc, settings, &mut r.rng, &mut notes)
+            .map_err(|e| OpenApiError::Failed(format!("failed: {e}")))?;
+        for n in &notes {
+            t.push_str(&format!("{n}\n"));
+        }
+        t.push_str(&format!("{}\n", cases::summary(&cases)));
+        if cases.is_empty() {
+            return Err(OpenApiError::Failed(
+                "failed: the document describes no JSON request body to generate requests from"
+                    .into(),
+            ));
+        }
+        let mut observer = CaseObserver {
+            cases: &cases,
+            responses: Responses::new(&doc, r.target),
+        };
+        let scenario = cases::scenario(&cases);
+        let done = http::run_observed(
+            &scenario,
+            r.client,
+            r.target,
+            r.control,
+            &mut r.vars,
+            r.deadline,
+            &mut observer,
+        )
+        .await;
+        t.push_str(&done.transcript);
+        match done.result {
+            Ok(()) => {}
+            Err((_, StepError::Failed(f))) => {
+                return Err(OpenApiError::Failed(format!("failed: {f}")))
+            }
+            Err((_, StepError::Broken(why))) => return Err(OpenApiError::Broken(why)),
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the body of the one answer it sees: the document.
+#[derive(Default)]
+struct Keep(Option<Answer>);
+
+impl Observer for Keep {
+    fn answered(
+        &mut self,
+        _: usize,
+        _: &str,
+        _: &url::Url,
+        answer: &Answer,
+    ) -> Result<Option<String>, Failure> {
+        self.0 = Some(answer.clone());
+        Ok(None)
+    }
+}
+
+/// GETs the document and validates it.
+async fn fetch(
+    check: &OpenApiCheck,
+    r: &mut Run<'_>,
+    t: &mut String,
+) -> Result<Document, OpenApiError> {
+    t.push_str(&format!("══ document: GET {}\n", check.document));
+    let step = Step {
+        method: "GET".into(),
+        path: check.document.clone(),
+        headers: vec![("accept".into(), "application/json".into())],
+        body: None,
+        expect: Expect {
+            status: Some(StatusExpect::Exact(200)),
+            ..Expect::default()
+        },
+        capture: Vec::new(),
+        restart: false,
+        burst: None,
+    };
+    let scenario = HttpScenario { steps: vec![step] };
+    let mut keep = Keep::default();
+    let done = http::run_observed(
+        &scenario,
+        r.client,
+        r.target,
+        r.control,
+        &mut r.vars,
+        r.deadline,
+        &mut keep,
+    )
+    .await;
+    t.push_str(&done.transcript);
+    let at = &check.document;
+    match done.result {
+        Ok(()) => {}
+        Err((_, StepError::Failed(f))) => {
+            return Err(OpenApiError::Failed(format!(
+                "failed: the OpenAPI document could not be fetched from GET {at}: {f}"
+            )))
+        }
+        Err((_, StepError::Broken(why))) => return Err(OpenApiError::Broken(why)),
+    }
+    let answer = keep.0.unwrap_or_else(|| Answer {
+        status: 0,
+        headers: Vec::new(),
+        body: Vec::new(),
+        truncated: false,
+        elapsed_ms: 0,
+    });
+    let raw: serde_json::Value = match serde_json::from_slice(&answer.body) {
+        Ok(v) if !answer.truncated => v,
+        Ok(_) => {
+            return Err(OpenApiError::Failed(format!(
+                "failed: the OpenAPI document at {at} is larger than the grader reads"
+            )))
+        }
+        Err(e) => {
+            t.push_str(&format!("not JSON: {e}\n"));
+            return Err(OpenApiError::Failed(format!(
+                "failed: the OpenAPI document at {at} is not JSON (only JSON documents are read)"
+            )));
+        }
+    };
+    match validate::document(raw) {
+        Ok(doc) => {
+            t.push_str(&format!(
+                "valid OpenAPI {:?} document with {} operations\n",
+                doc.version,
+                doc.operations.len()
+            ));
+            Ok(doc)
+        }
+        Err(DocumentError::Invalid(problems)) => {
+            for p in &problems {
+                t.push_str(&format!("problem {p}\n"));
+            }
+            let shown: Vec<String> = problems
+                .iter()
+                .take(SHOWN_PROBLEMS)
+                .map(ToString::to_string)
+                .collect();
+            let more = match problems.len().saturating_sub(SHOWN_PROBLEMS) {
+                0 => String::new(),
+                n => format!(" (and {n} more)"),
+            };
+            Err(OpenApiError::Failed(format!(
+                "failed: the OpenAPI document is not valid: {}{more}",
+                shown.join("; ")
+            )))
+        }
+        Err(DocumentError::Internal(why)) => Err(OpenApiError::Broken(why)),
+    }
+}
+
+/// Every operation the check lists must be documented.
+fn require(check: &OpenApiCheck, doc: &Document, t: &mut String) -> Result<(), OpenApiError> {
+    if check.require.is_empty() {
+        return Ok(());
+    }
+    let missing: Vec<String> = check
+        .require
+        .iter()
+        .filter(|name| doc.operation(name).is_none())
+        .map(ToString::to_string)
+        .collect();
+    t.push_str(&format!(
+        "══ required operations: {} listed, {} missing\n",
+        check.require.len(),
+        missing.len()
+    ));
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let (what, list) = match missing.as_slice() {
+        [one] => ("operation", one.clone()),
+        many => ("operations", many.join(", ")),
+    };
+    Err(OpenApiError::Failed(format!(
+        "failed: the OpenAPI document does not describe the {what} {list}"
+    )))
+}

@@ -1,0 +1,84 @@
+//! The document part: fetched, valid OpenAPI, describing the required operations.
+
+use gauntlet::checks::Verdict;
+
+use crate::fixture::{assert_says, judge};
+
+#[tokio::test]
+async fn a_valid_document_with_every_required_operation_passes() {
+    let o = judge("openapi-document", "", Verdict::Pass).await;
+    assert!(
+        o.detail
+            .contains("valid OpenAPI V31 document with 5 operations"),
+        "{}",
+        o.detail
+    );
+    assert!(
+        o.detail
+            .contains("required operations: 5 listed, 0 missing"),
+        "{}",
+        o.detail
+    );
+}
+
+#[tokio::test]
+async fn an_unresolvable_ref_is_named_with_its_pointer() {
+    let o = judge("openapi-document", "openapi-bad-ref", Verdict::Fail).await;
+    assert_says(&o, "the OpenAPI document is not valid");
+    assert_says(
+        &o,
+        "at `/paths/~1notes/get/responses/200/content/application~1json/schema/$ref`",
+    );
+    assert_says(&o, "`#/components/schemas/NotesPage` does not resolve");
+}
+
+#[tokio::test]
+async fn a_missing_required_operation_is_named() {
+    let o = judge("openapi-document", "openapi-no-delete", Verdict::Fail).await;
+    assert_eq!(
+        o.message,
+        "The API is described by a valid OpenAPI document: failed: the OpenAPI document does not \
+         describe the operation DELETE /notes/{id}"
+    );
+}
+
+#[tokio::test]
+async fn a_service_without_a_document_fails_at_the_fetch() {
+    // `no-json-404` changes nothing for /openapi.json; a path testsvc does not serve shows the fetch failing.
+    let svc = crate::support::Service::start();
+    let toml = r#"
+[[check]]
+id = "doc"
+kind = "openapi"
+title = "Doc"
+pillar = "api"
+[check.openapi]
+document = "/no-such-document.json"
+"#;
+    let o = crate::support::single(toml, &svc, Verdict::Fail).await;
+    assert_eq!(
+        o.message,
+        "Doc: failed: the OpenAPI document could not be fetched from GET /no-such-document.json: the \
+         status was 404 (not what was expected)"
+    );
+}
+
+#[tokio::test]
+async fn a_document_that_is_not_openapi_is_refused_with_its_problems() {
+    // /healthz answers JSON that is no OpenAPI document at all.
+    let svc = crate::support::Service::start();
+    let toml = r#"
+[[check]]
+id = "doc"
+kind = "openapi"
+title = "Doc"
+pillar = "api"
+[check.openapi]
+document = "/healthz"
+"#;
+    let o = crate::support::single(toml, &svc, Verdict::Fail).await;
+    assert_says(
+        &o,
+        "the OpenAPI document is not valid: at `/`: \"openapi\" is a required property",
+    );
+}

@@ -1,0 +1,120 @@
+//! The generated part: valid bodies get documented non-5xx answers, invalid ones a 4xx; seeded, so a
+//! re-graded run sends the same requests; the learner never sees a generated input.
+
+use gauntlet::checks::{CheckOutcome, Verdict};
+
+use crate::fixture::{assert_says, judge, leaves, run, sent_bodies};
+
+/// The learner's message holds none of the values the check sent.
+fn assert_no_inputs(o: &CheckOutcome) {
+    let bodies = sent_bodies(&o.detail);
+    assert!(
+        !bodies.is_empty(),
+        "no bodies in the transcript:\n{}",
+        o.detail
+    );
+    let mut values = Vec::new();
+    bodies.iter().for_each(|b| leaves(b, &mut values));
+    for v in values {
+        assert!(
+            !o.message.contains(&v),
+            "the message leaks `{v}`: {}",
+            o.message
+        );
+    }
+}
+
+#[tokio::test]
+async fn valid_and_invalid_bodies_get_documented_answers_on_the_correct_service() {
+    let o = judge("openapi-generated", "", Verdict::Pass).await;
+    assert!(
+        o.detail
+            .contains("24 generated requests: 16 with valid bodies, 8 with invalid ones"),
+        "{}",
+        o.detail
+    );
+    for kind in [
+        "a required property missing",
+        "a property of the wrong type",
+        "a value past a documented limit",
+        "a body that is not JSON",
+    ] {
+        assert!(
+            o.detail.contains(&format!("{kind} for createNote → ")),
+            "{kind} never sent:\n{}",
+            o.detail
+        );
+        assert!(
+            o.detail.contains(&format!("{kind} for replaceNote → ")),
+            "{kind} never sent:\n{}",
+            o.detail
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_crash_on_a_malformed_body_is_caught() {
+    let o = judge("openapi-generated", "bad-input-500", Verdict::Fail).await;
+    assert_says(&o, "got a server error (500) instead of a 4xx");
+    assert_no_inputs(&o);
+}
+
+#[tokio::test]
+async fn accepting_bodies_that_break_the_schema_is_caught() {
+    let o = judge("openapi-generated", "no-validation", Verdict::Fail).await;
+    assert_says(&o, "instead of refusing it with a 4xx");
+    assert!(
+        o.message
+            .contains("createNote accepted a request body with")
+            || o.message
+                .contains("replaceNote accepted a request body with"),
+        "{}",
+        o.message
+    );
+    assert_no_inputs(&o);
+}
+
+#[tokio::test]
+async fn schema_drift_in_answers_to_generated_requests_is_caught() {
+    let o = judge("openapi-generated", "version-as-string", Verdict::Fail).await;
+    // The setup step's answer is already checked against the document.
+    assert_says(
+        &o,
+        "a response to createNote did not match the documented schema for 201",
+    );
+}
+
+/// The requests of a transcript, without what changes from run to run (ports, timings).
+fn requests(detail: &str) -> Vec<String> {
+    detail
+        .lines()
+        .filter(|l| l.starts_with("> ") || l.starts_with("── step"))
+        .map(|l| match l.find("http://127.0.0.1:") {
+            Some(i) => {
+                let rest = &l[i + "http://127.0.0.1:".len()..];
+                let path = rest.find('/').map_or("", |j| &rest[j..]);
+                format!("{}{path}", &l[..i])
+            }
+            None => l.to_string(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_same_seed_sends_the_same_requests_and_gets_the_same_verdict() {
+    let (a, b, c) = tokio::join!(
+        run("openapi-generated", "no-validation", 11),
+        run("openapi-generated", "no-validation", 11),
+        run("openapi-generated", "no-validation", 12),
+    );
+    assert_eq!(a.verdict, b.verdict);
+    assert_eq!(a.message, b.message);
+    let (ra, rb, rc) = (
+        requests(&a.detail),
+        requests(&b.detail),
+        requests(&c.detail),
+    );
+    assert!(ra.len() > 4, "{}", a.detail);
+    assert_eq!(ra, rb);
+    assert_ne!(ra, rc, "another seed should send other bodies");
+}
