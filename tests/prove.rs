@@ -80,6 +80,22 @@ async fn every_bundled_lab_with_checks_is_proved_by_its_reference_and_mutants() 
             .unwrap()
             .iter()
             .all(|m| m["ok"] == true));
+        if lab.join("lab.toml").exists()
+            && std::fs::read_to_string(lab.join("lab.toml"))
+                .unwrap()
+                .contains("test_stage")
+        {
+            // The reference's own tests ran in its test stage, and stopped the build of a mutant.
+            assert!(
+                proof["mutants"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|m| m["failed_at"] == "build"
+                        && m["failure"].as_str().unwrap().contains("FAILED")),
+                "{id}: {proof:#}"
+            );
+        }
     }
 }
 

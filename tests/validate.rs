@@ -250,7 +250,8 @@ fn mutants_naming_unknown_checks_are_reported_with_their_line() {
     );
     course.write(
         "labs/w01-hello/mutants.toml",
-        "[[mutant]]\nname = \"broken\"\nenv = { X = \"1\" }\nfails = [\"health\", \"no-such-check\"]\n\n[[mutant]]\nname = \"nothing\"\n",
+        "[[mutant]]\nname = \"broken\"\nenv = { X = \"1\" }\nfails = [\"health\", \"no-such-check\"]\n\n[[mutant]]\nname = \"nothing\"\n\n\
+         [[mutant]]\nname = \"no args\"\nfails_at = \"build\"\n\n[[mutant]]\nname = \"later\"\nfails_at = \"checks\"\n",
     );
     let report = validate(&course);
     assert!(!report.success);
@@ -267,6 +268,38 @@ fn mutants_naming_unknown_checks_are_reported_with_their_line() {
         "labs/w01-hello/mutants.toml",
         7,
         "must fail at least one check",
+    );
+    assert_reports(
+        &report,
+        &course,
+        "labs/w01-hello/mutants.toml",
+        11,
+        "needs `build_args`",
+    );
+    assert_reports(
+        &report,
+        &course,
+        "labs/w01-hello/mutants.toml",
+        15,
+        "can be `build` or `start`",
+    );
+}
+
+#[test]
+fn a_test_stage_that_is_not_a_stage_name_is_reported_with_its_line() {
+    let course = Course::valid();
+    course.write(
+        "labs/w01-hello/lab.toml",
+        "title = \"Hello\"\nweek = 1\n[pillars]\nlanguage = 1.0\n[build]\ntest_stage = \"My Tests\"\n",
+    );
+    let report = validate(&course);
+    assert!(!report.success);
+    assert_reports(
+        &report,
+        &course,
+        "labs/w01-hello/lab.toml",
+        6,
+        "not a Docker build stage name",
     );
 }
 
