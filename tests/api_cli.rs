@@ -8,20 +8,6 @@ use std::process::Command;
 use common::grading::{app_with_worker, assert_no_docker_leftovers, course};
 use common::project::Project;
 
-/// Creates a token through the profile page and returns it (it is shown once).
-async fn token_from_profile(app: &common::app::TestApp, name: &str) -> String {
-    let csrf = app.csrf("/profile").await;
-    let res = app
-        .post_form("/profile/tokens", &[("csrf_token", &csrf), ("name", name)])
-        .await;
-    assert_eq!(res.status().as_u16(), 200);
-    let page = res.text().await.unwrap();
-    let marker = "<code id=\"new-token\">";
-    let start = page.find(marker).expect("the token is shown") + marker.len();
-    let end = page[start..].find('<').unwrap() + start;
-    page[start..end].to_string()
-}
-
 fn submit_cli(server: &str, token: &str, lab: &str, dir: &std::path::Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_gauntlet"))
         .args(["submit", "--lab", lab, "--server", server])
@@ -36,7 +22,7 @@ async fn gauntlet_submit_follows_the_run_and_exits_by_its_verdict() {
     let course = course();
     let app = app_with_worker(&course).await;
     app.signed_in_learner("ada@example.org").await;
-    let token = token_from_profile(&app, "laptop").await;
+    let token = app.api_token("laptop").await;
     assert!(token.starts_with("gnt_"), "{token}");
 
     let good = Project::testsvc(&[]);
@@ -102,7 +88,7 @@ async fn the_api_requires_a_live_token_and_hides_other_learners_runs() {
     assert_eq!(forged.status().as_u16(), 401);
 
     app.signed_in_learner("ada@example.org").await;
-    let ada = token_from_profile(&app, "ada").await;
+    let ada = app.api_token("ada").await;
     let labs: serde_json::Value = client
         .get(app.url("/api/v1/labs"))
         .bearer_auth(&ada)
@@ -132,7 +118,7 @@ async fn the_api_requires_a_live_token_and_hides_other_learners_runs() {
 
     let bob = app.clone_for_another_client();
     bob.signed_in_learner("bob@example.org").await;
-    let bob_token = token_from_profile(&bob, "bob").await;
+    let bob_token = bob.api_token("bob").await;
     for path in [
         format!("/api/v1/runs/{run}"),
         format!("/api/v1/runs/{run}/events"),

@@ -35,24 +35,54 @@ impl Drop for Server {
     }
 }
 
+/// The subcommands `gauntlet --help` lists (the `Commands:` section), `help` aside.
+fn listed_commands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+fn help_of(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(args)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("Usage: gauntlet"), "{args:?}: {text}");
+    text
+}
+
 #[test]
-fn every_command_has_help() {
-    for args in [
-        vec!["--help"],
-        vec!["serve", "--help"],
-        vec!["validate", "--help"],
-        vec!["user", "add", "--help"],
-        vec!["user", "list", "--help"],
-        vec!["cohort", "create", "--help"],
-        vec!["cohort", "list", "--help"],
-    ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{args:?}");
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("Usage: gauntlet"), "{args:?}: {text}");
+fn every_command_has_help_and_is_in_the_readme() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let top = help_of(&[]);
+    let commands = listed_commands(&top);
+    assert!(commands.len() >= 10, "{top}");
+    for c in &commands {
+        let text = help_of(&[c]);
+        let subs = listed_commands(&text);
+        if subs.is_empty() {
+            assert!(
+                readme.contains(&format!("`gauntlet {c}")),
+                "README's table lacks `gauntlet {c}`"
+            );
+        }
+        for sub in subs {
+            help_of(&[c, &sub]);
+            assert!(
+                readme.contains(&format!("`gauntlet {c} {sub}"))
+                    || readme.contains(&format!("`{c} {sub}")),
+                "README's table lacks `gauntlet {c} {sub}`"
+            );
+        }
     }
 }
 

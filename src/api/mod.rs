@@ -16,6 +16,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .route("/labs", web::get().to(v1::labs))
             .route("/labs/{lab}/submissions", web::post().to(v1::submit))
+            .route("/labs/{lab}/starter.tar.gz", web::get().to(v1::starter))
             .route("/runs/{id}", web::get().to(v1::run))
             .route("/runs/{id}/events", web::get().to(v1::events))
             .default_service(web::to(v1::not_found)),

@@ -33,6 +33,24 @@ pub async fn labs(state: web::Data<AppState>, _user: ApiUser) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "labs": labs }))
 }
 
+/// `GET /api/v1/labs/{lab}/starter.tar.gz`: the lab's starter project (404 when it has none).
+pub async fn starter(
+    state: web::Data<AppState>,
+    _user: ApiUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = crate::domain::LabId::parse(&path).map_err(|_| ApiError::NotFound)?;
+    let dir = state
+        .curriculum()
+        .lab(&id)
+        .and_then(|lab| lab.starter.clone())
+        .ok_or(ApiError::NotFound)?;
+    let bytes = crate::curriculum::starter::archive(dir)
+        .await
+        .map_err(|e| ApiError::Internal(format!("{e:#}")))?;
+    Ok(crate::web::starter_download(&id, bytes))
+}
+
 /// `POST /api/v1/labs/{lab}/submissions`: the body is the archive (`.tar.gz` or `.zip`).
 pub async fn submit(
     state: web::Data<AppState>,

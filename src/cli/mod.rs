@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod grade;
 mod load;
 mod prove;
+mod starter;
 mod submit;
 mod worker;
 
@@ -72,6 +73,20 @@ pub enum Command {
         /// The project folder [default: .]
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// The server's address
+        #[arg(long, env = "GAUNTLET_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// A personal API token (create one on your profile page)
+        #[arg(long, env = "GAUNTLET_TOKEN", hide_env_values = true)]
+        token: String,
+    },
+    /// Download a lab's starter project into a new folder
+    Starter {
+        /// The lab's id, as in its URL (e.g. w01-health)
+        #[arg(long)]
+        lab: String,
+        /// A new or empty folder to unpack it into [default: ./LAB]
+        dir: Option<PathBuf>,
         /// The server's address
         #[arg(long, env = "GAUNTLET_SERVER", default_value = "http://127.0.0.1:8080")]
         server: String,
@@ -163,6 +178,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 token: &token,
             };
             submit::run(target, &lab, &dir).await
+        }
+        Command::Starter {
+            lab,
+            dir,
+            server,
+            token,
+        } => {
+            let target = submit::Target {
+                server: &server,
+                token: &token,
+            };
+            starter::run(target, &lab, dir).await
         }
         Command::Load(args) => load::run(args).await,
         Command::User(cmd) => {

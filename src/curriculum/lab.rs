@@ -28,6 +28,8 @@ pub struct Lab {
     pub toc: Vec<TocEntry>,
     /// The lab's folder.
     pub dir: PathBuf,
+    /// `<dir>/starter/`, when the lab offers a starter project (it holds a Dockerfile).
+    pub starter: Option<PathBuf>,
 }
 
 /// How Gauntlet reaches the learner's service.
@@ -240,6 +242,18 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
         }
     };
     let rendered = markdown::render(&readme);
+    let starter_dir = dir.join(super::starter::FOLDER);
+    let starter = starter_dir.is_dir().then_some(starter_dir);
+    if let Some(s) = &starter {
+        if !s.join("Dockerfile").is_file() {
+            problems.push(Diagnostic::new(
+                s,
+                None,
+                "a starter project must build as it is: it needs a Dockerfile at its root"
+                    .to_string(),
+            ));
+        }
+    }
     Some(Parsed {
         lab: Lab {
             id,
@@ -254,6 +268,7 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
             readme_html: rendered.html,
             toc: rendered.toc,
             dir: dir.to_path_buf(),
+            starter,
         },
         week_line,
         pillar_lines,

@@ -9,6 +9,7 @@ mod frontmatter;
 mod lab;
 pub mod markdown;
 mod module;
+pub mod starter;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -169,3 +169,32 @@ pub async fn lab(
     };
     Ok(html(page.render()?))
 }
+
+/// `GET /labs/{id}/starter.tar.gz`: the lab's starter project, packed from its `starter/` folder only.
+pub async fn starter(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let id = LabId::parse(&path).map_err(|_| WebError::NotFound)?;
+    let dir = state
+        .curriculum()
+        .lab(&id)
+        .and_then(|lab| lab.starter.clone())
+        .ok_or(WebError::NotFound)?;
+    let bytes = crate::curriculum::starter::archive(dir)
+        .await
+        .map_err(|e| WebError::Internal(format!("{e:#}")))?;
+    Ok(starter_download(&id, bytes))
+}
+
+/// The response that makes a browser save the starter as `<lab>-starter.tar.gz`.
+pub fn starter_download(id: &LabId, bytes: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/gzip")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{id}-starter.tar.gz\""),
+        ))
+        .body(bytes)
+}

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use actix_web::cookie::Key;
 use actix_web::web;
 
+pub use course::starter_download;
 pub use error::WebError;
 pub use layout::Layout;
 pub use session::{CurrentUser, MaybeUser};
@@ -66,6 +67,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/", web::get().to(course::map))
         .route("/weeks/{week}", web::get().to(course::week))
         .route("/labs/{lab}", web::get().to(course::lab))
+        .route("/labs/{lab}/starter.tar.gz", web::get().to(course::starter))
         .route("/labs/{lab}/submissions", web::post().to(runs::submit))
         .route("/runs/{id}", web::get().to(runs::page))
         .route("/runs/{id}/stream", web::get().to(runs::stream))

@@ -282,6 +282,20 @@ impl TestApp {
         let res = self.register(&code, email, PASSWORD).await;
         assert_eq!(res.status().as_u16(), 303, "registration succeeds");
     }
+
+    /// Creates a personal API token through the profile page and returns it (it is shown once).
+    pub async fn api_token(&self, name: &str) -> String {
+        let csrf = self.csrf("/profile").await;
+        let res = self
+            .post_form("/profile/tokens", &[("csrf_token", &csrf), ("name", name)])
+            .await;
+        assert_eq!(res.status().as_u16(), 200);
+        let page = res.text().await.expect("profile page");
+        let marker = "<code id=\"new-token\">";
+        let start = page.find(marker).expect("the token is shown") + marker.len();
+        let end = page[start..].find('<').expect("end of the token") + start;
+        page[start..end].to_string()
+    }
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
