@@ -1,11 +1,14 @@
 //! Whether the learner's document is a usable OpenAPI 3.0.x or 3.1.x description, every problem with the JSON
 //! pointer of where it is.
 //!
-//! Four passes, each only when the ones before found nothing, so the learner fixes the root cause first:
-//! the structure (`structure.json`, a subset of the official schemas checked with the `jsonschema` crate);
-//! every `$ref` resolves within the document (external references are refused: the grader fetches nothing
+//! Five passes, each only when the ones before found nothing, so the learner fixes the root cause first:
+//! the structure (`structure.json`, a subset of the official schemas checked with the `jsonschema` crate, whose
+//! messages name the usual mistakes plainly); the OpenAPI Initiative's own schema of the document's version
+//! (`official/`, the final word on what a valid 3.0.x or 3.1.x document is); every `$ref` resolves within the document (external references are refused: the grader fetches nothing
 //! else); every schema compiles in the document's dialect; every `{param}` of a path is declared as a path
 //! parameter. A [`Document`] is only built from a document that passed them all.
+
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -57,6 +60,10 @@ pub fn document(raw: Value) -> Result<Document, DocumentError> {
                 message: "must be a 3.0.x or 3.1.x version".into(),
             }])
         })?;
+    let problems = official(&raw, version)?;
+    if !problems.is_empty() {
+        return Err(DocumentError::Invalid(problems));
+    }
     let mut problems = Vec::new();
     references(&raw, &raw, "", &mut problems);
     if !problems.is_empty() {
@@ -85,6 +92,35 @@ fn structure(raw: &Value) -> Result<Vec<Problem>, DocumentError> {
         .map(|v| Problem {
             at: v.at,
             message: v.message,
+        })
+        .collect())
+}
+
+/// The official schemas, unchanged (Apache-2.0; see `official/NOTICE`).
+const OFFICIAL_3_0: &str = include_str!("official/oas-3.0.json");
+const OFFICIAL_3_1: &str = include_str!("official/oas-3.1.json");
+
+/// The document against the OpenAPI Initiative's schema of its version, compiled once per process.
+fn official(raw: &Value, version: Version) -> Result<Vec<Problem>, DocumentError> {
+    static V30: OnceLock<Result<JsonSchema, String>> = OnceLock::new();
+    static V31: OnceLock<Result<JsonSchema, String>> = OnceLock::new();
+    let (cell, text, dialect) = match version {
+        Version::V30 => (&V30, OFFICIAL_3_0, Dialect::Draft4),
+        Version::V31 => (&V31, OFFICIAL_3_1, Dialect::Default),
+    };
+    let compiled = cell.get_or_init(|| {
+        let schema: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        JsonSchema::compile(&schema, dialect).map_err(|e| e.to_string())
+    });
+    let schema = compiled
+        .as_ref()
+        .map_err(|e| DocumentError::Internal(format!("the official schema: {e}")))?;
+    Ok(schema
+        .violations(raw)
+        .into_iter()
+        .map(|v| Problem {
+            at: v.at,
+            message: format!("{} (OpenAPI's own schema)", v.message),
         })
         .collect())
 }
@@ -288,6 +324,41 @@ mod tests {
         assert_eq!(p.len(), 1, "{p:?}");
         assert_eq!(p[0].at, "/paths/~1notes~1{id}/get/responses/200");
         assert!(p[0].message.contains("description"), "{p:?}");
+    }
+
+    #[test]
+    fn the_official_schema_has_the_last_word() {
+        // Past the friendlier subset, OpenAPI's own schema still refuses what the specification forbids.
+        for version in ["3.1.0", "3.0.3"] {
+            let mut v = minimal();
+            v["openapi"] = json!(version);
+            assert_eq!(problems(v.clone()), Vec::new(), "{version}");
+            for (field, value, at, words) in [
+                ("colour", json!("blue"), "", "colour"),
+                (
+                    "tags",
+                    json!([{ "description": "no name" }]),
+                    "/tags/0",
+                    "\"name\"",
+                ),
+                (
+                    "externalDocs",
+                    json!({ "description": "x" }),
+                    "/externalDocs",
+                    "\"url\"",
+                ),
+            ] {
+                let mut wrong = v.clone();
+                wrong[field] = value;
+                let p = problems(wrong);
+                assert!(
+                    p.iter().any(|p| p.at == at
+                        && p.message.contains(words)
+                        && p.message.contains("OpenAPI's own schema")),
+                    "{version} {field}: {p:?}"
+                );
+            }
+        }
     }
 
     #[test]
