@@ -37,6 +37,10 @@ pub fn by_pillar(curriculum: &Curriculum, rows: &[LabProgressRow]) -> Vec<Pillar
                 let Some((_, w)) = lab.pillars.iter().find(|(p, _)| p == &pillar.id) else {
                     continue;
                 };
+                // A lab with no checks yet cannot be scored: it neither helps nor holds back a pillar.
+                if !lab.graded {
+                    continue;
+                }
                 labs_total += 1;
                 weight_sum += w;
                 if let Some(row) = best.get(lab.id.as_str()) {

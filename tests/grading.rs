@@ -340,3 +340,40 @@ async fn grading_works_the_same_on_postgresql() {
     assert_eq!((progress[0].attempts, progress[0].passed), (2, 1));
     assert_no_docker_leftovers(&app).await;
 }
+
+#[tokio::test]
+async fn a_lab_without_checks_builds_and_starts_the_service_but_scores_nothing() {
+    let course = course();
+    course.remove("labs/w01-hello/checks");
+    let app = app_with_worker(&course).await;
+    app.signed_in_learner("ada@example.org").await;
+    let (_, lab_page) = app.get_text("/labs/w01-hello").await;
+    assert!(lab_page.contains("no automatic checks yet"), "{lab_page}");
+
+    let run = app
+        .submit("w01-hello", Project::testsvc(&[]).archive())
+        .await;
+    let row = app.wait_final(run).await;
+    assert_eq!(row.state, "passed", "{:?}", row.reason);
+    assert_eq!(row.score, None, "nothing was scored");
+    assert!(
+        row.reason
+            .unwrap_or_default()
+            .contains("no automatic checks yet"),
+        "the learner is told why"
+    );
+    let (_, map) = app.get_text("/").await;
+    assert!(
+        !map.contains("value=\"100\""),
+        "an unscored lab does not count toward progress"
+    );
+
+    // A service that never starts still fails at start: being ungraded is not a free pass.
+    let broken = Project::testsvc(&[("TESTSVC_EXIT_AT_START", "3")]);
+    let row = app
+        .wait_final(app.submit("w01-hello", broken.archive()).await)
+        .await;
+    assert_eq!(row.state, "failed");
+    assert_eq!(row.stage.as_deref(), Some("start"));
+    assert_no_docker_leftovers(&app).await;
+}

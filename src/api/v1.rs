@@ -39,16 +39,12 @@ pub async fn starter(
     _user: ApiUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = crate::domain::LabId::parse(&path).map_err(|_| ApiError::NotFound)?;
-    let dir = state
-        .curriculum()
-        .lab(&id)
-        .and_then(|lab| lab.starter.clone())
-        .ok_or(ApiError::NotFound)?;
-    let bytes = crate::curriculum::starter::archive(dir)
-        .await
-        .map_err(|e| ApiError::Internal(format!("{e:#}")))?;
-    Ok(crate::web::starter_download(&id, bytes))
+    use crate::curriculum::starter::{for_lab, StarterError};
+    match for_lab(&state.curriculum(), &path).await {
+        Ok(bytes) => Ok(crate::web::starter_download(&path, bytes)),
+        Err(StarterError::NotFound) => Err(ApiError::NotFound),
+        Err(e) => Err(ApiError::Internal(format!("{e:#}"))),
+    }
 }
 
 /// `POST /api/v1/labs/{lab}/submissions`: the body is the archive (`.tar.gz` or `.zip`).

@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 mod grade;
 mod load;
@@ -73,12 +73,8 @@ pub enum Command {
         /// The project folder [default: .]
         #[arg(default_value = ".")]
         dir: PathBuf,
-        /// The server's address
-        #[arg(long, env = "GAUNTLET_SERVER", default_value = "http://127.0.0.1:8080")]
-        server: String,
-        /// A personal API token (create one on your profile page)
-        #[arg(long, env = "GAUNTLET_TOKEN", hide_env_values = true)]
-        token: String,
+        #[command(flatten)]
+        remote: Remote,
     },
     /// Download a lab's starter project into a new folder
     Starter {
@@ -87,12 +83,8 @@ pub enum Command {
         lab: String,
         /// A new or empty folder to unpack it into [default: ./LAB]
         dir: Option<PathBuf>,
-        /// The server's address
-        #[arg(long, env = "GAUNTLET_SERVER", default_value = "http://127.0.0.1:8080")]
-        server: String,
-        /// A personal API token (create one on your profile page)
-        #[arg(long, env = "GAUNTLET_TOKEN", hide_env_values = true)]
-        token: String,
+        #[command(flatten)]
+        remote: Remote,
     },
     /// Load a URL with N keep-alive connections and print requests/s and latency percentiles
     Load(load::LoadArgs),
@@ -102,6 +94,17 @@ pub enum Command {
     /// Manage cohorts and their invite codes
     #[command(subcommand)]
     Cohort(CohortCommand),
+}
+
+/// A Gauntlet server and the learner's token, for the commands that talk to one.
+#[derive(Debug, Args)]
+pub struct Remote {
+    /// The server's address
+    #[arg(long, env = "GAUNTLET_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// A personal API token (create one on your profile page)
+    #[arg(long, env = "GAUNTLET_TOKEN", hide_env_values = true)]
+    pub token: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,30 +170,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             seed,
         } => prove::run(&lab_dir, &reference_dir, json, seed).await,
-        Command::Submit {
-            lab,
-            dir,
-            server,
-            token,
-        } => {
-            let target = submit::Target {
-                server: &server,
-                token: &token,
-            };
-            submit::run(target, &lab, &dir).await
-        }
-        Command::Starter {
-            lab,
-            dir,
-            server,
-            token,
-        } => {
-            let target = submit::Target {
-                server: &server,
-                token: &token,
-            };
-            starter::run(target, &lab, dir).await
-        }
+        Command::Submit { lab, dir, remote } => submit::run(&remote, &lab, &dir).await,
+        Command::Starter { lab, dir, remote } => starter::run(&remote, &lab, dir).await,
         Command::Load(args) => load::run(args).await,
         Command::User(cmd) => {
             let store = store::Store::connect(&settings.database_url).await?;

@@ -8,10 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 
-use super::submit::Target;
+use super::Remote;
 use crate::archive::{self, ArchiveLimits};
 
-pub async fn run(target: Target<'_>, lab: &str, dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub async fn run(target: &Remote, lab: &str, dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let dir = dir.unwrap_or_else(|| PathBuf::from(lab));
     let base = target.server.trim_end_matches('/');
     let client = reqwest::Client::builder()
@@ -19,7 +19,7 @@ pub async fn run(target: Target<'_>, lab: &str, dir: Option<PathBuf>) -> anyhow:
         .build()?;
     let res = client
         .get(format!("{base}/api/v1/labs/{lab}/starter.tar.gz"))
-        .bearer_auth(target.token)
+        .bearer_auth(&target.token)
         .send()
         .await
         .with_context(|| format!("cannot reach {base}"))?;

@@ -7,15 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 
+use super::Remote;
 use crate::archive::{self, ArchiveLimits};
 
-/// Where to submit and as whom.
-pub struct Target<'a> {
-    pub server: &'a str,
-    pub token: &'a str,
-}
-
-pub async fn run(target: Target<'_>, lab: &str, dir: &Path) -> anyhow::Result<ExitCode> {
+pub async fn run(target: &Remote, lab: &str, dir: &Path) -> anyhow::Result<ExitCode> {
     let limits = ArchiveLimits::default();
     let archive =
         archive::pack(dir, &limits).with_context(|| format!("cannot pack {}", dir.display()))?;
@@ -30,7 +25,7 @@ pub async fn run(target: Target<'_>, lab: &str, dir: &Path) -> anyhow::Result<Ex
         .build()?;
     let res = client
         .post(format!("{base}/api/v1/labs/{lab}/submissions"))
-        .bearer_auth(target.token)
+        .bearer_auth(&target.token)
         .header("content-type", "application/gzip")
         .body(archive)
         .send()
@@ -48,10 +43,10 @@ pub async fn run(target: Target<'_>, lab: &str, dir: &Path) -> anyhow::Result<Ex
         .as_i64()
         .context("the server's answer has no run id")?;
     eprintln!("Submitted: run {run}, {base}/runs/{run}");
-    follow(&client, base, target.token, run).await?;
+    follow(&client, base, &target.token, run).await?;
     let res = client
         .get(format!("{base}/api/v1/runs/{run}"))
-        .bearer_auth(target.token)
+        .bearer_auth(&target.token)
         .send()
         .await?
         .error_for_status()?;

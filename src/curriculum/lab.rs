@@ -30,6 +30,9 @@ pub struct Lab {
     pub dir: PathBuf,
     /// `<dir>/starter/`, when the lab offers a starter project (it holds a Dockerfile).
     pub starter: Option<PathBuf>,
+    /// Whether the lab has hidden checks (a `.toml` file under `checks/`; only their presence is read here).
+    /// A lab without them is built and started but not scored, and does not count toward progress.
+    pub graded: bool,
 }
 
 /// How Gauntlet reaches the learner's service.
@@ -242,6 +245,11 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
         }
     };
     let rendered = markdown::render(&readme);
+    let graded = std::fs::read_dir(dir.join("checks")).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "toml"))
+    });
     let starter_dir = dir.join(super::starter::FOLDER);
     let starter = starter_dir.is_dir().then_some(starter_dir);
     if let Some(s) = &starter {
@@ -269,6 +277,7 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
             toc: rendered.toc,
             dir: dir.to_path_buf(),
             starter,
+            graded,
         },
         week_line,
         pillar_lines,

@@ -6,10 +6,32 @@
 
 use std::path::PathBuf;
 
+use super::Curriculum;
 use crate::archive::{self, ArchiveError, ArchiveLimits};
+use crate::domain::LabId;
 
 /// The folder name a lab's starter lives in.
 pub const FOLDER: &str = "starter";
+
+/// Why a starter cannot be downloaded.
+#[derive(Debug, thiserror::Error)]
+pub enum StarterError {
+    /// No such lab, or a lab without a starter.
+    #[error("no starter project")]
+    NotFound,
+    #[error(transparent)]
+    Pack(#[from] ArchiveError),
+}
+
+/// The starter of lab `id` (as a URL names it) as a `.tar.gz`.
+pub async fn for_lab(curriculum: &Curriculum, id: &str) -> Result<Vec<u8>, StarterError> {
+    let dir = LabId::parse(id)
+        .ok()
+        .and_then(|id| curriculum.lab(&id))
+        .and_then(|lab| lab.starter.clone())
+        .ok_or(StarterError::NotFound)?;
+    Ok(archive(dir).await?)
+}
 
 /// The starter folder as a `.tar.gz`.
 pub async fn archive(dir: PathBuf) -> Result<Vec<u8>, ArchiveError> {

@@ -29,6 +29,8 @@ pub const CONTAINER_LOG_CAP: usize = 64 * 1024;
 /// What a learner reads when the platform, not their service, failed.
 const PLATFORM_FAULT: &str =
     "Grading failed because of a fault of the platform, not of your service; it does not count. Submit again later.";
+/// The verdict of a lab that has no hidden checks yet: no score, and its progress is not counted.
+const UNGRADED: &str = "This lab has no automatic checks yet: your image built and your service became healthy, which is all that was checked. The run is not scored and does not count toward your progress.";
 /// How long a service gets to exit after SIGTERM when its run is over. The verdict is recorded before the stop,
 /// so this delays only the worker's next run, never the learner's result.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -243,6 +245,12 @@ async fn stages(
             state: RunState::Checking,
         },
     );
+    if job.suite.checks.is_empty() {
+        let mut report = Report::new(RunState::Passed, Stage::Checks, UNGRADED);
+        report.build_log = build_log;
+        report.container_log = container_log(sandbox, &running).await;
+        return report;
+    }
     let outcomes = run_checks(sandbox, job, &running, address, events).await;
     let container_log = container_log(sandbox, &running).await;
     let mut report = match outcomes {

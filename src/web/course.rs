@@ -5,6 +5,7 @@ use askama::Template;
 
 use super::{AppState, CsrfToken, CurrentUser, Layout, WebError};
 use crate::curriculum::markdown::TocEntry;
+use crate::curriculum::starter::{self, StarterError};
 use crate::curriculum::{Lab, Module};
 use crate::domain::{LabId, Week};
 use crate::progress::{self, PillarProgress};
@@ -176,20 +177,15 @@ pub async fn starter(
     _user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    let id = LabId::parse(&path).map_err(|_| WebError::NotFound)?;
-    let dir = state
-        .curriculum()
-        .lab(&id)
-        .and_then(|lab| lab.starter.clone())
-        .ok_or(WebError::NotFound)?;
-    let bytes = crate::curriculum::starter::archive(dir)
-        .await
-        .map_err(|e| WebError::Internal(format!("{e:#}")))?;
-    Ok(starter_download(&id, bytes))
+    match starter::for_lab(&state.curriculum(), &path).await {
+        Ok(bytes) => Ok(starter_download(&path, bytes)),
+        Err(StarterError::NotFound) => Err(WebError::NotFound),
+        Err(e) => Err(WebError::Internal(format!("{e:#}"))),
+    }
 }
 
 /// The response that makes a browser save the starter as `<lab>-starter.tar.gz`.
-pub fn starter_download(id: &LabId, bytes: Vec<u8>) -> HttpResponse {
+pub fn starter_download(id: &str, bytes: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/gzip")
         .insert_header((

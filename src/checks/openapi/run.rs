@@ -66,27 +66,10 @@ async fn phases(check: &OpenApiCheck, r: &mut Run<'_>, t: &mut String) -> Result
     if let Some(scenario) = &check.scenario {
         t.push_str("══ scenario: every answer must match the document\n");
         let mut observer = Responses::new(&doc, r.target);
-        let done = http::run_observed(
-            scenario,
-            r.client,
-            r.target,
-            r.control,
-            &mut r.vars,
-            r.deadline,
-            &mut observer,
-        )
-        .await;
-        t.push_str(&done.transcript);
-        match done.result {
-            Ok(()) => {}
-            Err((n, StepError::Failed(f))) => {
-                return Err(OpenApiError::Failed(format!(
-                    "failed at step {n} of {}: {f}",
-                    done.steps
-                )))
-            }
-            Err((_, StepError::Broken(why))) => return Err(OpenApiError::Broken(why)),
-        }
+        observed(scenario, r, &mut observer, t, |n, of, f| {
+            format!("failed at step {n} of {of}: {f}")
+        })
+        .await?;
     }
     if let Some(settings) = &check.generate {
         t.push_str("══ generated requests\n");
@@ -108,26 +91,39 @@ async fn phases(check: &OpenApiCheck, r: &mut Run<'_>, t: &mut String) -> Result
             responses: Responses::new(&doc, r.target),
         };
         let scenario = cases::scenario(&cases);
-        let done = http::run_observed(
-            &scenario,
-            r.client,
-            r.target,
-            r.control,
-            &mut r.vars,
-            r.deadline,
-            &mut observer,
-        )
-        .await;
-        t.push_str(&done.transcript);
-        match done.result {
-            Ok(()) => {}
-            Err((_, StepError::Failed(f))) => {
-                return Err(OpenApiError::Failed(format!("failed: {f}")))
-            }
-            Err((_, StepError::Broken(why))) => return Err(OpenApiError::Broken(why)),
-        }
+        observed(&scenario, r, &mut observer, t, |_, _, f| {
+            format!("failed: {f}")
+        })
+        .await?;
     }
     Ok(())
+}
+
+/// Runs steps with `observer` judging every answer, the transcript going to `t`; a failing step becomes the
+/// learner's message through `describe(step, of, failure)`.
+async fn observed(
+    scenario: &HttpScenario,
+    r: &mut Run<'_>,
+    observer: &mut dyn Observer,
+    t: &mut String,
+    describe: impl Fn(usize, usize, &Failure) -> String,
+) -> Result<(), OpenApiError> {
+    let done = http::run_observed(
+        scenario,
+        r.client,
+        r.target,
+        r.control,
+        &mut r.vars,
+        r.deadline,
+        observer,
+    )
+    .await;
+    t.push_str(&done.transcript);
+    match done.result {
+        Ok(()) => Ok(()),
+        Err((n, StepError::Failed(f))) => Err(OpenApiError::Failed(describe(n, done.steps, &f))),
+        Err((_, StepError::Broken(why))) => Err(OpenApiError::Broken(why)),
+    }
 }
 
 /// Keeps the body of the one answer it sees: the document.
