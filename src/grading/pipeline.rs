@@ -19,7 +19,7 @@ use crate::curriculum::Lab;
 use crate::domain::RunState;
 use crate::sandbox::dockerfile::{self, StageName};
 use crate::sandbox::{
-    BuildError, BuildRequest, RunLabel, Running, Sandbox, SandboxError, StartError,
+    BuildError, BuildRequest, ImageId, RunLabel, Running, Sandbox, SandboxError, StartError,
 };
 
 /// The build log kept with a run; the stream shows every line, the store keeps the last this many bytes.
@@ -270,7 +270,8 @@ async fn stages(
 }
 
 /// Builds the lab's test stage on its own, before the final image: the learner's tests run there, and a
-/// failing test (or a missing stage) fails the run at the build stage with nothing graded.
+/// failing test (or a missing stage) fails the run at the build stage with nothing graded. Its image is what
+/// the final build may take cached layers from, so the tests are not run a second time.
 async fn test_stage(
     sandbox: &Sandbox,
     job: &Job,
@@ -278,7 +279,7 @@ async fn test_stage(
     context: &[u8],
     events: &UnboundedSender<RunEvent>,
     build_log: &mut String,
-) -> Result<(), Box<Report>> {
+) -> Result<ImageId, Box<Report>> {
     let dockerfile = job.work_dir.join("project").join("Dockerfile");
     let text = tokio::fs::read_to_string(&dockerfile)
         .await
@@ -317,11 +318,11 @@ async fn test_stage(
         )
         .await;
     match built {
-        Ok(_) => {
+        Ok(tested) => {
             log(&format!(
                 "── the `{stage}` stage passed; building the final image ──"
             ));
-            Ok(())
+            Ok(tested)
         }
         Err(BuildError::Platform(e)) => {
             let mut r = Report::platform(Stage::Build, &e);

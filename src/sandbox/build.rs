@@ -22,6 +22,9 @@ pub struct BuildRequest {
     pub target: Option<super::dockerfile::StageName>,
     /// `--build-arg`s, e.g. for `gauntlet prove` to switch a defect on in a reference's test stage.
     pub args: std::collections::BTreeMap<String, String>,
+    /// An image of the same run whose layers this build may reuse, and no other: the final image after its
+    /// test stage, so the learner's tests run once, not twice.
+    pub cache_from: Option<ImageId>,
 }
 
 /// A built image's id (`sha256:…`), what `start` runs.
@@ -74,8 +77,10 @@ impl Sandbox {
             forcerm: true,
             // Cached layers would be shared between runs, and removing one run's image can then delete a
             // layer that a parallel build just chose as its cache ("failed to get digest"). Without the
-            // cache each run owns its whole layer chain, and `remove_run` removes exactly that.
-            nocache: true,
+            // cache each run owns its whole layer chain, and `remove_run` removes exactly that. With
+            // `cache_from` the classic builder matches against that image's chain only, which is this run's.
+            nocache: request.cache_from.is_none(),
+            cachefrom: request.cache_from.as_ref().map(|id| vec![id.0.clone()]),
             ..Default::default()
         };
         let stream =
