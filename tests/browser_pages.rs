@@ -88,6 +88,35 @@ async fn a_visitor_registers_in_the_browser_and_reads_the_course_on_a_laptop_and
             "{device}: a lab fits"
         );
 
+        // The w01 lab offers its starter project; the button is visible and the page still fits.
+        c.goto(&app.url("/labs/w01-health")).await.unwrap();
+        let starter = c
+            .wait()
+            .for_element(Locator::Css("a[href='/labs/w01-health/starter.tar.gz']"))
+            .await
+            .unwrap();
+        assert!(
+            starter.is_displayed().await.unwrap(),
+            "{device}: the starter button shows"
+        );
+        browser.screenshot(&format!("{device}-lab-starter")).await;
+        assert!(
+            !browser.overflows_horizontally().await,
+            "{device}: a lab with a starter fits"
+        );
+        // A lab without checks says so where a learner submits.
+        c.goto(&app.url("/labs/w05-container")).await.unwrap();
+        let notice = c
+            .wait()
+            .for_element(Locator::Css(".submit-box .notice"))
+            .await
+            .unwrap();
+        assert!(notice
+            .text()
+            .await
+            .unwrap()
+            .contains("no automatic checks yet"));
+
         c.goto(&app.url("/profile")).await.unwrap();
         c.wait()
             .for_element(Locator::Css("#tokens-heading"))
