@@ -73,6 +73,13 @@ async fn the_test_stage_gates_the_build() {
         "{}",
         passing.build_log
     );
+    // The final build reuses the test stage's layers: the tests ran once.
+    assert_eq!(
+        passing.build_log.matches("test result: ok").count(),
+        1,
+        "{}",
+        passing.build_log
+    );
 
     let failing = &rows[1];
     assert_eq!(failing.state, "failed");

@@ -165,16 +165,18 @@ async fn stages(
         },
     );
     let mut build_log = String::new();
+    let mut request = BuildRequest::default();
     if let Some(stage) = &job.lab.build.test_stage {
-        if let Err(report) = test_stage(sandbox, job, stage, &context, events, &mut build_log).await
-        {
-            return *report;
+        match test_stage(sandbox, job, stage, &context, events, &mut build_log).await {
+            Ok(tested) => request.cache_from = Some(tested),
+            Err(report) => return *report,
         }
     }
     let built = sandbox
-        .build(
+        .build_with(
             &job.label,
             context,
+            &request,
             Duration::from_secs(job.lab.timeouts.build_secs),
             BUILD_LOG_CAP,
             |line| {

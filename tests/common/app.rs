@@ -173,9 +173,13 @@ impl Spawn {
 }
 
 /// A client that keeps cookies and does not follow redirects, so tests see each 303.
+///
+/// Idle connections are dropped after 2 s, before the server's 5 s keep-alive closes them: otherwise a request
+/// sent on a connection the server is closing at that very moment fails with "incomplete message".
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
