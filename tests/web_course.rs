@@ -254,3 +254,31 @@ async fn pages_work_without_javascript() {
         .unwrap();
     assert!(login.contains("action=\"/login\"") && login.contains("method=\"post\""));
 }
+
+#[tokio::test]
+async fn a_lab_without_checks_neither_helps_nor_holds_back_its_pillar() {
+    let course = Course::valid();
+    course.write(
+        "curriculum/week-02/module.md",
+        &fixture::module(2, "[\"w02-later\"]", "Body of week 2."),
+    );
+    course.write(
+        "labs/w02-later/lab.toml",
+        "title = \"Later\"\nweek = 2\nsummary = \"No checks yet\"\n\n[pillars]\nlanguage = 1.0\n",
+    );
+    course.write("labs/w02-later/README.md", "# Later\n\nChecks to come.\n");
+    let app = Spawn::default()
+        .curriculum(course.curriculum(), course.labs())
+        .start()
+        .await;
+    app.signed_in_learner("ada@example.org").await;
+    let email = gauntlet::domain::Email::parse("ada@example.org").unwrap();
+    let user = app.store.user_by_email(&email).await.unwrap().unwrap();
+    app.store
+        .record_attempt(user.id, "w01-hello", 1.0, true)
+        .await
+        .unwrap();
+    // The language pillar has two labs; only the graded one counts, so passing it is the whole pillar.
+    let (_, map) = app.get_text("/").await;
+    assert!(map.contains("value=\"100\""), "{map}");
+}
