@@ -18,14 +18,16 @@ fn with_test_stage(defect: &str) -> Project {
     ))
 }
 
-/// Grades each project, in order, on one server whose lab asks for a `test` stage.
-async fn grade_all(projects: &[Project]) -> Vec<RunRow> {
+/// Grades each project, in order, on one server whose lab asks for a `test` stage and allows `build_secs`
+/// for the whole build.
+async fn grade_all(build_secs: u64, projects: &[Project]) -> Vec<RunRow> {
     let course = course();
     course.write(
         "labs/w01-hello/lab.toml",
-        "title = \"Hello\"\nweek = 1\nsummary = \"Say hello\"\n\n[pillars]\nlanguage = 1.0\n\n\
-         [limits]\nmemory_mb = 64\npids = 64\n\n[timeouts]\nbuild_secs = 120\nstart_secs = 4\nchecks_secs = 60\n\n\
-         [build]\ntest_stage = \"test\"\n",
+        &format!("title = \"Hello\"\nweek = 1\nsummary = \"Say hello\"\n\n[pillars]\nlanguage = 1.0\n\n\
+         [limits]\nmemory_mb = 64\npids = 64\n\n[timeouts]\nbuild_secs = {build_secs}\nstart_secs = 4\nchecks_secs = 60\n\n\
+         [build]\ntest_stage = \"test\"\n"
+        ),
     );
     let app = app_with_worker(&course).await;
     app.signed_in_learner("ada@example.org").await;
@@ -45,11 +47,14 @@ async fn grade_all(projects: &[Project]) -> Vec<RunRow> {
 
 #[tokio::test]
 async fn the_test_stage_gates_the_build() {
-    let rows = grade_all(&[
-        with_test_stage(""),
-        with_test_stage("racy-create"),
-        Project::testsvc(&[]),
-    ])
+    let rows = grade_all(
+        120,
+        &[
+            with_test_stage(""),
+            with_test_stage("racy-create"),
+            Project::testsvc(&[]),
+        ],
+    )
     .await;
 
     let passing = &rows[0];
@@ -111,5 +116,26 @@ async fn the_test_stage_gates_the_build() {
         missing.build_log.is_empty(),
         "nothing was built: {}",
         missing.build_log
+    );
+}
+
+#[tokio::test]
+async fn the_test_stage_and_the_final_image_share_one_build_budget() {
+    // Each stage sleeps 9 s, within 15 s on its own even on a busy machine; together they are surely over 15 s.
+    let slow = Project::with_dockerfile(
+        "FROM scratch AS test\nCOPY testsvc /testsvc\nENV TESTSVC_SELFTEST_SLEEP_MS=9000\nRUN [\"/testsvc\", \"self-test\"]\n\n\
+         FROM scratch\nCOPY --from=test /testsvc /testsvc\nENV TESTSVC_SELFTEST_SLEEP_MS=9000\nRUN [\"/testsvc\", \"self-test\"]\n\
+         ENTRYPOINT [\"/testsvc\"]\n",
+    );
+    let rows = grade_all(15, &[slow]).await;
+    let row = &rows[0];
+    assert_eq!(row.state, "failed", "{:?}", row.reason);
+    assert_eq!(row.stage.as_deref(), Some("build"));
+    let reason = row.reason.clone().unwrap_or_default();
+    assert!(reason.contains("took longer than 15s"), "{reason}");
+    assert!(
+        row.build_log.contains("the `test` stage passed"),
+        "{}",
+        row.build_log
     );
 }

@@ -165,9 +165,22 @@ async fn stages(
         },
     );
     let mut build_log = String::new();
+    // One budget for the whole build, test stage included, as the lab's README promises.
+    let budget = Duration::from_secs(job.lab.timeouts.build_secs);
+    let started = tokio::time::Instant::now();
     let mut request = BuildRequest::default();
     if let Some(stage) = &job.lab.build.test_stage {
-        match test_stage(sandbox, job, stage, &context, events, &mut build_log).await {
+        match test_stage(
+            sandbox,
+            job,
+            stage,
+            &context,
+            budget,
+            events,
+            &mut build_log,
+        )
+        .await
+        {
             Ok(tested) => request.cache_from = Some(tested),
             Err(report) => return *report,
         }
@@ -177,7 +190,7 @@ async fn stages(
             &job.label,
             context,
             &request,
-            Duration::from_secs(job.lab.timeouts.build_secs),
+            budget.saturating_sub(started.elapsed()),
             BUILD_LOG_CAP,
             |line| {
                 push_capped(&mut build_log, line, BUILD_LOG_CAP);
@@ -198,6 +211,7 @@ async fn stages(
             return r;
         }
         Err(e) => {
+            let e = whole_budget(e, budget);
             let mut r = Report::new(RunState::Failed, Stage::Build, format!("Build: {e}."));
             r.detail = e.log_tail().to_string();
             r.build_log = build_log;
@@ -279,6 +293,7 @@ async fn test_stage(
     job: &Job,
     stage: &StageName,
     context: &[u8],
+    budget: Duration,
     events: &UnboundedSender<RunEvent>,
     build_log: &mut String,
 ) -> Result<ImageId, Box<Report>> {
@@ -314,7 +329,7 @@ async fn test_stage(
             &job.label,
             context.to_vec(),
             &request,
-            Duration::from_secs(job.lab.timeouts.build_secs),
+            budget,
             BUILD_LOG_CAP,
             &mut log,
         )
@@ -341,6 +356,18 @@ async fn test_stage(
             r.build_log = std::mem::take(build_log);
             Err(Box::new(r))
         }
+    }
+}
+
+/// A timeout of the final build, which got only what the test stage left of the budget, reported against the
+/// whole budget: that is the limit the learner knows.
+fn whole_budget(e: BuildError, budget: Duration) -> BuildError {
+    match e {
+        BuildError::Timeout { log_tail, .. } => BuildError::Timeout {
+            after: budget,
+            log_tail,
+        },
+        other => other,
     }
 }
 

@@ -155,7 +155,9 @@ async fn build(
     context: &[u8],
     args: &BTreeMap<String, String>,
 ) -> Result<Built, ProveError> {
-    let timeout = Duration::from_secs(lab.timeouts.build_secs);
+    // One budget for the test stage and the final image together, as in grading.
+    let budget = Duration::from_secs(lab.timeouts.build_secs);
+    let started = tokio::time::Instant::now();
     let stages = lab
         .build
         .test_stage
@@ -178,7 +180,7 @@ async fn build(
                 label,
                 context.to_vec(),
                 &request,
-                timeout,
+                budget.saturating_sub(started.elapsed()),
                 64 * 1024,
                 |_| {},
             )

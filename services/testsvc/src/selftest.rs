@@ -10,8 +10,15 @@ use crate::http::{Request, Response};
 /// Concurrent writers per test: more than enough to land inside any racy gap.
 const WRITERS: usize = 16;
 
-/// Runs every test, printing one line each; the process's exit code.
+/// Runs every test, printing one line each; the process's exit code. `TESTSVC_SELFTEST_SLEEP_MS` makes the
+/// suite take that much longer first, for the grader's own tests of build time budgets.
 pub fn run() -> i32 {
+    if let Some(ms) = std::env::var("TESTSVC_SELFTEST_SLEEP_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
     let tests: [(&str, fn() -> Result<(), String>); 3] = [
         ("concurrent_puts_lose_no_increment", concurrent_puts),
         ("one_conditional_writer_wins", conditional_writers),
