@@ -362,7 +362,12 @@ async fn a_lab_without_checks_builds_and_starts_the_service_but_scores_nothing()
             .contains("no automatic checks yet"),
         "the learner is told why"
     );
-    // (That an unscored lab does not count toward progress is tested in web_course.)
+    let email = gauntlet::domain::Email::parse("ada@example.org").unwrap();
+    let user = app.store.user_by_email(&email).await.unwrap().unwrap();
+    assert!(
+        app.store.lab_progress(user.id).await.unwrap().is_empty(),
+        "an unscored run records no progress (no 'passed' badge, nothing to count once checks arrive)"
+    );
 
     // A service that never starts still fails at start: being ungraded is not a free pass.
     let broken = Project::testsvc(&[("TESTSVC_EXIT_AT_START", "3")]);
@@ -371,5 +376,6 @@ async fn a_lab_without_checks_builds_and_starts_the_service_but_scores_nothing()
         .await;
     assert_eq!(row.state, "failed");
     assert_eq!(row.stage.as_deref(), Some("start"));
+    assert!(app.store.lab_progress(user.id).await.unwrap().is_empty());
     assert_no_docker_leftovers(&app).await;
 }

@@ -248,6 +248,7 @@ mod queue {
             build_log: String::new(),
             container_log: String::new(),
             checks: Vec::new(),
+            counts: true,
         }
     }
 

@@ -83,6 +83,9 @@ pub struct Report {
     /// The Docker engine could not be reached: nothing is known about the learner's work, so the run should be
     /// queued again rather than recorded.
     pub retry: bool,
+    /// Whether the run counts toward progress: false for a lab without checks (and platform errors, whose state
+    /// says so already).
+    pub counts: bool,
 }
 
 impl Report {
@@ -97,6 +100,7 @@ impl Report {
             build_log: String::new(),
             container_log: String::new(),
             retry: false,
+            counts: true,
         }
     }
 
@@ -125,7 +129,12 @@ pub async fn grade(
     events: &UnboundedSender<RunEvent>,
     running: &mut Option<Running>,
 ) -> Report {
-    stages(sandbox, job, events, running).await
+    let mut report = stages(sandbox, job, events, running).await;
+    // A lab without checks scores nothing, whatever stage its run ended in.
+    if job.suite.checks.is_empty() {
+        report.counts = false;
+    }
+    report
 }
 
 /// Stops the service (SIGTERM, then a kill after [`STOP_GRACE`]) and removes every Docker object and file of

@@ -59,7 +59,9 @@ pub struct Trial {
 /// How building an image ended, when the engine itself did not fail.
 enum Built {
     Image(ImageId),
-    /// The project's build failed (a failing test stage, say): the text says why.
+    /// A step of the lab's test stage failed: the project's own tests refused it. The text says why.
+    TestsFailed(String),
+    /// Any other failure (the final image, a timeout): never proof that tests caught a defect.
     Failed(String),
 }
 
@@ -92,7 +94,7 @@ pub async fn prove(
     let no_args = BTreeMap::new();
     let image = match build(sandbox, &lab, &image_label, &context, &no_args).await {
         Ok(Built::Image(image)) => image,
-        Ok(Built::Failed(why)) => {
+        Ok(Built::TestsFailed(why) | Built::Failed(why)) => {
             let _ = sandbox.remove_run(&image_label).await;
             return Err(ProveError::Build(why));
         }
@@ -108,27 +110,34 @@ pub async fn prove(
         fails: Vec::new(),
         fails_at: None,
     };
-    let mut trials = Vec::new();
-    for (i, m) in std::iter::once(&reference_mutant)
-        .chain(mutants.iter())
-        .enumerate()
-    {
-        let label = RunLabel::parse(&format!("{base}-{i}"))?;
-        let trial = if m.build_args.is_empty() {
-            try_one(sandbox, &lab, &suite, &image, &label, m, seed).await
-        } else {
-            match build(sandbox, &lab, &label, &context, &m.build_args).await {
-                Ok(Built::Image(own)) => {
-                    try_one(sandbox, &lab, &suite, &own, &label, m, seed).await
+    let all = std::iter::once(&reference_mutant).chain(mutants.iter());
+    let trials = async {
+        let mut trials = Vec::new();
+        for (i, m) in all.enumerate() {
+            let label = RunLabel::parse(&format!("{base}-{i}"))?;
+            let trial = if m.build_args.is_empty() {
+                try_one(sandbox, &lab, &suite, &image, &label, m, seed).await
+            } else {
+                match build(sandbox, &lab, &label, &context, &m.build_args).await {
+                    Ok(Built::Image(own)) => {
+                        try_one(sandbox, &lab, &suite, &own, &label, m, seed).await
+                    }
+                    Ok(Built::TestsFailed(why)) => {
+                        Ok(Trial::before_checks(m, FailStage::Build, why))
+                    }
+                    Ok(Built::Failed(why)) => Ok(Trial::not_by_tests(m, why)),
+                    Err(e) => Err(e),
                 }
-                Ok(Built::Failed(why)) => Ok(Trial::before_checks(m, FailStage::Build, why)),
-                Err(e) => Err(e),
-            }
-        };
-        let _ = sandbox.remove_run(&label).await;
-        trials.push(trial?);
+            };
+            let _ = sandbox.remove_run(&label).await;
+            trials.push(trial?);
+        }
+        Ok::<_, ProveError>(trials)
     }
+    .await;
+    // The reference image goes whatever happened to the trials.
     let _ = sandbox.remove_run(&image_label).await;
+    let mut trials = trials?;
     let reference = trials.remove(0);
     let caught: BTreeSet<&String> = trials.iter().flat_map(|t| t.failed.iter()).collect();
     let never_failed: Vec<String> = suite
@@ -189,10 +198,13 @@ async fn build(
             Ok(built) => image = Some(built),
             Err(BuildError::Platform(e)) => return Err(e.into()),
             Err(e) => {
-                return Ok(Built::Failed(format!(
-                    "{what} did not build: {e}: {}",
-                    e.log_tail()
-                )))
+                let why = format!("{what} did not build: {e}: {}", e.log_tail());
+                let tests = request.target.is_some() && matches!(e, BuildError::Failed { .. });
+                return Ok(if tests {
+                    Built::TestsFailed(why)
+                } else {
+                    Built::Failed(why)
+                });
             }
         }
     }
@@ -202,6 +214,16 @@ async fn build(
 }
 
 impl Trial {
+    /// A mutant whose image did not build for another reason than its test stage's tests (the final image, a
+    /// timeout): that proves nothing about the checks or the tests, so it is never what was expected.
+    fn not_by_tests(mutant: &Mutant, why: String) -> Trial {
+        Trial {
+            ok: false,
+            failure: Some(format!("{why} (not a failing test stage)")),
+            ..Trial::before_checks(mutant, FailStage::Build, String::new())
+        }
+    }
+
     /// A service that failed before any check ran.
     fn before_checks(mutant: &Mutant, stage: FailStage, why: String) -> Trial {
         Trial {

@@ -301,6 +301,7 @@ impl Worker {
             build_log: String::new(),
             container_log: String::new(),
             checks: Vec::new(),
+            counts: false,
         };
         self.store.finish_run(run.id, &self.id, &result).await?;
         Ok(())
@@ -373,6 +374,7 @@ fn final_result(report: Report, hints: &[(String, String)]) -> FinalResult {
         build_log: report.build_log,
         container_log: report.container_log,
         checks,
+        counts: report.counts,
     }
 }
 

@@ -81,6 +81,9 @@ pub struct FinalResult {
     pub build_log: String,
     pub container_log: String,
     pub checks: Vec<CheckResultRow>,
+    /// Whether the run counts toward the learner's progress: not a platform error (it says nothing about their
+    /// work), nor a run of a lab that has no checks yet (nothing was scored).
+    pub counts: bool,
 }
 
 impl Store {
@@ -310,8 +313,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        // A platform error says nothing about the learner's work, so it leaves their progress alone.
-        if result.state != RunState::Error {
+        // A platform error says nothing about the learner's work, and a lab without checks scores nothing: both
+        // leave their progress alone.
+        if result.counts && result.state != RunState::Error {
             let passed = result.state == RunState::Passed;
             progress::upsert(
                 &mut tx,

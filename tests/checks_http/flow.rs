@@ -250,3 +250,39 @@ status = 200
         outcomes[0].detail
     );
 }
+
+#[tokio::test]
+async fn a_path_from_an_answer_that_names_another_host_is_never_requested() {
+    // /echo hands back what it was sent: here a scheme-relative `//host/…` that would leave the service.
+    let service = Service::start();
+    let toml = r#"
+[[check]]
+id = "c"
+kind = "http"
+title = "Follow"
+pillar = "language"
+
+[[check.step]]
+method = "POST"
+path = "/echo"
+text = "//127.0.0.1:9/steal"
+[check.step.capture]
+next = "/body"
+
+[[check.step]]
+path = "{{next}}"
+[check.step.expect]
+status = 200
+"#;
+    let o = single(toml, &service, Verdict::Fail).await;
+    assert!(
+        o.message.contains("another host than your service"),
+        "{}",
+        o.message
+    );
+    assert!(
+        o.detail.contains("resolves outside the service under test"),
+        "{}",
+        o.detail
+    );
+}

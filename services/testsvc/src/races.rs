@@ -19,7 +19,7 @@ use crate::notes::{render, save, store, visible, Note};
 use crate::routes::{defect, error};
 
 /// Time between the read and the write of a racy handler.
-const GAP: Duration = Duration::from_millis(40);
+const GAP: Duration = Duration::from_millis(150);
 
 /// `PUT /notes/{id}` under `lost-update` or `racy-if-match`.
 pub fn replace(seq: u64, req: &Request, caller: Option<&Caller>, new: Note) -> Response {

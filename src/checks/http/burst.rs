@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use std::time::Duration;
+
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -38,10 +40,13 @@ pub(super) async fn run(
 ) -> Result<(), StepError> {
     let mut requests = Vec::with_capacity(burst.count);
     let mut urls = Vec::with_capacity(burst.count);
+    // Each copy's expectations, with its own `{{i}}` (e.g. `json = { title = "writer {{i}}" }`).
+    let mut expects = Vec::with_capacity(burst.count);
     for i in 0..burst.count {
         let mut copy = vars.clone();
         copy.set("i", Value::from(i));
         let p = prepare(step, target, &copy)?;
+        expects.push(render_expect(&step.expect, &copy)?);
         if i == 0 {
             t.step(
                 at.n,
@@ -66,15 +71,32 @@ pub(super) async fn run(
         )?);
         urls.push(p.url);
     }
-    let expect = render_expect(&step.expect, vars)?;
-    t.expected(&expect);
+    if let Some(first) = expects.first() {
+        t.expected(first);
+    }
 
     let started = Instant::now();
     let left = at.deadline.saturating_duration_since(started);
     if left.is_zero() {
         return Err(Failure::Timeout { after_ms: 0 }.into());
     }
-    let sent = requests.into_iter().map(|r| send(r.timeout(left)));
+    // `max_ms` cuts each request there, as in a single step; the check's deadline bounds them all.
+    let cap = step.expect.max_ms.map(Duration::from_millis);
+    let limit = cap.map_or(left, |c| c.min(left));
+    let sent = requests.into_iter().map(|r| async move {
+        match send(r.timeout(limit)).await {
+            Err(Failure::Timeout { .. }) if cap.is_some_and(|c| c <= left) => {
+                Err(Failure::TooSlow {
+                    limit_ms: ms(limit),
+                    got_ms: ms(started.elapsed()),
+                })
+            }
+            Err(Failure::Timeout { .. }) => Err(Failure::Timeout {
+                after_ms: ms(started.elapsed()),
+            }),
+            other => other,
+        }
+    });
     let answers = futures_util::future::join_all(sent).await;
     t.note(&format!(
         "all answers in after {} ms",
@@ -99,7 +121,7 @@ pub(super) async fn run(
             ));
             t.answer(&answer);
         }
-        let json = expect::check(&expect, &answer).map_err(in_burst)?;
+        let json = expect::check(&expects[i], &answer).map_err(in_burst)?;
         if let Some(line) = observer
             .answered(at.n, &step.method, &urls[i], &answer)
             .map_err(in_burst)?

@@ -325,10 +325,18 @@ fn resolve(target: &Target, template: &str, path: &str) -> Result<url::Url, Step
             "path `{path}` does not start with `/`"
         )));
     };
-    target
+    let url = target
         .base_url
         .join(&path)
-        .map_err(|e| StepError::Broken(format!("cannot join `{path}` to the target: {e}")))
+        .map_err(|e| StepError::Broken(format!("cannot join `{path}` to the target: {e}")))?;
+    // `//host/x` (or `/\host/x`) joins as a URL of another host: the grader calls the learner's service only.
+    if url.origin() != target.base_url.origin() {
+        return Err(Failure::OffTarget {
+            value: path.to_string(),
+        }
+        .into());
+    }
+    Ok(url)
 }
 
 pub(super) fn render_expect(e: &Expect, vars: &Vars) -> Result<Expect, TemplateError> {

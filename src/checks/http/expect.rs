@@ -59,6 +59,11 @@ pub(in crate::checks) enum Failure {
     CaptureMissing { name: String, from: String },
     #[error("a path taken from an earlier answer was not a usable path")]
     BadPath { value: String },
+    /// A path (from an answer or the learner's document) that names another host, like `//host/x`.
+    #[error(
+        "a request would have gone to another host than your service (a path starting with `//`?)"
+    )]
+    OffTarget { value: String },
     /// The answer broke a contract beyond the step's own expectations (the `openapi` kind's document): the
     /// learner-safe sentence, and the precise reason for the transcript.
     #[error("{learner}")]
@@ -125,6 +130,9 @@ impl Failure {
                 format!("capture `{name}`: `{from}` not found in the answer")
             }
             Failure::BadPath { value } => format!("`{value}` is neither a path nor an http(s) URL"),
+            Failure::OffTarget { value } => {
+                format!("`{value}` resolves outside the service under test; not sent")
+            }
             Failure::Restart(why) => format!("after the restart: {why}"),
             Failure::InBurst { index, of, inner } => {
                 format!("copy {index} of {of}: {}", inner.detail())

@@ -59,7 +59,7 @@ pub fn build(
 ) -> Result<Vec<Case>, CasesError> {
     let targets = targets(doc, settings, notes)?;
     let mut schemas = Schemas::default();
-    let mut gen = Generator { doc, rng };
+    let mut gen = Generator::new(doc, rng);
     let wants: Vec<Want> = std::iter::once(Want::Valid)
         .chain(
             Invalid::ALL

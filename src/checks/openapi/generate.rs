@@ -15,23 +15,42 @@ use super::document::Document;
 
 /// How deep nested objects and arrays are filled; deeper optional parts are left out.
 const MAX_DEPTH: usize = 6;
+/// The most schema nodes one value may take: the learner's document is untrusted, and a recursive schema
+/// with many required properties would otherwise grow without bound before `MAX_DEPTH` stops it.
+const MAX_NODES: usize = 2_000;
+/// The longest string and the most array items a generated value holds, whatever the schema asks: a schema
+/// that demands more (`minLength: 1e12`) gets no value rather than the grader's memory.
+pub const MAX_STRING: usize = 1_024;
+pub const MAX_ITEMS: usize = 64;
 
 /// Builds values for the schemas of one document.
 pub struct Generator<'d, 'r> {
     pub doc: &'d Document,
     pub rng: &'r mut StdRng,
+    /// Schema nodes left for the value being built.
+    nodes: usize,
 }
 
-impl Generator<'_, '_> {
+impl<'d, 'r> Generator<'d, 'r> {
+    pub fn new(doc: &'d Document, rng: &'r mut StdRng) -> Self {
+        Generator {
+            doc,
+            rng,
+            nodes: MAX_NODES,
+        }
+    }
+
     /// A value for `schema` (after following its `$ref`s), or `None` if nothing sensible can be built.
     pub fn value(&mut self, schema: &Value) -> Option<Value> {
+        self.nodes = MAX_NODES;
         self.at(schema, 0)
     }
 
     fn at(&mut self, schema: &Value, depth: usize) -> Option<Value> {
-        if depth > MAX_DEPTH {
+        if depth > MAX_DEPTH || self.nodes == 0 {
             return None;
         }
+        self.nodes -= 1;
         let schema = self.doc.deref(schema);
         let Value::Object(s) = schema else {
             // `true` accepts anything; `false` nothing.
@@ -64,7 +83,7 @@ impl Generator<'_, '_> {
             "integer" | "number" => Some(Value::from(self.integer(s))),
             "boolean" => Some(Value::Bool(self.rng.gen_bool(0.5))),
             "null" => Some(Value::Null),
-            _ => Some(self.string(s)),
+            _ => self.string(s),
         }
     }
 
@@ -95,6 +114,9 @@ impl Generator<'_, '_> {
 
     fn array(&mut self, s: &Map<String, Value>, depth: usize) -> Option<Value> {
         let min = uint(s, "minItems").unwrap_or(0);
+        if min > MAX_ITEMS {
+            return None;
+        }
         let max = uint(s, "maxItems").unwrap_or(min + 3).max(min);
         let low = if min == 0 && max > 0 { 1 } else { min };
         let len = self.rng.gen_range(low..=max.min(low + 3));
@@ -113,7 +135,7 @@ impl Generator<'_, '_> {
         self.rng.gen_range(low..=high)
     }
 
-    fn string(&mut self, s: &Map<String, Value>) -> Value {
+    fn string(&mut self, s: &Map<String, Value>) -> Option<Value> {
         let n: u32 = self.rng.gen_range(1..10_000);
         let formatted = match s.get("format").and_then(Value::as_str) {
             Some("email") => Some(format!("user{n}@example.com")),
@@ -124,11 +146,14 @@ impl Generator<'_, '_> {
             _ => None,
         };
         if let Some(f) = formatted {
-            return Value::String(f);
+            return Some(Value::String(f));
         }
         let min = uint(s, "minLength").unwrap_or(1);
+        if min > MAX_STRING {
+            return None;
+        }
         let max = uint(s, "maxLength").unwrap_or(min + 16).max(min);
-        Value::String(self.word(min, max.min(min + 16)))
+        Some(Value::String(self.word(min, max.min(min + 16))))
     }
 
     /// Lower-case letters, between `min` and `max` of them: nothing a template, a shell or a log would read
@@ -268,10 +293,7 @@ mod tests {
         let d = doc();
         for seed in 0..50 {
             let mut rng = StdRng::seed_from_u64(seed);
-            let mut g = Generator {
-                doc: &d,
-                rng: &mut rng,
-            };
+            let mut g = Generator::new(&d, &mut rng);
             let v = g
                 .value(&json!({"$ref": "#/components/schemas/Ref"}))
                 .expect("a value");
@@ -294,16 +316,41 @@ mod tests {
         let schema = json!({"$ref": "#/components/schemas/New"});
         let mut a = StdRng::seed_from_u64(9);
         let mut b = StdRng::seed_from_u64(9);
-        let va = Generator {
-            doc: &d,
-            rng: &mut a,
-        }
-        .value(&schema);
-        let vb = Generator {
-            doc: &d,
-            rng: &mut b,
-        }
-        .value(&schema);
+        let va = Generator::new(&d, &mut a).value(&schema);
+        let vb = Generator::new(&d, &mut b).value(&schema);
         assert_eq!(va, vb);
+    }
+
+    #[test]
+    fn hostile_sizes_and_recursion_get_no_value_instead_of_the_graders_memory() {
+        let mut props = serde_json::Map::new();
+        let mut required = Vec::new();
+        for i in 0..100 {
+            props.insert(
+                format!("p{i}"),
+                json!({"$ref": "#/components/schemas/Loop"}),
+            );
+            required.push(json!(format!("p{i}")));
+        }
+        let d = Document::new(
+            json!({"openapi": "3.1.0", "components": {"schemas": {
+                "Loop": {"type": "object", "properties": props, "required": required}
+            }}}),
+            Version::V31,
+        );
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut g = Generator::new(&d, &mut rng);
+        for schema in [
+            json!({"type": "string", "minLength": 1_000_000_000_000u64}),
+            json!({"type": "array", "minItems": 1_000_000_000u64}),
+            json!({"$ref": "#/components/schemas/Loop"}),
+        ] {
+            assert_eq!(g.value(&schema), None, "{schema}");
+        }
+        // A huge but satisfiable limit is fine: the value stays small.
+        let v = g
+            .value(&json!({"type": "string", "maxLength": u64::MAX}))
+            .expect("a value");
+        assert!(v.as_str().expect("a string").len() <= 17);
     }
 }

@@ -8,7 +8,7 @@ use rand::seq::SliceRandom;
 use serde_json::{Map, Value};
 
 use super::document::Document;
-use super::generate::{bounds, merge, primary_type, uint, Generator};
+use super::generate::{bounds, merge, primary_type, uint, Generator, MAX_ITEMS, MAX_STRING};
 use crate::checks::schema::JsonSchema;
 
 /// The rule an invalid body breaks; named in the learner's message.
@@ -169,11 +169,12 @@ fn past_limit(gen: &mut Generator<'_, '_>, props: &ObjectView, valid: &Value) ->
 /// Values that break one limit of a property's schema: lengths, bounds, sizes, `enum`; and for an array of
 /// limited strings, one item past its limit.
 fn limit_breakers(gen: &mut Generator<'_, '_>, s: &Map<String, Value>) -> Vec<Value> {
+    // Limits past what a generated value may hold (see `MAX_STRING`, `MAX_ITEMS`) get no breaker.
     let mut out = Vec::new();
-    if let Some(max) = uint(s, "maxLength") {
+    if let Some(max) = uint(s, "maxLength").filter(|m| *m < MAX_STRING) {
         out.push(Value::String(gen.word(max + 1, max + 1)));
     }
-    if let Some(min) = uint(s, "minLength").filter(|m| *m > 0) {
+    if let Some(min) = uint(s, "minLength").filter(|m| (1..=MAX_STRING).contains(m)) {
         out.push(Value::String(gen.word(min - 1, min - 1)));
     }
     let (low, high) = bounds(s);
@@ -191,11 +192,11 @@ fn limit_breakers(gen: &mut Generator<'_, '_>, s: &Map<String, Value>) -> Vec<Va
     if primary_type(s) == "array" {
         let items = s.get("items").cloned().unwrap_or(Value::Bool(true));
         let item = gen.value(&items).unwrap_or(Value::from("x"));
-        if let Some(max) = uint(s, "maxItems") {
+        if let Some(max) = uint(s, "maxItems").filter(|m| *m < MAX_ITEMS) {
             out.push(Value::Array(vec![item.clone(); max + 1]));
         }
         if let Value::Object(is) = gen.doc.deref(&items).clone() {
-            if let Some(max) = uint(&is, "maxLength") {
+            if let Some(max) = uint(&is, "maxLength").filter(|m| *m < MAX_STRING) {
                 out.push(Value::Array(vec![Value::String(
                     gen.word(max + 1, max + 1),
                 )]));
@@ -225,10 +226,7 @@ mod tests {
         let valid = json!({"title": "abc", "tags": ["x"]});
         for seed in 0..20 {
             let mut rng = StdRng::seed_from_u64(seed);
-            let mut gen = Generator {
-                doc: &doc,
-                rng: &mut rng,
-            };
+            let mut gen = Generator::new(&doc, &mut rng);
             for kind in Invalid::ALL {
                 match invalid(&mut gen, &schema, &compiled, &valid, kind) {
                     Some(Broken::Json(v)) => assert!(!compiled.is_valid(&v), "{kind:?}: {v}"),
@@ -240,15 +238,29 @@ mod tests {
     }
 
     #[test]
+    fn limits_too_large_to_break_are_left_alone() {
+        let schema = json!({"type": "object", "properties": {
+            "note": {"type": "string", "maxLength": u64::MAX},
+            "tags": {"type": "array", "maxItems": 1_000_000_000u64, "items": {"type": "string"}}
+        }});
+        let doc = Document::new(json!({"openapi": "3.1.0"}), Version::V31);
+        let compiled = JsonSchema::compile(&schema, Dialect::Default).expect("compiles");
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut gen = Generator::new(&doc, &mut rng);
+        let v = json!({"note": "a", "tags": []});
+        assert_eq!(
+            invalid(&mut gen, &schema, &compiled, &v, Invalid::PastLimit),
+            None
+        );
+    }
+
+    #[test]
     fn a_schema_without_limits_has_no_limit_to_break() {
         let schema = json!({"type": "object", "properties": {"note": {"type": "string"}}});
         let doc = Document::new(json!({"openapi": "3.1.0"}), Version::V31);
         let compiled = JsonSchema::compile(&schema, Dialect::Default).expect("compiles");
         let mut rng = StdRng::seed_from_u64(1);
-        let mut gen = Generator {
-            doc: &doc,
-            rng: &mut rng,
-        };
+        let mut gen = Generator::new(&doc, &mut rng);
         let v = json!({"note": "a"});
         assert_eq!(
             invalid(&mut gen, &schema, &compiled, &v, Invalid::PastLimit),

@@ -19,6 +19,18 @@ use crate::checks::{ServiceControl, Target};
 /// How many of the document's problems the learner's message lists; the transcript has them all.
 const SHOWN_PROBLEMS: usize = 3;
 
+/// The most of one problem the learner's message shows: a schema error can quote a large value of the
+/// learner's document.
+const SHOWN_PROBLEM_CHARS: usize = 300;
+
+/// `text` cut to at most `max` characters, with an ellipsis when cut.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
 /// How an openapi check ended badly.
 #[derive(Debug, thiserror::Error)]
 pub(in crate::checks) enum OpenApiError {
@@ -223,7 +235,7 @@ async fn fetch(
             let shown: Vec<String> = problems
                 .iter()
                 .take(SHOWN_PROBLEMS)
-                .map(ToString::to_string)
+                .map(|p| shorten(&p.to_string(), SHOWN_PROBLEM_CHARS))
                 .collect();
             let more = match problems.len().saturating_sub(SHOWN_PROBLEMS) {
                 0 => String::new(),
@@ -264,4 +276,15 @@ fn require(check: &OpenApiCheck, doc: &Document, t: &mut String) -> Result<(), O
     Err(OpenApiError::Failed(format!(
         "failed: the OpenAPI document does not describe the {what} {list}"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shorten;
+
+    #[test]
+    fn long_problems_are_cut_at_a_character_boundary() {
+        assert_eq!(shorten("short", 10), "short");
+        assert_eq!(shorten("ééééé", 3), "ééé…");
+    }
 }

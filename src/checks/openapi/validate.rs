@@ -362,6 +362,24 @@ mod tests {
     }
 
     #[test]
+    fn refuses_paths_that_would_leave_the_service() {
+        // `//host/x` and `/\\host/x` join as URLs of another host; generated requests must never go there.
+        for path in ["//169.254.169.254/latest", "/\\evil/x", "/notes//x"] {
+            let mut v = minimal();
+            v["paths"][path] = json!({});
+            let p = problems(v);
+            assert!(p.iter().any(|p| p.at == "/paths"), "{path}: {p:?}");
+        }
+        let mut v = minimal();
+        v["paths"]["/notes/"] = json!({});
+        assert_eq!(
+            problems(v),
+            Vec::new(),
+            "a trailing slash is a path like any other"
+        );
+    }
+
+    #[test]
     fn refuses_other_versions() {
         let mut v = minimal();
         v["openapi"] = json!("2.0");
