@@ -5,6 +5,7 @@
 
 mod common;
 
+#[allow(dead_code)] // shared with checks_security and checks_openapi; not every helper is used here
 #[path = "checks_http/support.rs"]
 mod support;
 

@@ -128,6 +128,35 @@ pub async fn single(toml: &str, service: &Service, verdict: Verdict) -> CheckOut
     o
 }
 
+/// The problems (as `file:line: message`) of a lab holding one check file `a.toml` with `toml` in it.
+pub fn problems(toml: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("checks")).expect("mkdir");
+    std::fs::write(dir.path().join("checks/a.toml"), toml).expect("write");
+    match CheckSuite::load(dir.path(), &pillars()) {
+        Ok(_) => Vec::new(),
+        Err(ps) => ps.iter().map(|p| p.to_string()).collect(),
+    }
+}
+
+/// Asserts that loading `toml` as `a.toml` reports a problem containing `part` at `line`.
+pub fn assert_problem(toml: &str, line: usize, part: &str) {
+    let ps = problems(toml);
+    assert!(
+        ps.iter()
+            .any(|p| p.contains(&format!("a.toml:{line}")) && p.contains(part)),
+        "expected `{part}` at line {line}, got {ps:#?}"
+    );
+}
+
+/// The one check `id` of `suite`, alone (its dependencies cleared, so it runs by itself).
+pub fn only(mut suite: CheckSuite, id: &str) -> CheckSuite {
+    suite.checks.retain(|c| c.id == id);
+    assert_eq!(suite.checks.len(), 1, "no check `{id}` in the suite");
+    suite.checks[0].depends_on.clear();
+    suite
+}
+
 /// A one-step check of `GET path` (or the given method) with the given `[check.step.expect]` lines.
 pub fn check(path: &str, expect: &str) -> String {
     format!(

@@ -13,11 +13,7 @@ pub fn lab() -> CheckSuite {
 
 /// The one check `id` of the lab, alone (no dependencies).
 pub fn only(id: &str) -> CheckSuite {
-    let mut suite = lab();
-    suite.checks.retain(|c| c.id == id);
-    assert_eq!(suite.checks.len(), 1, "no check `{id}` in the fixture lab");
-    suite.checks[0].depends_on.clear();
-    suite
+    crate::support::only(lab(), id)
 }
 
 pub fn context(seed: u64) -> CheckContext {

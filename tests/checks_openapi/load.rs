@@ -1,29 +1,10 @@
 //! Malformed openapi checks, and an invalid inline JSON Schema, are refused with file and line.
 
-use gauntlet::checks::{CheckKind, CheckSuite};
+use gauntlet::checks::CheckKind;
 
-use crate::support::pillars;
-
-fn problems(toml: &str) -> Vec<String> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir(dir.path().join("checks")).expect("mkdir");
-    std::fs::write(dir.path().join("checks/a.toml"), toml).expect("write");
-    match CheckSuite::load(dir.path(), &pillars()) {
-        Ok(_) => Vec::new(),
-        Err(ps) => ps.iter().map(|p| p.to_string()).collect(),
-    }
-}
+use crate::support::assert_problem;
 
 const HEAD: &str = "[[check]]\nid = \"o\"\nkind = \"openapi\"\ntitle = \"T\"\npillar = \"api\"\n";
-
-fn assert_problem(toml: &str, line: usize, part: &str) {
-    let ps = problems(toml);
-    assert!(
-        ps.iter()
-            .any(|p| p.contains(&format!("a.toml:{line}")) && p.contains(part)),
-        "expected `{part}` at line {line}, got {ps:#?}"
-    );
-}
 
 #[test]
 fn the_fixture_lab_loads_as_openapi_checks() {

@@ -46,11 +46,7 @@ pub fn w10() -> CheckSuite {
 
 /// The one check `id` of the w10 suite, alone (no dependencies).
 pub fn only(id: &str) -> CheckSuite {
-    let mut suite = w10();
-    suite.checks.retain(|c| c.id == id);
-    assert_eq!(suite.checks.len(), 1, "no check `{id}` in w10");
-    suite.checks[0].depends_on.clear();
-    suite
+    crate::support::only(w10(), id)
 }
 
 pub async fn run_in(suite: &CheckSuite, svc: &Service, ctx: &CheckContext) -> Vec<CheckOutcome> {

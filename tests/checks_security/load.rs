@@ -1,30 +1,11 @@
 //! Malformed security checks are refused with file and line.
 
-use gauntlet::checks::{CheckKind, CheckSuite};
+use gauntlet::checks::CheckKind;
 
-use crate::support::pillars;
-
-fn problems(toml: &str) -> Vec<String> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir(dir.path().join("checks")).expect("mkdir");
-    std::fs::write(dir.path().join("checks/a.toml"), toml).expect("write");
-    match CheckSuite::load(dir.path(), &pillars()) {
-        Ok(_) => Vec::new(),
-        Err(ps) => ps.iter().map(|p| p.to_string()).collect(),
-    }
-}
+use crate::support::{assert_problem, problems};
 
 const HEAD: &str =
     "[[check]]\nid = \"s\"\nkind = \"security\"\ntitle = \"T\"\npillar = \"security\"\n";
-
-fn assert_problem(toml: &str, line: usize, part: &str) {
-    let ps = problems(toml);
-    assert!(
-        ps.iter()
-            .any(|p| p.contains(&format!("a.toml:{line}")) && p.contains(part)),
-        "expected `{part}` at line {line}, got {ps:#?}"
-    );
-}
 
 #[test]
 fn the_bundled_w10_checks_load_as_security_probes() {
