@@ -5,6 +5,7 @@
 //! - `worker.rs`: the queue side: claim a run with a lease, heartbeat, feed the pipeline's events into the
 //!   store, record the result once, put the run back on a platform fault.
 //! - `events.rs`: what a run reports as it goes (stages, build log lines, verdicts).
+//! - `test_stage.rs`: a lab's test stage, built before the final image, and the shared build budget.
 //! - `service.rs`: the service's environment and container settings; `control.rs`: restarting it for checks.
 //! - `submit.rs`, `reaper.rs`, `prove.rs`: taking an upload, start-up clean-up, `gauntlet prove`.
 
@@ -15,6 +16,7 @@ pub mod prove;
 pub mod reaper;
 pub mod service;
 pub mod submit;
+mod test_stage;
 pub mod worker;
 
 pub use events::RunEvent;

@@ -13,13 +13,13 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::events::RunEvent;
 use super::service::{service_env, start_spec};
+use super::test_stage;
 use crate::archive::{self, ArchiveLimits};
 use crate::checks::{self, CheckContext, CheckEvent, CheckOutcome, CheckSuite, Target, Verdict};
 use crate::curriculum::Lab;
 use crate::domain::RunState;
-use crate::sandbox::dockerfile::{self, StageName};
 use crate::sandbox::{
-    BuildError, BuildRequest, ImageId, RunLabel, Running, Sandbox, SandboxError, StartError,
+    BuildError, BuildRequest, RunLabel, Running, Sandbox, SandboxError, StartError,
 };
 
 /// The build log kept with a run; the stream shows every line, the store keeps the last this many bytes.
@@ -89,7 +89,7 @@ pub struct Report {
 }
 
 impl Report {
-    fn new(state: RunState, stage: Stage, reason: impl Into<String>) -> Report {
+    pub(super) fn new(state: RunState, stage: Stage, reason: impl Into<String>) -> Report {
         Report {
             state,
             stage,
@@ -104,7 +104,7 @@ impl Report {
         }
     }
 
-    fn platform(stage: Stage, e: &SandboxError) -> Report {
+    pub(super) fn platform(stage: Stage, e: &SandboxError) -> Report {
         let mut r = Report::new(RunState::Error, stage, PLATFORM_FAULT);
         r.detail = format!("{e:#}");
         r.retry = matches!(e, SandboxError::Unreachable(_));
@@ -151,7 +151,7 @@ pub async fn clean_up(sandbox: &Sandbox, job: &Job, running: Option<Running>) {
     let _ = std::fs::remove_dir_all(&job.work_dir);
 }
 
-fn emit(events: &UnboundedSender<RunEvent>, event: RunEvent) {
+pub(super) fn emit(events: &UnboundedSender<RunEvent>, event: RunEvent) {
     // The receiver only goes away when the run is being abandoned; nothing to do then.
     let _ = events.send(event);
 }
@@ -179,7 +179,7 @@ async fn stages(
     let started = tokio::time::Instant::now();
     let mut request = BuildRequest::default();
     if let Some(stage) = &job.lab.build.test_stage {
-        match test_stage(
+        match test_stage::build(
             sandbox,
             job,
             stage,
@@ -220,7 +220,7 @@ async fn stages(
             return r;
         }
         Err(e) => {
-            let e = whole_budget(e, budget);
+            let e = test_stage::whole_budget(e, budget);
             let mut r = Report::new(RunState::Failed, Stage::Build, format!("Build: {e}."));
             r.detail = e.log_tail().to_string();
             r.build_log = build_log;
@@ -292,92 +292,6 @@ async fn stages(
     report.build_log = build_log;
     report.container_log = container_log;
     report
-}
-
-/// Builds the lab's test stage on its own, before the final image: the learner's tests run there, and a
-/// failing test (or a missing stage) fails the run at the build stage with nothing graded. Its image is what
-/// the final build may take cached layers from, so the tests are not run a second time.
-async fn test_stage(
-    sandbox: &Sandbox,
-    job: &Job,
-    stage: &StageName,
-    context: &[u8],
-    budget: Duration,
-    events: &UnboundedSender<RunEvent>,
-    build_log: &mut String,
-) -> Result<ImageId, Box<Report>> {
-    let dockerfile = job.work_dir.join("project").join("Dockerfile");
-    let text = tokio::fs::read_to_string(&dockerfile)
-        .await
-        .unwrap_or_default();
-    if !dockerfile::has_stage(&text, stage) {
-        return Err(Box::new(Report::new(
-            RunState::Failed,
-            Stage::Build,
-            format!(
-                "Build: your Dockerfile has no stage named `{stage}`; this lab builds it first to run your tests (declare it with `FROM <image> AS {stage}`)."
-            ),
-        )));
-    }
-    let mut log = |line: &str| {
-        push_capped(build_log, line, BUILD_LOG_CAP);
-        emit(
-            events,
-            RunEvent::Log {
-                line: line.to_string(),
-            },
-        );
-    };
-    log(&format!("── building the `{stage}` stage (your tests) ──"));
-    let request = BuildRequest {
-        target: Some(stage.clone()),
-        ..Default::default()
-    };
-    let built = sandbox
-        .build_with(
-            &job.label,
-            context.to_vec(),
-            &request,
-            budget,
-            BUILD_LOG_CAP,
-            &mut log,
-        )
-        .await;
-    match built {
-        Ok(tested) => {
-            log(&format!(
-                "── the `{stage}` stage passed; building the final image ──"
-            ));
-            Ok(tested)
-        }
-        Err(BuildError::Platform(e)) => {
-            let mut r = Report::platform(Stage::Build, &e);
-            r.build_log = std::mem::take(build_log);
-            Err(Box::new(r))
-        }
-        Err(e) => {
-            let mut r = Report::new(
-                RunState::Failed,
-                Stage::Build,
-                format!("Build: the `{stage}` stage failed, so your tests did not pass (see the build log): {e}."),
-            );
-            r.detail = e.log_tail().to_string();
-            r.build_log = std::mem::take(build_log);
-            Err(Box::new(r))
-        }
-    }
-}
-
-/// A timeout of the final build, which got only what the test stage left of the budget, reported against the
-/// whole budget: that is the limit the learner knows.
-fn whole_budget(e: BuildError, budget: Duration) -> BuildError {
-    match e {
-        BuildError::Timeout { log_tail, .. } => BuildError::Timeout {
-            after: budget,
-            log_tail,
-        },
-        other => other,
-    }
 }
 
 /// Unpacks the upload (checking it again: the worker trusts nothing it reads back) and packs the build context,
@@ -513,7 +427,7 @@ fn verdict(outcomes: Vec<CheckOutcome>) -> Report {
 }
 
 /// Appends a line, keeping only the last `cap` bytes (at a character boundary).
-fn push_capped(log: &mut String, line: &str, cap: usize) {
+pub(super) fn push_capped(log: &mut String, line: &str, cap: usize) {
     log.push_str(line);
     log.push('\n');
     if log.len() > cap {
