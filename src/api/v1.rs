@@ -162,22 +162,16 @@ pub async fn run(
     })))
 }
 
-#[derive(Deserialize)]
-pub struct EventsQuery {
-    #[serde(default)]
-    after: i64,
-}
-
 /// `GET /api/v1/runs/{id}/events`: server-sent events, each `data` the event's JSON; ends after `finished`.
 pub async fn events(
     state: web::Data<AppState>,
     user: ApiUser,
     path: web::Path<i64>,
-    query: web::Query<EventsQuery>,
+    query: web::Query<crate::web::sse::AfterQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let run = visible(&state, &user, *path).await?;
-    let after = crate::web::sse::last_event_id(&req).unwrap_or(query.after);
+    let after = crate::web::sse::resume_after(&req, &query);
     let render = |e: EventRow| async move {
         Some(crate::web::sse::Message {
             id: e.id,

@@ -107,6 +107,21 @@ pub struct Remote {
     pub token: String,
 }
 
+impl Remote {
+    /// The server's address without a trailing `/`, for joining API paths.
+    pub fn base(&self) -> &str {
+        self.server.trim_end_matches('/')
+    }
+
+    /// A client that shows redirects instead of following them (a redirect from the API is a misconfigured
+    /// server address, not somewhere to send a token).
+    pub fn client(&self) -> reqwest::Result<reqwest::Client> {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create an account (the password is asked for, or read from standard input)

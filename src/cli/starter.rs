@@ -13,10 +13,8 @@ use crate::archive::{self, ArchiveLimits};
 
 pub async fn run(target: &Remote, lab: &str, dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let dir = dir.unwrap_or_else(|| PathBuf::from(lab));
-    let base = target.server.trim_end_matches('/');
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
+    let base = target.base();
+    let client = target.client()?;
     let res = client
         .get(format!("{base}/api/v1/labs/{lab}/starter.tar.gz"))
         .bearer_auth(&target.token)

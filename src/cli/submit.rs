@@ -19,10 +19,8 @@ pub async fn run(target: &Remote, lab: &str, dir: &Path) -> anyhow::Result<ExitC
         dir.display(),
         archive::human_size(archive.len() as u64)
     );
-    let base = target.server.trim_end_matches('/');
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
+    let base = target.base();
+    let client = target.client()?;
     let res = client
         .post(format!("{base}/api/v1/labs/{lab}/submissions"))
         .bearer_auth(&target.token)

@@ -189,17 +189,11 @@ pub async fn register(
     }
 }
 
-#[derive(Deserialize)]
-pub struct LogoutForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 pub async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
     csrf: CsrfToken,
-    form: web::Form<LogoutForm>,
+    form: web::Form<super::csrf::CsrfForm>,
 ) -> Result<HttpResponse, WebError> {
     csrf.verify(&form.csrf_token)?;
     if let Some(token) = session::token(&req, &state) {

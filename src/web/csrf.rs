@@ -14,6 +14,14 @@ use crate::auth::csrf;
 #[derive(Debug, Clone)]
 pub struct CsrfToken(pub String);
 
+/// A form whose only field is the CSRF token: the buttons that act on the path alone (sign out, revoke a token,
+/// re-grade a run).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
 impl CsrfToken {
     /// Checks a submitted form's token against the visitor's.
     pub fn verify(&self, submitted: &str) -> Result<(), WebError> {

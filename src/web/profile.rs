@@ -104,19 +104,13 @@ pub async fn create_token(
     render(&state, &user, &csrf, Some(token), None).await
 }
 
-#[derive(Deserialize)]
-pub struct RevokeForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 /// `POST /profile/tokens/{id}/revoke`.
 pub async fn revoke_token(
     state: web::Data<AppState>,
     user: CurrentUser,
     csrf: CsrfToken,
     path: web::Path<i64>,
-    form: web::Form<RevokeForm>,
+    form: web::Form<super::csrf::CsrfForm>,
 ) -> Result<HttpResponse, WebError> {
     csrf.verify(&form.csrf_token)?;
     state

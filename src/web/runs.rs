@@ -274,22 +274,16 @@ fn live_check(e: &EventRow) -> LiveCheck {
     }
 }
 
-#[derive(serde::Deserialize)]
-pub struct StreamQuery {
-    #[serde(default)]
-    after: i64,
-}
-
 /// `GET /runs/{id}/stream`: the run's events after `after` as HTML fragments, until the run finishes.
 pub async fn stream(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<i64>,
-    query: web::Query<StreamQuery>,
+    query: web::Query<super::sse::AfterQuery>,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, WebError> {
     let run = visible_run(&state, &user, *path).await?;
-    let after = super::sse::last_event_id(&req).unwrap_or(query.after);
+    let after = super::sse::resume_after(&req, &query);
     let st = state.clone();
     let render = move |e: EventRow| {
         let st = st.clone();
@@ -376,12 +370,6 @@ async fn html_event(state: &AppState, e: EventRow) -> Option<super::sse::Message
     })
 }
 
-#[derive(serde::Deserialize)]
-pub struct RegradeForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 /// `POST /runs/{id}/regrade` (instructors): grades the same submission again with the same seed, so that a
 /// changed check or a suspected flake can be told apart from the learner's work.
 pub async fn regrade(
@@ -389,7 +377,7 @@ pub async fn regrade(
     user: CurrentUser,
     csrf: CsrfToken,
     path: web::Path<i64>,
-    form: web::Form<RegradeForm>,
+    form: web::Form<super::csrf::CsrfForm>,
 ) -> Result<HttpResponse, WebError> {
     csrf.verify(&form.csrf_token)?;
     if !user.role.is_staff() {

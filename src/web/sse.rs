@@ -38,8 +38,20 @@ impl Message {
     }
 }
 
+/// `?after=N`: the last event a client has already seen.
+#[derive(serde::Deserialize)]
+pub struct AfterQuery {
+    #[serde(default)]
+    pub after: i64,
+}
+
+/// Where a stream resumes: the id a reconnecting EventSource sends back, else `?after=`.
+pub fn resume_after(req: &HttpRequest, query: &AfterQuery) -> i64 {
+    last_event_id(req).unwrap_or(query.after)
+}
+
 /// The id a reconnecting EventSource sends back.
-pub fn last_event_id(req: &HttpRequest) -> Option<i64> {
+fn last_event_id(req: &HttpRequest) -> Option<i64> {
     req.headers()
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

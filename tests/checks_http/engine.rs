@@ -3,7 +3,7 @@
 
 use gauntlet::checks::Verdict;
 
-use crate::support::{check, single, Service};
+use crate::support::{check, passes_then_fails, single, Service};
 
 /// Used in expectations; must never reach a learner-facing message.
 const SECRET: &str = "s3cr3t-expected-value";
@@ -51,16 +51,11 @@ async fn status_passes_on_health_and_fails_on_health_500() {
 #[tokio::test]
 async fn status_in_accepts_any_listed_status() {
     let svc = Service::start();
-    single(
-        &check("/nope", "status_in = [400, 404]"),
+    let o = passes_then_fails(
         &svc,
-        Verdict::Pass,
-    )
-    .await;
-    let o = single(
-        &check("/nope", "status_in = [200, 204]"),
-        &svc,
-        Verdict::Fail,
+        "/nope",
+        "status_in = [400, 404]",
+        "status_in = [200, 204]",
     )
     .await;
     assert!(
@@ -172,16 +167,11 @@ json_absent = ["/nothing", "/headers/x-absent"]"#;
 #[tokio::test]
 async fn max_body_bytes_fails_a_larger_body() {
     let svc = Service::start();
-    single(
-        &check("/healthz", "max_body_bytes = 1000"),
+    let o = passes_then_fails(
         &svc,
-        Verdict::Pass,
-    )
-    .await;
-    let o = single(
-        &check("/healthz", "max_body_bytes = 5"),
-        &svc,
-        Verdict::Fail,
+        "/healthz",
+        "max_body_bytes = 1000",
+        "max_body_bytes = 5",
     )
     .await;
     assert!(

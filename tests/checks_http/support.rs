@@ -157,6 +157,18 @@ pub fn only(mut suite: CheckSuite, id: &str) -> CheckSuite {
     suite
 }
 
+/// Runs the one-step check of `GET path` with the expectation `passing` (which must pass), then with `failing`
+/// (which must fail); the failing outcome, for its message.
+pub async fn passes_then_fails(
+    service: &Service,
+    path: &str,
+    passing: &str,
+    failing: &str,
+) -> CheckOutcome {
+    single(&check(path, passing), service, Verdict::Pass).await;
+    single(&check(path, failing), service, Verdict::Fail).await
+}
+
 /// A one-step check of `GET path` (or the given method) with the given `[check.step.expect]` lines.
 pub fn check(path: &str, expect: &str) -> String {
     format!(

@@ -383,8 +383,17 @@ pub(super) fn build(
 }
 
 pub(super) async fn send(request: reqwest::RequestBuilder) -> Result<Answer, Failure> {
+    receive(request, KEEP_BYTES).await.map_err(transport)
+}
+
+/// Sends a request and reads its answer, keeping at most `keep` bytes of the body; the transport error as it
+/// came, for callers that word it themselves (the security probes).
+pub(in crate::checks) async fn receive(
+    request: reqwest::RequestBuilder,
+    keep: usize,
+) -> Result<Answer, reqwest::Error> {
     let start = Instant::now();
-    let mut response = request.send().await.map_err(transport)?;
+    let mut response = request.send().await?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -398,8 +407,8 @@ pub(super) async fn send(request: reqwest::RequestBuilder) -> Result<Answer, Fai
         .collect();
     let mut body = Vec::new();
     let mut truncated = false;
-    while let Some(chunk) = response.chunk().await.map_err(transport)? {
-        let room = KEEP_BYTES - body.len();
+    while let Some(chunk) = response.chunk().await? {
+        let room = keep - body.len();
         if chunk.len() > room {
             body.extend_from_slice(&chunk[..room]);
             truncated = true;

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use rand::rngs::StdRng;
 use tokio::time::Instant;
 
-use crate::checks::Target;
+use crate::checks::{http, Target};
 
 /// The most of a body a probe reads; enough to look for leaks in any sane error page.
 const KEEP_BYTES: usize = 256 * 1024;
@@ -161,8 +161,12 @@ impl<'a> Session<'a> {
                 "no answer within the time limit".to_string(),
             ));
         }
-        let answer = match receive(builder.timeout(left)).await {
-            Ok(a) => a,
+        let answer = match http::receive(builder.timeout(left), KEEP_BYTES).await {
+            Ok(a) => Answer {
+                status: a.status,
+                headers: a.headers,
+                body: a.body,
+            },
             Err(e) => {
                 let _ = writeln!(self.transcript, "< no answer: {e}");
                 let why = if e.is_timeout() {
@@ -193,33 +197,4 @@ impl<'a> Session<'a> {
             let _ = writeln!(self.transcript, "{prefix} … ({} bytes in all)", bytes.len());
         }
     }
-}
-
-async fn receive(builder: reqwest::RequestBuilder) -> Result<Answer, reqwest::Error> {
-    let mut response = builder.send().await?;
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = KEEP_BYTES - body.len();
-        if chunk.len() >= room {
-            body.extend_from_slice(&chunk[..room]);
-            break;
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(Answer {
-        status,
-        headers,
-        body,
-    })
 }
