@@ -18,14 +18,6 @@ fn gauntlet(data: &std::path::Path) -> Command {
     cmd
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Server(Child);
 
 impl Drop for Server {
@@ -137,7 +129,7 @@ async fn an_operator_sets_up_accounts_and_a_learner_registers_with_the_printed_c
         .unwrap();
     assert!(String::from_utf8_lossy(&listed.stdout).contains("teacher@example.org"));
 
-    let port = free_port();
+    let port = common::ports::free_port();
     let mut child = gauntlet(data.path())
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("GAUNTLET_LOG_FORMAT", "json")

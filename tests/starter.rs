@@ -26,10 +26,7 @@ const LEFT_TO_THE_LEARNER: [&str; 3] = [
 async fn the_w01_starter_runs_and_fails_exactly_the_checks_left_to_the_learner() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let lab = root.join("labs/w01-health");
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = common::ports::free_port();
     // The starter as shipped, started the way its Dockerfile starts it, on the port the grader picks.
     let mut child = Command::new("python3")
         .arg("app.py")

@@ -1,6 +1,6 @@
 //! A `testsvc` process on a free loopback port, killed when the guard drops, and helpers to write a suite.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -60,10 +60,9 @@ pub fn target(port: u16) -> Target {
     }
 }
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now, and no other test of this process is given.
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    l.local_addr().expect("local addr").port()
+    crate::common::ports::free_port()
 }
 
 pub fn pillars() -> Vec<String> {

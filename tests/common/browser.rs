@@ -37,11 +37,7 @@ fn chromium_binary() -> String {
 impl Browser {
     /// Starts chromedriver on a free port and opens a headless window of the given size.
     pub async fn start(width: u32, height: u32) -> Browser {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = super::ports::free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .process_group(0)

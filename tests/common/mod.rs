@@ -5,6 +5,7 @@ pub mod app;
 pub mod browser;
 pub mod fixture;
 pub mod grading;
+pub mod ports;
 pub mod postgres;
 pub mod project;
 pub mod server;

@@ -18,11 +18,7 @@ impl ServerProcess {
         labs: &Path,
         env: &[(&str, &str)],
     ) -> ServerProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = super::ports::free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
         cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("GAUNTLET_DATA_DIR", data)
