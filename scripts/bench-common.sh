@@ -48,7 +48,7 @@ gauntlet_once() {
     done
     t1=$(now)
     [[ "$state" == passed ]] || { echo "run $run: $state" >&2; exit 1; }
-    while [[ -n "$(docker ps -aq --filter label=gauntlet.run)$(docker images -q --filter label=gauntlet.run)" ]]; do
+    while [[ -n "$(docker ps -aq --filter label=gauntlet.run)$(docker images -q --filter 'reference=gauntlet-run/*')" ]]; do
         sleep 0.1
     done
     echo "$t1 - $t0" | bc

@@ -76,6 +76,77 @@ async fn a_run_interrupted_by_a_crash_completes_once_after_a_restart_and_leaves_
     drop(second);
 }
 
+/// The containers running the `self-test` RUN step of a project marked with `mark` (its `ENV` steps have
+/// containers of their own, which carry the mark too).
+fn build_steps_marked(mark: &str) -> Vec<String> {
+    let ids = std::process::Command::new("docker")
+        .args(["ps", "-aq", "--no-trunc"])
+        .output()
+        .unwrap();
+    let ids = String::from_utf8_lossy(&ids.stdout).to_string();
+    if ids.trim().is_empty() {
+        return Vec::new();
+    }
+    let inspected = std::process::Command::new("docker")
+        .args([
+            "container",
+            "inspect",
+            "-f",
+            "{{.Id}} {{json .Config.Env}} {{json .Config.Cmd}}",
+        ])
+        .args(ids.split_whitespace())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&inspected.stdout)
+        .lines()
+        .filter(|l| l.contains(&format!("\"{mark}\"")) && l.contains("\"self-test\""))
+        .map(|l| l.split(' ').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_build_interrupted_by_a_crash_leaves_no_layer_and_the_run_completes_after_a_restart() {
+    let course = course();
+    let data = tempfile::tempdir().unwrap();
+    let mut first =
+        ServerProcess::start(data.path(), &course.curriculum(), &course.labs(), &[]).await;
+    let store = store_of(data.path()).await;
+    let token = learner_token(&store, "ada@example.org").await;
+    // Every layer carries the mark; the RUN step sleeps long enough to kill the server during it.
+    let mark = format!("GAUNTLET_TEST_MARK=crashbuild-{}", std::process::id());
+    let project = Project::with_dockerfile(&format!(
+        "FROM scratch\nENV {mark}\nCOPY testsvc /testsvc\nENV TESTSVC_SELFTEST_SLEEP_MS=6000\n\
+         RUN [\"/testsvc\", \"self-test\"]\nENTRYPOINT [\"/testsvc\"]\n"
+    ));
+    let run = api_submit(&first.base, &token, "w01-hello", project.archive()).await;
+    let start = Instant::now();
+    while build_steps_marked(&mark).is_empty() {
+        let row = store.run(run).await.unwrap();
+        assert!(!row.state().is_final(), "ended early: {:?}", row.reason);
+        assert!(start.elapsed() < Duration::from_secs(120), "never built");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !common::project::images_marked(&mark).is_empty(),
+        "layers were committed before the RUN step"
+    );
+    first.kill();
+
+    let second = ServerProcess::start(data.path(), &course.curriculum(), &course.labs(), &[]).await;
+    let row = wait_final(&store, run, Duration::from_secs(180)).await;
+    assert_eq!(row.state, "passed", "{:?} / {:?}", row.reason, row.detail);
+    assert_eq!(row.attempts, 2, "claimed once by each server");
+    let instance = store.instance_id().await.unwrap();
+    common::grading::wait_no_docker_objects(&format!("{instance}-")).await;
+    assert_eq!(build_steps_marked(&mark), Vec::<String>::new());
+    assert_eq!(
+        common::project::images_marked(&mark),
+        Vec::<String>::new(),
+        "layers of the interrupted build (or of the second) outlived the run"
+    );
+    drop(second);
+}
+
 #[tokio::test]
 async fn while_docker_is_unreachable_runs_wait_in_the_queue_and_proceed_when_it_is_back() {
     let course = course();

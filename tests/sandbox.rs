@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use gauntlet::archive::{pack, ArchiveLimits};
 use gauntlet::sandbox::{
-    base_url, BuildError, ImageId, RunLabel, Running, Sandbox, StartError, StartSpec, LABEL_RUN,
+    base_url, BuildError, ImageId, RunLabel, Running, Sandbox, StartError, StartSpec, IMAGE_REPO,
+    LABEL_RUN,
 };
 
 const SERVICE: &str = "FROM scratch\nCOPY testsvc /testsvc\nENTRYPOINT [\"/testsvc\"]\n";
@@ -85,7 +86,8 @@ async fn start_healthy(sandbox: &Sandbox, run: &RunLabel, spec: &StartSpec) -> R
     running
 }
 
-async fn labelled_objects(sandbox: &Sandbox, run: &RunLabel) -> usize {
+/// How many containers, networks and volumes carry the run's label, and images its repository.
+async fn run_objects(sandbox: &Sandbox, run: &RunLabel) -> usize {
     use bollard::query_parameters::{
         ListContainersOptions, ListImagesOptions, ListNetworksOptions, ListVolumesOptions,
     };
@@ -113,9 +115,11 @@ async fn labelled_objects(sandbox: &Sandbox, run: &RunLabel) -> usize {
         .expect("volumes")
         .volumes
         .unwrap_or_default();
+    let repository =
+        HashMap::from([("reference".to_string(), vec![format!("{IMAGE_REPO}/{run}")])]);
     let images = d
         .list_images(Some(ListImagesOptions {
-            filters: Some(filter),
+            filters: Some(repository),
             ..Default::default()
         }))
         .await
@@ -168,9 +172,10 @@ async fn builds_starts_and_serves_healthz_then_removes_everything() {
     let removed = sandbox.remove_run(&run).await.expect("removes");
     assert_eq!(
         (removed.containers, removed.networks, removed.images),
-        (1, 1, 1)
+        (1, 1, 2),
+        "the image and the layer under it (COPY, then ENTRYPOINT)"
     );
-    assert_eq!(labelled_objects(&sandbox, &run).await, 0);
+    assert_eq!(run_objects(&sandbox, &run).await, 0);
 }
 
 #[tokio::test]
@@ -189,6 +194,53 @@ async fn a_failing_run_step_is_the_learners_build_failure_with_its_log() {
         err.log_tail()
     );
     assert!(err.to_string().contains("nonexistent"), "{err}");
+}
+
+/// A Dockerfile whose every layer carries `GAUNTLET_TEST_MARK=<mark>`: a first stage that is only copied
+/// from, and a final stage, so a build commits layers that are not the final image's ancestors.
+fn two_stage(mark: &str, last_step: &str) -> String {
+    format!(
+        "FROM scratch AS build\nENV GAUNTLET_TEST_MARK={mark}\nCOPY testsvc /testsvc\n\
+         FROM scratch\nENV GAUNTLET_TEST_MARK={mark}\nCOPY --from=build /testsvc /testsvc\n{last_step}\n"
+    )
+}
+
+#[tokio::test]
+async fn removing_a_run_removes_every_layer_its_builds_committed() {
+    let (sandbox, run, _guard) = setup("layers").await;
+    let mark = format!("layers-{}", std::process::id());
+    let dockerfile = two_stage(&mark, "ENTRYPOINT [\"/testsvc\"]");
+    sandbox
+        .build(&run, context(&dockerfile), BUILD_TIMEOUT, LOG_CAP, |_| {})
+        .await
+        .expect("builds");
+    assert!(
+        common::project::images_marked(&format!("GAUNTLET_TEST_MARK={mark}")).len() >= 4,
+        "the build commits layers in both stages"
+    );
+    sandbox.remove_run(&run).await.expect("removes");
+    assert_eq!(
+        common::project::images_marked(&format!("GAUNTLET_TEST_MARK={mark}")),
+        Vec::<String>::new(),
+        "the first stage's layers are nobody's ancestors and outlived the run"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_build_leaves_no_layer_behind() {
+    let (sandbox, run, _guard) = setup("failedlayers").await;
+    let mark = format!("failedlayers-{}", std::process::id());
+    let dockerfile = two_stage(&mark, "RUN [\"/nonexistent\"]");
+    let err = sandbox
+        .build(&run, context(&dockerfile), BUILD_TIMEOUT, LOG_CAP, |_| {})
+        .await
+        .expect_err("fails");
+    assert!(matches!(err, BuildError::Failed { .. }), "{err:?}");
+    assert_eq!(
+        common::project::images_marked(&format!("GAUNTLET_TEST_MARK={mark}")),
+        Vec::<String>::new(),
+        "layers of a failed build outlived it"
+    );
 }
 
 #[tokio::test]
@@ -215,12 +267,14 @@ async fn an_unknown_instruction_is_the_learners_build_failure() {
 async fn a_build_past_its_timeout_is_cancelled() {
     let (sandbox, run, _guard) = setup("buildtimeout").await;
     // The server never exits, so this RUN step never ends.
-    let dockerfile = "FROM scratch\nCOPY testsvc /testsvc\nRUN [\"/testsvc\"]\n";
+    let mark = format!("GAUNTLET_TEST_MARK=timeout-{}", std::process::id());
+    let dockerfile =
+        format!("FROM scratch\nENV {mark}\nCOPY testsvc /testsvc\nRUN [\"/testsvc\"]\n");
     let t = Instant::now();
     let err = sandbox
         .build(
             &run,
-            context(dockerfile),
+            context(&dockerfile),
             Duration::from_secs(3),
             LOG_CAP,
             |_| {},
@@ -229,6 +283,11 @@ async fn a_build_past_its_timeout_is_cancelled() {
         .expect_err("times out");
     assert!(matches!(err, BuildError::Timeout { .. }), "{err:?}");
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert_eq!(
+        common::project::images_marked(&mark),
+        Vec::<String>::new(),
+        "the layers committed before the timeout outlived the build"
+    );
 }
 
 #[tokio::test]
@@ -430,17 +489,16 @@ async fn reap_removes_every_run_under_its_prefix_and_nothing_else() {
             .expect("starts");
     }
     let reaped = sandbox.reap(&prefix).await.expect("reaps");
-    assert_eq!(reaped, 6, "a container, a network and an image per run");
+    assert_eq!(
+        reaped, 8,
+        "a container, a network and an image of two layers per run"
+    );
     for run in &runs {
-        assert_eq!(
-            labelled_objects(&sandbox, run).await,
-            0,
-            "{run} left objects"
-        );
+        assert_eq!(run_objects(&sandbox, run).await, 0, "{run} left objects");
     }
     assert_eq!(
-        labelled_objects(&sandbox, &bystander).await,
-        3,
+        run_objects(&sandbox, &bystander).await,
+        4,
         "another run was touched"
     );
 }

@@ -3,11 +3,17 @@
 //! The classic builder needs no BuildKit session and is enough for the `FROM scratch` and local-base images
 //! the course uses. It reports a failing step inside its (successful) HTTP response, so the outcome is read
 //! from the stream: an error there is the learner's; a transport error is ours.
+//!
+//! The classic builder commits an image for every step and leaves the ones that are not the final image's
+//! ancestors (earlier stages of a multi-stage build; everything of a failed, cancelled or interrupted build)
+//! untagged and unlabelled: nothing could find them again, and a bootcamp's disk fills with learners' build
+//! stages. So each layer is tagged in the run's repository (`gauntlet-run/<run>:layer-<id>`) the moment the
+//! stream names it, and the run's clean-up, or the start-up reaper after a crash, removes the repository.
 
 use std::time::Duration;
 
 use bollard::models::BuildInfo;
-use bollard::query_parameters::{BuildImageOptions, RemoveContainerOptions, RemoveImageOptions};
+use bollard::query_parameters::{BuildImageOptions, RemoveContainerOptions, TagImageOptions};
 use futures_util::StreamExt;
 
 use super::error::{BuildError, SandboxError};
@@ -32,8 +38,8 @@ pub struct BuildRequest {
 pub struct ImageId(pub String);
 
 impl Sandbox {
-    /// Builds `context_tar` (a tar or tar.gz with a `Dockerfile` at its root) into an image labelled with
-    /// the run, streaming each log line to `on_line` and keeping the last `log_cap` bytes for the error.
+    /// Builds `context_tar` (a tar or tar.gz with a `Dockerfile` at its root) into an image tagged in the
+    /// run's repository, streaming each log line to `on_line` and keeping the last `log_cap` bytes for the error.
     ///
     /// Dropping the request on timeout makes the engine cancel the build.
     pub async fn build(
@@ -62,7 +68,7 @@ impl Sandbox {
     ) -> Result<ImageId, BuildError> {
         let tag = request.target.as_ref().map_or("latest", |t| t.as_str());
         let options = BuildImageOptions {
-            t: Some(format!("gauntlet-run/{run}:{tag}")),
+            t: Some(format!("{}:{tag}", run.image_repo())),
             target: request
                 .target
                 .as_ref()
@@ -70,9 +76,8 @@ impl Sandbox {
                 .unwrap_or_default(),
             buildargs: (!request.args.is_empty())
                 .then(|| request.args.clone().into_iter().collect()),
-            // Only the run label: the classic builder turns each label into a build step of its own (about
-            // half a second each), and the run label is what clean-up finds images by.
-            labels: Some(run.run_label_only()),
+            // No labels: the classic builder turns each into a build step of its own (up to a second on a
+            // busy engine); clean-up finds the run's images by their repository instead.
             rm: true,
             forcerm: true,
             // Cached layers would be shared between runs, and removing one run's image can then delete a
@@ -93,6 +98,9 @@ impl Sandbox {
                 match item {
                     Ok(info) => progress.read(info, &mut on_line),
                     Err(e) => return Err(e),
+                }
+                for layer in progress.committed.drain(..) {
+                    self.tag_layer(run, &layer).await;
                 }
             }
             Ok(())
@@ -120,20 +128,26 @@ impl Sandbox {
                 log_tail: progress.log.snapshot(),
             },
         };
-        self.remove_partial_build(&progress).await;
+        self.remove_partial_build(run, &progress).await;
         Err(failure)
     }
 
-    /// The classic builder keeps the layers of a failed build as untagged images without our label; removing
-    /// the last one removes its untagged parents too. Best effort: should a layer have another child, the
-    /// engine refuses and it stays, as it should.
-    ///
-    /// Only an untagged image is touched: after a failing first step the last ` ---> ` id is the base image
-    /// named in `FROM`, which must survive.
-    ///
-    /// After a timeout the step's container may still be running (the engine cancels asynchronously) and
-    /// holds its base layer, so it is removed first.
-    async fn remove_partial_build(&self, progress: &Progress) {
+    /// Tags a layer the build just committed in the run's repository, so that clean-up finds it whether or
+    /// not it ends up an ancestor of the final image. Best effort: an untagged layer is a leak, not a failure.
+    async fn tag_layer(&self, run: &RunLabel, layer: &str) {
+        let options = TagImageOptions {
+            repo: Some(run.image_repo()),
+            tag: Some(format!("layer-{layer}")),
+        };
+        if let Err(e) = self.docker.tag_image(layer, Some(options)).await {
+            tracing::warn!(run = %run, layer, error = %e, "could not tag a build layer; it may outlive the run");
+        }
+    }
+
+    /// After a failed build: the step's container, which after a timeout may still be running (the engine
+    /// cancels asynchronously) and holds its layer, then every image of the run. A failed build ends the run,
+    /// so the run's other images (a test stage) are of no further use.
+    async fn remove_partial_build(&self, run: &RunLabel, progress: &Progress) {
         if let Some(container) = &progress.step_container {
             let options = RemoveContainerOptions {
                 force: true,
@@ -143,19 +157,8 @@ impl Sandbox {
                 tracing::debug!(container, error = %e, "build step container already gone");
             }
         }
-        let Some(layer) = progress.last_layer.as_deref() else {
-            return;
-        };
-        match self.docker.inspect_image(layer).await {
-            Ok(image) if image.repo_tags.as_ref().is_none_or(|tags| tags.is_empty()) => {}
-            _ => return,
-        }
-        let removed = self
-            .docker
-            .remove_image(layer, None::<RemoveImageOptions>, None)
-            .await;
-        if let Err(e) = removed {
-            tracing::debug!(layer, error = %e, "partial build layer left in place");
+        if let Err(e) = self.remove_images(run).await {
+            tracing::warn!(run = %run, error = %e, "layers of a failed build left for the run's clean-up");
         }
     }
 }
@@ -186,8 +189,10 @@ struct Progress {
     /// Text after the last newline: the engine may split a line across messages.
     partial: String,
     image: Option<String>,
-    /// The id after the latest ` ---> `, i.e. the newest layer committed.
-    last_layer: Option<String>,
+    /// Layers committed since the caller last drained them, to be tagged.
+    committed: Vec<String>,
+    /// The last step was a `FROM`: the next ` ---> <id>` is the base image, which is not the run's to tag.
+    after_from: bool,
     /// The container of the step in progress (` ---> Running in <id>`).
     step_container: Option<String>,
 }
@@ -198,7 +203,8 @@ impl Progress {
             log: LogTail::new(log_cap),
             partial: String::new(),
             image: None,
-            last_layer: None,
+            committed: Vec::new(),
+            after_from: false,
             step_container: None,
         }
     }
@@ -224,15 +230,61 @@ impl Progress {
     }
 
     fn line(&mut self, line: &str, on_line: &mut impl FnMut(&str)) {
-        if let Some(id) = line.strip_prefix(" ---> Running in ") {
+        if let Some(step) = line.strip_prefix("Step ") {
+            // `Step 3/7 : FROM base AS name`
+            self.after_from = step.split_once(" : ").is_some_and(|(_, instruction)| {
+                instruction
+                    .get(..5)
+                    .is_some_and(|w| w.eq_ignore_ascii_case("FROM "))
+            });
+        } else if let Some(id) = line.strip_prefix(" ---> Running in ") {
             self.step_container = Some(id.trim().to_string());
         } else if let Some(id) = line.strip_prefix(" ---> ") {
-            if !id.contains(' ') {
-                self.last_layer = Some(id.to_string());
+            // ` ---> Using cache` precedes the id; ` ---> ` alone follows `FROM scratch`.
+            if !id.is_empty() && !id.contains(' ') {
+                if !std::mem::take(&mut self.after_from) {
+                    self.committed.push(id.to_string());
+                }
+            } else if id.is_empty() {
+                self.after_from = false;
             }
         }
         on_line(line);
         self.log.push(line);
         self.log.push("\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn committed(log: &str) -> Vec<String> {
+        let mut progress = Progress::new(1024);
+        for line in log.lines() {
+            progress.line(line, &mut |_| {});
+        }
+        progress.committed
+    }
+
+    #[test]
+    fn every_committed_layer_is_taken_but_no_base_image() {
+        let log = "Step 1/6 : FROM python:3.12-slim AS build\n ---> 75bb615acb26\n\
+                   Step 2/6 : COPY . /app\n ---> 890e855d8359\n\
+                   Step 3/6 : RUN make\n ---> Running in 96ea621e74c1\nok\n\
+                   Removing intermediate container 96ea621e74c1\n ---> 1d81abcaf808\n\
+                   Step 4/6 : from scratch\n ---> \n\
+                   Step 5/6 : COPY --from=build /app/bin /bin\n ---> Using cache\n ---> 301af1c9cff5\n\
+                   Step 6/6 : FROM build\n ---> 1d81abcaf808\n";
+        assert_eq!(
+            committed(log),
+            ["890e855d8359", "1d81abcaf808", "301af1c9cff5"]
+        );
+    }
+
+    #[test]
+    fn a_step_named_like_from_is_not_a_from() {
+        let log = "Step 1/2 : FROM scratch\n ---> \nStep 2/2 : ENV FROM=1\n ---> 841b5b82ebd7\n";
+        assert_eq!(committed(log), ["841b5b82ebd7"]);
     }
 }

@@ -1,7 +1,8 @@
 //! Removing what a run created: at the end of every run, and at start-up for runs a crash left behind.
 //!
-//! Everything is found by its `gauntlet.run` label, never by name, so nothing the sandbox did not create is
-//! touched, and anything it did create is found even if the process died before recording it.
+//! Containers, networks and volumes are found by their `gauntlet.run` label, images by their repository
+//! (`gauntlet-run/<run>`), never by a name the learner chose, so nothing the sandbox did not create is touched,
+//! and anything it did create is found even if the process died before recording it.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -11,7 +12,7 @@ use bollard::query_parameters::{
 };
 
 use super::error::SandboxError;
-use super::run::{RunLabel, LABEL_RUN};
+use super::run::{RunLabel, IMAGE_REPO, LABEL_RUN};
 use super::Sandbox;
 
 /// How many objects of each kind a clean-up removed.
@@ -37,10 +38,10 @@ impl Removed {
 }
 
 impl Sandbox {
-    /// Removes every container, network, volume and image labelled with `run`, in the order that lets each
-    /// go (containers hold networks, volumes and images).
+    /// Removes every container, network and volume labelled with `run` and every image in its repository,
+    /// in the order that lets each go (containers hold networks, volumes and images).
     pub async fn remove_run(&self, run: &RunLabel) -> Result<Removed, SandboxError> {
-        self.remove_labelled(run.filter()).await
+        self.remove_run_objects(run.as_str()).await
     }
 
     /// Removes every object whose run label starts with `prefix` (`""` for all): the start-up reaper.
@@ -48,8 +49,7 @@ impl Sandbox {
     pub async fn reap(&self, prefix: &str) -> Result<usize, SandboxError> {
         let mut removed = Removed::default();
         for run in self.runs_with_prefix(prefix).await? {
-            let filter = HashMap::from([("label".to_string(), vec![format!("{LABEL_RUN}={run}")])]);
-            removed.add(self.remove_labelled(filter).await?);
+            removed.add(self.remove_run_objects(&run).await?);
         }
         Ok(removed.total())
     }
@@ -62,14 +62,13 @@ impl Sandbox {
             if keep.contains(&run) {
                 continue;
             }
-            let filter = HashMap::from([("label".to_string(), vec![format!("{LABEL_RUN}={run}")])]);
-            removed.add(self.remove_labelled(filter).await?);
+            removed.add(self.remove_run_objects(&run).await?);
         }
         Ok(removed.total())
     }
 
-    /// The distinct run ids on any labelled object; label filters match whole values, so the prefix is
-    /// applied here.
+    /// The distinct run ids on any labelled object or image repository; filters match whole values, so the
+    /// prefix is applied here.
     pub async fn runs_with_prefix(&self, prefix: &str) -> Result<BTreeSet<String>, SandboxError> {
         let any = HashMap::from([("label".to_string(), vec![LABEL_RUN.to_string()])]);
         let mut runs: Vec<Option<String>> = Vec::new();
@@ -113,15 +112,14 @@ impl Sandbox {
                 .into_iter()
                 .map(|mut v| v.labels.remove(LABEL_RUN)),
         );
-        let images = self
-            .docker
-            .list_images(Some(ListImagesOptions {
-                filters: Some(any),
-                ..Default::default()
-            }))
-            .await
-            .map_err(SandboxError::docker("list images"))?;
-        runs.extend(images.into_iter().map(|mut i| i.labels.remove(LABEL_RUN)));
+        let repo_prefix = format!("{IMAGE_REPO}/");
+        for image in self.images_in(&format!("{IMAGE_REPO}/*")).await? {
+            runs.extend(image.repo_tags.iter().map(|tag| {
+                tag.strip_prefix(&repo_prefix)
+                    .and_then(|rest| rest.split_once(':'))
+                    .map(|(run, _)| run.to_string())
+            }));
+        }
         Ok(runs
             .into_iter()
             .flatten()
@@ -129,10 +127,8 @@ impl Sandbox {
             .collect())
     }
 
-    async fn remove_labelled(
-        &self,
-        filter: HashMap<String, Vec<String>>,
-    ) -> Result<Removed, SandboxError> {
+    async fn remove_run_objects(&self, run: &str) -> Result<Removed, SandboxError> {
+        let filter = HashMap::from([("label".to_string(), vec![format!("{LABEL_RUN}={run}")])]);
         let mut removed = Removed::default();
         let containers = self
             .docker
@@ -177,28 +173,60 @@ impl Sandbox {
                 .map_err(SandboxError::docker("remove a volume"))?;
             removed.volumes += 1;
         }
-        let images = self
-            .docker
+        removed.images = self.remove_images_of(run).await?;
+        Ok(removed)
+    }
+
+    /// Removes every image in `run`'s repository: the final image, a test stage, and each layer its builds
+    /// committed. Returns how many went.
+    pub(crate) async fn remove_images(&self, run: &RunLabel) -> Result<usize, SandboxError> {
+        self.remove_images_of(run.as_str()).await
+    }
+
+    /// Children before parents: the engine refuses to delete an image another one is built on, so each
+    /// round removes the images no remaining one names as its parent.
+    async fn remove_images_of(&self, run: &str) -> Result<usize, SandboxError> {
+        let mut left = self.images_in(&format!("{IMAGE_REPO}/{run}")).await?;
+        let mut removed = 0;
+        while !left.is_empty() {
+            let parents: BTreeSet<String> = left.iter().map(|i| i.parent_id.clone()).collect();
+            let (leaves, rest): (Vec<_>, Vec<_>) =
+                left.into_iter().partition(|i| !parents.contains(&i.id));
+            if leaves.is_empty() {
+                // Only a cycle could get here, and image parents cannot form one.
+                break;
+            }
+            for image in leaves {
+                let options = RemoveImageOptions {
+                    force: true,
+                    ..Default::default()
+                };
+                ignore_missing(
+                    self.docker
+                        .remove_image(&image.id, Some(options), None)
+                        .await,
+                )
+                .map_err(SandboxError::docker("remove an image"))?;
+                removed += 1;
+            }
+            left = rest;
+        }
+        Ok(removed)
+    }
+
+    /// The images tagged in a repository matching `reference` (a glob such as `gauntlet-run/*`).
+    async fn images_in(
+        &self,
+        reference: &str,
+    ) -> Result<Vec<bollard::models::ImageSummary>, SandboxError> {
+        let filter = HashMap::from([("reference".to_string(), vec![reference.to_string()])]);
+        self.docker
             .list_images(Some(ListImagesOptions {
                 filters: Some(filter),
                 ..Default::default()
             }))
             .await
-            .map_err(SandboxError::docker("list images"))?;
-        for image in images {
-            let options = RemoveImageOptions {
-                force: true,
-                ..Default::default()
-            };
-            ignore_missing(
-                self.docker
-                    .remove_image(&image.id, Some(options), None)
-                    .await,
-            )
-            .map_err(SandboxError::docker("remove an image"))?;
-            removed.images += 1;
-        }
-        Ok(removed)
+            .map_err(SandboxError::docker("list images"))
     }
 }
 

@@ -30,7 +30,7 @@ pub use build::{BuildRequest, ImageId};
 pub use cleanup::Removed;
 pub use control::Stopped;
 pub use error::{BuildError, SandboxError, StartError};
-pub use run::{RunLabel, LABEL_KIND, LABEL_RUN};
+pub use run::{RunLabel, IMAGE_REPO, LABEL_KIND, LABEL_RUN};
 pub use start::{base_url, Running, StartSpec};
 
 /// A connection to the Docker engine; cheap to clone, safe to share between tasks.

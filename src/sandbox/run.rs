@@ -5,8 +5,13 @@ use std::fmt;
 
 use super::error::SandboxError;
 
-/// Label key carrying the run id on every object the sandbox creates; `remove_run` and `reap` find by it.
+/// Label key carrying the run id on every container, network and volume the sandbox creates; `remove_run` and
+/// `reap` find them by it.
 pub const LABEL_RUN: &str = "gauntlet.run";
+/// The repository every image of a run is tagged in, as `gauntlet-run/<run>:<tag>`. Images are found by this
+/// name, not by a label: a build label costs the classic builder a step of its own, and a label cannot reach the
+/// layers a build commits along the way, which a tag can (see `build`).
+pub const IMAGE_REPO: &str = "gauntlet-run";
 /// Label key saying what the object is for (`image`, `network`, `service`, `volume`), for operators.
 pub const LABEL_KIND: &str = "gauntlet.kind";
 
@@ -33,9 +38,9 @@ impl RunLabel {
         &self.0
     }
 
-    /// Just the run label, for images (see `build`).
-    pub(crate) fn run_label_only(&self) -> HashMap<String, String> {
-        HashMap::from([(LABEL_RUN.to_string(), self.0.clone())])
+    /// The repository this run's images are tagged in.
+    pub(crate) fn image_repo(&self) -> String {
+        format!("{IMAGE_REPO}/{}", self.0)
     }
 
     /// The labels for one object of this run.
@@ -49,11 +54,6 @@ impl RunLabel {
     /// The Docker name of this run's network, container and volume (their namespaces are separate).
     pub(crate) fn object_name(&self) -> String {
         format!("gauntlet-{}", self.0)
-    }
-
-    /// The label filter that selects every object of this run.
-    pub(crate) fn filter(&self) -> HashMap<String, Vec<String>> {
-        HashMap::from([("label".to_string(), vec![format!("{LABEL_RUN}={}", self.0)])])
     }
 }
 
@@ -69,6 +69,10 @@ mod tests {
 
     #[test]
     fn run_ids_must_be_safe_in_docker_names() {
+        assert_eq!(
+            RunLabel::parse("abc-1").map(|r| r.image_repo()).ok(),
+            Some("gauntlet-run/abc-1".to_string())
+        );
         assert!(RunLabel::parse("run-42_a").is_ok());
         for bad in ["", "-x", "Run", "a/b", "a b", &"x".repeat(49)] {
             assert!(RunLabel::parse(bad).is_err(), "{bad:?} accepted");

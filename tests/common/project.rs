@@ -40,8 +40,8 @@ impl Project {
     }
 }
 
-/// Docker objects whose `gauntlet.run` label starts with `prefix`, as `docker` lists them: one line each,
-/// `<label> <kind> <id>`.
+/// Docker objects of the runs whose id starts with `prefix` (their `gauntlet.run` label, or for images their
+/// repository `gauntlet-run/<run>`), as `docker` lists them: one line each, `<run> <kind> <id>`.
 pub fn docker_objects(prefix: &str) -> Vec<String> {
     let mut found = Vec::new();
     for (kind, list) in [
@@ -50,9 +50,15 @@ pub fn docker_objects(prefix: &str) -> Vec<String> {
         ("volume", vec!["volume", "ls", "-q"]),
         ("image", vec!["images", "-q"]),
     ] {
+        // Images carry no label: a run's images are those in its repository, `gauntlet-run/<run>`.
+        let filter = if kind == "image" {
+            "reference=gauntlet-run/*"
+        } else {
+            "label=gauntlet.run"
+        };
         let out = std::process::Command::new("docker")
             .args(&list)
-            .args(["--filter", "label=gauntlet.run"])
+            .args(["--filter", filter])
             .output()
             .expect("docker CLI");
         for id in String::from_utf8_lossy(&out.stdout).split_whitespace() {
@@ -65,7 +71,8 @@ pub fn docker_objects(prefix: &str) -> Vec<String> {
             };
             let format = match kind {
                 "network" | "volume" => "{{index .Labels \"gauntlet.run\"}}",
-                _ => "{{index .Config.Labels \"gauntlet.run\"}}",
+                "container" => "{{index .Config.Labels \"gauntlet.run\"}}",
+                _ => "{{range .RepoTags}}{{.}} {{end}}",
             };
             let label = std::process::Command::new("docker")
                 .args(&inspect)
@@ -73,10 +80,48 @@ pub fn docker_objects(prefix: &str) -> Vec<String> {
                 .output()
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
                 .unwrap_or_default();
+            // An image's tags read `gauntlet-run/<run>:<tag>`; its run is between the slash and the colon.
+            let label = match kind {
+                "image" => label
+                    .split_whitespace()
+                    .filter_map(|t| t.strip_prefix("gauntlet-run/")?.split_once(':'))
+                    .map(|(run, _)| run.to_string())
+                    .next()
+                    .unwrap_or_default(),
+                _ => label,
+            };
             if label.starts_with(prefix) {
                 found.push(format!("{label} {kind} {id}"));
             }
         }
     }
     found
+}
+
+/// Every image on the engine, tagged or not, whose configuration carries the environment entry `mark`
+/// (e.g. `GAUNTLET_TEST_MARK=…` set by a test's Dockerfile right after `FROM`, so that every layer of its build
+/// inherits it). Unlike the run label or tag, this finds the untagged layers a build commits along the way.
+pub fn images_marked(mark: &str) -> Vec<String> {
+    let ids = std::process::Command::new("docker")
+        .args(["images", "-aq", "--no-trunc"])
+        .output()
+        .expect("docker CLI");
+    let ids: Vec<String> = String::from_utf8_lossy(&ids.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    // One inspect for all; an image another test removes meanwhile is an error for that id only.
+    let inspected = std::process::Command::new("docker")
+        .args(["image", "inspect", "-f", "{{.Id}} {{json .Config.Env}}"])
+        .args(&ids)
+        .output()
+        .expect("docker CLI");
+    String::from_utf8_lossy(&inspected.stdout)
+        .lines()
+        .filter(|line| line.contains(&format!("\"{mark}\"")))
+        .map(|line| line.split(' ').next().unwrap_or_default().to_string())
+        .collect()
 }
