@@ -14,15 +14,22 @@ async fn store_of(data: &std::path::Path) -> Store {
     Store::connect(&DatabaseUrl::sqlite_in(data)).await.unwrap()
 }
 
+/// A server on a fresh data folder, its store, and an API token of learner ada.
+async fn first_server(
+    course: &common::fixture::Course,
+    data: &std::path::Path,
+) -> (ServerProcess, Store, String) {
+    let server = ServerProcess::start(data, &course.curriculum(), &course.labs(), &[]).await;
+    let store = store_of(data).await;
+    let token = learner_token(&store, "ada@example.org").await;
+    (server, store, token)
+}
+
 #[tokio::test]
 async fn a_run_interrupted_by_a_crash_completes_once_after_a_restart_and_leaves_nothing_in_docker()
 {
-    let course = course();
-    let data = tempfile::tempdir().unwrap();
-    let mut first =
-        ServerProcess::start(data.path(), &course.curriculum(), &course.labs(), &[]).await;
-    let store = store_of(data.path()).await;
-    let token = learner_token(&store, "ada@example.org").await;
+    let (course, data) = (course(), tempfile::tempdir().unwrap());
+    let (mut first, store, token) = first_server(&course, data.path()).await;
     // Slow answers keep the run in its checking stage long enough to kill the server there.
     let project = Project::testsvc(&[("TESTSVC_DELAY_MS", "400")]);
     let run = api_submit(&first.base, &token, "w01-hello", project.archive()).await;
@@ -76,42 +83,10 @@ async fn a_run_interrupted_by_a_crash_completes_once_after_a_restart_and_leaves_
     drop(second);
 }
 
-/// The containers running the `self-test` RUN step of a project marked with `mark` (its `ENV` steps have
-/// containers of their own, which carry the mark too).
-fn build_steps_marked(mark: &str) -> Vec<String> {
-    let ids = std::process::Command::new("docker")
-        .args(["ps", "-aq", "--no-trunc"])
-        .output()
-        .unwrap();
-    let ids = String::from_utf8_lossy(&ids.stdout).to_string();
-    if ids.trim().is_empty() {
-        return Vec::new();
-    }
-    let inspected = std::process::Command::new("docker")
-        .args([
-            "container",
-            "inspect",
-            "-f",
-            "{{.Id}} {{json .Config.Env}} {{json .Config.Cmd}}",
-        ])
-        .args(ids.split_whitespace())
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&inspected.stdout)
-        .lines()
-        .filter(|l| l.contains(&format!("\"{mark}\"")) && l.contains("\"self-test\""))
-        .map(|l| l.split(' ').next().unwrap_or_default().to_string())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_build_interrupted_by_a_crash_leaves_no_layer_and_the_run_completes_after_a_restart() {
-    let course = course();
-    let data = tempfile::tempdir().unwrap();
-    let mut first =
-        ServerProcess::start(data.path(), &course.curriculum(), &course.labs(), &[]).await;
-    let store = store_of(data.path()).await;
-    let token = learner_token(&store, "ada@example.org").await;
+    let (course, data) = (course(), tempfile::tempdir().unwrap());
+    let (mut first, store, token) = first_server(&course, data.path()).await;
     // Every layer carries the mark; the RUN step sleeps long enough to kill the server during it.
     let mark = format!("GAUNTLET_TEST_MARK=crashbuild-{}", std::process::id());
     let project = Project::with_dockerfile(&format!(
@@ -120,7 +95,7 @@ async fn a_build_interrupted_by_a_crash_leaves_no_layer_and_the_run_completes_af
     ));
     let run = api_submit(&first.base, &token, "w01-hello", project.archive()).await;
     let start = Instant::now();
-    while build_steps_marked(&mark).is_empty() {
+    while common::project::containers_marked(&mark, "\"self-test\"").is_empty() {
         let row = store.run(run).await.unwrap();
         assert!(!row.state().is_final(), "ended early: {:?}", row.reason);
         assert!(start.elapsed() < Duration::from_secs(120), "never built");
@@ -138,7 +113,10 @@ async fn a_build_interrupted_by_a_crash_leaves_no_layer_and_the_run_completes_af
     assert_eq!(row.attempts, 2, "claimed once by each server");
     let instance = store.instance_id().await.unwrap();
     common::grading::wait_no_docker_objects(&format!("{instance}-")).await;
-    assert_eq!(build_steps_marked(&mark), Vec::<String>::new());
+    assert_eq!(
+        common::project::containers_marked(&mark, "\"self-test\""),
+        Vec::<String>::new()
+    );
     assert_eq!(
         common::project::images_marked(&mark),
         Vec::<String>::new(),

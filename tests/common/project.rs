@@ -100,28 +100,37 @@ pub fn docker_objects(prefix: &str) -> Vec<String> {
 
 /// Every image on the engine, tagged or not, whose configuration carries the environment entry `mark`
 /// (e.g. `GAUNTLET_TEST_MARK=…` set by a test's Dockerfile right after `FROM`, so that every layer of its build
-/// inherits it). Unlike the run label or tag, this finds the untagged layers a build commits along the way.
+/// inherits it). Unlike the run's repository, this finds the untagged layers a build commits along the way.
 pub fn images_marked(mark: &str) -> Vec<String> {
+    marked(&["images", "-aq", "--no-trunc"], "image", mark, "")
+}
+
+/// Every container, running or not, whose environment carries `mark` and whose command names `command`: the
+/// container of one build step (every step of a classic build has one, and each inherits the mark).
+pub fn containers_marked(mark: &str, command: &str) -> Vec<String> {
+    marked(&["ps", "-aq", "--no-trunc"], "container", mark, command)
+}
+
+/// The ids `list` prints whose `inspect` shows `mark` in the environment and `command` in the command.
+fn marked(list: &[&str], kind: &str, mark: &str, command: &str) -> Vec<String> {
     let ids = std::process::Command::new("docker")
-        .args(["images", "-aq", "--no-trunc"])
+        .args(list)
         .output()
         .expect("docker CLI");
-    let ids: Vec<String> = String::from_utf8_lossy(&ids.stdout)
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    if ids.is_empty() {
+    let ids = String::from_utf8_lossy(&ids.stdout).to_string();
+    if ids.trim().is_empty() {
         return Vec::new();
     }
-    // One inspect for all; an image another test removes meanwhile is an error for that id only.
+    // One inspect for all; an object another test removes meanwhile is an error for that id only.
     let inspected = std::process::Command::new("docker")
-        .args(["image", "inspect", "-f", "{{.Id}} {{json .Config.Env}}"])
-        .args(&ids)
+        .args([kind, "inspect", "-f"])
+        .arg("{{.Id}} {{json .Config.Env}} {{json .Config.Cmd}}")
+        .args(ids.split_whitespace())
         .output()
         .expect("docker CLI");
     String::from_utf8_lossy(&inspected.stdout)
         .lines()
-        .filter(|line| line.contains(&format!("\"{mark}\"")))
-        .map(|line| line.split(' ').next().unwrap_or_default().to_string())
+        .filter(|l| l.contains(&format!("\"{mark}\"")) && l.contains(command))
+        .map(|l| l.split(' ').next().unwrap_or_default().to_string())
         .collect()
 }
