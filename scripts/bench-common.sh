@@ -14,7 +14,7 @@ bench_cleanup_extra() { :; }
 bench_cleanup() {
     [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null || true
     bench_cleanup_extra
-    [[ -n "${KEEP:-}" ]] || rm -rf "$work"; [[ -n "${KEEP:-}" ]] && echo "kept $work" >&2
+    if [[ -n "${KEEP:-}" ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap bench_cleanup EXIT
 
