@@ -239,6 +239,8 @@ impl Progress {
             });
         } else if let Some(id) = line.strip_prefix(" ---> Running in ") {
             self.step_container = Some(id.trim().to_string());
+            // A `FROM` that runs a container (the base's `ONBUILD` triggers) commits a layer of this run.
+            self.after_from = false;
         } else if let Some(id) = line.strip_prefix(" ---> ") {
             // ` ---> Using cache` precedes the id; ` ---> ` alone follows `FROM scratch`.
             if !id.is_empty() && !id.contains(' ') {
@@ -280,6 +282,14 @@ mod tests {
             committed(log),
             ["890e855d8359", "1d81abcaf808", "301af1c9cff5"]
         );
+    }
+
+    #[test]
+    fn the_layer_of_a_from_with_onbuild_triggers_is_taken() {
+        let log = "Step 1/2 : FROM base-with-onbuild\n# Executing 1 build trigger\n \
+                   ---> Running in 96ea621e74c1\nRemoving intermediate container 96ea621e74c1\n \
+                   ---> 1d81abcaf808\nStep 2/2 : CMD [\"/app\"]\n ---> 301af1c9cff5\n";
+        assert_eq!(committed(log), ["1d81abcaf808", "301af1c9cff5"]);
     }
 
     #[test]
