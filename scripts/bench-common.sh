@@ -10,15 +10,16 @@ testsvc=target/static/x86_64-unknown-linux-gnu/release/testsvc
 work="$(mktemp -d /tmp/gauntlet-bench.XXXXXX)"
 server_pid=""
 # The by-hand baselines leave what the classic builder leaves: the layers of a multi-stage build that are not
-# the final image's ancestors. Every image that appears while a benchmark runs is removed at its end.
-images_before="$(docker images -aq --no-trunc | sort -u)"
+# the final image's ancestors. Untagged images that appear while a benchmark runs are removed at its end
+# (removing the top of such a chain removes the untagged layers under it).
+dangling() { docker images -q --no-trunc --filter dangling=true | sort -u; }
+dangling_before="$(dangling)"
 # Callers add their own clean-up to bench_cleanup_extra.
 bench_cleanup_extra() { :; }
 bench_cleanup() {
     [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null || true
     bench_cleanup_extra
-    comm -13 <(echo "$images_before") <(docker images -aq --no-trunc | sort -u) | grep . |
-        xargs -r docker rmi -f >/dev/null 2>&1 || true
+    comm -13 <(echo "$dangling_before") <(dangling) | grep . | xargs -r docker rmi >/dev/null 2>&1 || true
     if [[ -n "${KEEP:-}" ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap bench_cleanup EXIT

@@ -243,6 +243,69 @@ async fn a_failed_build_leaves_no_layer_behind() {
     );
 }
 
+/// An image built with the docker CLI outside any run, as an operator's local base image; removed on drop.
+struct BaseImage(String);
+
+impl BaseImage {
+    fn build(name: &str) -> BaseImage {
+        let dir = tempfile::tempdir().expect("temp dir");
+        fs::copy(common::testsvc::binary(), dir.path().join("testsvc")).expect("copy testsvc");
+        fs::write(
+            dir.path().join("Dockerfile"),
+            "FROM scratch\nCOPY testsvc /testsvc\n",
+        )
+        .expect("write");
+        let built = std::process::Command::new("docker")
+            .args(["build", "-q", "-t", name])
+            .arg(dir.path())
+            .output()
+            .expect("docker CLI");
+        assert!(built.status.success(), "{built:?}");
+        BaseImage(name.to_string())
+    }
+
+    /// The id the build log would print for it: twelve hex digits.
+    fn short_id(&self) -> Option<String> {
+        let out = std::process::Command::new("docker")
+            .args(["image", "inspect", "-f", "{{.Id}}", &self.0])
+            .output()
+            .expect("docker CLI");
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        id.strip_prefix("sha256:").map(|hex| hex[..12].to_string())
+    }
+}
+
+impl Drop for BaseImage {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", "-f", &self.0])
+            .output();
+    }
+}
+
+#[tokio::test]
+async fn a_build_log_line_forging_a_layer_id_cannot_remove_a_base_image() {
+    let (sandbox, run, _guard) = setup("forged").await;
+    let base = BaseImage::build(&format!("gauntlet-test-base-{}", std::process::id()));
+    let id = base.short_id().expect("the base exists");
+    // The learner's RUN prints what the builder prints after committing a layer, naming the base image.
+    let dockerfile = format!(
+        "FROM {}\nRUN [\"/testsvc\", \"echo\", \" ---> {id}\"]\nENTRYPOINT [\"/testsvc\"]\n",
+        base.0
+    );
+    sandbox
+        .build(&run, context(&dockerfile), BUILD_TIMEOUT, LOG_CAP, |_| {})
+        .await
+        .expect("builds");
+    sandbox.remove_run(&run).await.expect("removes");
+    assert_eq!(
+        base.short_id(),
+        Some(id),
+        "the run's clean-up removed an image that was not the run's"
+    );
+    assert_eq!(run_objects(&sandbox, &run).await, 0);
+}
+
 #[tokio::test]
 async fn an_unknown_instruction_is_the_learners_build_failure() {
     let (sandbox, run, _guard) = setup("badinstr").await;

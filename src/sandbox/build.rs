@@ -4,16 +4,13 @@
 //! the course uses. It reports a failing step inside its (successful) HTTP response, so the outcome is read
 //! from the stream: an error there is the learner's; a transport error is ours.
 //!
-//! The classic builder commits an image for every step and leaves the ones that are not the final image's
-//! ancestors (earlier stages of a multi-stage build; everything of a failed, cancelled or interrupted build)
-//! untagged and unlabelled: nothing could find them again, and a bootcamp's disk fills with learners' build
-//! stages. So each layer is tagged in the run's repository (`gauntlet-run/<run>:layer-<id>`) the moment the
-//! stream names it, and the run's clean-up, or the start-up reaper after a crash, removes the repository.
+//! Each layer the build commits is tagged in the run's repository the moment the log names it (see
+//! `images.rs` for why, and for what keeps a forged log line harmless).
 
 use std::time::Duration;
 
 use bollard::models::BuildInfo;
-use bollard::query_parameters::{BuildImageOptions, RemoveContainerOptions, TagImageOptions};
+use bollard::query_parameters::{BuildImageOptions, RemoveContainerOptions};
 use futures_util::StreamExt;
 
 use super::error::{BuildError, SandboxError};
@@ -132,18 +129,6 @@ impl Sandbox {
         Err(failure)
     }
 
-    /// Tags a layer the build just committed in the run's repository, so that clean-up finds it whether or
-    /// not it ends up an ancestor of the final image. Best effort: an untagged layer is a leak, not a failure.
-    async fn tag_layer(&self, run: &RunLabel, layer: &str) {
-        let options = TagImageOptions {
-            repo: Some(run.image_repo()),
-            tag: Some(format!("layer-{layer}")),
-        };
-        if let Err(e) = self.docker.tag_image(layer, Some(options)).await {
-            tracing::warn!(run = %run, layer, error = %e, "could not tag a build layer; it may outlive the run");
-        }
-    }
-
     /// After a failed build: the step's container, which after a timeout may still be running (the engine
     /// cancels asynchronously) and holds its layer, then every image of the run. A failed build ends the run,
     /// so the run's other images (a test stage) are of no further use.
@@ -229,26 +214,26 @@ impl Progress {
         }
     }
 
+    /// Reads one line of the log, without its line end. The learner's `RUN` output is in the same log, so
+    /// what it recognises may be forged; `images.rs` makes a forged id harmless.
     fn line(&mut self, line: &str, on_line: &mut impl FnMut(&str)) {
         if let Some(step) = line.strip_prefix("Step ") {
-            // `Step 3/7 : FROM base AS name`
-            self.after_from = step.split_once(" : ").is_some_and(|(_, instruction)| {
-                instruction
-                    .get(..5)
-                    .is_some_and(|w| w.eq_ignore_ascii_case("FROM "))
-            });
+            // `Step 3/7 : FROM base AS name`, the instruction in any case and followed by any blank.
+            self.after_from = step
+                .split_once(" : ")
+                .and_then(|(_, instruction)| instruction.split_whitespace().next())
+                .is_some_and(|word| word.eq_ignore_ascii_case("FROM"));
         } else if let Some(id) = line.strip_prefix(" ---> Running in ") {
             self.step_container = Some(id.trim().to_string());
             // A `FROM` that runs a container (the base's `ONBUILD` triggers) commits a layer of this run.
             self.after_from = false;
-        } else if let Some(id) = line.strip_prefix(" ---> ") {
-            // ` ---> Using cache` precedes the id; ` ---> ` alone follows `FROM scratch`.
-            if !id.is_empty() && !id.contains(' ') {
-                if !std::mem::take(&mut self.after_from) {
-                    self.committed.push(id.to_string());
-                }
-            } else if id.is_empty() {
-                self.after_from = false;
+        } else if line == " --->" {
+            // What `FROM scratch` prints: no base image.
+            self.after_from = false;
+        } else if let Some(id) = line.strip_prefix(" ---> ").filter(|id| is_short_id(id)) {
+            // ` ---> Using cache` comes before the id and is not one.
+            if !std::mem::take(&mut self.after_from) {
+                self.committed.push(id.to_string());
             }
         }
         on_line(line);
@@ -257,14 +242,28 @@ impl Progress {
     }
 }
 
+/// The engine's short image id: twelve lower-case hexadecimal digits.
+fn is_short_id(s: &str) -> bool {
+    s.len() == 12
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Feeds `log` as the engine sends it: a step's title and its line end in separate messages.
     fn committed(log: &str) -> Vec<String> {
         let mut progress = Progress::new(1024);
-        for line in log.lines() {
-            progress.line(line, &mut |_| {});
+        for line in log.split_inclusive('\n') {
+            for chunk in [line.trim_end_matches('\n'), "\n"] {
+                let info = BuildInfo {
+                    stream: Some(chunk.to_string()),
+                    ..Default::default()
+                };
+                progress.read(info, &mut |_| {});
+            }
         }
         progress.committed
     }
@@ -296,5 +295,22 @@ mod tests {
     fn a_step_named_like_from_is_not_a_from() {
         let log = "Step 1/2 : FROM scratch\n ---> \nStep 2/2 : ENV FROM=1\n ---> 841b5b82ebd7\n";
         assert_eq!(committed(log), ["841b5b82ebd7"]);
+    }
+
+    #[test]
+    fn from_followed_by_a_tab_is_a_from() {
+        let log = "Step 1/2 : from\tpython:3.12\n ---> 75bb615acb26\nStep 2/2 : CMD x\n ---> 841b5b82ebd7\n";
+        assert_eq!(committed(log), ["841b5b82ebd7"]);
+    }
+
+    #[test]
+    fn only_short_ids_are_layers() {
+        let log = concat!(
+            "Step 1/2 : FROM scratch\n ---> \n",
+            "Step 2/2 : RUN [\"/t\"]\n ---> Running in 96ea621e74c1\n",
+            " ---> sha256:1d81abcaf808\n ---> 1D81ABCAF808\n ---> not-an-id\n ---> 1d81abcaf80\n",
+            " ---> 301af1c9cff5\n",
+        );
+        assert_eq!(committed(log), ["301af1c9cff5"]);
     }
 }

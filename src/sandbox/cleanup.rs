@@ -7,8 +7,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use bollard::query_parameters::{
-    ListContainersOptions, ListImagesOptions, ListNetworksOptions, ListVolumesOptions,
-    RemoveContainerOptions, RemoveImageOptions, RemoveVolumeOptions,
+    ListContainersOptions, ListNetworksOptions, ListVolumesOptions, RemoveContainerOptions,
+    RemoveVolumeOptions,
 };
 
 use super::error::SandboxError;
@@ -47,22 +47,27 @@ impl Sandbox {
     /// Removes every object whose run label starts with `prefix` (`""` for all): the start-up reaper.
     /// Returns how many objects went.
     pub async fn reap(&self, prefix: &str) -> Result<usize, SandboxError> {
-        let mut removed = Removed::default();
-        for run in self.runs_with_prefix(prefix).await? {
-            removed.add(self.remove_run_objects(&run).await?);
-        }
-        Ok(removed.total())
+        self.reap_except(prefix, &[]).await
     }
 
     /// Like [`Sandbox::reap`], but leaves the runs in `keep` alone: at start-up a server must not remove
     /// what another worker sharing the engine is grading right now.
+    ///
+    /// A run whose objects cannot all be removed is logged and skipped, so it does not keep every later run
+    /// from being reaped; an unreachable engine stops the sweep.
     pub async fn reap_except(&self, prefix: &str, keep: &[String]) -> Result<usize, SandboxError> {
         let mut removed = Removed::default();
         for run in self.runs_with_prefix(prefix).await? {
             if keep.contains(&run) {
                 continue;
             }
-            removed.add(self.remove_run_objects(&run).await?);
+            match self.remove_run_objects(&run).await {
+                Ok(r) => removed.add(r),
+                Err(e @ SandboxError::Unreachable(_)) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(run, error = %e, "could not reap a run; left for the next start")
+                }
+            }
         }
         Ok(removed.total())
     }
@@ -175,58 +180,6 @@ impl Sandbox {
         }
         removed.images = self.remove_images_of(run).await?;
         Ok(removed)
-    }
-
-    /// Removes every image in `run`'s repository: the final image, a test stage, and each layer its builds
-    /// committed. Returns how many went.
-    pub(crate) async fn remove_images(&self, run: &RunLabel) -> Result<usize, SandboxError> {
-        self.remove_images_of(run.as_str()).await
-    }
-
-    /// Children before parents: the engine refuses to delete an image another one is built on, so each
-    /// round removes the images no remaining one names as its parent.
-    async fn remove_images_of(&self, run: &str) -> Result<usize, SandboxError> {
-        let mut left = self.images_in(&format!("{IMAGE_REPO}/{run}")).await?;
-        let mut removed = 0;
-        while !left.is_empty() {
-            let parents: BTreeSet<String> = left.iter().map(|i| i.parent_id.clone()).collect();
-            let (leaves, rest): (Vec<_>, Vec<_>) =
-                left.into_iter().partition(|i| !parents.contains(&i.id));
-            if leaves.is_empty() {
-                // Only a cycle could get here, and image parents cannot form one.
-                break;
-            }
-            for image in leaves {
-                let options = RemoveImageOptions {
-                    force: true,
-                    ..Default::default()
-                };
-                ignore_missing(
-                    self.docker
-                        .remove_image(&image.id, Some(options), None)
-                        .await,
-                )
-                .map_err(SandboxError::docker("remove an image"))?;
-                removed += 1;
-            }
-            left = rest;
-        }
-        Ok(removed)
-    }
-
-    /// The images tagged in a repository matching `reference` (a glob such as `gauntlet-run/*`).
-    async fn images_in(
-        &self,
-        reference: &str,
-    ) -> Result<Vec<bollard::models::ImageSummary>, SandboxError> {
-        let filter = HashMap::from([("reference".to_string(), vec![reference.to_string()])]);
-        self.docker
-            .list_images(Some(ListImagesOptions {
-                filters: Some(filter),
-                ..Default::default()
-            }))
-            .await
-            .map_err(SandboxError::docker("list images"))
     }
 }
 

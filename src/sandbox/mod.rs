@@ -1,8 +1,9 @@
 //! Everything that talks to Docker: building a learner's image, running it in a locked-down container on a
 //! private network, watching it, stopping it, and removing every trace of the run.
 //!
-//! Each object carries the `gauntlet.run` label, so a run's clean-up (`remove_run`) and the start-up reaper
-//! (`reap`) find everything by label, even objects created just before a crash.
+//! Each container, network and volume carries the `gauntlet.run` label and each image is tagged in the run's
+//! repository `gauntlet-run/<run>`, so a run's clean-up (`remove_run`) and the start-up reaper (`reap`) find
+//! everything, even objects created just before a crash.
 //!
 //! - `run.rs`: `RunLabel`, the validated run id, and the label keys.
 //! - `build.rs`: image build from a context tar (a chosen stage, build arguments), with streamed and capped
@@ -11,6 +12,7 @@
 //! - `start.rs`: internal network, optional volume, container with limits; `StartSpec` and `Running`.
 //! - `health.rs`: waiting for the health route, naming exits, OOM kills and fork bombs.
 //! - `control.rs`: logs, stop with a grace period, restart.
+//! - `images.rs`: the run's image repository: tagging each committed layer, removing them children first.
 //! - `cleanup.rs`: `remove_run` and `reap`.
 //! - `error.rs`: `SandboxError` (platform), `BuildError` and `StartError` (learner or platform).
 
@@ -20,6 +22,7 @@ mod control;
 pub mod dockerfile;
 mod error;
 mod health;
+mod images;
 mod run;
 mod start;
 mod tail;

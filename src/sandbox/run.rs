@@ -12,7 +12,7 @@ pub const LABEL_RUN: &str = "gauntlet.run";
 /// name, not by a label: a build label costs the classic builder a step of its own, and a label cannot reach the
 /// layers a build commits along the way, which a tag can (see `build`).
 pub const IMAGE_REPO: &str = "gauntlet-run";
-/// Label key saying what the object is for (`image`, `network`, `service`, `volume`), for operators.
+/// Label key saying what the object is for (`network`, `service`, `volume`), for operators.
 pub const LABEL_KIND: &str = "gauntlet.kind";
 
 /// A run id checked to be safe in Docker object names, image tags and label filters.

