@@ -224,7 +224,8 @@ impl Progress {
                 .and_then(|(_, instruction)| instruction.split_whitespace().next())
                 .is_some_and(|word| word.eq_ignore_ascii_case("FROM"));
         } else if let Some(id) = line.strip_prefix(" ---> Running in ") {
-            self.step_container = Some(id.trim().to_string());
+            // Only an id: a forged line naming a container (`postgres`) must not get it removed on failure.
+            self.step_container = is_short_id(id).then(|| id.to_string());
             // A `FROM` that runs a container (the base's `ONBUILD` triggers) commits a layer of this run.
             self.after_from = false;
         } else if line == " --->" {
@@ -301,6 +302,15 @@ mod tests {
     fn from_followed_by_a_tab_is_a_from() {
         let log = "Step 1/2 : from\tpython:3.12\n ---> 75bb615acb26\nStep 2/2 : CMD x\n ---> 841b5b82ebd7\n";
         assert_eq!(committed(log), ["841b5b82ebd7"]);
+    }
+
+    #[test]
+    fn only_an_id_is_taken_for_the_step_container() {
+        let mut progress = Progress::new(1024);
+        progress.line(" ---> Running in 96ea621e74c1", &mut |_| {});
+        assert_eq!(progress.step_container.as_deref(), Some("96ea621e74c1"));
+        progress.line(" ---> Running in postgres", &mut |_| {});
+        assert_eq!(progress.step_container, None);
     }
 
     #[test]
