@@ -142,7 +142,7 @@ impl Sandbox {
                 tracing::debug!(container, error = %e, "build step container already gone");
             }
         }
-        if let Err(e) = self.remove_images(run).await {
+        if let Err(e) = self.remove_images(run.as_str()).await {
             tracing::warn!(run = %run, error = %e, "layers of a failed build left for the run's clean-up");
         }
     }

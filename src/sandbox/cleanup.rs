@@ -118,7 +118,10 @@ impl Sandbox {
                 .map(|mut v| v.labels.remove(LABEL_RUN)),
         );
         let repo_prefix = format!("{IMAGE_REPO}/");
-        for image in self.images_in(&format!("{IMAGE_REPO}/*")).await? {
+        for image in self
+            .list_images(Some(&format!("{IMAGE_REPO}/*")), false)
+            .await?
+        {
             runs.extend(image.repo_tags.iter().map(|tag| {
                 tag.strip_prefix(&repo_prefix)
                     .and_then(|rest| rest.split_once(':'))
@@ -178,7 +181,7 @@ impl Sandbox {
                 .map_err(SandboxError::docker("remove a volume"))?;
             removed.volumes += 1;
         }
-        removed.images = self.remove_images_of(run).await?;
+        removed.images = self.remove_images(run).await?;
         Ok(removed)
     }
 }

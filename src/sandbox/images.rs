@@ -53,16 +53,13 @@ impl Sandbox {
 
     /// Removes every image of `run`: the final image, a test stage, each layer its builds committed, and any
     /// untagged image built on one of those (a layer committed just before a crash, before it was tagged).
-    pub(crate) async fn remove_images(&self, run: &RunLabel) -> Result<usize, SandboxError> {
-        self.remove_images_of(run.as_str()).await
-    }
-
+    ///
     /// Children before parents, since the engine keeps an image another one is built on. Returns how many
     /// images were deleted; one the engine keeps (it has a name elsewhere, or a child that is not the run's)
     /// only loses the run's tags.
-    pub(super) async fn remove_images_of(&self, run: &str) -> Result<usize, SandboxError> {
+    pub(super) async fn remove_images(&self, run: &str) -> Result<usize, SandboxError> {
         let repo = format!("{IMAGE_REPO}/{run}");
-        let tagged = self.images_in(&repo).await?;
+        let tagged = self.list_images(Some(&repo), false).await?;
         if tagged.is_empty() {
             return Ok(0);
         }
@@ -124,15 +121,9 @@ impl Sandbox {
         Ok(deleted)
     }
 
-    /// The images tagged in a repository matching `reference` (a glob such as `gauntlet-run/*`).
-    pub(super) async fn images_in(
-        &self,
-        reference: &str,
-    ) -> Result<Vec<ImageSummary>, SandboxError> {
-        self.list_images(Some(reference), false).await
-    }
-
-    async fn list_images(
+    /// The images tagged in a repository matching `reference` (a glob such as `gauntlet-run/*`), or with
+    /// `None` every image (`all`: untagged layers too).
+    pub(super) async fn list_images(
         &self,
         reference: Option<&str>,
         all: bool,

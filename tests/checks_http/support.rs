@@ -60,10 +60,7 @@ pub fn target(port: u16) -> Target {
     }
 }
 
-/// A port nobody listens on right now, and no other test of this process is given.
-pub fn free_port() -> u16 {
-    crate::common::ports::free_port()
-}
+pub use crate::common::ports::free_port;
 
 pub fn pillars() -> Vec<String> {
     ["language", "api", "security"]

@@ -42,20 +42,20 @@ async fn a_missing_required_operation_is_named() {
     );
 }
 
+/// A one-check `openapi` suite reading its document from `path` of the correct testsvc, which must fail.
+async fn document_at(path: &str) -> gauntlet::checks::CheckOutcome {
+    let svc = crate::support::Service::start();
+    let toml = format!(
+        "[[check]]\nid = \"doc\"\nkind = \"openapi\"\ntitle = \"Doc\"\npillar = \"api\"\n\
+         [check.openapi]\ndocument = \"{path}\"\n"
+    );
+    crate::support::single(&toml, &svc, Verdict::Fail).await
+}
+
 #[tokio::test]
 async fn a_service_without_a_document_fails_at_the_fetch() {
     // `no-json-404` changes nothing for /openapi.json; a path testsvc does not serve shows the fetch failing.
-    let svc = crate::support::Service::start();
-    let toml = r#"
-[[check]]
-id = "doc"
-kind = "openapi"
-title = "Doc"
-pillar = "api"
-[check.openapi]
-document = "/no-such-document.json"
-"#;
-    let o = crate::support::single(toml, &svc, Verdict::Fail).await;
+    let o = document_at("/no-such-document.json").await;
     assert_eq!(
         o.message,
         "Doc: failed: the OpenAPI document could not be fetched from GET /no-such-document.json: the \
@@ -66,17 +66,7 @@ document = "/no-such-document.json"
 #[tokio::test]
 async fn a_document_that_is_not_openapi_is_refused_with_its_problems() {
     // /healthz answers JSON that is no OpenAPI document at all.
-    let svc = crate::support::Service::start();
-    let toml = r#"
-[[check]]
-id = "doc"
-kind = "openapi"
-title = "Doc"
-pillar = "api"
-[check.openapi]
-document = "/healthz"
-"#;
-    let o = crate::support::single(toml, &svc, Verdict::Fail).await;
+    let o = document_at("/healthz").await;
     assert_says(
         &o,
         "the OpenAPI document is not valid: at `/`: \"openapi\" is a required property",
