@@ -1,9 +1,9 @@
 //! A `testsvc` process on a free loopback port, killed when the guard drops, and helpers to write a suite.
 
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gauntlet::checks::{
     run_suite, CheckContext, CheckEvent, CheckOutcome, CheckSuite, Target, Verdict,
@@ -22,27 +22,43 @@ impl Service {
         Service::with_env(&[])
     }
 
+    /// Starts testsvc on a port the kernel chooses (`PORT=0`) and reads the port from the line it prints
+    /// once it listens: no port is picked ahead for it, so none can be taken or answered by anything else
+    /// meanwhile (CI saw a test's wait succeed while its own service was not listening).
     pub fn with_env(env: &[(&str, &str)]) -> Service {
-        let port = free_port();
-        let child = Command::new(testsvc::binary())
-            .env("PORT", port.to_string())
+        let mut child = Command::new(testsvc::binary())
+            .env("PORT", "0")
             .env("BIND", "127.0.0.1")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("testsvc starts");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "testsvc did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Service {
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        // Reads until the process ends, so that its later lines never fill the pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let port = line
+                    .strip_prefix("testsvc: listening on ")
+                    .and_then(|addr| addr.rsplit_once(':'))
+                    .and_then(|(_, port)| port.parse::<u16>().ok());
+                if let Some(port) = port {
+                    let _ = port_tx.send(port);
+                }
+            }
+        });
+        let service = |port| Service {
             child,
             target: target(port),
+        };
+        match port_rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(port) => service(port),
+            Err(e) => {
+                // Wrapped first, so that the process is killed and reaped on the way out.
+                let _guard = service(0);
+                panic!("testsvc did not say it was listening: {e}");
+            }
         }
     }
 }
@@ -60,6 +76,8 @@ pub fn target(port: u16) -> Target {
     }
 }
 
+/// A port nothing listens on, for a target that is down (not every binary sharing this file needs one).
+#[allow(unused_imports)]
 pub use crate::common::ports::free_port;
 
 pub fn pillars() -> Vec<String> {

@@ -48,7 +48,11 @@ fn main() {
             std::process::exit(2);
         }
     };
-    eprintln!("testsvc: listening on {bind}:{port}");
+    // The bound address, so that with `PORT=0` whoever started us learns the port the kernel chose.
+    match listener.local_addr() {
+        Ok(addr) => eprintln!("testsvc: listening on {addr}"),
+        Err(_) => eprintln!("testsvc: listening on {bind}:{port}"),
+    }
     lifecycle::after_listen();
     http::serve(listener, routes::handle);
 }

@@ -452,7 +452,7 @@ fn refused(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(in crate::checks) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut cur = e.source();
     while let Some(err) = cur {

@@ -13,7 +13,9 @@ mod expect;
 pub(super) mod parse;
 mod transcript;
 
-pub(super) use exec::{client, receive, run_observed, run_scenario, Observer, StepError};
+pub(super) use exec::{
+    client, error_chain, receive, run_observed, run_scenario, Observer, StepError,
+};
 pub(super) use expect::{glob, Answer, Failure};
 
 /// The steps of one http check, run in order; the first failing step ends the check.

@@ -168,7 +168,7 @@ impl<'a> Session<'a> {
                 body: a.body,
             },
             Err(e) => {
-                let _ = writeln!(self.transcript, "< no answer: {e}");
+                let _ = writeln!(self.transcript, "< no answer: {}", http::error_chain(&e));
                 let why = if e.is_timeout() {
                     "no answer within the time limit"
                 } else {
