@@ -102,6 +102,7 @@ impl Application {
                 scratch: settings.data_dir.join("work"),
                 waker,
                 local_workers: settings.grading.workers > 0,
+                quota: settings.grading.quota,
             },
         });
         let listener = TcpListener::bind(server.bind).map_err(|source| StartupError::Bind {
@@ -198,6 +199,7 @@ pub async fn start_workers(
     worker.lease = settings.grading.lease;
     worker.heartbeat = (settings.grading.lease / 4).max(std::time::Duration::from_millis(500));
     worker.limits = archive_limits(settings);
+    worker.shutdown_grace = settings.grading.shutdown_grace;
     let pool = WorkerPool::spawn(store.clone(), curriculum.clone(), instance, worker);
     let waker = pool.waker();
     Ok((Some(pool), waker))
