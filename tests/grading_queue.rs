@@ -91,11 +91,28 @@ impl Queue {
 
     /// Waits until the run is in `state`.
     async fn wait_state(&self, state: &str) {
+        self.wait_attempt_in(1, state).await
+    }
+
+    /// Waits until attempt `attempt` has moved the run to `state` (a new attempt starts in its predecessor's
+    /// state, so this reads the state events after the attempt's claim).
+    async fn wait_attempt_in(&self, attempt: i64, state: &str) {
         let start = Instant::now();
+        let claim = format!("\"attempt\":{attempt}");
+        let moved = format!("\"state\":\"{state}\"");
         loop {
             let row = self.row().await;
-            if row.state == state {
-                return;
+            let events = self.events().await;
+            let claimed = events.iter().position(|e| {
+                (e.kind == "claimed" || e.kind == "resumed") && e.payload.contains(&claim)
+            });
+            if let Some(at) = claimed {
+                if events[at..]
+                    .iter()
+                    .any(|e| e.kind == "state" && e.payload.contains(&moved))
+                {
+                    return;
+                }
             }
             assert!(!row.state().is_final(), "ended early: {:?}", row.reason);
             assert!(start.elapsed() < Duration::from_secs(120), "never {state}");
@@ -116,11 +133,32 @@ fn slow_project() -> Project {
 #[tokio::test]
 async fn a_worker_whose_lease_expired_stops_and_the_new_holder_records_the_one_right_verdict() {
     let q = Queue::with(&slow_project()).await;
-    let alpha = q.pool("alpha", |_| {});
+    let alpha = q.pool("alpha", |s| s.shutdown_grace = Duration::from_secs(60));
     q.wait_state("checking").await;
-    // Alpha stalls past its lease (as a paused process would): the run is up for grabs, and beta takes it.
+    let attempt = |n: i64| gauntlet::grading::reaper::run_label(&q.instance, q.run, n);
+    assert!(!docker_objects(&attempt(1)).is_empty());
+    // Alpha stalls past its lease (as a paused process would): its next heartbeat finds the lease expired, and
+    // it stops at once, writing nothing and removing its attempt's objects. (It is also told to claim nothing
+    // more, so that the run goes to beta; its grace is far longer than the test waits.)
     q.clock.advance_ms(11_000);
+    let stopping = tokio::spawn(alpha.shutdown());
+    wait_no_docker_objects(&attempt(1)).await;
+    stopping.await.unwrap();
+    let row = q.row().await;
+    assert!(!row.state().is_final(), "alpha recorded {:?}", row.reason);
+    assert_eq!(
+        (row.attempts, row.worker_id.as_deref()),
+        (1, Some("alpha-0")),
+        "the run was neither put back nor taken again"
+    );
+
     let beta = q.pool("beta", |_| {});
+    q.wait_attempt_in(2, "checking").await;
+    // What a late clean-up of attempt 1 removes is attempt 1's, never the container beta is checking.
+    let sandbox = gauntlet::sandbox::Sandbox::connect().await.unwrap();
+    let first = gauntlet::sandbox::RunLabel::parse(&attempt(1)).unwrap();
+    sandbox.remove_run(&first).await.unwrap();
+    assert!(!docker_objects(&attempt(2)).is_empty());
     let row = wait_final(&q.store, q.run, Duration::from_secs(180)).await;
     assert_eq!(
         (row.state.as_str(), row.attempts, row.worker_id.as_deref()),
@@ -133,11 +171,9 @@ async fn a_worker_whose_lease_expired_stops_and_the_new_holder_records_the_one_r
     let finished = events.iter().filter(|e| e.kind == "finished").count();
     assert_eq!(finished, 1, "one verdict");
     assert_eq!(q.store.check_results(q.run).await.unwrap().len(), 4);
-    let user = row.user_id;
-    let progress = q.store.lab_progress(user).await.unwrap();
+    let progress = q.store.lab_progress(row.user_id).await.unwrap();
     assert_eq!((progress.len(), progress[0].attempts), (1, 1));
     wait_no_docker_objects(&format!("{}-", q.instance)).await;
-    alpha.shutdown().await;
     beta.shutdown().await;
 }
 

@@ -13,7 +13,7 @@ pub enum SubmitError {
     #[error("{0}")]
     Archive(#[from] ArchiveError),
     /// The learner is at the cap on live runs (a 429: try again when one finishes).
-    #[error("you already have {0} runs waiting or being graded; wait for one to finish, then submit again")]
+    #[error("you already have {0} submission(s) waiting or being graded, the most allowed at once; wait for one to finish, then submit again")]
     TooManyRuns(i64),
     #[error("the upload could not be checked: {0}")]
     Scratch(std::io::Error),

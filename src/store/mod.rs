@@ -41,7 +41,9 @@ pub enum StoreError {
     #[error("already exists")]
     Conflict,
     /// The learner already has this many runs queued or being graded.
-    #[error("you already have {0} runs waiting or being graded; wait for one to finish before submitting again")]
+    #[error(
+        "the learner already has {0} run(s) waiting or being graded, the most allowed at once"
+    )]
     LiveRunCap(i64),
     /// Retention dropped the submission's archive: its runs keep their results, but it cannot be graded again.
     #[error("this submission's archive is no longer kept (only the newest ones are), so it cannot be graded again; ask the learner to submit again")]
