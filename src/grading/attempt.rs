@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::events::RunEvent;
 use super::pipeline::{self, Job, Report};
 use super::reaper::{earlier_labels, run_label};
-use super::worker::{lease_ms, Held, Worker, WorkerSettings};
+use super::worker::{lease_ms, AbortOnDrop, Held, Worker, WorkerSettings};
 use crate::checks::{CheckOutcome, CheckSuite};
 use crate::domain::{LabId, RunState};
 use crate::sandbox::{RunLabel, Sandbox};
@@ -95,12 +95,12 @@ impl<'a> Attempt<'a> {
             lost.clone(),
             settings.events.clone(),
         ));
-        let heartbeat = tokio::spawn(heartbeat(
+        let heartbeat = AbortOnDrop(tokio::spawn(heartbeat(
             self.store().clone(),
             self.lease.clone(),
             settings.clone(),
             lost.clone(),
-        ));
+        )));
         let mut abandon = self.worker.abandon.clone();
         let mut running = None;
         let ending = tokio::select! {
@@ -111,7 +111,7 @@ impl<'a> Attempt<'a> {
         drop(tx);
         let _ = writer.await;
         let outcome = self.record(ending, &hints, &lost).await;
-        heartbeat.abort();
+        drop(heartbeat);
         pipeline::clean_up(&self.sandbox, &job, running).await;
         outcome
     }
@@ -290,5 +290,66 @@ fn result_row(position: usize, c: &CheckOutcome, hints: &[(String, String)]) -> 
         message: c.message.clone(),
         detail: c.detail.clone(),
         duration_ms: c.duration_ms as i64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::DatabaseUrl;
+    use crate::domain::{DisplayName, Email, Role};
+
+    /// A store with one run claimed by worker `w`, and that lease.
+    async fn claimed() -> (Store, Lease, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&DatabaseUrl::sqlite_in(dir.path()))
+            .await
+            .unwrap();
+        let email = Email::parse("ada@example.org").unwrap();
+        let name = DisplayName::parse("Ada").unwrap();
+        let user = store
+            .create_user(&email, &name, "h", Role::Learner, None)
+            .await
+            .unwrap();
+        store.submit(user, "w01-hello", b"a", 7).await.unwrap();
+        let run = store.claim_run("w", 60_000).await.unwrap().unwrap();
+        (store, Lease::of(&run, "w"), dir)
+    }
+
+    fn settings(lease_ms: u64) -> WorkerSettings {
+        let mut s = WorkerSettings::new(std::env::temp_dir());
+        s.lease = Duration::from_millis(lease_ms);
+        s.heartbeat = Duration::from_millis(50);
+        s
+    }
+
+    #[tokio::test]
+    async fn heartbeats_failing_for_longer_than_the_lease_lose_it() {
+        let (store, lease, _dir) = claimed().await;
+        let lost = CancellationToken::new();
+        let beat = tokio::spawn(heartbeat(store.clone(), lease, settings(400), lost.clone()));
+        // The database goes away: every renewal fails from now on.
+        store.close().await;
+        let started = tokio::time::Instant::now();
+        tokio::time::timeout(Duration::from_secs(5), lost.cancelled())
+            .await
+            .expect("the lease is given up");
+        assert!(
+            started.elapsed() >= Duration::from_millis(300),
+            "not before the lease could have run out"
+        );
+        beat.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn heartbeats_that_succeed_keep_the_lease() {
+        let (store, lease, _dir) = claimed().await;
+        let lost = CancellationToken::new();
+        let beat = tokio::spawn(heartbeat(store, lease, settings(400), lost.clone()));
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        assert!(!lost.is_cancelled());
+        beat.abort();
     }
 }

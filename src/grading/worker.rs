@@ -189,11 +189,22 @@ async fn wait_all(handles: &mut Vec<JoinHandle<()>>, limit: Duration) -> bool {
     true
 }
 
+/// Aborts a task when dropped: a supervisor aborted at the end of shutdown takes its worker with it, and an
+/// attempt that unwinds takes its heartbeat with it.
+pub(super) struct AbortOnDrop<T>(pub JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Runs a worker, restarting it after a panic; the run it held goes back to the queue (the attempt counts, so
 /// a run that panics every worker ends as a platform error after [`crate::store::MAX_ATTEMPTS`]).
 async fn supervise(worker: Worker) {
     loop {
-        let joined = tokio::spawn(worker.clone().run()).await;
+        let mut task = AbortOnDrop(tokio::spawn(worker.clone().run()));
+        let joined = (&mut task.0).await;
         match joined {
             Ok(()) => return,
             Err(e) if e.is_panic() => {
