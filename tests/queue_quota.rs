@@ -69,6 +69,19 @@ async fn past_the_cap_a_submission_is_refused_with_429_on_the_page_and_the_api_a
         .await
         .unwrap();
     assert_eq!(run_json["queue_position"], 1, "{run_json}");
+    let project = Project::testsvc(&[]);
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(["submit", "--lab", "w01-hello", "--server", &app.url("")])
+        .arg(project.path())
+        .env("GAUNTLET_TOKEN", &token)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&cli.stderr);
+    assert!(!cli.status.success());
+    assert!(
+        said.contains("429") && said.contains("wait for one to finish"),
+        "{said}"
+    );
     let user = app.store.run(run).await.unwrap().user_id;
     assert_eq!(app.store.live_runs_of(user).await.unwrap(), 1);
 }

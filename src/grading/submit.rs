@@ -46,6 +46,10 @@ pub async fn accept(
     if curriculum.lab(&id).is_none() {
         return Err(SubmitError::UnknownLab(lab.to_string()));
     }
+    // Refused before the archive is unpacked (the store checks again, atomically, when it queues the run).
+    if store.live_runs_of(user_id).await? >= intake.quota.max_live_runs {
+        return Err(SubmitError::TooManyRuns(intake.quota.max_live_runs));
+    }
     std::fs::create_dir_all(scratch).map_err(SubmitError::Scratch)?;
     let dir = tempfile::Builder::new()
         .prefix("upload-")

@@ -347,7 +347,10 @@ async fn html_event(state: &AppState, e: EventRow) -> Option<super::sse::Message
         ),
         "requeued" => (
             "progress",
-            "Waiting for the grading engine to come back…".to_string(),
+            format!(
+                "Back in the queue ({}); grading starts again shortly.",
+                escape(&payload_str(&e, "why").unwrap_or_default())
+            ),
         ),
         "finished" => {
             let run = state.store.run(e.run_id).await.ok()?;
