@@ -7,6 +7,7 @@
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::events::RunEvent;
 use super::pipeline::{self, Job, Report};
@@ -51,7 +52,11 @@ impl<'a> Attempt<'a> {
     pub async fn grade(self) -> Result<(), StoreError> {
         let run = &self.run;
         let span = tracing::info_span!("run", run = run.id, attempt = run.attempts, lab = %run.lab_id, worker = %self.worker.id);
-        let _enter = span.enter();
+        self.grade_in_span().instrument(span).await
+    }
+
+    async fn grade_in_span(self) -> Result<(), StoreError> {
+        let run = &self.run;
         let instance = &self.worker.instance;
         let label = match RunLabel::parse(&run_label(instance, run.id, run.attempts)) {
             Ok(l) => l,
@@ -106,7 +111,7 @@ impl<'a> Attempt<'a> {
         let ending = tokio::select! {
             report = pipeline::grade(&self.sandbox, &job, &tx, &mut running) => Ending::Report(report),
             _ = lost.cancelled() => Ending::Lost,
-            _ = abandon.wait_for(|a| *a) => Ending::Abandoned,
+            _ = told(&mut abandon) => Ending::Abandoned,
         };
         drop(tx);
         let _ = writer.await;
@@ -222,6 +227,14 @@ impl<'a> Attempt<'a> {
         };
         self.store().finish_run(&self.lease, &result).await?;
         Ok(())
+    }
+}
+
+/// Resolves when the flag is set; never when its sender is gone without setting it (the pool was dropped, not
+/// shut down: its workers keep going).
+pub(super) async fn told(flag: &mut tokio::sync::watch::Receiver<bool>) {
+    if flag.wait_for(|set| *set).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

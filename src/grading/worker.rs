@@ -283,7 +283,7 @@ impl Worker {
         tokio::select! {
             _ = tokio::time::sleep(self.settings.poll) => {}
             _ = self.wake.notified() => {}
-            _ = self.stop.changed() => {}
+            _ = super::attempt::told(&mut self.stop) => {}
         }
     }
 }
