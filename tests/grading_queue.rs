@@ -290,3 +290,48 @@ async fn build_log_events_are_stored_in_order_and_capped_with_one_truncation_lin
     wait_no_docker_objects(&format!("{}-", q.instance)).await;
     pool.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_learners_single_run_is_graded_before_another_learners_backlog() {
+    let q = Queue::with(&Project::testsvc(&[])).await;
+    let ada = q.row().await.user_id;
+    let bob = q
+        .store
+        .create_user(
+            &Email::parse("bob@example.org").unwrap(),
+            &DisplayName::parse("Bob").unwrap(),
+            "h",
+            Role::Learner,
+            None,
+        )
+        .await
+        .unwrap();
+    let archive = Project::testsvc(&[]).archive();
+    let mut backlog = vec![q.run];
+    for _ in 0..2 {
+        backlog.push(q.store.submit(ada, "w01-hello", &archive, 7).await.unwrap());
+    }
+    let single = q.store.submit(bob, "w01-hello", &archive, 7).await.unwrap();
+    let pool = q.pool("one", |_| {});
+    let mut claimed_at = Vec::new();
+    for run in backlog.iter().chain([&single]) {
+        assert_eq!(
+            wait_final(&q.store, *run, Duration::from_secs(180))
+                .await
+                .state,
+            "passed"
+        );
+        let events = q.store.events_after(*run, 0, 10_000).await.unwrap();
+        let claim = events.iter().find(|e| e.kind == "claimed").unwrap().id;
+        claimed_at.push((claim, *run));
+    }
+    claimed_at.sort();
+    let order: Vec<i64> = claimed_at.into_iter().map(|(_, run)| run).collect();
+    assert_eq!(
+        order,
+        [backlog[0], single, backlog[1], backlog[2]],
+        "bob's run went second, not fourth"
+    );
+    wait_no_docker_objects(&format!("{}-", q.instance)).await;
+    pool.shutdown().await;
+}

@@ -54,12 +54,14 @@ impl Store {
         };
         let sql = format!(
             "UPDATE runs SET worker_id = $1, lease_expires_at = $2, heartbeat_at = $3, attempts = attempts + 1,
-                    started_at = COALESCE(started_at, $3)
+                    started_at = COALESCE(started_at, $3), claim_seq = {next}
              WHERE id = (SELECT r.id FROM runs r WHERE {waiting}
-                         ORDER BY {key}, r.id LIMIT 1 {lock})
+                         ORDER BY {key}, {served}, r.id LIMIT 1 {lock})
              RETURNING {RUN_COLUMNS}",
+            next = queue::NEXT_CLAIM_SEQ,
             waiting = queue::waiting("$3"),
             key = queue::claim_key("$3"),
+            served = queue::served(),
         );
         let claimed: Option<RunRow> = sqlx::query_as(&sql)
             .bind(worker)

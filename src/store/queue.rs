@@ -1,11 +1,17 @@
 //! The queue's rules beyond one run: the order runs are claimed in (fair across learners), a waiting run's
 //! place in it, the cap on a learner's live runs, archive retention, and a lease holder's batched events.
 //!
-//! **Claim order.** Each waiting run gets a key: how many runs its learner has running now plus how many of
-//! their runs have waited longer. The smallest key goes first, the oldest run among equal keys. A learner's
-//! first waiting run therefore comes before anyone's second, and a learner with runs in progress yields to one
-//! with none: round-robin across learners, oldest first within a learner. A run's queue position is its rank
-//! under the same key, so it is the order in which runs would start if none ended meanwhile.
+//! **Claim order.** Each waiting run gets a key of three parts, compared in order:
+//! 1. how many runs its learner has running now plus how many of their runs have waited longer: a learner's
+//!    first waiting run comes before anyone's second, and a learner with runs in progress yields to one with
+//!    none;
+//! 2. when the learner was last served (the claim sequence number of their latest claimed run; never served
+//!    first): among learners with nothing running, turns rotate, so a learner whose run just finished waits
+//!    behind one who has not had a turn;
+//! 3. the run's id: oldest first within a learner.
+//!
+//! That is round-robin across learners, oldest first within each. A run's queue position is its rank under the
+//! same key now; it changes as other runs start and end.
 
 use super::lease::{held, Lease};
 use super::{Result, Store, StoreError};
@@ -20,6 +26,15 @@ pub(super) fn claim_key(now: &str) -> String {
             AND (o.id < r.id OR (o.worker_id IS NOT NULL AND o.lease_expires_at >= {now})))"
     )
 }
+
+/// When the learner of the run aliased `r` was last served: the highest claim sequence number among their runs
+/// (0 if none was ever claimed).
+pub(super) fn served() -> String {
+    "(SELECT COALESCE(MAX(s.claim_seq), 0) FROM runs s WHERE s.user_id = r.user_id)".to_string()
+}
+
+/// The next claim sequence number (ties under concurrent claims on PostgreSQL are harmless: the id breaks them).
+pub(super) const NEXT_CLAIM_SEQ: &str = "(SELECT COALESCE(MAX(claim_seq), 0) + 1 FROM runs)";
 
 /// Whether the run aliased `r` is waiting for a worker at time `$now`: queued, or its lease expired.
 pub(super) fn waiting(now: &str) -> String {
@@ -47,12 +62,14 @@ impl Quota {
 impl Store {
     /// A waiting run's place in the claim order (1 = next), or `None` when it is not waiting.
     pub async fn queue_position(&self, run_id: i64) -> Result<Option<i64>> {
-        let key = claim_key("$1");
         let sql = format!(
-            "WITH w AS (SELECT r.id, {key} AS k FROM runs r WHERE {})
+            "WITH w AS (SELECT r.id, {key} AS k, {served} AS s FROM runs r WHERE {waiting})
              SELECT COUNT(*) FROM w, w me
-             WHERE me.id = $2 AND (w.k < me.k OR (w.k = me.k AND w.id <= me.id))",
-            waiting("$1")
+             WHERE me.id = $2 AND (w.k < me.k OR (w.k = me.k AND (w.s < me.s
+                                   OR (w.s = me.s AND w.id <= me.id))))",
+            key = claim_key("$1"),
+            served = served(),
+            waiting = waiting("$1"),
         );
         let (n,): (i64,) = sqlx::query_as(&sql)
             .bind(self.now())

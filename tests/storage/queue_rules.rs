@@ -67,6 +67,39 @@ async fn claims_take_turns_across_learners(db: Db) {
     );
 }
 
+async fn turns_rotate_when_each_run_ends_before_the_next_claim(db: Db) {
+    let (store, _, _dir) = fresh_store(db).await;
+    let ada = named_learner(&store, "ada@example.org").await;
+    let bob = named_learner(&store, "bob@example.org").await;
+    let mut ada_runs = Vec::new();
+    for i in 0..3u8 {
+        ada_runs.push(store.submit(ada, "w01-health", &[i], 7).await.unwrap());
+    }
+    let bob_runs = [
+        store.submit(bob, "w01-health", b"b1", 7).await.unwrap(),
+        store.submit(bob, "w01-health", b"b2", 7).await.unwrap(),
+    ];
+    // One worker: each run ends before the next is claimed, so nobody ever has two running.
+    let mut order = Vec::new();
+    while let Some(run) = store.claim_run("w", 60_000).await.unwrap() {
+        order.push(run.id);
+        store
+            .finish_run(&Lease::of(&run, "w"), &result(RunState::Passed, 1.0))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        order,
+        [
+            ada_runs[0],
+            bob_runs[0],
+            ada_runs[1],
+            bob_runs[1],
+            ada_runs[2]
+        ]
+    );
+}
+
 async fn a_learner_at_the_cap_is_refused_until_a_run_ends(db: Db) {
     let (store, _, _dir) = fresh_store(db).await;
     let ada = named_learner(&store, "ada@example.org").await;
@@ -201,6 +234,7 @@ async fn a_run_put_back_at_shutdown_does_not_count_the_attempt(db: Db) {
 on_both_backends!(
     a_lease_ends_at_its_expiry_and_belongs_to_one_attempt,
     claims_take_turns_across_learners,
+    turns_rotate_when_each_run_ends_before_the_next_claim,
     a_learner_at_the_cap_is_refused_until_a_run_ends,
     old_archives_are_dropped_and_their_runs_keep_results_but_cannot_be_regraded,
     events_are_written_in_batches_in_order_while_the_lease_holds,
