@@ -351,6 +351,29 @@ mod tests {
     }
 
     #[test]
+    fn queue_settings_come_from_the_file_and_a_zero_cap_or_retention_is_raised_to_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(
+            &file,
+            "max_live_runs = 0\nkeep_archives = 0\nshutdown_grace_secs = 3\n",
+        )
+        .unwrap();
+        let args = ConfigArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let (s, _) = resolve(&args, &ServerArgs::default()).unwrap();
+        assert_eq!(
+            (s.grading.quota.max_live_runs, s.grading.quota.keep_archives),
+            (1, 1)
+        );
+        assert_eq!(s.grading.shutdown_grace, std::time::Duration::from_secs(3));
+        let (d, _) = resolve(&ConfigArgs::default(), &ServerArgs::default()).unwrap();
+        assert_eq!(d.grading.quota, GradingSettings::default().quota);
+    }
+
+    #[test]
     fn database_url_hides_its_password() {
         let url = DatabaseUrl::parse("postgres://gauntlet:hunter2@db/gauntlet").unwrap();
         assert!(!format!("{url:?}").contains("hunter2"));
