@@ -26,6 +26,8 @@ pub enum ConfigError {
     DatabaseUrl(String),
     #[error("unknown log format `{0}` (text or json)")]
     LogFormat(String),
+    #[error(transparent)]
+    Firewall(#[from] crate::sandbox::FirewallError),
 }
 
 /// Values as they come from flags or environment: every one optional so the file and defaults can fill in.
@@ -58,6 +60,15 @@ pub struct ConfigArgs {
     /// Log format: text or json [default: text]
     #[arg(long, env = "GAUNTLET_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+    /// Who keeps learners' services off the grading host: `iptables` (Gauntlet installs the rule; needs root
+    /// and a local engine) or `external` (the operator did, see docs/operations.md) [default: iptables]
+    #[arg(
+        long,
+        env = "GAUNTLET_SANDBOX_FIREWALL",
+        global = true,
+        value_name = "MODE"
+    )]
+    pub sandbox_firewall: Option<String>,
 }
 
 /// Settings only the server reads.
@@ -85,6 +96,7 @@ struct FileConfig {
     workers: Option<usize>,
     max_upload_mb: Option<u64>,
     lease_secs: Option<u64>,
+    sandbox_firewall: Option<String>,
 }
 
 /// How log lines are written.
@@ -178,6 +190,8 @@ pub struct GradingSettings {
     pub workers: usize,
     pub max_upload_bytes: u64,
     pub lease: std::time::Duration,
+    /// How run networks are kept off the grading host.
+    pub firewall: crate::sandbox::FirewallMode,
 }
 
 impl Default for GradingSettings {
@@ -186,6 +200,7 @@ impl Default for GradingSettings {
             workers: 2,
             max_upload_bytes: 25 << 20,
             lease: std::time::Duration::from_secs(30),
+            firewall: crate::sandbox::FirewallMode::default(),
         }
     }
 }
@@ -236,6 +251,10 @@ pub fn resolve(
             lease: std::time::Duration::from_secs(
                 pick(args.lease_secs, file.lease_secs, || 30).max(2),
             ),
+            firewall: match args.sandbox_firewall.clone().or(file.sandbox_firewall) {
+                Some(mode) => mode.parse()?,
+                None => crate::sandbox::FirewallMode::default(),
+            },
         },
     };
     let bind_str = pick(server.bind.clone(), file.bind, || "127.0.0.1:8080".into());

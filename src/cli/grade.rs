@@ -11,13 +11,14 @@ use crate::checks::{CheckSuite, Verdict};
 use crate::curriculum::Lab;
 use crate::domain::RunState;
 use crate::grading::{self, Job, Report, RunEvent};
-use crate::sandbox::{RunLabel, Sandbox};
+use crate::sandbox::{FirewallMode, RunLabel, Sandbox};
 
 pub async fn run(
     lab_dir: &Path,
     project: &Path,
     json: bool,
     seed: Option<u64>,
+    firewall: FirewallMode,
 ) -> anyhow::Result<ExitCode> {
     let lab = Lab::load(lab_dir).map_err(|p| problems("the lab", &p))?;
     let mut pillars: Vec<String> = crate::domain::STANDARD_PILLARS
@@ -32,7 +33,8 @@ pub async fn run(
         .with_context(|| format!("cannot pack {}", project.display()))?;
     let sandbox = Sandbox::connect()
         .await
-        .context("the Docker engine cannot be reached")?;
+        .context("the Docker engine cannot be reached")?
+        .with_firewall(firewall);
     let id = format!("grade-{}", hex::encode(rand::random::<[u8; 4]>()));
     let work = tempfile::tempdir().context("cannot create a work folder")?;
     let job = Job {

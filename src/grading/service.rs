@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::curriculum::Lab;
-use crate::sandbox::StartSpec;
+use crate::curriculum::{Lab, RunAs};
+use crate::sandbox::{StartSpec, User};
 
 /// The environment the service starts with, which the checks also see: the port, the run's seed and, when the
 /// lab asks for them, the run's secrets.
@@ -44,6 +44,11 @@ pub fn start_spec(lab: &Lab, env: &BTreeMap<String, String>) -> StartSpec {
         nano_cpus: (lab.limits.cpus * 1e9) as i64,
         pids_limit: lab.limits.pids,
         data_dir: lab.service.data_dir.clone(),
+        user: match lab.service.run_as {
+            RunAs::Gauntlet => Some(User::DEFAULT),
+            RunAs::Image => None,
+        },
+        nofile: lab.limits.nofile,
         ..StartSpec::default()
     }
 }

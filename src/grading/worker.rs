@@ -36,6 +36,8 @@ pub struct WorkerSettings {
     pub limits: ArchiveLimits,
     /// Names this process's workers in leases and logs.
     pub name: String,
+    /// How run networks are kept off the grading host.
+    pub firewall: crate::sandbox::FirewallMode,
 }
 
 impl WorkerSettings {
@@ -49,6 +51,7 @@ impl WorkerSettings {
             work_dir,
             limits: ArchiveLimits::default(),
             name: format!("{host}-{}", std::process::id()),
+            firewall: crate::sandbox::FirewallMode::default(),
         }
     }
 }
@@ -158,6 +161,7 @@ impl Worker {
         }
         match Sandbox::connect().await {
             Ok(s) if s.ping().await.is_ok() => {
+                let s = s.with_firewall(self.settings.firewall);
                 *cached = Some(s.clone());
                 Some(s)
             }

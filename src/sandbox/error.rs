@@ -28,6 +28,21 @@ pub enum SandboxError {
     /// The container started but has no address on its run's network.
     #[error("the container has no address on its network")]
     NoAddress,
+
+    /// A lab's `data_dir` that cannot be a mount point (`validate` refuses these; this guards other callers).
+    #[error("`{dir}` cannot be a data folder: it must be an absolute path below `/`")]
+    DataDir { dir: String },
+
+    /// A tar the sandbox writes itself could not be made.
+    #[error("could not write an archive for the engine")]
+    Archive {
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The host could not be closed to run networks, so no service may run (see `firewall.rs`).
+    #[error("the sandbox firewall is not in place: {0}")]
+    Firewall(#[from] super::firewall::FirewallError),
 }
 
 impl SandboxError {

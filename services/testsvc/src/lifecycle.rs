@@ -21,7 +21,7 @@ pub fn before_listen() {
     }
 }
 
-fn fork_bomb() -> ! {
+pub fn fork_bomb() -> ! {
     loop {
         let spawned = std::thread::Builder::new()
             .stack_size(64 * 1024)
@@ -34,7 +34,7 @@ fn fork_bomb() -> ! {
     }
 }
 
-fn memory_hog() -> ! {
+pub fn memory_hog() -> ! {
     let mut hoard: Vec<Vec<u8>> = Vec::new();
     loop {
         // Non-zero bytes so that every page is really touched.

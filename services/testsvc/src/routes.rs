@@ -84,6 +84,11 @@ fn route(req: &Request) -> Response {
     {
         std::thread::sleep(Duration::from_millis(ms));
     }
+    if crate::hostile::enabled() && req.path.starts_with("/hostile/") {
+        if let Some(response) = crate::hostile::handle(req) {
+            return response;
+        }
+    }
     match (req.method.as_str(), req.path.as_str()) {
         ("GET" | "HEAD", "/healthz") if defect("health-500") => {
             error(500, "internal", "broken on purpose")
