@@ -4,11 +4,14 @@
 //!
 //! - `network.rs`: the service reaches nothing but its own run network: not the host on any address, not
 //!   another run.
+//! - `faults.rs`: services that exit, name a missing command, or run out of memory or processes after they
+//!   became healthy, graded end to end: the verdict names the cause.
 //! - `user.rs`: it runs as Gauntlet's non-root user with an open-files limit, and can still write its data
 //!   folder.
 
 mod common;
 mod sandbox_hostile {
+    pub mod faults;
     pub mod network;
     pub mod user;
 }

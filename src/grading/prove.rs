@@ -18,7 +18,7 @@ use crate::checks::mutants::{self, FailStage, Mutant};
 use crate::checks::{self, CheckContext, CheckOutcome, CheckSuite, Target, Verdict};
 use crate::curriculum::Lab;
 use crate::diagnostics::Diagnostic;
-use crate::sandbox::{BuildError, BuildRequest, ImageId, RunLabel, Sandbox};
+use crate::sandbox::{BuildError, BuildRequest, ImageId, RunLabel, Sandbox, StartError};
 
 /// Why a proof could not be carried out at all (as opposed to a proof that found mismatches).
 #[derive(Debug, thiserror::Error)]
@@ -251,7 +251,17 @@ async fn try_one(
     let mut env = service_env(lab, seed);
     env.extend(mutant.env.clone());
     let spec = start_spec(lab, &env);
-    let running = sandbox.start(label, image, &spec).await?;
+    let running = match sandbox.start(label, image, &spec).await {
+        Ok(running) => running,
+        Err(StartError::Platform(e)) => return Err(e.into()),
+        Err(e) => {
+            return Ok(Trial::before_checks(
+                mutant,
+                FailStage::Start,
+                e.to_string(),
+            ))
+        }
+    };
     let healthy = sandbox
         .wait_healthy(
             &running,

@@ -13,6 +13,7 @@
 //! - `start.rs`: internal network, optional volume, container with limits; `StartSpec` and `Running`.
 //! - `volume.rs`: handing a run's data volume to the user the service runs as.
 //! - `health.rs`: waiting for the health route, naming exits, OOM kills and fork bombs.
+//! - `fault.rs`: the limit a service ran into after it became healthy (memory, processes).
 //! - `control.rs`: logs, stop with a grace period, restart.
 //! - `images.rs`: the run's image repository: tagging each committed layer, removing them children first.
 //! - `cleanup.rs`: `remove_run` and `reap`.
@@ -23,6 +24,7 @@ mod cleanup;
 mod control;
 pub mod dockerfile;
 mod error;
+mod fault;
 mod firewall;
 mod health;
 mod images;
@@ -37,6 +39,7 @@ pub use build::{BuildRequest, ImageId};
 pub use cleanup::Removed;
 pub use control::Stopped;
 pub use error::{BuildError, SandboxError, StartError};
+pub use fault::Fault;
 pub use firewall::{FirewallError, FirewallMode, BRIDGE_PREFIX};
 pub use run::{RunLabel, IMAGE_REPO, LABEL_KIND, LABEL_RUN};
 pub use start::{base_url, Running, StartSpec, User, CONTAINER_LOG_MAX};

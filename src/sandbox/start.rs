@@ -16,7 +16,7 @@ use bollard::models::{
 use bollard::query_parameters::CreateContainerOptions;
 
 use super::build::ImageId;
-use super::error::SandboxError;
+use super::error::{cannot_run, SandboxError, StartError};
 use super::run::RunLabel;
 use super::Sandbox;
 
@@ -119,10 +119,12 @@ impl Sandbox {
         run: &RunLabel,
         image: &ImageId,
         spec: &StartSpec,
-    ) -> Result<Running, SandboxError> {
+    ) -> Result<Running, StartError> {
         let name = run.object_name();
         // Before the network exists: a run network without the rule would reach the host.
-        super::firewall::ensure(self.firewall).await?;
+        super::firewall::ensure(self.firewall)
+            .await
+            .map_err(SandboxError::from)?;
         self.docker
             .create_network(NetworkCreateRequest {
                 name: name.clone(),
@@ -139,10 +141,10 @@ impl Sandbox {
             })
             .await
             .map_err(SandboxError::docker("create the run's network"))?;
+        // Undo in reverse order on failure; the run label finds whatever got created.
         match self.start_on_network(run, image, spec, &name).await {
             Ok(running) => Ok(running),
             Err(e) => {
-                // Undo in reverse order; the run label finds whatever got created.
                 if let Err(cleanup) = self.remove_run(run).await {
                     tracing::warn!(run = %run, error = %cleanup, "clean-up after a failed start failed");
                 }
@@ -157,7 +159,7 @@ impl Sandbox {
         image: &ImageId,
         spec: &StartSpec,
         network: &str,
-    ) -> Result<Running, SandboxError> {
+    ) -> Result<Running, StartError> {
         let volume = match &spec.data_dir {
             Some(dir) => {
                 let volume = self.create_volume(run).await?;
@@ -181,12 +183,15 @@ impl Sandbox {
         self.docker
             .start_container(&created.id, None)
             .await
-            .map_err(SandboxError::docker("start the container"))?;
+            .map_err(|e| match cannot_run(&e) {
+                Some(message) => StartError::CannotRun { message },
+                None => SandboxError::docker("start the container")(e).into(),
+            })?;
         let ip = match self.container_ip(&created.id, network).await {
             Ok(ip) => Some(ip),
             // Not a platform fault: the learner's process already ended; `wait_healthy` will say how.
             Err(SandboxError::NoAddress) if !self.is_running(&created.id).await? => None,
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         Ok(Running {
             run: run.clone(),

@@ -78,6 +78,7 @@ pub fn handle(req: &Request) -> Response {
 }
 
 fn route(req: &Request) -> Response {
+    crate::lifecycle::on_request(&req.path);
     if let Some(ms) = std::env::var("TESTSVC_DELAY_MS")
         .ok()
         .and_then(|v| v.parse().ok())
