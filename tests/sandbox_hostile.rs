@@ -6,6 +6,7 @@
 //!   another run.
 //! - `faults.rs`: services that exit, name a missing command, or run out of memory or processes after they
 //!   became healthy, graded end to end: the verdict names the cause.
+//! - `resources.rs`: a service that fills its disk or prints without end.
 //! - `user.rs`: it runs as Gauntlet's non-root user with an open-files limit, and can still write its data
 //!   folder.
 
@@ -13,5 +14,6 @@ mod common;
 mod sandbox_hostile {
     pub mod faults;
     pub mod network;
+    pub mod resources;
     pub mod user;
 }

@@ -6,6 +6,8 @@
 //!   `refused`, `timeout`, `unreachable` or `error: …`. A refusal means the packet reached a host.
 //! - `GET /hostile/whoami`: the process's user and group ids and its open-files limit.
 //! - `POST /hostile/write?path=P`: writes the body to `P`.
+//! - `POST /hostile/fill?path=P`: writes 1 MiB blocks to `P` until the disk refuses; says how much it wrote.
+//! - `POST /hostile/print?mb=N`: prints N MiB of lines to its standard output.
 //! - `POST /hostile/eat-memory`, `POST /hostile/fork-bomb`: answer 202, then allocate memory or spawn threads
 //!   without end, as a service that goes wrong after it became healthy.
 
@@ -26,6 +28,8 @@ pub fn handle(req: &Request) -> Option<Response> {
         ("GET", "/hostile/connect") => connect(req),
         ("GET", "/hostile/whoami") => whoami(),
         ("POST", "/hostile/write") => write(req),
+        ("POST", "/hostile/fill") => fill(req),
+        ("POST", "/hostile/print") => print(req),
         ("POST", "/hostile/eat-memory") => {
             std::thread::spawn(|| crate::lifecycle::memory_hog());
             Response::json(202, "{}")
@@ -158,4 +162,44 @@ fn write(req: &Request) -> Response {
             format!(r#"{{"error":{}}}"#, json::string(&e.to_string())),
         ),
     }
+}
+
+fn fill(req: &Request) -> Response {
+    use std::io::Write;
+    let Some(path) = param(req, "path") else {
+        return Response::json(400, r#"{"error":"path= is required"}"#);
+    };
+    let block = vec![b'x'; 1 << 20];
+    let mut written: u64 = 0;
+    let error = match std::fs::File::create(&path) {
+        Ok(mut file) => loop {
+            match file.write_all(&block).and_then(|()| file.flush()) {
+                Ok(()) => written += block.len() as u64,
+                Err(e) => break e.to_string(),
+            }
+        },
+        Err(e) => e.to_string(),
+    };
+    Response::json(
+        200,
+        format!(
+            r#"{{"written":{written},"error":{}}}"#,
+            json::string(&error)
+        ),
+    )
+}
+
+fn print(req: &Request) -> Response {
+    use std::io::Write;
+    let mb: usize = param(req, "mb").and_then(|n| n.parse().ok()).unwrap_or(1);
+    let line = format!("{}\n", "y".repeat(1023));
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for _ in 0..mb * 1024 {
+        if out.write_all(line.as_bytes()).is_err() {
+            break;
+        }
+    }
+    let _ = out.flush();
+    Response::json(200, "{}")
 }
