@@ -1,7 +1,7 @@
 //! Wires the application together: store, curriculum, keys, limits, metrics and the HTTP server. The one place
 //! that knows how the parts connect; tests build the same [`Application`] on port 0.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
@@ -63,6 +63,8 @@ pub struct Application {
     port: u16,
     address: String,
     server: Server,
+    /// `/metrics` on its own address, when the operator asked for one.
+    metrics: Option<(Server, u16)>,
     state: Data<AppState>,
     workers: Option<WorkerPool>,
 }
@@ -95,6 +97,7 @@ impl Application {
             key,
             secure_cookies: server.secure_cookies,
             metrics: Metrics::new(),
+            metrics_access: server.metrics.clone(),
             clock: options.clock,
             asset_version: web::assets::version(),
             grading: Intake {
@@ -126,10 +129,15 @@ impl Application {
             source,
         })?
         .run();
+        let metrics = match server.metrics.bind {
+            Some(bind) => Some(metrics_server(bind, state.clone())?),
+            None => None,
+        };
         Ok(Application {
             port: local.port(),
             address: local.to_string(),
             server: http,
+            metrics,
             state,
             workers,
         })
@@ -143,6 +151,11 @@ impl Application {
         &self.address
     }
 
+    /// The port `/metrics` is served on when it has an address of its own.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
+    }
+
     /// Shared state, for tests that need to reach the store behind the server.
     pub fn state(&self) -> Data<AppState> {
         self.state.clone()
@@ -151,12 +164,42 @@ impl Application {
     /// Serves until the process is asked to stop (SIGINT/SIGTERM stop actix gracefully), then lets the
     /// workers finish their current runs.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(server, _)| {
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
+        });
         let served = self.server.await;
+        if let Some((task, handle)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         if let Some(workers) = self.workers {
             workers.shutdown().await;
         }
         served
     }
+}
+
+/// A second, minimal server that answers `/metrics` and nothing else, so the figures can live on an address only
+/// the monitoring network reaches. Returns it with its port (the setting may ask for port 0).
+fn metrics_server(bind: SocketAddr, state: Data<AppState>) -> Result<(Server, u16), StartupError> {
+    let err = |source| StartupError::Bind {
+        address: bind.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(bind).map_err(err)?;
+    let port = listener.local_addr().map_err(err)?.port();
+    let server = HttpServer::new(move || {
+        App::new().app_data(state.clone()).route(
+            "/metrics",
+            actix_web::web::get().to(web::health::metrics_here),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .map_err(err)?
+    .run();
+    Ok((server, port))
 }
 
 /// The archive limits from the settings.

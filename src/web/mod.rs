@@ -6,7 +6,7 @@ pub mod assets;
 mod course;
 mod csrf;
 mod error;
-mod health;
+pub mod health;
 mod layout;
 mod observe;
 mod profile;
@@ -40,6 +40,8 @@ pub struct AppState {
     pub key: Key,
     pub secure_cookies: bool,
     pub metrics: Metrics,
+    /// Where `/metrics` is served and whether it wants a token.
+    pub metrics_access: crate::config::MetricsSettings,
     pub clock: SharedClock,
     pub asset_version: String,
     /// Limits, scratch folder and worker wake-up for submissions.

@@ -1,0 +1,8 @@
+//! The web layer under hostile input, over real HTTP: metrics that a client cannot grow, redirects that stay on
+//! this site, live events a build log cannot forge, sign-in limits that stop guessing without locking people
+//! out, uploads refused before they are read, and run secrets a learner cannot compute.
+
+mod common;
+
+#[path = "web_security/metrics.rs"]
+mod metrics;
