@@ -6,3 +6,6 @@ mod common;
 
 #[path = "web_security/metrics.rs"]
 mod metrics;
+
+#[path = "web_security/redirect.rs"]
+mod redirect;

@@ -54,16 +54,6 @@ pub struct RegisterForm {
     csrf_token: String,
 }
 
-/// Only a path on this site may be a redirect target, never another host (`//evil`, `/\evil`).
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
-            n.to_string()
-        }
-        _ => "/".to_string(),
-    }
-}
-
 fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
@@ -83,7 +73,7 @@ pub async fn login_form(
     csrf: CsrfToken,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let next = safe_next(query.next.as_deref());
+    let next = super::redirect::same_site_path(query.next.as_deref());
     if user.0.is_some() {
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, next))
@@ -118,7 +108,7 @@ pub async fn login(
     )
     .await
     .map_err(|e| WebError::Internal(e.to_string()))?;
-    let next = safe_next(Some(&form.next));
+    let next = super::redirect::same_site_path(Some(&form.next));
     let (status, error) = match outcome {
         LoginOutcome::SignedIn { token } => return Ok(signed_in_redirect(&state, &token, &next)),
         LoginOutcome::Refused => (

@@ -10,6 +10,7 @@ pub mod health;
 mod layout;
 mod observe;
 mod profile;
+mod redirect;
 pub mod runs;
 mod session;
 pub mod sse;
