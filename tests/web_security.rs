@@ -9,3 +9,6 @@ mod metrics;
 
 #[path = "web_security/redirect.rs"]
 mod redirect;
+
+#[path = "web_security/live.rs"]
+mod live;
