@@ -17,6 +17,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::{ServerSettings, Settings};
 use crate::curriculum::{Curriculum, SharedCurriculum};
 use crate::diagnostics::Diagnostic;
+use crate::grading::secrets::RunSecrets;
 use crate::grading::submit::Intake;
 use crate::grading::{reaper, WorkerPool, WorkerSettings};
 use crate::sandbox::Sandbox;
@@ -241,13 +242,23 @@ pub async fn start_workers(
     worker.lease = settings.grading.lease;
     worker.heartbeat = (settings.grading.lease / 4).max(std::time::Duration::from_millis(500));
     worker.limits = archive_limits(settings);
+    worker.secrets = run_secrets(&settings.data_dir)?;
     let pool = WorkerPool::spawn(store.clone(), curriculum.clone(), instance, worker);
     let waker = pool.waker();
     Ok((Some(pool), waker))
 }
 
-/// The key that signs cookies: kept in `DATA_DIR/secret.key` so sessions survive restarts, created on first run
-/// with permissions only the owner can read.
+/// The key per-run secrets are derived under (with each run's seed): the server's own, from the same
+/// `DATA_DIR/secret.key` that signs cookies (created when missing), so a re-grade on this server gets the same
+/// secrets and nobody without the file can compute them from the seed.
+pub fn run_secrets(data_dir: &Path) -> Result<RunSecrets, StartupError> {
+    Ok(RunSecrets::from_server_key(
+        load_or_create_key(data_dir)?.master(),
+    ))
+}
+
+/// The key that signs cookies and keys per-run secrets: kept in `DATA_DIR/secret.key` so sessions survive
+/// restarts and re-grades get the same secrets, created on first run with permissions only the owner can read.
 fn load_or_create_key(data_dir: &Path) -> Result<Key, StartupError> {
     let path = data_dir.join("secret.key");
     let err = |source| StartupError::Key {

@@ -12,3 +12,6 @@ mod redirect;
 
 #[path = "web_security/live.rs"]
 mod live;
+
+#[path = "web_security/secrets.rs"]
+mod secrets;

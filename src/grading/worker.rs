@@ -36,6 +36,8 @@ pub struct WorkerSettings {
     pub limits: ArchiveLimits,
     /// Names this process's workers in leases and logs.
     pub name: String,
+    /// The key of per-run secrets; the server's own (from its data folder) when started by `startup`.
+    pub secrets: super::secrets::RunSecrets,
 }
 
 impl WorkerSettings {
@@ -49,6 +51,7 @@ impl WorkerSettings {
             work_dir,
             limits: ArchiveLimits::default(),
             name: format!("{host}-{}", std::process::id()),
+            secrets: super::secrets::RunSecrets::ephemeral(),
         }
     }
 }
@@ -227,6 +230,7 @@ impl Worker {
             suite,
             archive,
             seed: run.seed as u64,
+            secrets: self.settings.secrets.clone(),
             limits: self.settings.limits.clone(),
             work_dir: self.settings.work_dir.join(label.as_str()),
         };
