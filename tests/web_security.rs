@@ -15,3 +15,6 @@ mod live;
 
 #[path = "web_security/secrets.rs"]
 mod secrets;
+
+#[path = "web_security/upload.rs"]
+mod upload;

@@ -14,6 +14,7 @@ mod redirect;
 pub mod runs;
 mod session;
 pub mod sse;
+mod upload;
 
 use std::sync::Arc;
 
