@@ -26,6 +26,8 @@ pub enum ConfigError {
     DatabaseUrl(String),
     #[error("unknown log format `{0}` (text or json)")]
     LogFormat(String),
+    #[error("`{0}` is not a proxy address or network (e.g. 10.0.0.1 or 10.0.0.0/8)")]
+    Proxy(String),
 }
 
 /// Values as they come from flags or environment: every one optional so the file and defaults can fill in.
@@ -76,6 +78,10 @@ pub struct ServerArgs {
     /// Require `Authorization: Bearer TOKEN` on `/metrics` [default: no token]
     #[arg(long, env = "GAUNTLET_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Proxies whose X-Forwarded-For is believed for the client's address (comma-separated addresses or
+    /// networks, e.g. 10.0.0.0/8) [default: none]
+    #[arg(long, env = "GAUNTLET_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// The optional file, with the same names as the environment variables without their prefix.
@@ -91,6 +97,7 @@ struct FileConfig {
     secure_cookies: Option<bool>,
     metrics_bind: Option<String>,
     metrics_token: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
     workers: Option<usize>,
     max_upload_mb: Option<u64>,
     lease_secs: Option<u64>,
@@ -205,6 +212,8 @@ pub struct ServerSettings {
     pub bind: SocketAddr,
     pub secure_cookies: bool,
     pub metrics: MetricsSettings,
+    /// Proxies whose `X-Forwarded-For` names the client (for rate limits); none by default.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Who may read `/metrics`: by default anyone who reaches the server, which suits a server on a private network;
@@ -292,8 +301,18 @@ pub fn resolve(
         Some(value) => Some(value.parse().map_err(|_| ConfigError::Bind { value })?),
         None => None,
     };
+    let trusted_proxies = server
+        .trusted_proxies
+        .clone()
+        .or(file.trusted_proxies)
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| parse_proxy(p))
+        .collect::<Result<Vec<_>, _>>()?;
     let server = ServerSettings {
         bind,
+        trusted_proxies,
         secure_cookies: pick(server.secure_cookies, file.secure_cookies, || false),
         metrics: MetricsSettings {
             bind: metrics_bind,
@@ -306,6 +325,14 @@ pub fn resolve(
         },
     };
     Ok((settings, server))
+}
+
+/// A network (`10.0.0.0/8`) or a single address (`10.0.0.1`, taken as its own network).
+fn parse_proxy(s: &str) -> Result<ipnet::IpNet, ConfigError> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| ConfigError::Proxy(s.to_string()))
 }
 
 fn pick<T>(flag_or_env: Option<T>, file: Option<T>, default: impl FnOnce() -> T) -> T {
@@ -358,6 +385,24 @@ mod tests {
         assert_eq!(s.data_dir, PathBuf::from("data"));
         assert_eq!(s.database_url.backend(), Backend::Sqlite);
         assert!(srv.metrics.bind.is_none() && srv.metrics.token.is_none());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let server = ServerArgs {
+            trusted_proxies: Some(vec!["10.0.0.0/8".into(), " 192.168.1.2".into()]),
+            ..Default::default()
+        };
+        let (_, srv) = resolve(&ConfigArgs::default(), &server).unwrap();
+        assert_eq!(srv.trusted_proxies.len(), 2);
+        assert!(
+            srv.trusted_proxies[1].contains(&"192.168.1.2".parse::<std::net::IpAddr>().unwrap())
+        );
+        let bad = ServerArgs {
+            trusted_proxies: Some(vec!["proxy.local".into()]),
+            ..Default::default()
+        };
+        assert!(resolve(&ConfigArgs::default(), &bad).is_err());
     }
 
     #[test]

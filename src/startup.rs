@@ -95,6 +95,7 @@ impl Application {
             store,
             curriculum,
             limiter: LoginLimiter::new(options.login_policy, options.clock.clone()),
+            trusted_proxies: server.trusted_proxies.clone(),
             key,
             secure_cookies: server.secure_cookies,
             metrics: Metrics::new(),

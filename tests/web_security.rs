@@ -18,3 +18,6 @@ mod secrets;
 
 #[path = "web_security/upload.rs"]
 mod upload;
+
+#[path = "web_security/signin.rs"]
+mod signin;

@@ -3,6 +3,7 @@
 
 mod account;
 pub mod assets;
+mod client;
 mod course;
 mod csrf;
 mod error;
@@ -38,6 +39,8 @@ pub struct AppState {
     /// Swapped whole on reload, so a request always sees one consistent course.
     pub curriculum: SharedCurriculum,
     pub limiter: LoginLimiter,
+    /// Proxies whose `X-Forwarded-For` names the client, for the limiter.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Signs the session and CSRF cookies.
     pub key: Key,
     pub secure_cookies: bool,

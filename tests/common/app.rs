@@ -79,6 +79,7 @@ pub struct Spawn {
     policy: LoginPolicy,
     grading: GradingSettings,
     metrics: MetricsSettings,
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Spawn {
@@ -92,6 +93,7 @@ impl Default for Spawn {
                 ..GradingSettings::default()
             },
             metrics: MetricsSettings::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -122,6 +124,15 @@ impl Spawn {
     /// Where `/metrics` is served and its token.
     pub fn metrics(mut self, metrics: MetricsSettings) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// Proxies whose `X-Forwarded-For` the server believes (tests send from 127.0.0.1).
+    pub fn trusted_proxies(mut self, proxies: &[&str]) -> Self {
+        self.trusted_proxies = proxies
+            .iter()
+            .map(|p| p.parse().expect("a network"))
+            .collect();
         self
     }
 
@@ -156,6 +167,7 @@ impl Spawn {
             bind: "127.0.0.1:0".parse().expect("address"),
             secure_cookies: false,
             metrics: self.metrics,
+            trusted_proxies: self.trusted_proxies,
         };
         let clock = ManualClock::new(1_800_000_000_000);
         let shared: SharedClock = clock.clone();
