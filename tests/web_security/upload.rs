@@ -224,3 +224,25 @@ async fn a_visitor_who_is_not_signed_in_is_refused_before_the_archive_is_read() 
     assert!(o.head.contains(" 303 "), "{}", o.head);
     assert!(o.sent < BOUND, "answered after {} bytes", o.sent);
 }
+
+#[tokio::test]
+async fn the_api_refuses_an_archive_over_the_limit_with_its_declared_size() {
+    let app = app().await;
+    app.signed_in_learner("ada@example.org").await;
+    let token = app.api_token("cli").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/labs/w01-hello/submissions"))
+        .bearer_auth(token)
+        .body(vec![0u8; 3 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 413);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("the archive is 3 MB; the limit is 1 MB"),
+        "{body}"
+    );
+    assert_eq!(app.store.queue_depth().await.unwrap(), 0);
+}
