@@ -45,12 +45,20 @@ pub async fn read_archive(
                 }
             }
             "archive" if !verified => return Err(WebError::Csrf),
+            "archive" if archive.is_some() => {
+                return Err(WebError::BadUpload("the form holds two archives".into()))
+            }
             "archive" => {
                 let bytes = read_field(field, limit).await?;
                 archive = Some(bytes.ok_or_else(|| too_large(declared, limit))?);
             }
+            // Another field is read only as far as a token may be long: skipping a larger one would read it all.
             _ => {
-                read_field(field, TOKEN_MAX as u64).await?;
+                if read_field(field, TOKEN_MAX as u64).await?.is_none() {
+                    return Err(WebError::BadUpload(
+                        "the form has a field it does not use".into(),
+                    ));
+                }
             }
         }
     }

@@ -83,12 +83,13 @@ struct Outcome {
     sent: usize,
 }
 
-/// Offers a form with `token` and an archive of `OFFERED` bytes, and reads the answer while still sending.
-async fn offer(app: &TestApp, cookie: &str, token: &str, framing: Framing) -> Outcome {
+/// Offers a form with `token` and a file field `field` of `OFFERED` bytes, and reads the answer while still
+/// sending.
+async fn offer(app: &TestApp, cookie: &str, token: &str, framing: Framing, field: &str) -> Outcome {
     let boundary = "gauntletboundary";
     let preamble = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"archive\"; filename=\"p.tar.gz\"\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"p.tar.gz\"\r\n\
          Content-Type: application/octet-stream\r\n\r\n"
     );
     let epilogue = format!("\r\n--{boundary}--\r\n");
@@ -185,7 +186,7 @@ async fn an_archive_over_the_limit_is_refused_before_it_is_read_whole() {
     let app = app().await;
     let (cookie, token) = learner(&app).await;
     for framing in [Framing::Declared, Framing::Chunked] {
-        let o = offer(&app, &cookie, &token, framing).await;
+        let o = offer(&app, &cookie, &token, framing, "archive").await;
         assert!(o.head.contains(" 422 "), "{framing:?}: {}", o.head);
         assert!(
             o.sent < BOUND,
@@ -212,7 +213,7 @@ async fn an_archive_over_the_limit_is_refused_before_it_is_read_whole() {
 async fn a_wrong_form_token_is_refused_before_the_archive_is_read() {
     let app = app().await;
     let (cookie, _) = learner(&app).await;
-    let o = offer(&app, &cookie, "forged-token", Framing::Declared).await;
+    let o = offer(&app, &cookie, "forged-token", Framing::Declared, "archive").await;
     assert!(o.head.contains(" 403 "), "{}", o.head);
     assert!(o.sent < BOUND, "answered after {} bytes", o.sent);
 }
@@ -220,8 +221,17 @@ async fn a_wrong_form_token_is_refused_before_the_archive_is_read() {
 #[tokio::test]
 async fn a_visitor_who_is_not_signed_in_is_refused_before_the_archive_is_read() {
     let app = app().await;
-    let o = offer(&app, "", "any", Framing::Chunked).await;
+    let o = offer(&app, "", "any", Framing::Chunked, "archive").await;
     assert!(o.head.contains(" 303 "), "{}", o.head);
+    assert!(o.sent < BOUND, "answered after {} bytes", o.sent);
+}
+
+#[tokio::test]
+async fn a_large_field_the_form_does_not_use_is_not_read_whole() {
+    let app = app().await;
+    let (cookie, token) = learner(&app).await;
+    let o = offer(&app, &cookie, &token, Framing::Chunked, "padding").await;
+    assert!(o.head.contains(" 422 "), "{}", o.head);
     assert!(o.sent < BOUND, "answered after {} bytes", o.sent);
 }
 
