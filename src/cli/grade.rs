@@ -43,6 +43,8 @@ pub async fn run(
         suite,
         archive,
         seed: seed.unwrap_or_else(|| u64::from(rand::random::<u32>())),
+        // A local grade has no server key: its secrets only need to be unknown to the service beforehand.
+        secrets: crate::grading::secrets::RunSecrets::ephemeral(),
         limits,
         work_dir: work.path().join(&id),
     };

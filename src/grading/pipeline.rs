@@ -42,6 +42,8 @@ pub struct Job {
     pub suite: CheckSuite,
     pub archive: Vec<u8>,
     pub seed: u64,
+    /// The key the run's secrets are derived under, with the seed.
+    pub secrets: super::secrets::RunSecrets,
     pub limits: ArchiveLimits,
     /// A folder for the unpacked project; removed when the run ends.
     pub work_dir: PathBuf,
@@ -234,7 +236,7 @@ async fn stages(
             state: RunState::Starting,
         },
     );
-    let spec = start_spec(&job.lab, &service_env(&job.lab, job.seed));
+    let spec = start_spec(&job.lab, &service_env(&job.lab, job.seed, &job.secrets));
     let running = match sandbox.start(&job.label, &image, &spec).await {
         Ok(r) => r,
         Err(StartError::Platform(e)) => {
@@ -407,7 +409,7 @@ async fn run_checks(
     let target = Target { base_url: base };
     let ctx = CheckContext {
         seed: job.seed,
-        env: service_env(&job.lab, job.seed),
+        env: service_env(&job.lab, job.seed, &job.secrets),
         control: Some(std::sync::Arc::new(control)),
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<CheckEvent>();

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::secrets::RunSecrets;
 use super::service::{service_env, start_spec};
 use crate::archive::{self, ArchiveLimits};
 use crate::checks::mutants::{self, FailStage, Mutant};
@@ -248,7 +249,7 @@ async fn try_one(
     mutant: &Mutant,
     seed: u64,
 ) -> Result<Trial, ProveError> {
-    let mut env = service_env(lab, seed);
+    let mut env = service_env(lab, seed, &RunSecrets::ephemeral());
     env.extend(mutant.env.clone());
     let spec = start_spec(lab, &env);
     let running = match sandbox.start(label, image, &spec).await {

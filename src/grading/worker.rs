@@ -38,6 +38,8 @@ pub struct WorkerSettings {
     pub name: String,
     /// How run networks are kept off the grading host.
     pub firewall: crate::sandbox::FirewallMode,
+    /// The key of per-run secrets; the server's own (from its data folder) when started by `startup`.
+    pub secrets: super::secrets::RunSecrets,
 }
 
 impl WorkerSettings {
@@ -52,6 +54,7 @@ impl WorkerSettings {
             limits: ArchiveLimits::default(),
             name: format!("{host}-{}", std::process::id()),
             firewall: crate::sandbox::FirewallMode::default(),
+            secrets: super::secrets::RunSecrets::ephemeral(),
         }
     }
 }
@@ -231,6 +234,7 @@ impl Worker {
             suite,
             archive,
             seed: run.seed as u64,
+            secrets: self.settings.secrets.clone(),
             limits: self.settings.limits.clone(),
             work_dir: self.settings.work_dir.join(label.as_str()),
         };
