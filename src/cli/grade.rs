@@ -11,13 +11,14 @@ use crate::checks::{CheckSuite, Verdict};
 use crate::curriculum::Lab;
 use crate::domain::RunState;
 use crate::grading::{self, Job, Report, RunEvent};
-use crate::sandbox::{RunLabel, Sandbox};
+use crate::sandbox::{FirewallMode, RunLabel, Sandbox};
 
 pub async fn run(
     lab_dir: &Path,
     project: &Path,
     json: bool,
     seed: Option<u64>,
+    firewall: FirewallMode,
 ) -> anyhow::Result<ExitCode> {
     let lab = Lab::load(lab_dir).map_err(|p| problems("the lab", &p))?;
     let mut pillars: Vec<String> = crate::domain::STANDARD_PILLARS
@@ -32,7 +33,8 @@ pub async fn run(
         .with_context(|| format!("cannot pack {}", project.display()))?;
     let sandbox = Sandbox::connect()
         .await
-        .context("the Docker engine cannot be reached")?;
+        .context("the Docker engine cannot be reached")?
+        .with_firewall(firewall);
     let id = format!("grade-{}", hex::encode(rand::random::<[u8; 4]>()));
     let work = tempfile::tempdir().context("cannot create a work folder")?;
     let job = Job {
@@ -41,6 +43,8 @@ pub async fn run(
         suite,
         archive,
         seed: seed.unwrap_or_else(|| u64::from(rand::random::<u32>())),
+        // A local grade has no server key: its secrets only need to be unknown to the service beforehand.
+        secrets: crate::grading::secrets::RunSecrets::ephemeral(),
         limits,
         work_dir: work.path().join(&id),
     };

@@ -7,17 +7,19 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::grading::prove::{self, Proof, Trial};
-use crate::sandbox::Sandbox;
+use crate::sandbox::{FirewallMode, Sandbox};
 
 pub async fn run(
     lab_dir: &Path,
     reference: &Path,
     json: bool,
     seed: u64,
+    firewall: FirewallMode,
 ) -> anyhow::Result<ExitCode> {
     let sandbox = Sandbox::connect()
         .await
-        .context("the Docker engine cannot be reached")?;
+        .context("the Docker engine cannot be reached")?
+        .with_firewall(firewall);
     let pillars: Vec<String> = crate::domain::STANDARD_PILLARS
         .iter()
         .map(|p| p.to_string())

@@ -207,6 +207,7 @@ impl<'a> Attempt<'a> {
             suite,
             archive,
             seed: run.seed as u64,
+            secrets: settings.secrets.clone(),
             limits: settings.limits.clone(),
         }))
     }

@@ -7,7 +7,8 @@
 //!   back on a platform fault; `journal.rs`: its events into the store in batches, capped.
 //! - `events.rs`: what a run reports as it goes (stages, build log lines, verdicts).
 //! - `test_stage.rs`: a lab's test stage, built before the final image, and the shared build budget.
-//! - `service.rs`: the service's environment and container settings; `control.rs`: restarting it for checks.
+//! - `service.rs`: the service's environment and container settings; `control.rs`: restarting it for checks;
+//!   `secrets.rs`: per-run secrets under the server's key.
 //! - `submit.rs`, `reaper.rs`, `prove.rs`: taking an upload, start-up clean-up, `gauntlet prove`.
 
 mod attempt;
@@ -17,6 +18,7 @@ pub mod journal;
 pub mod pipeline;
 pub mod prove;
 pub mod reaper;
+pub mod secrets;
 pub mod service;
 pub mod submit;
 mod test_stage;

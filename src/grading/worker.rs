@@ -51,6 +51,10 @@ pub struct WorkerSettings {
     /// How a run's live events are written.
     pub events: EventLimits,
     pub on_claim: Option<ClaimHook>,
+    /// How run networks are kept off the grading host.
+    pub firewall: crate::sandbox::FirewallMode,
+    /// The key of per-run secrets; the server's own (from its data folder) when started by `startup`.
+    pub secrets: super::secrets::RunSecrets,
 }
 
 impl WorkerSettings {
@@ -67,6 +71,8 @@ impl WorkerSettings {
             shutdown_grace: Duration::from_secs(10),
             events: EventLimits::default(),
             on_claim: None,
+            firewall: crate::sandbox::FirewallMode::default(),
+            secrets: super::secrets::RunSecrets::ephemeral(),
         }
     }
 }
@@ -268,6 +274,7 @@ impl Worker {
         }
         match Sandbox::connect().await {
             Ok(s) if s.ping().await.is_ok() => {
+                let s = s.with_firewall(self.settings.firewall);
                 *cached = Some(s.clone());
                 Some(s)
             }

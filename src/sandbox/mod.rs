@@ -9,8 +9,11 @@
 //! - `build.rs`: image build from a context tar (a chosen stage, build arguments), with streamed and capped
 //!   logs and a timeout.
 //! - `dockerfile.rs`: the stage names a Dockerfile declares (for labs that require a `test` stage).
+//! - `firewall.rs`: the host firewall rule that keeps run networks from reaching the grading host.
 //! - `start.rs`: internal network, optional volume, container with limits; `StartSpec` and `Running`.
+//! - `volume.rs`: handing a run's data volume to the user the service runs as.
 //! - `health.rs`: waiting for the health route, naming exits, OOM kills and fork bombs.
+//! - `fault.rs`: the limit a service ran into after it became healthy (memory, processes).
 //! - `control.rs`: logs, stop with a grace period, restart.
 //! - `images.rs`: the run's image repository: tagging each committed layer, removing them children first.
 //! - `cleanup.rs`: `remove_run` and `reap`.
@@ -21,11 +24,14 @@ mod cleanup;
 mod control;
 pub mod dockerfile;
 mod error;
+mod fault;
+mod firewall;
 mod health;
 mod images;
 mod run;
 mod start;
 mod tail;
+mod volume;
 
 use bollard::Docker;
 
@@ -33,13 +39,16 @@ pub use build::{BuildRequest, ImageId};
 pub use cleanup::Removed;
 pub use control::Stopped;
 pub use error::{BuildError, SandboxError, StartError};
+pub use fault::Fault;
+pub use firewall::{FirewallError, FirewallMode, BRIDGE_PREFIX};
 pub use run::{RunLabel, IMAGE_REPO, LABEL_KIND, LABEL_RUN};
-pub use start::{base_url, Running, StartSpec};
+pub use start::{base_url, Running, StartSpec, User, CONTAINER_LOG_MAX};
 
 /// A connection to the Docker engine; cheap to clone, safe to share between tasks.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     docker: Docker,
+    firewall: FirewallMode,
 }
 
 impl Sandbox {
@@ -51,12 +60,24 @@ impl Sandbox {
             .negotiate_version()
             .await
             .map_err(SandboxError::Unreachable)?;
-        Ok(Self { docker })
+        Ok(Self {
+            docker,
+            firewall: FirewallMode::default(),
+        })
+    }
+
+    /// The same engine with another way of keeping run networks off the host (default: `iptables`).
+    pub fn with_firewall(mut self, firewall: FirewallMode) -> Self {
+        self.firewall = firewall;
+        self
     }
 
     /// Wraps a client made elsewhere (another socket, a test's unreachable one); no version negotiation.
     pub fn from_docker(docker: Docker) -> Self {
-        Self { docker }
+        Self {
+            docker,
+            firewall: FirewallMode::default(),
+        }
     }
 
     /// Whether the engine answers; for readiness checks.
