@@ -59,6 +59,20 @@ pub struct ConfigArgs {
     /// How long a worker's claim on a run lasts without a heartbeat, in seconds [default: 30]
     #[arg(long, env = "GAUNTLET_LEASE_SECS", global = true, value_name = "SECS")]
     pub lease_secs: Option<u64>,
+    /// Runs one learner may have queued or being graded at once; more submissions are refused [default: 3]
+    #[arg(long, env = "GAUNTLET_MAX_LIVE_RUNS", global = true, value_name = "N")]
+    pub max_live_runs: Option<u32>,
+    /// Archives kept per learner and lab (the newest); older runs keep their results [default: 5]
+    #[arg(long, env = "GAUNTLET_KEEP_ARCHIVES", global = true, value_name = "N")]
+    pub keep_archives: Option<u32>,
+    /// On shutdown, how long runs in progress may finish before they go back to the queue, in seconds [default: 10]
+    #[arg(
+        long,
+        env = "GAUNTLET_SHUTDOWN_GRACE_SECS",
+        global = true,
+        value_name = "SECS"
+    )]
+    pub shutdown_grace_secs: Option<u64>,
     /// Log format: text or json [default: text]
     #[arg(long, env = "GAUNTLET_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
@@ -112,6 +126,9 @@ struct FileConfig {
     workers: Option<usize>,
     max_upload_mb: Option<u64>,
     lease_secs: Option<u64>,
+    max_live_runs: Option<u32>,
+    keep_archives: Option<u32>,
+    shutdown_grace_secs: Option<u64>,
     sandbox_firewall: Option<String>,
 }
 
@@ -206,6 +223,10 @@ pub struct GradingSettings {
     pub workers: usize,
     pub max_upload_bytes: u64,
     pub lease: std::time::Duration,
+    /// The cap on a learner's live runs and how many archives are kept per learner and lab.
+    pub quota: crate::store::Quota,
+    /// How long runs in progress may finish on shutdown before they are put back in the queue.
+    pub shutdown_grace: std::time::Duration,
     /// How run networks are kept off the grading host.
     pub firewall: crate::sandbox::FirewallMode,
 }
@@ -216,6 +237,11 @@ impl Default for GradingSettings {
             workers: 2,
             max_upload_bytes: 25 << 20,
             lease: std::time::Duration::from_secs(30),
+            quota: crate::store::Quota {
+                max_live_runs: 3,
+                keep_archives: 5,
+            },
+            shutdown_grace: std::time::Duration::from_secs(10),
             firewall: crate::sandbox::FirewallMode::default(),
         }
     }
@@ -306,6 +332,17 @@ pub fn resolve(
             lease: std::time::Duration::from_secs(
                 pick(args.lease_secs, file.lease_secs, || 30).max(2),
             ),
+            quota: crate::store::Quota {
+                // At least one, or nobody could submit at all.
+                max_live_runs: i64::from(pick(args.max_live_runs, file.max_live_runs, || 3).max(1)),
+                // At least one: the newest submission must stay gradable.
+                keep_archives: i64::from(pick(args.keep_archives, file.keep_archives, || 5).max(1)),
+            },
+            shutdown_grace: std::time::Duration::from_secs(pick(
+                args.shutdown_grace_secs,
+                file.shutdown_grace_secs,
+                || 10,
+            )),
             firewall: match args.sandbox_firewall.clone().or(file.sandbox_firewall) {
                 Some(mode) => mode.parse()?,
                 None => crate::sandbox::FirewallMode::default(),
@@ -446,6 +483,29 @@ mod tests {
         };
         let err = resolve(&args, &ServerArgs::default()).unwrap_err();
         assert!(err.to_string().contains("bnd"), "{err}");
+    }
+
+    #[test]
+    fn queue_settings_come_from_the_file_and_a_zero_cap_or_retention_is_raised_to_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(
+            &file,
+            "max_live_runs = 0\nkeep_archives = 0\nshutdown_grace_secs = 3\n",
+        )
+        .unwrap();
+        let args = ConfigArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let (s, _) = resolve(&args, &ServerArgs::default()).unwrap();
+        assert_eq!(
+            (s.grading.quota.max_live_runs, s.grading.quota.keep_archives),
+            (1, 1)
+        );
+        assert_eq!(s.grading.shutdown_grace, std::time::Duration::from_secs(3));
+        let (d, _) = resolve(&ConfigArgs::default(), &ServerArgs::default()).unwrap();
+        assert_eq!(d.grading.quota, GradingSettings::default().quota);
     }
 
     #[test]

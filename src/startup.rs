@@ -107,6 +107,7 @@ impl Application {
                 scratch: settings.data_dir.join("work"),
                 waker,
                 local_workers: settings.grading.workers > 0,
+                quota: settings.grading.quota,
             },
         });
         let listener = TcpListener::bind(server.bind).map_err(|source| StartupError::Bind {
@@ -243,6 +244,7 @@ pub async fn start_workers(
     worker.lease = settings.grading.lease;
     worker.heartbeat = (settings.grading.lease / 4).max(std::time::Duration::from_millis(500));
     worker.limits = archive_limits(settings);
+    worker.shutdown_grace = settings.grading.shutdown_grace;
     worker.firewall = settings.grading.firewall;
     worker.secrets = run_secrets(&settings.data_dir)?;
     let pool = WorkerPool::spawn(store.clone(), curriculum.clone(), instance, worker);

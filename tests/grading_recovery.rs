@@ -173,3 +173,67 @@ async fn while_docker_is_unreachable_runs_wait_in_the_queue_and_proceed_when_it_
     common::grading::wait_no_docker_objects(&format!("{instance}-")).await;
     drop(up);
 }
+
+#[tokio::test]
+async fn a_server_asked_to_stop_exits_within_its_grace_and_its_run_in_progress_is_graded_after_the_restart(
+) {
+    let (course, data) = (course(), tempfile::tempdir().unwrap());
+    let grace = [("GAUNTLET_SHUTDOWN_GRACE_SECS", "1")];
+    let mut first =
+        ServerProcess::start(data.path(), &course.curriculum(), &course.labs(), &grace).await;
+    let store = store_of(data.path()).await;
+    let token = learner_token(&store, "ada@example.org").await;
+    let project = Project::testsvc(&[("TESTSVC_DELAY_MS", "400")]);
+    let run = api_submit(&first.base, &token, "w01-hello", project.archive()).await;
+    let start = Instant::now();
+    while store.run(run).await.unwrap().state != "checking" {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "never reached checking"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let asked = Instant::now();
+    let pid = first.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = loop {
+        if let Some(status) = first.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(20),
+            "still running 20 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let took = asked.elapsed();
+    assert!(status.success(), "{status:?}");
+    // One second of grace, then the run's container is stopped (2 s at most) and its objects removed.
+    assert!(took < Duration::from_secs(8), "shutdown took {took:?}");
+    let row = store.run(run).await.unwrap();
+    assert_eq!(
+        (row.state.as_str(), row.attempts, row.worker_id.as_deref()),
+        ("queued", 0, None),
+        "put back, not failed, and the attempt not counted"
+    );
+    let instance = store.instance_id().await.unwrap();
+    assert_eq!(
+        docker_objects(&format!("{instance}-{run}-")),
+        Vec::<String>::new()
+    );
+
+    let second = ServerProcess::start(data.path(), &course.curriculum(), &course.labs(), &[]).await;
+    let row = wait_final(&store, run, Duration::from_secs(180)).await;
+    assert_eq!(
+        (row.state.as_str(), row.attempts),
+        ("passed", 1),
+        "{:?}",
+        row.reason
+    );
+    common::grading::wait_no_docker_objects(&format!("{instance}-")).await;
+    drop(second);
+}

@@ -228,17 +228,21 @@ mod queue {
 
     use super::*;
     use gauntlet::domain::RunState;
-    use gauntlet::store::FinalResult;
+    use gauntlet::store::{FinalResult, Lease};
 
     async fn learner(store: &Store) -> i64 {
+        named_learner(store, "ada@example.org").await
+    }
+
+    pub(super) async fn named_learner(store: &Store, address: &str) -> i64 {
         let name = DisplayName::parse("Ada").unwrap();
         store
-            .create_user(&email("ada@example.org"), &name, "h", Role::Learner, None)
+            .create_user(&email(address), &name, "h", Role::Learner, None)
             .await
             .unwrap()
     }
 
-    fn result(state: RunState, score: f64) -> FinalResult {
+    pub(super) fn result(state: RunState, score: f64) -> FinalResult {
         FinalResult {
             state,
             stage: "checks".into(),
@@ -292,7 +296,8 @@ mod queue {
             .unwrap();
         let first = store.claim_run("a", 1_000).await.unwrap().unwrap();
         assert_eq!(first.id, run);
-        assert!(store.advance(run, "a", RunState::Building).await.unwrap());
+        let a = Lease::of(&first, "a");
+        assert!(store.advance(&a, RunState::Building).await.unwrap());
         assert!(
             store.claim_run("b", 1_000).await.unwrap().is_none(),
             "leased"
@@ -304,22 +309,23 @@ mod queue {
             .unwrap()
             .expect("taken again");
         assert_eq!((second.id, second.attempts), (run, 2));
+        let b = Lease::of(&second, "b");
         assert!(
-            !store.heartbeat(run, "a", 1_000).await.unwrap(),
+            !store.heartbeat(&a, 1_000).await.unwrap(),
             "a lost its lease"
         );
-        assert!(!store.advance(run, "a", RunState::Checking).await.unwrap());
+        assert!(!store.advance(&a, RunState::Checking).await.unwrap());
         assert!(!store
-            .finish_run(run, "a", &result(RunState::Failed, 0.0))
+            .finish_run(&a, &result(RunState::Failed, 0.0))
             .await
             .unwrap());
         assert!(store
-            .finish_run(run, "b", &result(RunState::Passed, 1.0))
+            .finish_run(&b, &result(RunState::Passed, 1.0))
             .await
             .unwrap());
         assert!(
             !store
-                .finish_run(run, "b", &result(RunState::Passed, 1.0))
+                .finish_run(&b, &result(RunState::Passed, 1.0))
                 .await
                 .unwrap(),
             "once"
@@ -338,7 +344,7 @@ mod queue {
         assert_eq!(finished, 1);
         assert_eq!(
             store.submission_archive(row.submission_id).await.unwrap(),
-            b"archive"
+            Some(b"archive".to_vec())
         );
     }
 
@@ -352,7 +358,10 @@ mod queue {
         for attempt in 1..=gauntlet::store::MAX_ATTEMPTS {
             let claimed = store.claim_run("w", 1_000).await.unwrap().unwrap();
             assert_eq!(claimed.attempts, attempt);
-            store.advance(run, "w", RunState::Building).await.unwrap();
+            store
+                .advance(&Lease::of(&claimed, "w"), RunState::Building)
+                .await
+                .unwrap();
             clock.advance_ms(1_001);
         }
         assert!(store.claim_run("w", 1_000).await.unwrap().is_none());
@@ -371,8 +380,11 @@ mod queue {
             .submit(user, "w01-health", b"archive", 7)
             .await
             .unwrap();
-        store.claim_run("w", 60_000).await.unwrap().unwrap();
-        assert!(store.requeue(run, "w", "docker went away").await.unwrap());
+        let claimed = store.claim_run("w", 60_000).await.unwrap().unwrap();
+        assert!(store
+            .requeue(&Lease::of(&claimed, "w"), "docker went away")
+            .await
+            .unwrap());
         assert_eq!(store.run(run).await.unwrap().state(), RunState::Queued);
         assert_eq!(store.claim_run("v", 60_000).await.unwrap().unwrap().id, run);
     }
@@ -425,3 +437,6 @@ mod queue {
         the_instance_id_is_stable,
     );
 }
+
+#[path = "storage/queue_rules.rs"]
+mod queue_rules;

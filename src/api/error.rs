@@ -16,6 +16,9 @@ pub enum ApiError {
     BadUpload(String),
     #[error("{0}")]
     TooLarge(String),
+    /// The learner is at the cap on live runs (429).
+    #[error("{0}")]
+    TooManyRuns(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -36,6 +39,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::BadUpload(_) => "bad_upload",
             ApiError::TooLarge(_) => "too_large",
+            ApiError::TooManyRuns(_) => "too_many_runs",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -48,6 +52,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::BadUpload(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRuns(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

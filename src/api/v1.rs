@@ -82,8 +82,7 @@ pub async fn submit(
     let run = submit::accept(
         &state.store,
         &curriculum,
-        &state.grading.limits,
-        &state.grading.scratch,
+        &state.grading,
         user.0.id,
         &path,
         bytes,
@@ -91,6 +90,9 @@ pub async fn submit(
     .await
     .map_err(|e| match e {
         SubmitError::UnknownLab(_) => ApiError::NotFound,
+        e @ SubmitError::TooManyRuns(_) => {
+            ApiError::TooManyRuns(format!("{e}; nothing was stored"))
+        }
         e if e.is_learner_fault() => ApiError::BadUpload(format!("{e}; nothing was stored")),
         e => ApiError::Internal(e.to_string()),
     })?;
@@ -169,6 +171,7 @@ pub async fn run(
         "reason": run.reason,
         "score": run.score,
         "seed": run.seed,
+        "queue_position": state.store.queue_position(run.id).await?,
         "checks": checks,
     })))
 }

@@ -25,7 +25,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
         "grading workers started"
     );
     shutdown_signal().await;
-    tracing::info!("stopping: finishing the current runs");
+    tracing::info!("stopping: runs in progress get the shutdown grace, then go back to the queue");
     if let Some(pool) = pool {
         pool.shutdown().await;
     }

@@ -1,12 +1,10 @@
 //! Accepting a submission: the archive is checked in full (by unpacking it into a scratch folder that is removed
 //! right after) before anything is stored or queued, so a rejected upload leaves nothing behind.
 
-use std::path::Path;
-
 use crate::archive::{self, ArchiveError, ArchiveLimits};
 use crate::curriculum::Curriculum;
 use crate::domain::LabId;
-use crate::store::{Store, StoreError};
+use crate::store::{Quota, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
@@ -14,6 +12,9 @@ pub enum SubmitError {
     UnknownLab(String),
     #[error("{0}")]
     Archive(#[from] ArchiveError),
+    /// The learner is at the cap on live runs (a 429: try again when one finishes).
+    #[error("you already have {0} submission(s) waiting or being graded, the most allowed at once; wait for one to finish, then submit again")]
+    TooManyRuns(i64),
     #[error("the upload could not be checked: {0}")]
     Scratch(std::io::Error),
     #[error(transparent)]
@@ -24,26 +25,30 @@ impl SubmitError {
     /// Whether the learner can fix it (a 4xx), as opposed to a fault of ours.
     pub fn is_learner_fault(&self) -> bool {
         match self {
-            SubmitError::UnknownLab(_) => true,
+            SubmitError::UnknownLab(_) | SubmitError::TooManyRuns(_) => true,
             SubmitError::Archive(e) => e.is_learner_fault(),
             SubmitError::Scratch(_) | SubmitError::Store(_) => false,
         }
     }
 }
 
-/// Checks the archive and queues a run of `lab` for `user_id`; returns the run's id.
+/// Checks the archive and queues a run of `lab` for `user_id` within the intake's quota; returns the run's id.
 pub async fn accept(
     store: &Store,
     curriculum: &Curriculum,
-    limits: &ArchiveLimits,
-    scratch: &Path,
+    intake: &Intake,
     user_id: i64,
     lab: &str,
     bytes: Vec<u8>,
 ) -> Result<i64, SubmitError> {
+    let (limits, scratch) = (&intake.limits, intake.scratch.as_path());
     let id = LabId::parse(lab).map_err(|_| SubmitError::UnknownLab(lab.to_string()))?;
     if curriculum.lab(&id).is_none() {
         return Err(SubmitError::UnknownLab(lab.to_string()));
+    }
+    // Refused before the archive is unpacked (the store checks again, atomically, when it queues the run).
+    if store.live_runs_of(user_id).await? >= intake.quota.max_live_runs {
+        return Err(SubmitError::TooManyRuns(intake.quota.max_live_runs));
     }
     std::fs::create_dir_all(scratch).map_err(SubmitError::Scratch)?;
     let dir = tempfile::Builder::new()
@@ -60,7 +65,14 @@ pub async fn accept(
     .await
     .map_err(|e| SubmitError::Scratch(std::io::Error::other(e)))??;
     let seed = i64::from(rand::random::<u32>());
-    Ok(store.submit(user_id, id.as_str(), &checked, seed).await?)
+    match store
+        .submit_within(user_id, id.as_str(), &checked, seed, intake.quota)
+        .await
+    {
+        Ok(run) => Ok(run),
+        Err(StoreError::LiveRunCap(cap)) => Err(SubmitError::TooManyRuns(cap)),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// What the web layer needs to take submissions: the limits, a scratch folder, and a way to wake a worker.
@@ -71,6 +83,8 @@ pub struct Intake {
     pub waker: std::sync::Arc<tokio::sync::Notify>,
     /// Whether this process grades (and so needs the Docker engine to be ready).
     pub local_workers: bool,
+    /// The cap on a learner's live runs and how many archives are kept.
+    pub quota: Quota,
 }
 
 impl Intake {

@@ -1,25 +1,35 @@
-//! The queue side of grading: a pool of workers, each claiming one run at a time with a lease, renewing it by
-//! heartbeat, feeding the pipeline's events into the store, and recording the result exactly once.
+//! The queue side of grading: a pool of workers, each claiming one run at a time with a lease and grading it
+//! (see `attempt.rs`), each watched by a supervisor that restarts it if it panics.
 //!
-//! A worker that loses its lease (it stalled, or another worker took the run after expiry) stops at once and
-//! removes its containers; the store refuses its writes anyway. When the Docker engine cannot be reached, workers
-//! claim nothing: runs stay queued and proceed when it comes back.
+//! Shutdown is bounded: workers stop claiming at once, in-flight runs get [`WorkerSettings::shutdown_grace`]
+//! to finish, and what is still running then is abandoned to the queue: cleaned up and put back without the
+//! attempt counting, so another worker (or this server after its restart) grades it from the start. When the
+//! Docker engine cannot be reached, workers claim nothing: runs stay queued and proceed when it comes back.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-use super::events::RunEvent;
-use super::pipeline::{self, Job, Report};
+use super::attempt::Attempt;
+use super::journal::EventLimits;
 use crate::archive::ArchiveLimits;
-use crate::checks::{CheckOutcome, CheckSuite};
 use crate::curriculum::SharedCurriculum;
-use crate::domain::{LabId, RunState};
 use crate::sandbox::{RunLabel, Sandbox};
-use crate::store::{CheckResultRow, FinalResult, RunRow, Store};
+use crate::store::{Lease, RunRow, Store};
+
+/// A hook called with each claimed run before it is graded: tests use it to make a worker panic. Production
+/// passes none.
+#[derive(Clone)]
+pub struct ClaimHook(pub Arc<dyn Fn(&RunRow) + Send + Sync>);
+
+impl std::fmt::Debug for ClaimHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClaimHook")
+    }
+}
 
 /// How workers behave; the defaults suit one machine.
 #[derive(Debug, Clone)]
@@ -36,6 +46,11 @@ pub struct WorkerSettings {
     pub limits: ArchiveLimits,
     /// Names this process's workers in leases and logs.
     pub name: String,
+    /// How long in-flight runs may go on after shutdown is asked before they are put back in the queue.
+    pub shutdown_grace: Duration,
+    /// How a run's live events are written.
+    pub events: EventLimits,
+    pub on_claim: Option<ClaimHook>,
     /// How run networks are kept off the grading host.
     pub firewall: crate::sandbox::FirewallMode,
     /// The key of per-run secrets; the server's own (from its data folder) when started by `startup`.
@@ -53,27 +68,51 @@ impl WorkerSettings {
             work_dir,
             limits: ArchiveLimits::default(),
             name: format!("{host}-{}", std::process::id()),
+            shutdown_grace: Duration::from_secs(10),
+            events: EventLimits::default(),
+            on_claim: None,
             firewall: crate::sandbox::FirewallMode::default(),
             secrets: super::secrets::RunSecrets::ephemeral(),
         }
     }
 }
 
+/// After the grace, abandoned runs need this long to stop their container and remove their objects; a worker
+/// still busy past it is aborted (its lease then expires and the run is taken again).
+const ABANDON_BOUND: Duration = Duration::from_secs(15);
+
+/// The run a worker holds, for its supervisor to put back if the worker panics.
+pub(super) struct Held {
+    pub lease: Lease,
+    pub label: RunLabel,
+    pub sandbox: Sandbox,
+}
+
+pub(super) type HeldSlot = Arc<Mutex<Option<Held>>>;
+
 /// Running workers; dropping the pool does not stop them, [`WorkerPool::shutdown`] does.
 pub struct WorkerPool {
     handles: Vec<JoinHandle<()>>,
     stop: watch::Sender<bool>,
+    abandon: watch::Sender<bool>,
     wake: Arc<Notify>,
+    grace: Duration,
 }
 
-struct Worker {
-    id: String,
-    store: Store,
-    curriculum: SharedCurriculum,
-    settings: WorkerSettings,
-    instance: String,
-    stop: watch::Receiver<bool>,
-    wake: Arc<Notify>,
+/// One worker slot; cloned to restart it after a panic.
+#[derive(Clone)]
+pub(super) struct Worker {
+    pub id: String,
+    pub store: Store,
+    pub curriculum: SharedCurriculum,
+    pub settings: WorkerSettings,
+    pub instance: String,
+    /// Set when the pool shuts down: claim nothing more.
+    pub stop: watch::Receiver<bool>,
+    /// Set when the shutdown grace is over: put the run in hand back in the queue.
+    pub abandon: watch::Receiver<bool>,
+    pub wake: Arc<Notify>,
+    pub held: HeldSlot,
 }
 
 impl WorkerPool {
@@ -85,7 +124,9 @@ impl WorkerPool {
         settings: WorkerSettings,
     ) -> WorkerPool {
         let (stop, stop_rx) = watch::channel(false);
+        let (abandon, abandon_rx) = watch::channel(false);
         let wake = Arc::new(Notify::new());
+        let grace = settings.shutdown_grace;
         let handles = (0..settings.workers)
             .map(|n| {
                 let worker = Worker {
@@ -95,15 +136,19 @@ impl WorkerPool {
                     settings: settings.clone(),
                     instance: instance.clone(),
                     stop: stop_rx.clone(),
+                    abandon: abandon_rx.clone(),
                     wake: wake.clone(),
+                    held: Arc::new(Mutex::new(None)),
                 };
-                tokio::spawn(worker.run())
+                tokio::spawn(supervise(worker))
             })
             .collect();
         WorkerPool {
             handles,
             stop,
+            abandon,
             wake,
+            grace,
         }
     }
 
@@ -117,12 +162,74 @@ impl WorkerPool {
         self.wake.clone()
     }
 
-    /// Asks every worker to stop after its current run and waits for them.
+    /// Stops claiming, lets in-flight runs finish within the grace, then puts the rest back in the queue and
+    /// waits (boundedly) for their clean-up. Returns within the grace plus [`ABANDON_BOUND`].
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         self.wake.notify_waiters();
-        for h in self.handles {
-            let _ = h.await;
+        let mut handles = self.handles;
+        if !wait_all(&mut handles, self.grace).await {
+            tracing::info!("shutdown grace over; runs in progress go back to the queue");
+            let _ = self.abandon.send(true);
+            if !wait_all(&mut handles, ABANDON_BOUND).await {
+                tracing::warn!("workers did not stop in time; their runs return to the queue when their leases expire");
+                for h in &handles {
+                    h.abort();
+                }
+            }
+        }
+    }
+}
+
+/// Waits for every handle until `limit`; whether they all finished (finished ones are removed).
+async fn wait_all(handles: &mut Vec<JoinHandle<()>>, limit: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while let Some(h) = handles.last_mut() {
+        match tokio::time::timeout_at(deadline, h).await {
+            Ok(_) => {
+                handles.pop();
+            }
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// Aborts a task when dropped: a supervisor aborted at the end of shutdown takes its worker with it, and an
+/// attempt that unwinds takes its heartbeat with it.
+pub(super) struct AbortOnDrop<T>(pub JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs a worker, restarting it after a panic; the run it held goes back to the queue (the attempt counts, so
+/// a run that panics every worker ends as a platform error after [`crate::store::MAX_ATTEMPTS`]).
+async fn supervise(worker: Worker) {
+    loop {
+        let mut task = AbortOnDrop(tokio::spawn(worker.clone().run()));
+        let joined = (&mut task.0).await;
+        match joined {
+            Ok(()) => return,
+            Err(e) if e.is_panic() => {
+                let held = worker.held.lock().ok().and_then(|mut h| h.take());
+                tracing::error!(worker = %worker.id, run = held.as_ref().map(|h| h.lease.run_id), "a worker panicked; it restarts and its run goes back to the queue");
+                if let Some(held) = held {
+                    if let Err(e) = held.sandbox.remove_run(&held.label).await {
+                        tracing::warn!(run = %held.label, error = %e, "could not remove the run's Docker objects; the reaper will");
+                    }
+                    let why = "the grader stopped unexpectedly";
+                    if let Err(e) = worker.store.requeue(&held.lease, why).await {
+                        tracing::warn!(run = held.lease.run_id, error = %e, "could not requeue; it returns when its lease expires");
+                    }
+                }
+                if *worker.stop.borrow() {
+                    return;
+                }
+            }
+            Err(_) => return,
         }
     }
 }
@@ -142,8 +249,11 @@ impl Worker {
             {
                 Ok(Some(run)) => {
                     let id = run.id;
-                    if let Err(e) = self.grade(&docker, run).await {
+                    if let Err(e) = Attempt::new(&self, docker, run).grade().await {
                         tracing::error!(run = id, worker = %self.id, error = %e, "grading failed");
+                    }
+                    if let Ok(mut held) = self.held.lock() {
+                        *held = None;
                     }
                 }
                 Ok(None) => self.idle().await,
@@ -180,231 +290,11 @@ impl Worker {
         tokio::select! {
             _ = tokio::time::sleep(self.settings.poll) => {}
             _ = self.wake.notified() => {}
-            _ = self.stop.changed() => {}
+            _ = super::attempt::told(&mut self.stop) => {}
         }
-    }
-
-    async fn grade(&self, sandbox: &Sandbox, run: RunRow) -> Result<(), crate::store::StoreError> {
-        let span = tracing::info_span!("run", run = run.id, lab = %run.lab_id, worker = %self.id);
-        let _enter = span.enter();
-        let label = match RunLabel::parse(&super::reaper::run_label(&self.instance, run.id)) {
-            Ok(l) => l,
-            Err(e) => {
-                return self
-                    .fail_setup(&run, format!("invalid run label: {e}"))
-                    .await
-            }
-        };
-        // A previous attempt of this run may have died leaving its objects behind.
-        let _ = sandbox.remove_run(&label).await;
-        let curriculum = crate::curriculum::current(&self.curriculum);
-        let Some(lab) = LabId::parse(&run.lab_id)
-            .ok()
-            .and_then(|id| curriculum.lab(&id).cloned())
-        else {
-            return self
-                .fail_setup(
-                    &run,
-                    format!("lab `{}` is no longer in the curriculum", run.lab_id),
-                )
-                .await;
-        };
-        let suite = match CheckSuite::load(&lab.dir, &curriculum.pillar_ids()) {
-            Ok(s) => s,
-            Err(problems) => {
-                let detail = problems
-                    .iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                return self
-                    .fail_setup(&run, format!("the lab's checks do not load:\n{detail}"))
-                    .await;
-            }
-        };
-        let hints: Vec<(String, String)> = suite
-            .checks
-            .iter()
-            .map(|c| (c.id.clone(), c.hint.clone()))
-            .collect();
-        let archive = self.store.submission_archive(run.submission_id).await?;
-        let job = Job {
-            label: label.clone(),
-            lab,
-            suite,
-            archive,
-            seed: run.seed as u64,
-            secrets: self.settings.secrets.clone(),
-            limits: self.settings.limits.clone(),
-            work_dir: self.settings.work_dir.join(label.as_str()),
-        };
-
-        let (tx, rx) = mpsc::unbounded_channel::<RunEvent>();
-        let lost = Arc::new(Notify::new());
-        let writer = tokio::spawn(write_events(
-            self.store.clone(),
-            run.id,
-            self.id.clone(),
-            rx,
-            lost.clone(),
-        ));
-        let heartbeat = tokio::spawn(heartbeat(
-            self.store.clone(),
-            run.id,
-            self.id.clone(),
-            self.settings.clone(),
-            lost.clone(),
-        ));
-        let mut running = None;
-        let report = tokio::select! {
-            report = pipeline::grade(sandbox, &job, &tx, &mut running) => Some(report),
-            _ = lost.notified() => None,
-        };
-        drop(tx);
-        let _ = writer.await;
-        let outcome = match report {
-            None => {
-                tracing::warn!("lost the lease; abandoning the run to the worker that holds it");
-                Ok(())
-            }
-            Some(report) if report.retry => {
-                tracing::warn!(reason = %report.detail, "the Docker engine went away; the run goes back to the queue");
-                self.store
-                    .requeue(run.id, &self.id, "the Docker engine could not be reached")
-                    .await
-                    .map(|_| ())
-            }
-            Some(report) => {
-                // The verdict first: stopping and removing the container is not the learner's wait.
-                let recorded = self
-                    .store
-                    .finish_run(run.id, &self.id, &final_result(report, &hints))
-                    .await;
-                if let Ok(false) = recorded {
-                    tracing::warn!(
-                        "the run was taken by another worker before its result could be recorded"
-                    );
-                }
-                recorded.map(|_| ())
-            }
-        };
-        heartbeat.abort();
-        pipeline::clean_up(sandbox, &job, running).await;
-        outcome
-    }
-
-    /// Ends a run that cannot even start grading as a platform error.
-    async fn fail_setup(
-        &self,
-        run: &RunRow,
-        detail: String,
-    ) -> Result<(), crate::store::StoreError> {
-        tracing::error!(run = run.id, %detail, "cannot grade");
-        let result = FinalResult {
-            state: RunState::Error,
-            stage: "setup".to_string(),
-            reason: "This lab cannot be graded right now because of a fault of the platform; it does not count. Your instructor has been told.".to_string(),
-            detail,
-            score: None,
-            build_log: String::new(),
-            container_log: String::new(),
-            checks: Vec::new(),
-            counts: false,
-        };
-        self.store.finish_run(run.id, &self.id, &result).await?;
-        Ok(())
     }
 }
 
-fn lease_ms(settings: &WorkerSettings) -> i64 {
+pub(super) fn lease_ms(settings: &WorkerSettings) -> i64 {
     i64::try_from(settings.lease.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// Stores each event; a state change the store refuses means the lease is gone.
-async fn write_events(
-    store: Store,
-    run_id: i64,
-    worker: String,
-    mut rx: mpsc::UnboundedReceiver<RunEvent>,
-    lost: Arc<Notify>,
-) {
-    while let Some(event) = rx.recv().await {
-        let written = match &event {
-            RunEvent::State { state } => store.advance(run_id, &worker, *state).await,
-            other => store
-                .append_event(run_id, other.kind(), &other.payload())
-                .await
-                .map(|_| true),
-        };
-        match written {
-            Ok(true) => {}
-            Ok(false) => lost.notify_one(),
-            Err(e) => tracing::warn!(run = run_id, error = %e, "could not store a run event"),
-        }
-    }
-}
-
-async fn heartbeat(
-    store: Store,
-    run_id: i64,
-    worker: String,
-    settings: WorkerSettings,
-    lost: Arc<Notify>,
-) {
-    let mut tick = tokio::time::interval(settings.heartbeat);
-    tick.tick().await;
-    loop {
-        tick.tick().await;
-        match store.heartbeat(run_id, &worker, lease_ms(&settings)).await {
-            Ok(true) => {}
-            Ok(false) => {
-                lost.notify_one();
-                return;
-            }
-            Err(e) => tracing::warn!(run = run_id, error = %e, "heartbeat failed"),
-        }
-    }
-}
-
-fn final_result(report: Report, hints: &[(String, String)]) -> FinalResult {
-    let checks = report
-        .checks
-        .iter()
-        .enumerate()
-        .map(|(i, c)| result_row(i, c, hints))
-        .collect();
-    FinalResult {
-        state: report.state,
-        stage: report.stage.as_str().to_string(),
-        reason: report.reason,
-        detail: report.detail,
-        score: report.score,
-        build_log: report.build_log,
-        container_log: report.container_log,
-        checks,
-        counts: report.counts,
-    }
-}
-
-fn result_row(position: usize, c: &CheckOutcome, hints: &[(String, String)]) -> CheckResultRow {
-    CheckResultRow {
-        position: position as i64,
-        check_id: c.check_id.clone(),
-        title: c.title.clone(),
-        hint: hints
-            .iter()
-            .find(|(id, _)| id == &c.check_id)
-            .map(|(_, h)| h.clone())
-            .unwrap_or_default(),
-        pillar: c.pillar.clone(),
-        weight: c.weight,
-        required: i64::from(c.required),
-        verdict: serde_json::to_value(c.verdict)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_else(|| "error".to_string()),
-        message: c.message.clone(),
-        detail: c.detail.clone(),
-        duration_ms: c.duration_ms as i64,
-    }
 }

@@ -7,7 +7,9 @@
 //! store branches on [`Backend`].
 
 mod cohorts;
+mod lease;
 mod progress;
+mod queue;
 mod runs;
 mod sessions;
 mod tokens;
@@ -24,8 +26,10 @@ use crate::clock::{SharedClock, SystemClock};
 pub use crate::config::Backend;
 use crate::config::DatabaseUrl;
 pub use cohorts::CohortRow;
+pub use lease::{Lease, MAX_ATTEMPTS};
 pub use progress::LabProgressRow;
-pub use runs::{CheckResultRow, EventRow, FinalResult, RunRow, MAX_ATTEMPTS};
+pub use queue::Quota;
+pub use runs::{CheckResultRow, EventRow, FinalResult, RunRow};
 pub use tokens::ApiTokenRow;
 pub use users::{UserRow, UserSummary};
 
@@ -36,6 +40,14 @@ pub enum StoreError {
     NotFound,
     #[error("already exists")]
     Conflict,
+    /// The learner already has this many runs queued or being graded.
+    #[error(
+        "the learner already has {0} run(s) waiting or being graded, the most allowed at once"
+    )]
+    LiveRunCap(i64),
+    /// Retention dropped the submission's archive: its runs keep their results, but it cannot be graded again.
+    #[error("this submission's archive is no longer kept (only the newest ones are), so it cannot be graded again; ask the learner to submit again")]
+    ArchiveGone,
     #[error("cannot create the database folder {path}: {source}")]
     Folder {
         path: String,

@@ -24,6 +24,14 @@ pub enum WebError {
     /// An upload the learner must fix; the message says what is wrong.
     #[error("{0}")]
     BadUpload(String),
+    /// A request refused for a reason the visitor can act on, with its own status (429 at the cap on live
+    /// runs, 409 for a re-grade whose archive is gone).
+    #[error("{message}")]
+    Refused {
+        status: StatusCode,
+        title: &'static str,
+        message: String,
+    },
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("template: {0}")]
@@ -44,6 +52,7 @@ impl WebError {
     fn explain(&self) -> (&'static str, String) {
         let (title, message) = match self {
             WebError::BadUpload(why) => return ("This upload was not accepted", format!("Nothing was stored: {why}. Fix it and upload again.")),
+            WebError::Refused { title, message, .. } => return (title, message.clone()),
             WebError::NotFound => (
                 "Page not found",
                 "There is nothing at this address. Check the link, or go back to the course map.",
@@ -72,6 +81,7 @@ impl ResponseError for WebError {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Forbidden | WebError::Csrf => StatusCode::FORBIDDEN,
             WebError::BadUpload(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::Refused { status, .. } => *status,
             WebError::Store(_) | WebError::Template(_) | WebError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

@@ -76,6 +76,8 @@ struct RunPage {
     detail: String,
     container_log: String,
     last_event: i64,
+    /// The run's place in the queue while it waits (1 = next).
+    queue_position: Option<i64>,
 }
 
 /// A check's verdict as it arrives during the run.
@@ -144,8 +146,7 @@ pub async fn submit(
     let run = submit::accept(
         &state.store,
         &curriculum,
-        &state.grading.limits,
-        &state.grading.scratch,
+        &state.grading,
         user.id,
         &path,
         archive,
@@ -161,6 +162,11 @@ pub async fn submit(
 pub fn submit_error(e: SubmitError) -> WebError {
     match e {
         SubmitError::UnknownLab(_) => WebError::NotFound,
+        e @ SubmitError::TooManyRuns(_) => WebError::Refused {
+            status: actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            title: "Too many runs in the queue",
+            message: format!("Nothing was stored: {e}."),
+        },
         e if e.is_learner_fault() => WebError::BadUpload(e.to_string()),
         e => WebError::Internal(e.to_string()),
     }
@@ -209,6 +215,7 @@ pub async fn page(
             String::new()
         },
         last_event,
+        queue_position: state.store.queue_position(run.id).await?,
     };
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -307,7 +314,10 @@ async fn html_event(state: &AppState, e: EventRow) -> Option<super::sse::Message
         ),
         "requeued" => (
             "progress",
-            "Waiting for the grading engine to come back…".to_string(),
+            format!(
+                "Back in the queue ({}); grading starts again shortly.",
+                escape(&payload_str(&e, "why").unwrap_or_default())
+            ),
         ),
         "finished" => {
             let run = state.store.run(e.run_id).await.ok()?;
@@ -351,7 +361,16 @@ pub async fn regrade(
         return Err(WebError::NotFound);
     }
     let run = visible_run(&state, &user, *path).await?;
-    let again = state.store.regrade(run.id, run.seed).await?;
+    let again = match state.store.regrade(run.id, run.seed).await {
+        Err(e @ crate::store::StoreError::ArchiveGone) => {
+            return Err(WebError::Refused {
+                status: actix_web::http::StatusCode::CONFLICT,
+                title: "This run cannot be graded again",
+                message: format!("{}.", crate::store::StoreError::to_string(&e)),
+            })
+        }
+        other => other?,
+    };
     state.grading.wake();
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/runs/{again}")))
