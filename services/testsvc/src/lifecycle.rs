@@ -3,6 +3,7 @@
 //! - `TESTSVC_EXIT_AT_START=<code>`: print a line and exit with that code before listening.
 //! - `TESTSVC_FORK_BOMB=1`: spawn threads without end before listening, so the process count sits at the
 //!   pids limit and the service never answers (what a fork bomb looks like from outside).
+//! - `TESTSVC_CPU_SPIN=<n>`: keep n threads busy computing, then serve as usual (a CPU hog that stays up).
 //! - `TESTSVC_MEMORY_HOG=1`: allocate and touch memory without end before listening, until the kernel kills it.
 //! - `TESTSVC_AFTER_HEALTHY=eat-memory|fork-bomb`: the same, once the checks begin (see `on_request`).
 
@@ -15,6 +16,20 @@ pub fn before_listen() {
     if std::env::var_os("TESTSVC_FORK_BOMB").is_some() {
         eprintln!("testsvc: spawning threads without end as asked");
         fork_bomb();
+    }
+    if let Some(threads) = std::env::var("TESTSVC_CPU_SPIN")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        eprintln!("testsvc: spinning {threads} threads as asked");
+        for _ in 0..threads {
+            std::thread::spawn(|| {
+                let mut x: u64 = 0;
+                loop {
+                    x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                }
+            });
+        }
     }
     if std::env::var_os("TESTSVC_MEMORY_HOG").is_some() {
         eprintln!("testsvc: allocating memory without end as asked");
