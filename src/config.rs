@@ -26,6 +26,8 @@ pub enum ConfigError {
     DatabaseUrl(String),
     #[error("unknown log format `{0}` (text or json)")]
     LogFormat(String),
+    #[error("build_base_images: {0}")]
+    BaseImages(#[from] crate::sandbox::BadPattern),
 }
 
 /// Values as they come from flags or environment: every one optional so the file and defaults can fill in.
@@ -58,6 +60,24 @@ pub struct ConfigArgs {
     /// Log format: text or json [default: text]
     #[arg(long, env = "GAUNTLET_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+    /// Base images a learner's build may use, comma-separated patterns (`debian:*,gauntlet-base/*`)
+    /// [default: any image that is not local-only]
+    #[arg(
+        long,
+        env = "GAUNTLET_BUILD_BASE_IMAGES",
+        global = true,
+        value_delimiter = ',',
+        value_name = "PATTERNS"
+    )]
+    pub build_base_images: Option<Vec<String>>,
+    /// Largest build context (the project as sent to Docker, uncompressed), in MB [default: 50]
+    #[arg(
+        long,
+        env = "GAUNTLET_BUILD_CONTEXT_MB",
+        global = true,
+        value_name = "MB"
+    )]
+    pub build_context_mb: Option<u64>,
 }
 
 /// Settings only the server reads.
@@ -85,6 +105,8 @@ struct FileConfig {
     workers: Option<usize>,
     max_upload_mb: Option<u64>,
     lease_secs: Option<u64>,
+    build_base_images: Option<Vec<String>>,
+    build_context_mb: Option<u64>,
 }
 
 /// How log lines are written.
@@ -178,6 +200,8 @@ pub struct GradingSettings {
     pub workers: usize,
     pub max_upload_bytes: u64,
     pub lease: std::time::Duration,
+    /// What learners' builds may read (base images) and how large their context may be.
+    pub build: crate::sandbox::BuildPolicy,
 }
 
 impl Default for GradingSettings {
@@ -186,6 +210,7 @@ impl Default for GradingSettings {
             workers: 2,
             max_upload_bytes: 25 << 20,
             lease: std::time::Duration::from_secs(30),
+            build: crate::sandbox::BuildPolicy::default(),
         }
     }
 }
@@ -221,6 +246,20 @@ pub fn resolve(
         "json" => LogFormat::Json,
         other => return Err(ConfigError::LogFormat(other.to_string())),
     };
+    let mut build = crate::sandbox::BuildPolicy::default().with_allowed_bases(
+        &pick(
+            args.build_base_images.clone(),
+            file.build_base_images,
+            Vec::new,
+        )
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>(),
+    )?;
+    if let Some(mb) = args.build_context_mb.or(file.build_context_mb) {
+        build.max_context_bytes = mb.saturating_mul(1 << 20);
+    }
     let settings = Settings {
         database_url,
         curriculum_dir: pick(args.curriculum.clone(), file.curriculum, || {
@@ -236,6 +275,7 @@ pub fn resolve(
             lease: std::time::Duration::from_secs(
                 pick(args.lease_secs, file.lease_secs, || 30).max(2),
             ),
+            build,
         },
     };
     let bind_str = pick(server.bind.clone(), file.bind, || "127.0.0.1:8080".into());
@@ -311,6 +351,33 @@ mod tests {
         };
         let err = resolve(&args, &ServerArgs::default()).unwrap_err();
         assert!(err.to_string().contains("bnd"), "{err}");
+    }
+
+    #[test]
+    fn base_image_patterns_come_from_flags_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(
+            &file,
+            "build_base_images = [\"debian:*\", \"gauntlet-base/*\"]\nbuild_context_mb = 5\n",
+        )
+        .unwrap();
+        let args = ConfigArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let (s, _) = resolve(&args, &ServerArgs::default()).unwrap();
+        let expected = ["debian:*".to_string(), "gauntlet-base/*".to_string()];
+        assert_eq!(s.grading.build.allowed_bases(), Some(&expected[..]));
+        assert_eq!(s.grading.build.max_context_bytes, 5 << 20);
+        let (s, _) = resolve(&ConfigArgs::default(), &ServerArgs::default()).unwrap();
+        assert_eq!(s.grading.build.allowed_bases(), None);
+        let args = ConfigArgs {
+            build_base_images: Some(vec!["debian:[".into()]),
+            ..Default::default()
+        };
+        let err = resolve(&args, &ServerArgs::default()).unwrap_err();
+        assert!(err.to_string().contains("debian:["), "{err}");
     }
 
     #[test]

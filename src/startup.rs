@@ -198,6 +198,7 @@ pub async fn start_workers(
     worker.lease = settings.grading.lease;
     worker.heartbeat = (settings.grading.lease / 4).max(std::time::Duration::from_millis(500));
     worker.limits = archive_limits(settings);
+    worker.build_policy = settings.grading.build.clone();
     let pool = WorkerPool::spawn(store.clone(), curriculum.clone(), instance, worker);
     let waker = pool.waker();
     Ok((Some(pool), waker))

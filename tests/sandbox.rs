@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use gauntlet::archive::{pack, ArchiveLimits};
 use gauntlet::sandbox::{
-    base_url, BuildError, ImageId, RunLabel, Running, Sandbox, StartError, StartSpec, IMAGE_REPO,
-    LABEL_RUN,
+    base_url, BuildError, BuildPolicy, ImageId, RunLabel, Running, Sandbox, StartError, StartSpec,
+    IMAGE_REPO, LABEL_RUN,
 };
 
 const SERVICE: &str = "FROM scratch\nCOPY testsvc /testsvc\nENTRYPOINT [\"/testsvc\"]\n";
@@ -286,6 +286,12 @@ impl Drop for BaseImage {
 #[tokio::test]
 async fn a_build_log_line_forging_a_layer_id_cannot_remove_a_base_image() {
     let (sandbox, run, _guard) = setup("forged").await;
+    // A local base image, which the build policy allows only when the operator lists it.
+    let sandbox = sandbox.with_build_policy(
+        BuildPolicy::default()
+            .with_allowed_bases(&["gauntlet-test-base-*".to_string()])
+            .expect("patterns"),
+    );
     let base = BaseImage::build(&format!("gauntlet-test-base-{}", std::process::id()));
     let id = base.short_id().expect("the base exists");
     // The learner's RUN prints what the builder prints after committing a layer, naming the base image.

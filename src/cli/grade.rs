@@ -14,6 +14,7 @@ use crate::grading::{self, Job, Report, RunEvent};
 use crate::sandbox::{RunLabel, Sandbox};
 
 pub async fn run(
+    settings: &crate::config::Settings,
     lab_dir: &Path,
     project: &Path,
     json: bool,
@@ -32,7 +33,8 @@ pub async fn run(
         .with_context(|| format!("cannot pack {}", project.display()))?;
     let sandbox = Sandbox::connect()
         .await
-        .context("the Docker engine cannot be reached")?;
+        .context("the Docker engine cannot be reached")?
+        .with_build_policy(settings.grading.build.clone());
     let id = format!("grade-{}", hex::encode(rand::random::<[u8; 4]>()));
     let work = tempfile::tempdir().context("cannot create a work folder")?;
     let job = Job {

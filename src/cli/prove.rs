@@ -10,6 +10,7 @@ use crate::grading::prove::{self, Proof, Trial};
 use crate::sandbox::Sandbox;
 
 pub async fn run(
+    settings: &crate::config::Settings,
     lab_dir: &Path,
     reference: &Path,
     json: bool,
@@ -17,7 +18,8 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     let sandbox = Sandbox::connect()
         .await
-        .context("the Docker engine cannot be reached")?;
+        .context("the Docker engine cannot be reached")?
+        .with_build_policy(settings.grading.build.clone());
     let pillars: Vec<String> = crate::domain::STANDARD_PILLARS
         .iter()
         .map(|p| p.to_string())

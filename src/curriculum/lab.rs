@@ -10,6 +10,7 @@ use toml::Spanned;
 use super::markdown::{self, TocEntry};
 use crate::diagnostics::Diagnostic;
 use crate::domain::{LabId, PillarId, Week};
+use crate::sandbox::{BuildLimits, BuildNetwork};
 
 /// A lab as learners and the grader see it.
 #[derive(Debug, Clone)]
@@ -54,13 +55,83 @@ pub struct ServiceSpec {
 }
 
 /// How the learner's image is built.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct BuildSpec {
     /// A stage the learner's Dockerfile must declare (`FROM … AS test`), built on its own before the final
     /// image: their tests run in it, and a failing test fails the build before anything is graded.
-    #[serde(default)]
     pub test_stage: Option<crate::sandbox::dockerfile::StageName>,
+    /// Memory, swap, CPU and network of the build's steps (`memory_mb`, `swap_mb`, `cpus`, `network`).
+    pub limits: BuildLimits,
+}
+
+/// `[build]` as written, with the spans that problems are reported at.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBuild {
+    #[serde(default)]
+    test_stage: Option<crate::sandbox::dockerfile::StageName>,
+    memory_mb: Option<Spanned<i64>>,
+    swap_mb: Option<Spanned<i64>>,
+    cpus: Option<Spanned<f64>>,
+    #[serde(default)]
+    network: BuildNetwork,
+}
+
+/// The API takes a build's memory and memory-plus-swap as 32-bit byte counts.
+const MAX_BUILD_MB: i64 = 2047;
+/// Below this Docker refuses the container (6 MB), and nothing useful builds.
+const MIN_BUILD_MB: i64 = 16;
+
+impl RawBuild {
+    /// The build settings, defaults filled in; each value out of range is a problem at its line.
+    fn resolve(self, mut problem: impl FnMut(usize, String)) -> BuildSpec {
+        let defaults = BuildLimits::default();
+        let memory = match self.memory_mb {
+            Some(m) if !(MIN_BUILD_MB..=MAX_BUILD_MB).contains(m.get_ref()) => {
+                problem(m.span().start, format!(
+                    "[build] memory_mb must be between {MIN_BUILD_MB} and {MAX_BUILD_MB} (MiB), not {}",
+                    m.get_ref()
+                ));
+                defaults.memory_mib()
+            }
+            Some(m) => *m.get_ref(),
+            None => defaults.memory_mib(),
+        };
+        let swap = match self.swap_mb {
+            Some(s) if *s.get_ref() < 0 || memory + s.get_ref() > MAX_BUILD_MB => {
+                problem(s.span().start, format!(
+                    "[build] swap_mb must be 0 or more, and memory_mb + swap_mb at most {MAX_BUILD_MB}, not {}",
+                    s.get_ref()
+                ));
+                0
+            }
+            Some(s) => *s.get_ref(),
+            None => 0,
+        };
+        let cpus = match self.cpus {
+            Some(c) if !(c.get_ref().is_finite() && (0.01..=64.0).contains(c.get_ref())) => {
+                problem(
+                    c.span().start,
+                    format!(
+                        "[build] cpus must be between 0.01 and 64, not {}",
+                        c.get_ref()
+                    ),
+                );
+                defaults.cpus
+            }
+            Some(c) => *c.get_ref(),
+            None => defaults.cpus,
+        };
+        BuildSpec {
+            test_stage: self.test_stage,
+            limits: BuildLimits {
+                memory_bytes: memory << 20,
+                swap_bytes: swap << 20,
+                cpus,
+                network: self.network,
+            },
+        }
+    }
 }
 
 /// Resources the learner's container may use.
@@ -156,7 +227,7 @@ struct RawLab {
     #[serde(default)]
     timeouts: Timeouts,
     #[serde(default)]
-    build: BuildSpec,
+    build: RawBuild,
 }
 
 /// A lab as parsed, with the lines that cross-references must check later.
@@ -188,6 +259,9 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
             return None;
         }
     };
+    let build = raw
+        .build
+        .resolve(|offset, message| problems.push(at(offset, message)));
     let week_line = crate::diagnostics::line_of(&text, raw.week.span().start);
     let week = match Week::parse(*raw.week.get_ref()) {
         Ok(w) => w,
@@ -272,7 +346,7 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
             service: raw.service,
             limits: raw.limits,
             timeouts: raw.timeouts,
-            build: raw.build,
+            build,
             readme_html: rendered.html,
             toc: rendered.toc,
             dir: dir.to_path_buf(),

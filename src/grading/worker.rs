@@ -34,6 +34,8 @@ pub struct WorkerSettings {
     /// Where projects are unpacked while they are graded.
     pub work_dir: PathBuf,
     pub limits: ArchiveLimits,
+    /// What learners' builds may read and how large their context may be.
+    pub build_policy: crate::sandbox::BuildPolicy,
     /// Names this process's workers in leases and logs.
     pub name: String,
 }
@@ -48,6 +50,7 @@ impl WorkerSettings {
             poll: Duration::from_millis(500),
             work_dir,
             limits: ArchiveLimits::default(),
+            build_policy: crate::sandbox::BuildPolicy::default(),
             name: format!("{host}-{}", std::process::id()),
         }
     }
@@ -156,7 +159,10 @@ impl Worker {
                 return Some(s.clone());
             }
         }
-        match Sandbox::connect().await {
+        let connected = Sandbox::connect()
+            .await
+            .map(|s| s.with_build_policy(self.settings.build_policy.clone()));
+        match connected {
             Ok(s) if s.ping().await.is_ok() => {
                 *cached = Some(s.clone());
                 Some(s)

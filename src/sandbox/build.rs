@@ -4,6 +4,10 @@
 //! the course uses. It reports a failing step inside its (successful) HTTP response, so the outcome is read
 //! from the stream: an error there is the learner's; a transport error is ours.
 //!
+//! Before anything is sent, `admit.rs` checks the context's and the Dockerfile's sizes and every image the
+//! Dockerfile names against the build policy; the build's steps then run under the request's `BuildLimits`,
+//! and the output forwarded to the caller stops at the policy's cap (the build goes on; the kept tail too).
+//!
 //! Each layer the build commits is tagged in the run's repository the moment the log names it (see
 //! `images.rs` for why, and for what keeps a forged log line harmless).
 
@@ -13,7 +17,9 @@ use bollard::models::BuildInfo;
 use bollard::query_parameters::{BuildImageOptions, RemoveContainerOptions};
 use futures_util::StreamExt;
 
+use super::admit::read_dockerfile;
 use super::error::{BuildError, SandboxError};
+use super::limits::BuildLimits;
 use super::run::RunLabel;
 use super::tail::LogTail;
 use super::Sandbox;
@@ -28,7 +34,13 @@ pub struct BuildRequest {
     /// An image of the same run whose layers this build may reuse, and no other: the final image after its
     /// test stage, so the learner's tests run once, not twice.
     pub cache_from: Option<ImageId>,
+    /// Memory, swap, CPU and network of the build's steps.
+    pub limits: BuildLimits,
 }
+
+/// The longest line passed on; a step printing without line ends is cut into lines of this size, so that
+/// what is held in memory stays bounded.
+const MAX_LINE: usize = 16 * 1024;
 
 /// A built image's id (`sha256:…`), what `start` runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,8 +75,10 @@ impl Sandbox {
         log_cap: usize,
         mut on_line: impl FnMut(&str),
     ) -> Result<ImageId, BuildError> {
+        let dockerfile = read_dockerfile(&context_tar, &self.policy)?;
+        self.admit(&dockerfile, &request.args).await?;
         let tag = request.target.as_ref().map_or("latest", |t| t.as_str());
-        let options = BuildImageOptions {
+        let mut options = BuildImageOptions {
             t: Some(format!("{}:{tag}", run.image_repo())),
             target: request
                 .target
@@ -85,10 +99,11 @@ impl Sandbox {
             cachefrom: request.cache_from.as_ref().map(|id| vec![id.0.clone()]),
             ..Default::default()
         };
+        request.limits.apply(&mut options);
         let stream =
             self.docker
                 .build_image(options, None, Some(bollard::body_full(context_tar.into())));
-        let mut progress = Progress::new(log_cap);
+        let mut progress = Progress::new(log_cap, self.policy.max_output_bytes);
         let outcome = tokio::time::timeout(timeout, async {
             futures_util::pin_mut!(stream);
             while let Some(item) = stream.next().await {
@@ -117,7 +132,7 @@ impl Sandbox {
                 BuildError::Platform(SandboxError::docker("build the image")(e))
             }
             Ok(Err(e)) => BuildError::Failed {
-                message: learner_message(e),
+                message: explain_kill(learner_message(e), &request.limits),
                 log_tail: progress.log.snapshot(),
             },
             Err(_) => BuildError::Timeout {
@@ -168,6 +183,19 @@ fn learner_message(e: bollard::errors::Error) -> String {
     }
 }
 
+/// A step killed by SIGKILL (exit code 137) in a build is, in practice, the kernel's OOM killer at the
+/// build's memory limit: the classic builder reports only the code, so the learner is told what it means.
+fn explain_kill(message: String, limits: &BuildLimits) -> String {
+    if message.ends_with("non-zero code: 137") {
+        format!(
+            "{message} (the step was killed: it most likely used more than the build's memory limit of {} MiB)",
+            limits.memory_mib()
+        )
+    } else {
+        message
+    }
+}
+
 /// What the build stream has told us so far.
 struct Progress {
     log: LogTail,
@@ -180,10 +208,13 @@ struct Progress {
     after_from: bool,
     /// The container of the step in progress (` ---> Running in <id>`).
     step_container: Option<String>,
+    /// Bytes passed to the caller so far, and the cap after which lines are read and dropped.
+    forwarded: usize,
+    max_forwarded: usize,
 }
 
 impl Progress {
-    fn new(log_cap: usize) -> Self {
+    fn new(log_cap: usize, max_forwarded: usize) -> Self {
         Self {
             log: LogTail::new(log_cap),
             partial: String::new(),
@@ -191,6 +222,8 @@ impl Progress {
             committed: Vec::new(),
             after_from: false,
             step_container: None,
+            forwarded: 0,
+            max_forwarded,
         }
     }
 
@@ -203,6 +236,14 @@ impl Progress {
             while let Some(end) = self.partial.find('\n') {
                 let line: String = self.partial.drain(..=end).collect();
                 self.line(line.trim_end(), on_line);
+            }
+            while self.partial.len() > MAX_LINE {
+                let mut cut = MAX_LINE;
+                while !self.partial.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                let line: String = self.partial.drain(..cut).collect();
+                self.line(&line, on_line);
             }
         }
     }
@@ -237,9 +278,26 @@ impl Progress {
                 self.committed.push(id.to_string());
             }
         }
-        on_line(line);
+        self.forward(line, on_line);
         self.log.push(line);
         self.log.push("\n");
+    }
+
+    /// Passes the line on until the cap, then says once that the rest is dropped.
+    fn forward(&mut self, line: &str, on_line: &mut impl FnMut(&str)) {
+        if self.forwarded > self.max_forwarded {
+            return;
+        }
+        self.forwarded += line.len() + 1;
+        if self.forwarded <= self.max_forwarded {
+            on_line(line);
+        } else {
+            on_line(&format!(
+                "── build output truncated: more than {} KiB; the rest is not shown (the build goes on, and the \
+                 end of its log is kept with the run) ──",
+                self.max_forwarded / 1024
+            ));
+        }
     }
 }
 
@@ -256,7 +314,7 @@ mod tests {
 
     /// Feeds `log` as the engine sends it: a step's title and its line end in separate messages.
     fn committed(log: &str) -> Vec<String> {
-        let mut progress = Progress::new(1024);
+        let mut progress = Progress::new(1024, 1 << 20);
         for line in log.split_inclusive('\n') {
             for chunk in [line.trim_end_matches('\n'), "\n"] {
                 let info = BuildInfo {
@@ -306,7 +364,7 @@ mod tests {
 
     #[test]
     fn only_an_id_is_taken_for_the_step_container() {
-        let mut progress = Progress::new(1024);
+        let mut progress = Progress::new(1024, 1 << 20);
         progress.line(" ---> Running in 96ea621e74c1", &mut |_| {});
         assert_eq!(progress.step_container.as_deref(), Some("96ea621e74c1"));
         progress.line(" ---> Running in postgres", &mut |_| {});
@@ -322,5 +380,44 @@ mod tests {
             " ---> 301af1c9cff5\n",
         );
         assert_eq!(committed(log), ["301af1c9cff5"]);
+    }
+}
+
+#[cfg(test)]
+mod output_cap_tests {
+    use super::*;
+
+    fn feed(progress: &mut Progress, text: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        progress.read(
+            BuildInfo {
+                stream: Some(text.to_string()),
+                ..Default::default()
+            },
+            &mut |l: &str| seen.push(l.to_string()),
+        );
+        seen
+    }
+
+    #[test]
+    fn output_past_the_cap_is_dropped_after_one_notice_but_layers_are_still_read() {
+        let mut progress = Progress::new(256, 100);
+        let mut seen = feed(&mut progress, &"0123456789\n".repeat(9));
+        assert_eq!(seen.len(), 9);
+        seen = feed(&mut progress, &"0123456789\n".repeat(50));
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(seen[0].contains("build output truncated"), "{seen:?}");
+        assert!(feed(&mut progress, "more\n").is_empty());
+        feed(&mut progress, "Step 2/2 : CMD x\n ---> 841b5b82ebd7\n");
+        assert_eq!(progress.committed, ["841b5b82ebd7"]);
+        assert!(progress.log.snapshot().ends_with(" ---> 841b5b82ebd7\n"));
+    }
+
+    #[test]
+    fn a_line_without_end_is_cut_so_memory_stays_bounded() {
+        let mut progress = Progress::new(1024, usize::MAX / 2);
+        let seen = feed(&mut progress, &"x".repeat(MAX_LINE * 3 + 5));
+        assert_eq!(seen.len(), 3);
+        assert!(progress.partial.len() <= MAX_LINE);
     }
 }

@@ -8,7 +8,11 @@
 //! - `run.rs`: `RunLabel`, the validated run id, and the label keys.
 //! - `build.rs`: image build from a context tar (a chosen stage, build arguments), with streamed and capped
 //!   logs and a timeout.
-//! - `dockerfile.rs`: the stage names a Dockerfile declares (for labs that require a `test` stage).
+//! - `admit.rs`: what is checked before a build runs: context and Dockerfile sizes, the images it reads.
+//! - `policy.rs`: `BuildPolicy`, the operator's allow-list of base images and the build's size caps.
+//! - `reference.rs`: image names normalised as the engine does (`debian` is `docker.io/library/debian`).
+//! - `limits.rs`: `BuildLimits`, the memory, CPU and network of a build's steps.
+//! - `dockerfile/`: the stages a Dockerfile declares and the images it makes the build read.
 //! - `start.rs`: internal network, optional volume, container with limits; `StartSpec` and `Running`.
 //! - `health.rs`: waiting for the health route, naming exits, OOM kills and fork bombs.
 //! - `control.rs`: logs, stop with a grace period, restart.
@@ -16,6 +20,7 @@
 //! - `cleanup.rs`: `remove_run` and `reap`.
 //! - `error.rs`: `SandboxError` (platform), `BuildError` and `StartError` (learner or platform).
 
+mod admit;
 mod build;
 mod cleanup;
 mod control;
@@ -23,9 +28,14 @@ pub mod dockerfile;
 mod error;
 mod health;
 mod images;
+mod limits;
+mod policy;
+mod reference;
 mod run;
 mod start;
 mod tail;
+
+use std::sync::Arc;
 
 use bollard::Docker;
 
@@ -33,6 +43,8 @@ pub use build::{BuildRequest, ImageId};
 pub use cleanup::Removed;
 pub use control::Stopped;
 pub use error::{BuildError, SandboxError, StartError};
+pub use limits::{BuildLimits, BuildNetwork};
+pub use policy::{BadPattern, BuildPolicy};
 pub use run::{RunLabel, IMAGE_REPO, LABEL_KIND, LABEL_RUN};
 pub use start::{base_url, Running, StartSpec};
 
@@ -40,6 +52,8 @@ pub use start::{base_url, Running, StartSpec};
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     docker: Docker,
+    /// What builds may read and how large their inputs and output may be; the same for every build.
+    policy: Arc<BuildPolicy>,
 }
 
 impl Sandbox {
@@ -51,12 +65,25 @@ impl Sandbox {
             .negotiate_version()
             .await
             .map_err(SandboxError::Unreachable)?;
-        Ok(Self { docker })
+        Ok(Self::from_docker(docker))
     }
 
     /// Wraps a client made elsewhere (another socket, a test's unreachable one); no version negotiation.
     pub fn from_docker(docker: Docker) -> Self {
-        Self { docker }
+        Self {
+            docker,
+            policy: Arc::new(BuildPolicy::default()),
+        }
+    }
+
+    /// The same connection with the operator's build policy.
+    pub fn with_build_policy(mut self, policy: BuildPolicy) -> Self {
+        self.policy = Arc::new(policy);
+        self
+    }
+
+    pub fn build_policy(&self) -> &BuildPolicy {
+        &self.policy
     }
 
     /// Whether the engine answers; for readiness checks.
