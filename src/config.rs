@@ -78,6 +78,15 @@ pub struct ConfigArgs {
         value_name = "MB"
     )]
     pub build_context_mb: Option<u64>,
+    /// cgroup v1 root under which builds get a pids-limited cgroup parent, or `off`
+    /// [default: /sys/fs/cgroup when it has a pids hierarchy and Docker is local]
+    #[arg(
+        long,
+        env = "GAUNTLET_BUILD_CGROUP",
+        global = true,
+        value_name = "DIR|off"
+    )]
+    pub build_cgroup: Option<String>,
 }
 
 /// Settings only the server reads.
@@ -107,6 +116,7 @@ struct FileConfig {
     lease_secs: Option<u64>,
     build_base_images: Option<Vec<String>>,
     build_context_mb: Option<u64>,
+    build_cgroup: Option<String>,
 }
 
 /// How log lines are written.
@@ -260,6 +270,11 @@ pub fn resolve(
     if let Some(mb) = args.build_context_mb.or(file.build_context_mb) {
         build.max_context_bytes = mb.saturating_mul(1 << 20);
     }
+    match args.build_cgroup.clone().or(file.build_cgroup).as_deref() {
+        Some("off") => build.pids_cgroup = None,
+        Some(dir) => build.pids_cgroup = Some(PathBuf::from(dir)),
+        None => {}
+    }
     let settings = Settings {
         database_url,
         curriculum_dir: pick(args.curriculum.clone(), file.curriculum, || {
@@ -370,6 +385,12 @@ mod tests {
         let expected = ["debian:*".to_string(), "gauntlet-base/*".to_string()];
         assert_eq!(s.grading.build.allowed_bases(), Some(&expected[..]));
         assert_eq!(s.grading.build.max_context_bytes, 5 << 20);
+        let args = ConfigArgs {
+            build_cgroup: Some("off".into()),
+            ..Default::default()
+        };
+        let (s, _) = resolve(&args, &ServerArgs::default()).unwrap();
+        assert_eq!(s.grading.build.pids_cgroup, None);
         let (s, _) = resolve(&ConfigArgs::default(), &ServerArgs::default()).unwrap();
         assert_eq!(s.grading.build.allowed_bases(), None);
         let args = ConfigArgs {

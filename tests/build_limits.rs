@@ -55,6 +55,27 @@ int main(int argc, char **argv) {
 }
 "#;
 
+/// Starts threads (small stacks) up to `argv[1]`, prints how many it got, and fails if that is fewer.
+const THREADS: &str = r#"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+static void *sleeper(void *a) { (void)a; for (;;) sleep(60); return 0; }
+int main(int argc, char **argv) {
+    int want = atoi(argv[1]), n = 0;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 65536);
+    for (; n < want; n++) {
+        pthread_t t;
+        if (pthread_create(&t, &attr, sleeper, 0) != 0) break;
+    }
+    printf("threads: %d\n", n);
+    return n < want ? 1 : 0;
+}
+"#;
+
 /// Builds `dockerfile` with `program` beside it as `/p`, under `limits`; the outcome and the lines passed on.
 async fn build(
     policy: BuildPolicy,
@@ -207,4 +228,68 @@ async fn a_run_step_without_network_cannot_reach_this_machine() {
     outcome.expect("builds");
     assert!(lines.iter().any(|l| l == "probe: connected"), "{lines:?}");
     assert!(listener.accept().is_ok(), "the listener saw no connection");
+}
+
+#[tokio::test]
+async fn a_build_step_starting_threads_past_the_process_limit_is_stopped_and_named() {
+    let policy = BuildPolicy::default();
+    assert!(
+        policy.pids_cgroup.is_some(),
+        "this engine has cgroup v1 pids: builds must get a process limit here"
+    );
+    let dockerfile = "FROM scratch\nCOPY p /p\nRUN [\"/p\", \"300\"]\n";
+    let limited = BuildLimits {
+        pids: 64,
+        ..BuildLimits::default()
+    };
+    let (outcome, lines) = build(
+        policy.clone(),
+        "threads",
+        dockerfile,
+        THREADS,
+        limited,
+        BUILD_TIMEOUT,
+    )
+    .await;
+    let err = outcome.expect_err("the step cannot start 300 threads");
+    assert!(
+        err.to_string()
+            .contains("limit of 64 processes and threads"),
+        "{err}"
+    );
+    let started: usize = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("threads: "))
+        .and_then(|n| n.parse().ok())
+        .expect("the step said how many threads it got");
+    assert!(started < 64, "{started} threads under a limit of 64");
+    // Under a limit above what it asks for, the same step gets all its threads.
+    let roomy = BuildLimits {
+        pids: 512,
+        ..BuildLimits::default()
+    };
+    let (outcome, lines) = build(
+        policy,
+        "threadsfit",
+        dockerfile,
+        THREADS,
+        roomy,
+        BUILD_TIMEOUT,
+    )
+    .await;
+    outcome.expect("builds");
+    assert!(lines.iter().any(|l| l == "threads: 300"), "{lines:?}");
+    let left = std::fs::read_dir("/sys/fs/cgroup/pids/gauntlet-build")
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().is_dir())
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(&format!("b-{}-threads", std::process::id()))
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(left, 0, "the builds' cgroups outlived them");
 }

@@ -362,3 +362,21 @@ fn build_limits_within_range_are_accepted() {
     let report = validate(&course);
     assert!(report.success, "{}", report.stderr);
 }
+
+#[test]
+fn a_build_pids_limit_of_zero_is_reported_with_its_line() {
+    let course = Course::valid();
+    course.write(
+        "labs/w01-hello/lab.toml",
+        "title = \"Hello\"\nweek = 1\n[pillars]\nlanguage = 1.0\n[build]\npids = 0\n",
+    );
+    let report = validate(&course);
+    assert!(!report.success);
+    assert_reports(
+        &report,
+        &course,
+        "labs/w01-hello/lab.toml",
+        6,
+        "pids must be between 8",
+    );
+}

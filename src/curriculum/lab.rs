@@ -60,7 +60,8 @@ pub struct BuildSpec {
     /// A stage the learner's Dockerfile must declare (`FROM … AS test`), built on its own before the final
     /// image: their tests run in it, and a failing test fails the build before anything is graded.
     pub test_stage: Option<crate::sandbox::dockerfile::StageName>,
-    /// Memory, swap, CPU and network of the build's steps (`memory_mb`, `swap_mb`, `cpus`, `network`).
+    /// Memory, swap, CPU, processes and network of the build's steps (`memory_mb`, `swap_mb`, `cpus`, `pids`,
+    /// `network`).
     pub limits: BuildLimits,
 }
 
@@ -73,6 +74,7 @@ struct RawBuild {
     memory_mb: Option<Spanned<i64>>,
     swap_mb: Option<Spanned<i64>>,
     cpus: Option<Spanned<f64>>,
+    pids: Option<Spanned<i64>>,
     #[serde(default)]
     network: BuildNetwork,
 }
@@ -81,6 +83,8 @@ struct RawBuild {
 const MAX_BUILD_MB: i64 = 2047;
 /// Below this Docker refuses the container (6 MB), and nothing useful builds.
 const MIN_BUILD_MB: i64 = 16;
+/// A build step needs a process and a few threads; 0 or less would mean no limit to Docker.
+const BUILD_PIDS: std::ops::RangeInclusive<i64> = 8..=65536;
 
 impl RawBuild {
     /// The build settings, defaults filled in; each value out of range is a problem at its line.
@@ -122,12 +126,29 @@ impl RawBuild {
             Some(c) => *c.get_ref(),
             None => defaults.cpus,
         };
+        let pids = match self.pids {
+            Some(p) if !BUILD_PIDS.contains(p.get_ref()) => {
+                problem(
+                    p.span().start,
+                    format!(
+                        "[build] pids must be between {} and {}, not {}",
+                        BUILD_PIDS.start(),
+                        BUILD_PIDS.end(),
+                        p.get_ref()
+                    ),
+                );
+                defaults.pids
+            }
+            Some(p) => *p.get_ref(),
+            None => defaults.pids,
+        };
         BuildSpec {
             test_stage: self.test_stage,
             limits: BuildLimits {
                 memory_bytes: memory << 20,
                 swap_bytes: swap << 20,
                 cpus,
+                pids,
                 network: self.network,
             },
         }

@@ -1,9 +1,7 @@
 //! The resources a build's steps get: memory, swap, CPU and network, turned into the classic builder's
 //! settings in one place. Every `RUN` step runs in a container under these limits.
 //!
-//! There is no process limit: Docker API 1.41 takes no pids limit for a build, `ulimits` (whose `nproc` would
-//! not bind root anyway) and `cgroupparent` (under which a pids cap made by Gauntlet would bind) are not in
-//! bollard's build options; see docs/operations.md.
+//! The process limit is not a build option of the API; `build_cgroup.rs` applies it through a cgroup parent.
 
 use bollard::query_parameters::BuildImageOptions;
 use serde::Deserialize;
@@ -20,6 +18,8 @@ pub struct BuildLimits {
     pub swap_bytes: i64,
     /// CPUs each step may use (a CFS quota).
     pub cpus: f64,
+    /// Processes and threads of all the build's steps together (see `build_cgroup.rs`).
+    pub pids: i64,
     pub network: BuildNetwork,
 }
 
@@ -41,6 +41,7 @@ impl Default for BuildLimits {
             memory_bytes: 1024 << 20,
             swap_bytes: 0,
             cpus: 1.0,
+            pids: 256,
             network: BuildNetwork::None,
         }
     }
@@ -78,6 +79,7 @@ mod tests {
             memory_bytes: 256 << 20,
             swap_bytes: 64 << 20,
             cpus: 0.5,
+            pids: 64,
             network: BuildNetwork::None,
         }
         .apply(&mut options);

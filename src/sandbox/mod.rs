@@ -12,6 +12,8 @@
 //! - `policy.rs`: `BuildPolicy`, the operator's allow-list of base images and the build's size caps.
 //! - `reference.rs`: image names normalised as the engine does (`debian` is `docker.io/library/debian`).
 //! - `limits.rs`: `BuildLimits`, the memory, CPU and network of a build's steps.
+//! - `build_cgroup.rs`: the pids-limited cgroup parent of a build's steps.
+//! - `build_log.rs`: reading the build's log: lines passed on up to a cap, the image id, committed layers.
 //! - `dockerfile/`: the stages a Dockerfile declares and the images it makes the build read.
 //! - `start.rs`: internal network, optional volume, container with limits; `StartSpec` and `Running`.
 //! - `health.rs`: waiting for the health route, naming exits, OOM kills and fork bombs.
@@ -22,6 +24,8 @@
 
 mod admit;
 mod build;
+mod build_cgroup;
+mod build_log;
 mod cleanup;
 mod control;
 pub mod dockerfile;

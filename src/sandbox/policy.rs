@@ -24,6 +24,18 @@ pub struct BuildPolicy {
     pub max_dockerfile_bytes: u64,
     /// Build output forwarded to the caller; after it, lines are read and dropped (the kept tail still moves).
     pub max_output_bytes: usize,
+    /// The cgroup v1 mount root under which each build gets a pids-limited cgroup parent (`build_cgroup.rs`);
+    /// `None`: builds have no process limit.
+    pub pids_cgroup: Option<std::path::PathBuf>,
+}
+
+/// `/sys/fs/cgroup` when it holds a cgroup v1 `pids` hierarchy and the engine is this host's (its local
+/// socket): the only case where a cgroup made here can hold the engine's containers.
+fn detect_pids_cgroup() -> Option<std::path::PathBuf> {
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let local =
+        std::env::var("DOCKER_HOST").map_or(true, |h| h.is_empty() || h.starts_with("unix://"));
+    (local && root.join("pids").is_dir()).then(|| root.to_path_buf())
 }
 
 impl Default for BuildPolicy {
@@ -33,6 +45,7 @@ impl Default for BuildPolicy {
             max_context_bytes: 50 << 20,
             max_dockerfile_bytes: 1 << 20,
             max_output_bytes: 2 << 20,
+            pids_cgroup: detect_pids_cgroup(),
         }
     }
 }
