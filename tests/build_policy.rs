@@ -225,3 +225,32 @@ async fn an_oversize_context_is_refused_before_the_build() {
     assert!(err.to_string().contains("larger than 1 MiB"), "{err}");
     assert!(run_images(&run).is_empty());
 }
+
+#[tokio::test]
+async fn the_bundled_starters_and_references_pass_the_default_policy() {
+    let sandbox = sandbox().await;
+    let labs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("labs");
+    let mut checked = 0;
+    for lab in std::fs::read_dir(&labs).expect("labs").flatten() {
+        let starter = lab.path().join("starter").join("Dockerfile");
+        if let Ok(text) = std::fs::read_to_string(&starter) {
+            sandbox
+                .admit(&text, &Default::default())
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", starter.display()));
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no starter found");
+    // What scripts/build-references writes for a lab with a test stage, and without.
+    for reference in [
+        "FROM scratch AS test\nCOPY testsvc /testsvc\nARG TESTSVC_DEFECT=\nRUN [\"/testsvc\", \"self-test\"]\n\n\
+         FROM scratch\nCOPY --from=test /testsvc /testsvc\nENV GAUNTLET_LAB=w04\nENTRYPOINT [\"/testsvc\"]\n",
+        SERVICE,
+    ] {
+        sandbox
+            .admit(reference, &Default::default())
+            .await
+            .expect("a reference passes");
+    }
+}

@@ -103,6 +103,20 @@ async fn a_build_that_fails_is_reported_at_the_build_stage_with_its_log() {
 }
 
 #[tokio::test]
+async fn a_build_reading_another_runs_image_fails_at_the_build_naming_the_dockerfile_line() {
+    let project = Project::with_dockerfile(
+        "FROM scratch\nCOPY --from=gauntlet-run/other-run-1:latest /testsvc /testsvc\n",
+    );
+    let Graded { app, row, .. } = graded(&project).await;
+    assert_eq!(row.state, "failed", "a refused build is the learner's");
+    assert_eq!(row.stage.as_deref(), Some("build"));
+    let reason = row.reason.unwrap_or_default();
+    assert!(reason.contains("Dockerfile line 2"), "{reason}");
+    assert!(reason.contains("Gauntlet's own"), "{reason}");
+    assert_no_docker_leftovers(&app).await;
+}
+
+#[tokio::test]
 async fn broken_uploads_are_refused_with_a_clear_message_and_nothing_is_stored() {
     let course = course();
     let app = app_with_worker(&course).await;

@@ -82,8 +82,9 @@ fn mib(bytes: u64) -> String {
 }
 
 impl Sandbox {
-    /// Checks every image `dockerfile` makes the build read; `Refused` names the first refused line.
-    pub(crate) async fn admit(
+    /// Checks every image `dockerfile` makes the build read; `Refused` names the first refused line. Every
+    /// build runs it first; it is public so that a Dockerfile can be checked without building it.
+    pub async fn admit(
         &self,
         dockerfile: &str,
         build_args: &BTreeMap<String, String>,

@@ -31,11 +31,12 @@ pub fn instructions(text: &str) -> Result<(Vec<Instruction>, char), ParseError> 
     while let Some((index, raw)) = lines.next() {
         let raw = raw.trim_end_matches(['\r', '\n']);
         directives.read(raw, index + 1)?;
+        let escape = directives.escape();
         let first = raw.trim_start();
         if is_comment(first) {
             continue;
         }
-        let (mut joined, mut ended) = continuation(first, directives.escape);
+        let (mut joined, mut ended) = continuation(first, escape);
         if ended && joined.trim().is_empty() {
             continue;
         }
@@ -48,7 +49,7 @@ pub fn instructions(text: &str) -> Result<(Vec<Instruction>, char), ParseError> 
             if is_comment(next) || next.trim().is_empty() {
                 continue;
             }
-            let (part, end) = continuation(next, directives.escape);
+            let (part, end) = continuation(next, directives.escape());
             joined.push_str(&part);
             ended = end;
         }
@@ -66,7 +67,7 @@ pub fn instructions(text: &str) -> Result<(Vec<Instruction>, char), ParseError> 
             rest: rest.to_string(),
         });
     }
-    Ok((out, directives.escape))
+    Ok((out, directives.escape()))
 }
 
 /// A comment is a line whose first non-blank character is `#`.
@@ -84,61 +85,75 @@ fn continuation(line: &str, escape: char) -> (String, bool) {
     }
 }
 
-/// Parser directives: only on the first lines, before anything else, `# escape=X` as the engine matches it
-/// (the line lower-cased, `#`, blanks, `escape`, blanks, `=`, blanks, then the character).
+/// Parser directives: only on the first lines, before anything else, as Docker 20.10's parser reads them: a
+/// line `# name = value` (any case); `escape` (`\` or `` ` `` exactly) and `syntax` may each appear once and
+/// keep the directives going; any other line, another directive included, ends them.
+#[derive(Default)]
 struct Directives {
-    escape: char,
-    seen_escape: bool,
+    escape: Option<char>,
+    seen_syntax: bool,
     done: bool,
 }
 
-impl Default for Directives {
-    fn default() -> Self {
-        Directives {
-            escape: '\\',
-            seen_escape: false,
-            done: false,
-        }
-    }
-}
-
 impl Directives {
+    fn escape(&self) -> char {
+        self.escape.unwrap_or('\\')
+    }
+
     fn read(&mut self, line: &str, number: usize) -> Result<(), ParseError> {
         if self.done {
             return Ok(());
         }
-        match escape_directive(line) {
-            Some(c) => {
-                if self.seen_escape {
-                    return Err(ParseError {
-                        line: number,
-                        message: "only one escape parser directive can be used".into(),
-                    });
+        let fail = |message: String| ParseError {
+            line: number,
+            message,
+        };
+        match directive(line) {
+            Some((name, value)) if name == "escape" => {
+                if self.escape.is_some() {
+                    return Err(fail("only one escape parser directive can be used".into()));
                 }
-                if c != '\\' && c != '`' {
-                    return Err(ParseError {
-                        line: number,
-                        message: format!("invalid escape character `{c}` (use \\ or `)"),
-                    });
+                match value {
+                    "\\" => self.escape = Some('\\'),
+                    "`" => self.escape = Some('`'),
+                    other => {
+                        return Err(fail(format!(
+                            "invalid escape token `{other}` (use \\ or `)"
+                        )))
+                    }
                 }
-                self.seen_escape = true;
-                self.escape = c;
             }
-            // Another directive (`# syntax=`) is not read by the classic builder: it ends the directives, as
-            // does anything else.
-            None => self.done = true,
+            Some((name, _)) if name == "syntax" => {
+                if std::mem::replace(&mut self.seen_syntax, true) {
+                    return Err(fail("only one syntax parser directive can be used".into()));
+                }
+            }
+            _ => self.done = true,
         }
         Ok(())
     }
 }
 
-/// The character of an `# escape=` directive on this line, if it is one.
-fn escape_directive(line: &str) -> Option<char> {
-    let lower = line.trim_start().to_lowercase();
-    let rest = lower.strip_prefix('#')?.trim_start_matches([' ', '\t']);
-    let rest = rest.strip_prefix("escape")?.trim_start_matches([' ', '\t']);
-    let rest = rest.strip_prefix('=')?.trim_start_matches([' ', '\t']);
-    rest.chars().next()
+/// `# name = value` (the name lower-cased), with blanks as Go's `\s` (space, tab, form feed, CR, LF).
+fn directive(line: &str) -> Option<(String, &str)> {
+    let blank = [' ', '\t', '\x0c', '\r', '\n'];
+    let rest = line
+        .trim_start()
+        .strip_prefix('#')?
+        .trim_start_matches(blank);
+    let name_len = rest
+        .char_indices()
+        .find(|(i, c)| !(c.is_ascii_alphabetic() || (*i > 0 && c.is_ascii_digit())))
+        .map_or(rest.len(), |(i, _)| i);
+    if name_len == 0 {
+        return None;
+    }
+    let (name, rest) = rest.split_at(name_len);
+    let value = rest
+        .trim_start_matches(blank)
+        .strip_prefix('=')?
+        .trim_matches(blank);
+    (!value.is_empty()).then(|| (name.to_ascii_lowercase(), value))
 }
 
 #[cfg(test)]
@@ -181,9 +196,13 @@ mod tests {
     fn directives_count_only_at_the_top() {
         let text = "FROM scratch\n# escape=`\nRUN a \\\nFROM b\n";
         assert_eq!(parsed(text).len(), 2, "the late directive was taken");
-        // Another directive first ends the directives, as in the classic builder.
-        let (_, escape) = instructions("# syntax=x\n# escape=`\nFROM a\n").expect("parses");
+        // `syntax` keeps the directives going; any other directive ends them (seen on Docker 20.10).
+        let (_, escape) = instructions("# Syntax=x\n# escape=`\nFROM a\n").expect("parses");
+        assert_eq!(escape, '`');
+        let (_, escape) = instructions("# foo=bar\n# escape=`\nFROM a\n").expect("parses");
         assert_eq!(escape, '\\');
+        let (_, escape) = instructions("  #escape = ` \nFROM a\n").expect("parses");
+        assert_eq!(escape, '`');
         let (_, escape) = instructions("#   ESCAPE = `\nFROM a\n").expect("parses");
         assert_eq!(escape, '`');
     }
@@ -191,6 +210,8 @@ mod tests {
     #[test]
     fn a_bad_or_repeated_escape_directive_is_an_error() {
         assert!(instructions("# escape=x\nFROM a\n").is_err());
+        assert!(instructions("# escape=`x\nFROM a\n").is_err());
+        assert!(instructions("# syntax=x\n# syntax=y\nFROM a\n").is_err());
         assert!(instructions("# escape=`\n# escape=\\\nFROM a\n").is_err());
     }
 
