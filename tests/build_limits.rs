@@ -177,6 +177,7 @@ async fn a_build_printing_without_end_has_its_output_capped() {
         passed <= 64 * 1024 + notice.len() + 1,
         "{passed} bytes passed on"
     );
+    eprintln!("measured: {passed} bytes passed on under a cap of 65536, then: {notice}");
     assert!(
         lines.iter().filter(|l| l.starts_with("spam")).count() > 100,
         "the step's output was not passed on up to the cap"
@@ -263,6 +264,7 @@ async fn a_build_step_starting_threads_past_the_process_limit_is_stopped_and_nam
         .and_then(|n| n.parse().ok())
         .expect("the step said how many threads it got");
     assert!(started < 64, "{started} threads under a limit of 64");
+    eprintln!("measured: {started} threads started under a build pids limit of 64");
     // Under a limit above what it asks for, the same step gets all its threads.
     let roomy = BuildLimits {
         pids: 512,

@@ -256,7 +256,9 @@ impl BaseImage {
         )
         .expect("write");
         let built = std::process::Command::new("docker")
-            .args(["build", "-q", "-t", name])
+            // Not from the cache: a cached step of a parallel test's run would make the base that run's layer
+            // (tagged in its repository), which the build policy rightly refuses.
+            .args(["build", "-q", "--no-cache", "-t", name])
             .arg(dir.path())
             .output()
             .expect("docker CLI");

@@ -98,7 +98,8 @@ impl LocalImage {
             std::fs::write(dir.path().join(file), bytes).expect("file");
         }
         let built = Command::new("docker")
-            .args(["build", "-q", "-t", name])
+            // Not from the cache, which could hand back a parallel test's run layer as this image.
+            .args(["build", "-q", "--no-cache", "-t", name])
             .arg(dir.path())
             .output()
             .expect("docker CLI");
