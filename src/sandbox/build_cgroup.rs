@@ -84,6 +84,29 @@ impl BuildCgroup {
     }
 }
 
+/// Removes the empty cgroups of `run`'s builds under every controller (`gauntlet-build/<run>-<8 hex>`), left
+/// when a build was interrupted; one still holding a process stays (the kernel refuses to remove it).
+pub(crate) fn remove_leftovers(root: &Path, run: &RunLabel) {
+    let Ok(controllers) = std::fs::read_dir(root) else {
+        return;
+    };
+    let prefix = format!("{run}-");
+    for controller in controllers.flatten() {
+        let Ok(builds) = std::fs::read_dir(controller.path().join(PARENT)) else {
+            continue;
+        };
+        for build in builds.flatten() {
+            let name = build.file_name().to_string_lossy().to_string();
+            let ours = name
+                .strip_prefix(&prefix)
+                .is_some_and(|n| n.len() == 8 && n.bytes().all(|b| b.is_ascii_hexdigit()));
+            if ours && build.path().is_dir() {
+                let _ = std::fs::remove_dir(build.path());
+            }
+        }
+    }
+}
+
 /// `uri` with `cgroupparent=<parent>` added to its query.
 pub(crate) fn with_cgroup_parent(uri: &str, parent: &str) -> String {
     let encoded = percent_encoding::utf8_percent_encode(parent, percent_encoding::NON_ALPHANUMERIC);
@@ -94,6 +117,37 @@ pub(crate) fn with_cgroup_parent(uri: &str, parent: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leftovers_of_a_run_are_removed_and_no_others() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let run = RunLabel::parse("abc-1").expect("run id");
+        for controller in ["pids", "memory"] {
+            for name in [
+                "abc-1-0123abcd",
+                "abc-12-0123abcd",
+                "abc-1-0123abcd-x",
+                "other-0123abcd",
+            ] {
+                std::fs::create_dir_all(root.path().join(controller).join(PARENT).join(name))
+                    .expect("mkdir");
+            }
+        }
+        remove_leftovers(root.path(), &run);
+        for controller in ["pids", "memory"] {
+            let mut left: Vec<String> =
+                std::fs::read_dir(root.path().join(controller).join(PARENT))
+                    .expect("dir")
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .collect();
+            left.sort();
+            assert_eq!(
+                left,
+                ["abc-1-0123abcd-x", "abc-12-0123abcd", "other-0123abcd"]
+            );
+        }
+    }
 
     #[test]
     fn the_cgroup_parent_is_added_to_the_query() {
