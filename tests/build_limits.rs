@@ -264,6 +264,12 @@ async fn a_build_step_starting_threads_past_the_process_limit_is_stopped_and_nam
         .and_then(|n| n.parse().ok())
         .expect("the step said how many threads it got");
     assert!(started < 64, "{started} threads under a limit of 64");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("reached their limit of 64 processes")),
+        "{lines:?}"
+    );
     eprintln!("measured: {started} threads started under a build pids limit of 64");
     // Under a limit above what it asks for, the same step gets all its threads.
     let roomy = BuildLimits {

@@ -131,6 +131,16 @@ impl Sandbox {
         .await;
         progress.flush(&mut on_line);
         let hit_pids = cgroup.as_ref().is_some_and(BuildCgroup::hit_limit);
+        if hit_pids {
+            // Said in the log too, for a build that went on (or ran out of time) after a step was refused.
+            let note = format!(
+                "── the build's steps reached their limit of {} processes and threads ──",
+                request.limits.pids
+            );
+            on_line(&note);
+            progress.log.push(&note);
+            progress.log.push("\n");
+        }
 
         let failure = match outcome {
             Ok(Ok(())) => match progress.image.take() {
