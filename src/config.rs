@@ -28,6 +28,10 @@ pub enum ConfigError {
     LogFormat(String),
     #[error("build_base_images: {0}")]
     BaseImages(#[from] crate::sandbox::BadPattern),
+    #[error(transparent)]
+    Firewall(#[from] crate::sandbox::FirewallError),
+    #[error("`{0}` is not a proxy address or network (e.g. 10.0.0.1 or 10.0.0.0/8)")]
+    Proxy(String),
 }
 
 /// Values as they come from flags or environment: every one optional so the file and defaults can fill in.
@@ -87,6 +91,15 @@ pub struct ConfigArgs {
         value_name = "DIR|off"
     )]
     pub build_cgroup: Option<String>,
+    /// Who keeps learners' services off the grading host: `iptables` (Gauntlet installs the rule; needs root
+    /// and a local engine) or `external` (the operator did, see docs/operations.md) [default: iptables]
+    #[arg(
+        long,
+        env = "GAUNTLET_SANDBOX_FIREWALL",
+        global = true,
+        value_name = "MODE"
+    )]
+    pub sandbox_firewall: Option<String>,
 }
 
 /// Settings only the server reads.
@@ -98,6 +111,17 @@ pub struct ServerArgs {
     /// Mark cookies Secure (set when Gauntlet is served over HTTPS, directly or behind a proxy)
     #[arg(long, env = "GAUNTLET_SECURE_COOKIES")]
     pub secure_cookies: Option<bool>,
+    /// Serve `/metrics` only on this address (e.g. one only the monitoring network reaches) [default: on the
+    /// main address]
+    #[arg(long, env = "GAUNTLET_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// Require `Authorization: Bearer TOKEN` on `/metrics` [default: no token]
+    #[arg(long, env = "GAUNTLET_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Proxies whose X-Forwarded-For is believed for the client's address (comma-separated addresses or
+    /// networks, e.g. 10.0.0.0/8) [default: none]
+    #[arg(long, env = "GAUNTLET_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// The optional file, with the same names as the environment variables without their prefix.
@@ -111,12 +135,16 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     log_format: Option<String>,
     secure_cookies: Option<bool>,
+    metrics_bind: Option<String>,
+    metrics_token: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
     workers: Option<usize>,
     max_upload_mb: Option<u64>,
     lease_secs: Option<u64>,
     build_base_images: Option<Vec<String>>,
     build_context_mb: Option<u64>,
     build_cgroup: Option<String>,
+    sandbox_firewall: Option<String>,
 }
 
 /// How log lines are written.
@@ -212,6 +240,8 @@ pub struct GradingSettings {
     pub lease: std::time::Duration,
     /// What learners' builds may read (base images) and how large their context may be.
     pub build: crate::sandbox::BuildPolicy,
+    /// How run networks are kept off the grading host.
+    pub firewall: crate::sandbox::FirewallMode,
 }
 
 impl Default for GradingSettings {
@@ -221,6 +251,7 @@ impl Default for GradingSettings {
             max_upload_bytes: 25 << 20,
             lease: std::time::Duration::from_secs(30),
             build: crate::sandbox::BuildPolicy::default(),
+            firewall: crate::sandbox::FirewallMode::default(),
         }
     }
 }
@@ -230,6 +261,45 @@ impl Default for GradingSettings {
 pub struct ServerSettings {
     pub bind: SocketAddr,
     pub secure_cookies: bool,
+    pub metrics: MetricsSettings,
+    /// Proxies whose `X-Forwarded-For` names the client (for rate limits); none by default.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Who may read `/metrics`: by default anyone who reaches the server, which suits a server on a private network;
+/// a separate bind keeps the figures off the public address, a token keeps them from anyone without it.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsSettings {
+    /// When set, `/metrics` is served on this address only (the main address answers 404 there).
+    pub bind: Option<SocketAddr>,
+    pub token: Option<BearerToken>,
+}
+
+/// A shared secret; its `Debug` hides it so settings can be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    /// An empty token would let anyone in with `Bearer `: it is treated as no token.
+    pub fn new(token: &str) -> Option<BearerToken> {
+        let token = token.trim();
+        (!token.is_empty()).then(|| BearerToken(token.to_string()))
+    }
+
+    /// Whether an `Authorization` header value carries this token (compared in constant time).
+    pub fn admits(&self, authorization: Option<&str>) -> bool {
+        use subtle::ConstantTimeEq;
+        let Some(given) = authorization.and_then(|v| v.strip_prefix("Bearer ")) else {
+            return false;
+        };
+        bool::from(given.trim().as_bytes().ct_eq(self.0.as_bytes()))
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken(***)")
+    }
 }
 
 /// Settles the shared settings and, for the server, its own.
@@ -291,17 +361,52 @@ pub fn resolve(
                 pick(args.lease_secs, file.lease_secs, || 30).max(2),
             ),
             build,
+            firewall: match args.sandbox_firewall.clone().or(file.sandbox_firewall) {
+                Some(mode) => mode.parse()?,
+                None => crate::sandbox::FirewallMode::default(),
+            },
         },
     };
     let bind_str = pick(server.bind.clone(), file.bind, || "127.0.0.1:8080".into());
     let bind = bind_str
         .parse()
         .map_err(|_| ConfigError::Bind { value: bind_str })?;
+    let metrics_bind = match server.metrics_bind.clone().or(file.metrics_bind) {
+        Some(value) => Some(value.parse().map_err(|_| ConfigError::Bind { value })?),
+        None => None,
+    };
+    let trusted_proxies = server
+        .trusted_proxies
+        .clone()
+        .or(file.trusted_proxies)
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| parse_proxy(p))
+        .collect::<Result<Vec<_>, _>>()?;
     let server = ServerSettings {
         bind,
+        trusted_proxies,
         secure_cookies: pick(server.secure_cookies, file.secure_cookies, || false),
+        metrics: MetricsSettings {
+            bind: metrics_bind,
+            token: server
+                .metrics_token
+                .clone()
+                .or(file.metrics_token)
+                .as_deref()
+                .and_then(BearerToken::new),
+        },
     };
     Ok((settings, server))
+}
+
+/// A network (`10.0.0.0/8`) or a single address (`10.0.0.1`, taken as its own network).
+fn parse_proxy(s: &str) -> Result<ipnet::IpNet, ConfigError> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| ConfigError::Proxy(s.to_string()))
 }
 
 fn pick<T>(flag_or_env: Option<T>, file: Option<T>, default: impl FnOnce() -> T) -> T {
@@ -353,6 +458,36 @@ mod tests {
         assert_eq!(srv.bind.to_string(), "127.0.0.1:9000");
         assert_eq!(s.data_dir, PathBuf::from("data"));
         assert_eq!(s.database_url.backend(), Backend::Sqlite);
+        assert!(srv.metrics.bind.is_none() && srv.metrics.token.is_none());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let server = ServerArgs {
+            trusted_proxies: Some(vec!["10.0.0.0/8".into(), " 192.168.1.2".into()]),
+            ..Default::default()
+        };
+        let (_, srv) = resolve(&ConfigArgs::default(), &server).unwrap();
+        assert_eq!(srv.trusted_proxies.len(), 2);
+        assert!(
+            srv.trusted_proxies[1].contains(&"192.168.1.2".parse::<std::net::IpAddr>().unwrap())
+        );
+        let bad = ServerArgs {
+            trusted_proxies: Some(vec!["proxy.local".into()]),
+            ..Default::default()
+        };
+        assert!(resolve(&ConfigArgs::default(), &bad).is_err());
+    }
+
+    #[test]
+    fn the_metrics_token_is_hidden_and_checked_exactly() {
+        let token = BearerToken::new("s3cret").unwrap();
+        assert!(!format!("{token:?}").contains("s3cret"));
+        assert!(token.admits(Some("Bearer s3cret")));
+        assert!(!token.admits(Some("Bearer s3cre")));
+        assert!(!token.admits(Some("s3cret")));
+        assert!(!token.admits(None));
+        assert!(BearerToken::new("  ").is_none());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Wires the application together: store, curriculum, keys, limits, metrics and the HTTP server. The one place
 //! that knows how the parts connect; tests build the same [`Application`] on port 0.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
@@ -17,6 +17,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::{ServerSettings, Settings};
 use crate::curriculum::{Curriculum, SharedCurriculum};
 use crate::diagnostics::Diagnostic;
+use crate::grading::secrets::RunSecrets;
 use crate::grading::submit::Intake;
 use crate::grading::{reaper, WorkerPool, WorkerSettings};
 use crate::sandbox::Sandbox;
@@ -63,6 +64,8 @@ pub struct Application {
     port: u16,
     address: String,
     server: Server,
+    /// `/metrics` on its own address, when the operator asked for one.
+    metrics: Option<(Server, u16)>,
     state: Data<AppState>,
     workers: Option<WorkerPool>,
 }
@@ -92,9 +95,11 @@ impl Application {
             store,
             curriculum,
             limiter: LoginLimiter::new(options.login_policy, options.clock.clone()),
+            trusted_proxies: server.trusted_proxies.clone(),
             key,
             secure_cookies: server.secure_cookies,
             metrics: Metrics::new(),
+            metrics_access: server.metrics.clone(),
             clock: options.clock,
             asset_version: web::assets::version(),
             grading: Intake {
@@ -126,10 +131,15 @@ impl Application {
             source,
         })?
         .run();
+        let metrics = match server.metrics.bind {
+            Some(bind) => Some(metrics_server(bind, state.clone())?),
+            None => None,
+        };
         Ok(Application {
             port: local.port(),
             address: local.to_string(),
             server: http,
+            metrics,
             state,
             workers,
         })
@@ -143,6 +153,11 @@ impl Application {
         &self.address
     }
 
+    /// The port `/metrics` is served on when it has an address of its own.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
+    }
+
     /// Shared state, for tests that need to reach the store behind the server.
     pub fn state(&self) -> Data<AppState> {
         self.state.clone()
@@ -151,12 +166,42 @@ impl Application {
     /// Serves until the process is asked to stop (SIGINT/SIGTERM stop actix gracefully), then lets the
     /// workers finish their current runs.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(server, _)| {
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
+        });
         let served = self.server.await;
+        if let Some((task, handle)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         if let Some(workers) = self.workers {
             workers.shutdown().await;
         }
         served
     }
+}
+
+/// A second, minimal server that answers `/metrics` and nothing else, so the figures can live on an address only
+/// the monitoring network reaches. Returns it with its port (the setting may ask for port 0).
+fn metrics_server(bind: SocketAddr, state: Data<AppState>) -> Result<(Server, u16), StartupError> {
+    let err = |source| StartupError::Bind {
+        address: bind.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(bind).map_err(err)?;
+    let port = listener.local_addr().map_err(err)?.port();
+    let server = HttpServer::new(move || {
+        App::new().app_data(state.clone()).route(
+            "/metrics",
+            actix_web::web::get().to(web::health::metrics_here),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .map_err(err)?
+    .run();
+    Ok((server, port))
 }
 
 /// The archive limits from the settings.
@@ -199,13 +244,24 @@ pub async fn start_workers(
     worker.heartbeat = (settings.grading.lease / 4).max(std::time::Duration::from_millis(500));
     worker.limits = archive_limits(settings);
     worker.build_policy = settings.grading.build.clone();
+    worker.firewall = settings.grading.firewall;
+    worker.secrets = run_secrets(&settings.data_dir)?;
     let pool = WorkerPool::spawn(store.clone(), curriculum.clone(), instance, worker);
     let waker = pool.waker();
     Ok((Some(pool), waker))
 }
 
-/// The key that signs cookies: kept in `DATA_DIR/secret.key` so sessions survive restarts, created on first run
-/// with permissions only the owner can read.
+/// The key per-run secrets are derived under (with each run's seed): the server's own, from the same
+/// `DATA_DIR/secret.key` that signs cookies (created when missing), so a re-grade on this server gets the same
+/// secrets and nobody without the file can compute them from the seed.
+pub fn run_secrets(data_dir: &Path) -> Result<RunSecrets, StartupError> {
+    Ok(RunSecrets::from_server_key(
+        load_or_create_key(data_dir)?.master(),
+    ))
+}
+
+/// The key that signs cookies and keys per-run secrets: kept in `DATA_DIR/secret.key` so sessions survive
+/// restarts and re-grades get the same secrets, created on first run with permissions only the owner can read.
 fn load_or_create_key(data_dir: &Path) -> Result<Key, StartupError> {
     let path = data_dir.join("secret.key");
     let err = |source| StartupError::Key {

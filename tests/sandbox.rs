@@ -10,81 +10,13 @@ use std::collections::HashMap;
 use std::fs;
 use std::time::{Duration, Instant};
 
-use gauntlet::archive::{pack, ArchiveLimits};
-use gauntlet::sandbox::{
-    base_url, BuildError, BuildPolicy, ImageId, RunLabel, Running, Sandbox, StartError, StartSpec,
-    IMAGE_REPO, LABEL_RUN,
+use common::sandbox::{
+    build_service, context, run_id, setup, start_healthy, RunGuard, BUILD_TIMEOUT, LOG_CAP, SERVICE,
 };
-
-const SERVICE: &str = "FROM scratch\nCOPY testsvc /testsvc\nENTRYPOINT [\"/testsvc\"]\n";
-const BUILD_TIMEOUT: Duration = Duration::from_secs(120);
-const LOG_CAP: usize = 64 * 1024;
-
-/// A build context: the static testsvc binary beside `dockerfile`, packed as the CLI would pack it.
-fn context(dockerfile: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    fs::copy(common::testsvc::binary(), dir.path().join("testsvc")).expect("copy testsvc");
-    fs::write(dir.path().join("Dockerfile"), dockerfile).expect("Dockerfile");
-    pack(dir.path(), &ArchiveLimits::default()).expect("pack context")
-}
-
-/// A unique run id per test and process, under `prefix` so the reaper test can sweep only its own.
-fn run_id(prefix: &str, test: &str) -> RunLabel {
-    RunLabel::parse(&format!("{prefix}-{}-{test}", std::process::id())).expect("valid run id")
-}
-
-/// Removes the run's objects when dropped, on success and on panic alike.
-struct RunGuard {
-    sandbox: Sandbox,
-    run: RunLabel,
-}
-
-impl Drop for RunGuard {
-    fn drop(&mut self) {
-        let (sandbox, run) = (self.sandbox.clone(), self.run.clone());
-        // Drop cannot await; a runtime of its own on another thread works inside or outside tokio.
-        let cleaned = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime")
-                .block_on(sandbox.remove_run(&run))
-        })
-        .join();
-        if !matches!(cleaned, Ok(Ok(_))) {
-            eprintln!("clean-up of {} failed: {cleaned:?}", self.run);
-        }
-    }
-}
-
-async fn setup(test: &str) -> (Sandbox, RunLabel, RunGuard) {
-    let sandbox = Sandbox::connect().await.expect("docker engine");
-    sandbox.ping().await.expect("ping");
-    let run = run_id("t", test);
-    let guard = RunGuard {
-        sandbox: sandbox.clone(),
-        run: run.clone(),
-    };
-    (sandbox, run, guard)
-}
-
-async fn build_service(sandbox: &Sandbox, run: &RunLabel) -> ImageId {
-    let bytes = context(SERVICE);
-    sandbox
-        .build(run, bytes, BUILD_TIMEOUT, LOG_CAP, |_| {})
-        .await
-        .expect("testsvc image builds")
-}
-
-async fn start_healthy(sandbox: &Sandbox, run: &RunLabel, spec: &StartSpec) -> Running {
-    let image = build_service(sandbox, run).await;
-    let running = sandbox.start(run, &image, spec).await.expect("starts");
-    sandbox
-        .wait_healthy(&running, "/healthz", Duration::from_secs(20))
-        .await
-        .expect("healthy");
-    running
-}
+use gauntlet::sandbox::{
+    base_url, BuildError, BuildPolicy, RunLabel, Sandbox, StartError, StartSpec, IMAGE_REPO,
+    LABEL_RUN,
+};
 
 /// How many containers, networks and volumes carry the run's label, and images its repository.
 async fn run_objects(sandbox: &Sandbox, run: &RunLabel) -> usize {

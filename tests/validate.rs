@@ -380,3 +380,29 @@ fn a_build_pids_limit_of_zero_is_reported_with_its_line() {
         "pids must be between 8",
     );
 }
+
+#[test]
+fn a_limit_of_zero_which_docker_reads_as_no_limit_is_reported_with_its_line() {
+    for (key, value, line) in [
+        ("memory_mb", "0", 7),
+        ("pids", "0", 7),
+        ("pids", "-1", 7),
+        ("cpus", "0.0", 7),
+        ("nofile", "0", 7),
+    ] {
+        let course = Course::valid();
+        course.write(
+            "labs/w01-hello/lab.toml",
+            &format!("title = \"Hello\"\nweek = 1\n[pillars]\nlanguage = 1.0\n\n[limits]\n{key} = {value}\n"),
+        );
+        let report = validate(&course);
+        assert!(!report.success, "{key} = {value} accepted");
+        assert_reports(
+            &report,
+            &course,
+            "labs/w01-hello/lab.toml",
+            line,
+            "no limit",
+        );
+    }
+}

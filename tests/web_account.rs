@@ -3,7 +3,7 @@
 mod common;
 
 use common::app::{spawn_app, Spawn, PASSWORD};
-use gauntlet::auth::ratelimit::{LoginPolicy, Policy};
+use gauntlet::auth::ratelimit::{LoginPolicy, Policy, Progressive};
 
 #[tokio::test]
 async fn a_signed_out_visitor_is_sent_to_login() {
@@ -174,14 +174,13 @@ async fn a_form_without_the_csrf_token_or_with_a_wrong_one_is_rejected() {
 async fn repeated_failures_on_one_account_are_rate_limited() {
     let app = Spawn::default()
         .login_policy(LoginPolicy {
-            per_account_failures: Policy {
-                max: 3,
-                window_ms: 60_000,
+            per_account_and_address: Progressive {
+                free: 3,
+                first_delay_ms: 60_000,
+                max_delay_ms: 60_000,
+                forget_after_ms: 3_600_000,
             },
-            per_address_attempts: Policy {
-                max: 100,
-                window_ms: 60_000,
-            },
+            ..LoginPolicy::default()
         })
         .start()
         .await;
@@ -198,17 +197,14 @@ async fn repeated_failures_on_one_account_are_rate_limited() {
 }
 
 #[tokio::test]
-async fn many_attempts_from_one_address_are_rate_limited() {
+async fn many_failures_from_one_address_are_rate_limited() {
     let app = Spawn::default()
         .login_policy(LoginPolicy {
-            per_account_failures: Policy {
-                max: 100,
-                window_ms: 60_000,
-            },
-            per_address_attempts: Policy {
+            per_address_failures: Policy {
                 max: 4,
                 window_ms: 60_000,
             },
+            ..LoginPolicy::default()
         })
         .start()
         .await;

@@ -47,23 +47,34 @@ pub async fn starter(
     }
 }
 
-/// `POST /api/v1/labs/{lab}/submissions`: the body is the archive (`.tar.gz` or `.zip`).
+/// `POST /api/v1/labs/{lab}/submissions`: the body is the archive (`.tar.gz` or `.zip`). The token is checked
+/// (by the extractor) before the body is read, and the body is read no further than the limit: a declared
+/// `Content-Length` over it is refused before a byte is read, with the declared size in the message.
 pub async fn submit(
+    req: HttpRequest,
     state: web::Data<AppState>,
     user: ApiUser,
     path: web::Path<String>,
     mut body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let limit = state.grading.limits.max_bytes;
+    let too_large = |size: u64| {
+        let e = crate::archive::ArchiveError::TooLarge { size, limit };
+        ApiError::TooLarge(format!("{e}; nothing was stored"))
+    };
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(size) = declared.filter(|s| *s > limit) {
+        return Err(too_large(size));
+    }
     let mut bytes = Vec::new();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|_| ApiError::BadUpload("the upload was interrupted".into()))?;
         if (bytes.len() + chunk.len()) as u64 > limit {
-            let e = crate::archive::ArchiveError::TooLarge {
-                size: (bytes.len() + chunk.len()) as u64,
-                limit,
-            };
-            return Err(ApiError::TooLarge(format!("{e}; nothing was stored")));
+            return Err(too_large((bytes.len() + chunk.len()) as u64));
         }
         bytes.extend_from_slice(&chunk);
     }

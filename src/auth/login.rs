@@ -42,7 +42,7 @@ pub async fn sign_in(
     let key = account
         .clone()
         .unwrap_or_else(|_| email.trim().to_lowercase());
-    if let Decision::Limited { retry_after_secs } = limiter.check(&key, client) {
+    if let Decision::Limited { retry_after_secs } = limiter.check_sign_in(&key, client) {
         return Ok(LoginOutcome::Limited { retry_after_secs });
     }
     let user = match &account {
@@ -56,7 +56,7 @@ pub async fn sign_in(
     let ok = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     match (ok, user) {
         (true, Some(user)) => {
-            limiter.succeeded(&key);
+            limiter.sign_in_succeeded(&key, client);
             let token = session::new_token();
             store
                 .create_session(&session::hash_token(&token), user.id, session::TTL_MS)
@@ -64,7 +64,7 @@ pub async fn sign_in(
             Ok(LoginOutcome::SignedIn { token })
         }
         _ => {
-            limiter.failed(&key);
+            limiter.sign_in_failed(&key, client);
             Ok(LoginOutcome::Refused)
         }
     }
@@ -88,15 +88,28 @@ pub enum RegisterError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// Too many wrong invite codes or new accounts from this address.
+    #[error("too many registrations; retry in {retry_after_secs} s")]
+    Limited { retry_after_secs: u64 },
 }
 
-/// Creates a learner in the cohort the invite code opens and signs them in; returns the session token.
-pub async fn register(store: &Store, form: &Registration<'_>) -> Result<String, RegisterError> {
+/// Creates a learner in the cohort the invite code opens and signs them in; returns the session token. Wrong
+/// invite codes and created accounts count against the client's address.
+pub async fn register(
+    store: &Store,
+    limiter: &LoginLimiter,
+    form: &Registration<'_>,
+    client: &str,
+) -> Result<String, RegisterError> {
+    if let Decision::Limited { retry_after_secs } = limiter.check_registration(client) {
+        return Err(RegisterError::Limited { retry_after_secs });
+    }
     let mut problems = Vec::new();
     let cohort = store
         .cohort_by_invite(&invite::normalise(form.invite_code))
         .await?;
     if cohort.is_none() {
+        limiter.invite_failed(client);
         problems.push(
             "This invite code is not valid. Ask your instructor for the code of your cohort."
                 .to_string(),
@@ -132,6 +145,7 @@ pub async fn register(store: &Store, form: &Registration<'_>) -> Result<String, 
         }
         Err(e) => return Err(e.into()),
     };
+    limiter.registered(client);
     let token = session::new_token();
     store
         .create_session(&session::hash_token(&token), user_id, session::TTL_MS)

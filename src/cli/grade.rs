@@ -11,14 +11,15 @@ use crate::checks::{CheckSuite, Verdict};
 use crate::curriculum::Lab;
 use crate::domain::RunState;
 use crate::grading::{self, Job, Report, RunEvent};
-use crate::sandbox::{RunLabel, Sandbox};
+use crate::sandbox::{FirewallMode, RunLabel, Sandbox};
 
 pub async fn run(
-    settings: &crate::config::Settings,
     lab_dir: &Path,
     project: &Path,
     json: bool,
     seed: Option<u64>,
+    firewall: FirewallMode,
+    build: crate::sandbox::BuildPolicy,
 ) -> anyhow::Result<ExitCode> {
     let lab = Lab::load(lab_dir).map_err(|p| problems("the lab", &p))?;
     let mut pillars: Vec<String> = crate::domain::STANDARD_PILLARS
@@ -34,7 +35,8 @@ pub async fn run(
     let sandbox = Sandbox::connect()
         .await
         .context("the Docker engine cannot be reached")?
-        .with_build_policy(settings.grading.build.clone());
+        .with_firewall(firewall)
+        .with_build_policy(build);
     let id = format!("grade-{}", hex::encode(rand::random::<[u8; 4]>()));
     let work = tempfile::tempdir().context("cannot create a work folder")?;
     let job = Job {
@@ -43,6 +45,8 @@ pub async fn run(
         suite,
         archive,
         seed: seed.unwrap_or_else(|| u64::from(rand::random::<u32>())),
+        // A local grade has no server key: its secrets only need to be unknown to the service beforehand.
+        secrets: crate::grading::secrets::RunSecrets::ephemeral(),
         limits,
         work_dir: work.path().join(&id),
     };

@@ -7,19 +7,21 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::grading::prove::{self, Proof, Trial};
-use crate::sandbox::Sandbox;
+use crate::sandbox::{FirewallMode, Sandbox};
 
 pub async fn run(
-    settings: &crate::config::Settings,
     lab_dir: &Path,
     reference: &Path,
     json: bool,
     seed: u64,
+    firewall: FirewallMode,
+    build: crate::sandbox::BuildPolicy,
 ) -> anyhow::Result<ExitCode> {
     let sandbox = Sandbox::connect()
         .await
         .context("the Docker engine cannot be reached")?
-        .with_build_policy(settings.grading.build.clone());
+        .with_firewall(firewall)
+        .with_build_policy(build);
     let pillars: Vec<String> = crate::domain::STANDARD_PILLARS
         .iter()
         .map(|p| p.to_string())

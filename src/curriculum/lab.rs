@@ -52,6 +52,21 @@ pub struct ServiceSpec {
     /// restart the service and expect its data back.
     #[serde(default)]
     pub data_dir: Option<String>,
+    /// Who the service runs as: Gauntlet's non-root user (the default), or the image's own `USER` for a lab
+    /// that grades what the image declares.
+    #[serde(default)]
+    pub run_as: RunAs,
+}
+
+/// The user a lab's service runs as.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunAs {
+    /// uid and gid 10001, whatever the image says (`sandbox::User::DEFAULT`).
+    #[default]
+    Gauntlet,
+    /// The image's `USER` (root when it declares none).
+    Image,
 }
 
 /// How the learner's image is built.
@@ -159,12 +174,42 @@ impl RawBuild {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
-    #[serde(default = "default_memory")]
+    #[serde(default = "default_memory", deserialize_with = "positive_u64")]
     pub memory_mb: u64,
-    #[serde(default = "default_cpus")]
+    #[serde(default = "default_cpus", deserialize_with = "positive_cpus")]
     pub cpus: f64,
-    #[serde(default = "default_pids")]
+    #[serde(default = "default_pids", deserialize_with = "positive_i64")]
     pub pids: i64,
+    /// Open files per process (soft and hard limit).
+    #[serde(default = "default_nofile", deserialize_with = "positive_u64")]
+    pub nofile: u64,
+}
+
+// Docker reads 0 (and for pids, -1) as "no limit": a limit in lab.toml must be a real one.
+const UNLIMITED: &str = "must be greater than 0 (Docker would read 0 as no limit at all)";
+
+fn positive_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match u64::deserialize(d)? {
+        0 => Err(serde::de::Error::custom(UNLIMITED)),
+        n => Ok(n),
+    }
+}
+
+fn positive_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    match i64::deserialize(d)? {
+        n if n > 0 => Ok(n),
+        _ => Err(serde::de::Error::custom(UNLIMITED)),
+    }
+}
+
+fn positive_cpus<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    match f64::deserialize(d)? {
+        // Below a millicore the engine refuses the container anyway.
+        n if n.is_finite() && n >= 0.001 => Ok(n),
+        _ => Err(serde::de::Error::custom(
+            "must be at least 0.001 (a thousandth of a core); 0 would mean no limit",
+        )),
+    }
 }
 
 /// Deadlines of a run's stages.
@@ -194,6 +239,9 @@ fn default_cpus() -> f64 {
 fn default_pids() -> i64 {
     128
 }
+fn default_nofile() -> u64 {
+    4096
+}
 fn default_build() -> u64 {
     300
 }
@@ -211,6 +259,7 @@ impl Default for ServiceSpec {
             health: default_health(),
             secrets: Vec::new(),
             data_dir: None,
+            run_as: RunAs::default(),
         }
     }
 }
@@ -220,6 +269,7 @@ impl Default for Limits {
             memory_mb: default_memory(),
             cpus: default_cpus(),
             pids: default_pids(),
+            nofile: default_nofile(),
         }
     }
 }

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use course::{Course, Pillar};
-pub use lab::{Lab, Limits, ServiceSpec, Timeouts};
+pub use lab::{Lab, Limits, RunAs, ServiceSpec, Timeouts};
 pub use module::Module;
 
 use crate::diagnostics::Diagnostic;

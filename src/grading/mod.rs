@@ -6,7 +6,8 @@
 //!   store, record the result once, put the run back on a platform fault.
 //! - `events.rs`: what a run reports as it goes (stages, build log lines, verdicts).
 //! - `test_stage.rs`: a lab's test stage, built before the final image, and the shared build budget.
-//! - `service.rs`: the service's environment and container settings; `control.rs`: restarting it for checks.
+//! - `service.rs`: the service's environment and container settings; `control.rs`: restarting it for checks;
+//!   `secrets.rs`: per-run secrets under the server's key.
 //! - `submit.rs`, `reaper.rs`, `prove.rs`: taking an upload, start-up clean-up, `gauntlet prove`.
 
 pub mod control;
@@ -14,6 +15,7 @@ pub mod events;
 pub mod pipeline;
 pub mod prove;
 pub mod reaper;
+pub mod secrets;
 pub mod service;
 pub mod submit;
 mod test_stage;

@@ -42,6 +42,8 @@ pub struct Job {
     pub suite: CheckSuite,
     pub archive: Vec<u8>,
     pub seed: u64,
+    /// The key the run's secrets are derived under, with the seed.
+    pub secrets: super::secrets::RunSecrets,
     pub limits: ArchiveLimits,
     /// A folder for the unpacked project; removed when the run ends.
     pub work_dir: PathBuf,
@@ -237,11 +239,16 @@ async fn stages(
             state: RunState::Starting,
         },
     );
-    let spec = start_spec(&job.lab, &service_env(&job.lab, job.seed));
+    let spec = start_spec(&job.lab, &service_env(&job.lab, job.seed, &job.secrets));
     let running = match sandbox.start(&job.label, &image, &spec).await {
         Ok(r) => r,
-        Err(e) => {
+        Err(StartError::Platform(e)) => {
             let mut r = Report::platform(Stage::Start, &e);
+            r.build_log = build_log;
+            return r;
+        }
+        Err(e) => {
+            let mut r = Report::new(RunState::Failed, Stage::Start, format!("Start: {e}."));
             r.build_log = build_log;
             return r;
         }
@@ -257,12 +264,18 @@ async fn stages(
     let address = match healthy {
         Ok(address) => address,
         Err(e) => {
+            let log = container_log(sandbox, &running).await;
             let mut r = match &e {
                 StartError::Platform(p) => Report::platform(Stage::Start, p),
-                _ => Report::new(RunState::Failed, Stage::Start, format!("Start: {e}.")),
+                // The service's own output is no secret, and it is where the learner finds why it stopped.
+                _ => Report::new(
+                    RunState::Failed,
+                    Stage::Start,
+                    format!("Start: {e}.{}", own_output(&log)),
+                ),
             };
             r.build_log = build_log;
-            r.container_log = container_log(sandbox, &running).await;
+            r.container_log = log;
             return r;
         }
     };
@@ -280,6 +293,13 @@ async fn stages(
         return report;
     }
     let outcomes = run_checks(sandbox, job, &running, address, events).await;
+    let fault = match sandbox.fault(&running).await {
+        Ok(fault) => fault,
+        Err(e) => {
+            tracing::warn!(run = %job.label, error = %e, "could not read how the service ended");
+            None
+        }
+    };
     let container_log = container_log(sandbox, &running).await;
     let mut report = match outcomes {
         Some(outcomes) => verdict(outcomes),
@@ -292,9 +312,43 @@ async fn stages(
             ),
         ),
     };
+    if let Some(fault) = fault.filter(|_| report.state == RunState::Failed) {
+        // Checks that failed because the service was gone say "could not be reached"; this says why.
+        report.reason = format!("{}: {}", capitalised(&fault.to_string()), report.reason);
+    }
     report.build_log = build_log;
     report.container_log = container_log;
     report
+}
+
+/// Lines a learner sees of their service's own output when it did not start: the last few, enough to show
+/// a stack trace's message or a "cannot listen" line.
+const OWN_OUTPUT_LINES: usize = 20;
+const OWN_OUTPUT_BYTES: usize = 2048;
+
+/// The end of the service's output, introduced, or nothing when it printed nothing.
+fn own_output(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut tail = lines[lines.len().saturating_sub(OWN_OUTPUT_LINES)..].join("\n");
+    if tail.len() > OWN_OUTPUT_BYTES {
+        let mut cut = tail.len() - OWN_OUTPUT_BYTES;
+        while !tail.is_char_boundary(cut) {
+            cut += 1;
+        }
+        tail.drain(..cut);
+    }
+    format!("\nThe last lines your service printed:\n{tail}")
+}
+
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// Unpacks the upload (checking it again: the worker trusts nothing it reads back) and packs the build context,
@@ -358,7 +412,7 @@ async fn run_checks(
     let target = Target { base_url: base };
     let ctx = CheckContext {
         seed: job.seed,
-        env: service_env(&job.lab, job.seed),
+        env: service_env(&job.lab, job.seed, &job.secrets),
         control: Some(std::sync::Arc::new(control)),
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<CheckEvent>();
@@ -445,6 +499,17 @@ pub(super) fn push_capped(log: &mut String, line: &str, cap: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_learner_sees_the_last_lines_of_their_own_output() {
+        let log: String = (1..=30).map(|i| format!("line {i}\n")).collect();
+        let shown = own_output(&log);
+        assert!(shown.starts_with("\nThe last lines your service printed:\n"));
+        assert!(shown.contains("line 11\n") && shown.ends_with("line 30"));
+        assert!(!shown.contains("line 10\n"));
+        assert_eq!(own_output("\n  \n"), "");
+        assert!(own_output(&"x".repeat(10_000)).len() < OWN_OUTPUT_BYTES + 64);
+    }
 
     #[test]
     fn the_log_keeps_its_tail_within_the_cap() {

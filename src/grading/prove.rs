@@ -12,13 +12,14 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::secrets::RunSecrets;
 use super::service::{service_env, start_spec};
 use crate::archive::{self, ArchiveLimits};
 use crate::checks::mutants::{self, FailStage, Mutant};
 use crate::checks::{self, CheckContext, CheckOutcome, CheckSuite, Target, Verdict};
 use crate::curriculum::Lab;
 use crate::diagnostics::Diagnostic;
-use crate::sandbox::{BuildError, BuildRequest, ImageId, RunLabel, Sandbox};
+use crate::sandbox::{BuildError, BuildRequest, ImageId, RunLabel, Sandbox, StartError};
 
 /// Why a proof could not be carried out at all (as opposed to a proof that found mismatches).
 #[derive(Debug, thiserror::Error)]
@@ -249,10 +250,20 @@ async fn try_one(
     mutant: &Mutant,
     seed: u64,
 ) -> Result<Trial, ProveError> {
-    let mut env = service_env(lab, seed);
+    let mut env = service_env(lab, seed, &RunSecrets::ephemeral());
     env.extend(mutant.env.clone());
     let spec = start_spec(lab, &env);
-    let running = sandbox.start(label, image, &spec).await?;
+    let running = match sandbox.start(label, image, &spec).await {
+        Ok(running) => running,
+        Err(StartError::Platform(e)) => return Err(e.into()),
+        Err(e) => {
+            return Ok(Trial::before_checks(
+                mutant,
+                FailStage::Start,
+                e.to_string(),
+            ))
+        }
+    };
     let healthy = sandbox
         .wait_healthy(
             &running,

@@ -3,31 +3,23 @@
 
 use std::collections::BTreeMap;
 
-use crate::curriculum::Lab;
-use crate::sandbox::StartSpec;
+use super::secrets::RunSecrets;
+use crate::curriculum::{Lab, RunAs};
+use crate::sandbox::{StartSpec, User};
 
 /// The environment the service starts with, which the checks also see: the port, the run's seed and, when the
-/// lab asks for them, the run's secrets.
-pub fn service_env(lab: &Lab, seed: u64) -> BTreeMap<String, String> {
+/// lab asks for them, the run's secrets (derived under `secrets`' key, so the seed alone does not give them).
+pub fn service_env(lab: &Lab, seed: u64, secrets: &RunSecrets) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     env.insert("PORT".to_string(), lab.service.port.to_string());
     env.insert("GAUNTLET_SEED".to_string(), seed.to_string());
     for name in &lab.service.secrets {
-        env.insert(name.clone(), run_secret(seed, name));
+        env.insert(name.clone(), secrets.derive(seed, name));
     }
     if let Some(dir) = &lab.service.data_dir {
         env.insert("DATA_DIR".to_string(), dir.clone());
     }
     env
-}
-
-/// A run's secret, derived from its seed so that re-grading with the same seed gives the same verdicts; the seed
-/// is only shown to instructors.
-fn run_secret(seed: u64, name: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(
-        format!("gauntlet run secret {seed} {name}").as_bytes(),
-    ))
 }
 
 /// The container's settings for `lab`, with `env` as its environment (`PORT` is set from the lab anyway).
@@ -44,6 +36,11 @@ pub fn start_spec(lab: &Lab, env: &BTreeMap<String, String>) -> StartSpec {
         nano_cpus: (lab.limits.cpus * 1e9) as i64,
         pids_limit: lab.limits.pids,
         data_dir: lab.service.data_dir.clone(),
+        user: match lab.service.run_as {
+            RunAs::Gauntlet => Some(User::DEFAULT),
+            RunAs::Image => None,
+        },
+        nofile: lab.limits.nofile,
         ..StartSpec::default()
     }
 }

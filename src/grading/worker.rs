@@ -38,6 +38,10 @@ pub struct WorkerSettings {
     pub build_policy: crate::sandbox::BuildPolicy,
     /// Names this process's workers in leases and logs.
     pub name: String,
+    /// How run networks are kept off the grading host.
+    pub firewall: crate::sandbox::FirewallMode,
+    /// The key of per-run secrets; the server's own (from its data folder) when started by `startup`.
+    pub secrets: super::secrets::RunSecrets,
 }
 
 impl WorkerSettings {
@@ -52,6 +56,8 @@ impl WorkerSettings {
             limits: ArchiveLimits::default(),
             build_policy: crate::sandbox::BuildPolicy::default(),
             name: format!("{host}-{}", std::process::id()),
+            firewall: crate::sandbox::FirewallMode::default(),
+            secrets: super::secrets::RunSecrets::ephemeral(),
         }
     }
 }
@@ -164,6 +170,7 @@ impl Worker {
             .map(|s| s.with_build_policy(self.settings.build_policy.clone()));
         match connected {
             Ok(s) if s.ping().await.is_ok() => {
+                let s = s.with_firewall(self.settings.firewall);
                 *cached = Some(s.clone());
                 Some(s)
             }
@@ -233,6 +240,7 @@ impl Worker {
             suite,
             archive,
             seed: run.seed as u64,
+            secrets: self.settings.secrets.clone(),
             limits: self.settings.limits.clone(),
             work_dir: self.settings.work_dir.join(label.as_str()),
         };

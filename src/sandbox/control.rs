@@ -112,7 +112,7 @@ impl Sandbox {
 
     /// Resolves once the container is not running. A non-zero exit arrives as an error from bollard; either
     /// way it has stopped.
-    async fn wait_exit(&self, id: &str) {
+    pub(crate) async fn wait_exit(&self, id: &str) {
         let options = WaitContainerOptions {
             condition: "not-running".to_string(),
         };
@@ -129,7 +129,7 @@ impl Sandbox {
         Ok(inspect.state.and_then(|s| s.running).unwrap_or(false))
     }
 
-    async fn exit_code(&self, id: &str) -> Result<Option<i64>, SandboxError> {
+    pub(crate) async fn exit_code(&self, id: &str) -> Result<Option<i64>, SandboxError> {
         let inspect = self
             .docker
             .inspect_container(id, None)

@@ -28,6 +28,21 @@ pub enum SandboxError {
     /// The container started but has no address on its run's network.
     #[error("the container has no address on its network")]
     NoAddress,
+
+    /// A lab's `data_dir` that cannot be a mount point (`validate` refuses these; this guards other callers).
+    #[error("`{dir}` cannot be a data folder: it must be an absolute path below `/`")]
+    DataDir { dir: String },
+
+    /// A tar the sandbox writes itself could not be made.
+    #[error("could not write an archive for the engine")]
+    Archive {
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The host could not be closed to run networks, so no service may run (see `firewall.rs`).
+    #[error("the sandbox firewall is not in place: {0}")]
+    Firewall(#[from] super::firewall::FirewallError),
 }
 
 impl SandboxError {
@@ -100,6 +115,11 @@ pub enum StartError {
     #[error("{}", exited_message(*.code, *.oom))]
     Exited { code: i64, oom: bool },
 
+    /// The engine could not start the image's command: a `CMD`/`ENTRYPOINT` naming a missing file, one that is
+    /// not executable (by the service's user), or built for another machine.
+    #[error("the service's command could not be started: {message}")]
+    CannotRun { message: String },
+
     /// The process count sat at the pids limit: the service forks or spawns threads without bound.
     #[error(
         "the service is running {pids} processes or threads, its limit, and stopped answering \
@@ -132,5 +152,59 @@ fn exited_message(code: i64, oom: bool) -> String {
         format!("the service was killed for using more memory than its limit (exit code {code})")
     } else {
         format!("the service exited with code {code} before it answered its health check")
+    }
+}
+
+/// The learner's part of an engine's refusal to start a container, when the refusal is about the image's
+/// command: the runtime's `exec: "/app": stat /app: no such file or directory` and its kin. Whatever else the
+/// engine refuses (a missing network, a full disk) is the platform's and gives `None`.
+pub(crate) fn cannot_run(e: &bollard::errors::Error) -> Option<String> {
+    let bollard::errors::Error::DockerResponseServerError { message, .. } = e else {
+        return None;
+    };
+    if !message.contains("starting container process") && !message.contains("exec:") {
+        return None;
+    }
+    // From `exec:` on is about the learner's command; before it are the runtime's file and line.
+    let start = message.find("exec:").unwrap_or(0);
+    let useful = message[start..].trim();
+    let useful = useful.strip_suffix(": unknown").unwrap_or(useful);
+    Some(useful.trim_end_matches([':', ' ']).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server_error(status_code: u16, message: &str) -> bollard::errors::Error {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code,
+            message: message.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_command_that_cannot_be_run_is_the_learners_with_the_runtimes_words() {
+        let e = server_error(
+            400,
+            "OCI runtime create failed: container_linux.go:380: starting container process caused: \
+             exec: \"/app\": stat /app: no such file or directory: unknown",
+        );
+        assert_eq!(
+            cannot_run(&e).as_deref(),
+            Some("exec: \"/app\": stat /app: no such file or directory")
+        );
+    }
+
+    #[test]
+    fn other_refusals_stay_the_platforms() {
+        assert_eq!(
+            cannot_run(&server_error(404, "network gauntlet-x not found")),
+            None
+        );
+        assert_eq!(
+            cannot_run(&server_error(500, "no space left on device")),
+            None
+        );
     }
 }

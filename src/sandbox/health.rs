@@ -91,10 +91,11 @@ impl Sandbox {
         if state.running == Some(true) {
             return Ok(());
         }
-        Err(StartError::Exited {
-            code: state.exit_code.unwrap_or(-1),
-            oom: state.oom_killed.unwrap_or(false),
-        })
+        let code = state.exit_code.unwrap_or(-1);
+        // The flag can miss a kill whose exit the engine processed first; its `oom` event does not.
+        let oom = state.oom_killed == Some(true)
+            || (code == 137 && self.had_oom_event(container).await?);
+        Err(StartError::Exited { code, oom })
     }
 
     /// Current and maximum process count from a one-shot stats read; `None` when the engine has none.

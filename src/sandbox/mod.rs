@@ -15,8 +15,11 @@
 //! - `build_cgroup.rs`: the pids-limited cgroup parent of a build's steps.
 //! - `build_log.rs`: reading the build's log: lines passed on up to a cap, the image id, committed layers.
 //! - `dockerfile/`: the stages a Dockerfile declares and the images it makes the build read.
+//! - `firewall.rs`: the host firewall rule that keeps run networks from reaching the grading host.
 //! - `start.rs`: internal network, optional volume, container with limits; `StartSpec` and `Running`.
+//! - `volume.rs`: handing a run's data volume to the user the service runs as.
 //! - `health.rs`: waiting for the health route, naming exits, OOM kills and fork bombs.
+//! - `fault.rs`: the limit a service ran into after it became healthy (memory, processes).
 //! - `control.rs`: logs, stop with a grace period, restart.
 //! - `images.rs`: the run's image repository: tagging each committed layer, removing them children first.
 //! - `cleanup.rs`: `remove_run` and `reap`.
@@ -30,6 +33,8 @@ mod cleanup;
 mod control;
 pub mod dockerfile;
 mod error;
+mod fault;
+mod firewall;
 mod health;
 mod images;
 mod limits;
@@ -38,6 +43,7 @@ mod reference;
 mod run;
 mod start;
 mod tail;
+mod volume;
 
 use std::sync::Arc;
 
@@ -47,10 +53,12 @@ pub use build::{BuildRequest, ImageId};
 pub use cleanup::Removed;
 pub use control::Stopped;
 pub use error::{BuildError, SandboxError, StartError};
+pub use fault::Fault;
+pub use firewall::{FirewallError, FirewallMode, BRIDGE_PREFIX};
 pub use limits::{BuildLimits, BuildNetwork};
 pub use policy::{BadPattern, BuildPolicy};
 pub use run::{RunLabel, IMAGE_REPO, LABEL_KIND, LABEL_RUN};
-pub use start::{base_url, Running, StartSpec};
+pub use start::{base_url, Running, StartSpec, User, CONTAINER_LOG_MAX};
 
 /// A connection to the Docker engine; cheap to clone, safe to share between tasks.
 #[derive(Debug, Clone)]
@@ -58,6 +66,7 @@ pub struct Sandbox {
     docker: Docker,
     /// What builds may read and how large their inputs and output may be; the same for every build.
     policy: Arc<BuildPolicy>,
+    firewall: FirewallMode,
 }
 
 impl Sandbox {
@@ -72,11 +81,18 @@ impl Sandbox {
         Ok(Self::from_docker(docker))
     }
 
+    /// The same engine with another way of keeping run networks off the host (default: `iptables`).
+    pub fn with_firewall(mut self, firewall: FirewallMode) -> Self {
+        self.firewall = firewall;
+        self
+    }
+
     /// Wraps a client made elsewhere (another socket, a test's unreachable one); no version negotiation.
     pub fn from_docker(docker: Docker) -> Self {
         Self {
             docker,
             policy: Arc::new(BuildPolicy::default()),
+            firewall: FirewallMode::default(),
         }
     }
 

@@ -2,20 +2,21 @@
 //! container with every limit set and no published port.
 //!
 //! The grader reaches the service at the container's address on that network, so nothing is exposed on the
-//! host and the service cannot reach anything but its own network. Whatever this function created is removed
+//! host and the service cannot reach anything but its own network: `internal` stops forwarding, and the host
+//! firewall rule on the run's bridge (`firewall.rs`) stops connections into the host itself. Whatever this function created is removed
 //! again if a later step fails, so a failed start leaves nothing behind.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use bollard::models::{
-    ContainerCreateBody, HostConfig, Mount, MountType, NetworkCreateRequest, RestartPolicy,
-    RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, HostConfig, HostConfigLogConfig, Mount, MountType, NetworkCreateRequest,
+    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::CreateContainerOptions;
 
 use super::build::ImageId;
-use super::error::SandboxError;
+use super::error::{cannot_run, SandboxError, StartError};
 use super::run::RunLabel;
 use super::Sandbox;
 
@@ -34,9 +35,40 @@ pub struct StartSpec {
     pub pids_limit: i64,
     /// Size of the writable tmpfs at `/tmp`, the only writable place unless `data_dir` is set.
     pub tmp_bytes: u64,
-    /// Where a persistent, run-labelled volume is mounted (for labs that check data survives a restart).
+    /// Where a persistent, run-labelled volume is mounted (for labs that check data survives a restart); it is
+    /// made writable by `user`.
     pub data_dir: Option<String>,
+    /// `uid:gid` the service runs as; `None` keeps the image's own user (root in a `FROM scratch` image).
+    pub user: Option<User>,
+    /// Open files (soft and hard); bounds what one process can hold besides memory.
+    pub nofile: u64,
 }
+
+/// A numeric user and group, what the engine needs when the image has no `/etc/passwd`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct User {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl User {
+    /// Who services run as unless a lab allows the image's user: no account of the host or of a base image
+    /// (those start at 0 and rarely pass 1000 or 65534), so its files and processes are nobody else's.
+    pub const DEFAULT: User = User {
+        uid: 10001,
+        gid: 10001,
+    };
+}
+
+impl std::fmt::Display for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.uid, self.gid)
+    }
+}
+
+/// The engine's own log of a container is capped here, whatever the daemon's default, so a service that
+/// prints without end fills neither the engine's disk nor the grader's memory when the log is read.
+pub const CONTAINER_LOG_MAX: &str = "1m";
 
 impl Default for StartSpec {
     fn default() -> Self {
@@ -48,6 +80,8 @@ impl Default for StartSpec {
             pids_limit: 128,
             tmp_bytes: 64 << 20,
             data_dir: None,
+            user: Some(User::DEFAULT),
+            nofile: 4096,
         }
     }
 }
@@ -85,22 +119,32 @@ impl Sandbox {
         run: &RunLabel,
         image: &ImageId,
         spec: &StartSpec,
-    ) -> Result<Running, SandboxError> {
+    ) -> Result<Running, StartError> {
         let name = run.object_name();
+        // Before the network exists: a run network without the rule would reach the host.
+        super::firewall::ensure(self.firewall)
+            .await
+            .map_err(SandboxError::from)?;
         self.docker
             .create_network(NetworkCreateRequest {
                 name: name.clone(),
                 driver: Some("bridge".to_string()),
                 internal: Some(true),
+                enable_ipv6: Some(false),
+                // The name the host firewall rule matches (`firewall.rs`).
+                options: Some(HashMap::from([(
+                    "com.docker.network.bridge.name".to_string(),
+                    super::firewall::bridge_name(run),
+                )])),
                 labels: Some(run.labels("network")),
                 ..Default::default()
             })
             .await
             .map_err(SandboxError::docker("create the run's network"))?;
+        // Undo in reverse order on failure; the run label finds whatever got created.
         match self.start_on_network(run, image, spec, &name).await {
             Ok(running) => Ok(running),
             Err(e) => {
-                // Undo in reverse order; the run label finds whatever got created.
                 if let Err(cleanup) = self.remove_run(run).await {
                     tracing::warn!(run = %run, error = %cleanup, "clean-up after a failed start failed");
                 }
@@ -115,9 +159,15 @@ impl Sandbox {
         image: &ImageId,
         spec: &StartSpec,
         network: &str,
-    ) -> Result<Running, SandboxError> {
+    ) -> Result<Running, StartError> {
         let volume = match &spec.data_dir {
-            Some(_) => Some(self.create_volume(run).await?),
+            Some(dir) => {
+                let volume = self.create_volume(run).await?;
+                if let Some(user) = spec.user {
+                    self.give_volume_to(run, image, &volume, dir, user).await?;
+                }
+                Some(volume)
+            }
             None => None,
         };
         let config = container_config(run, image, spec, network, volume.as_deref());
@@ -133,12 +183,15 @@ impl Sandbox {
         self.docker
             .start_container(&created.id, None)
             .await
-            .map_err(SandboxError::docker("start the container"))?;
+            .map_err(|e| match cannot_run(&e) {
+                Some(message) => StartError::CannotRun { message },
+                None => SandboxError::docker("start the container")(e).into(),
+            })?;
         let ip = match self.container_ip(&created.id, network).await {
             Ok(ip) => Some(ip),
             // Not a platform fault: the learner's process already ended; `wait_healthy` will say how.
             Err(SandboxError::NoAddress) if !self.is_running(&created.id).await? => None,
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         Ok(Running {
             run: run.clone(),
@@ -191,7 +244,11 @@ fn container_config(
     network: &str,
     volume: Option<&str>,
 ) -> ContainerCreateBody {
+    // Gauntlet's user has no home in the image; `/tmp` is the one place it can write.
+    let home = (spec.user.is_some() && !spec.env.iter().any(|(k, _)| k == "HOME"))
+        .then(|| "HOME=/tmp".to_string());
     let env = std::iter::once(format!("PORT={}", spec.port))
+        .chain(home)
         .chain(spec.env.iter().map(|(k, v)| format!("{k}={v}")))
         .collect();
     let mounts = match (volume, &spec.data_dir) {
@@ -204,6 +261,18 @@ fn container_config(
         _ => None,
     };
     let host_config = HostConfig {
+        log_config: Some(HostConfigLogConfig {
+            typ: Some("json-file".to_string()),
+            config: Some(HashMap::from([
+                ("max-size".to_string(), CONTAINER_LOG_MAX.to_string()),
+                ("max-file".to_string(), "1".to_string()),
+            ])),
+        }),
+        ulimits: Some(vec![ResourcesUlimits {
+            name: Some("nofile".to_string()),
+            soft: i64::try_from(spec.nofile).ok(),
+            hard: i64::try_from(spec.nofile).ok(),
+        }]),
         memory: Some(spec.memory_bytes),
         memory_swap: Some(spec.memory_bytes),
         nano_cpus: Some(spec.nano_cpus),
@@ -225,6 +294,7 @@ fn container_config(
     };
     ContainerCreateBody {
         image: Some(image.0.clone()),
+        user: spec.user.map(|u| u.to_string()),
         env: Some(env),
         labels: Some(run.labels("service")),
         host_config: Some(host_config),

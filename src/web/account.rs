@@ -54,16 +54,6 @@ pub struct RegisterForm {
     csrf_token: String,
 }
 
-/// Only a path on this site may be a redirect target, never another host (`//evil`, `/\evil`).
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
-            n.to_string()
-        }
-        _ => "/".to_string(),
-    }
-}
-
 fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
@@ -83,7 +73,7 @@ pub async fn login_form(
     csrf: CsrfToken,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let next = safe_next(query.next.as_deref());
+    let next = super::redirect::same_site_path(query.next.as_deref());
     if user.0.is_some() {
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, next))
@@ -105,10 +95,7 @@ pub async fn login(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, WebError> {
     csrf.verify(&form.csrf_token)?;
-    let client = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let client = super::client::address(&req, &state.trusted_proxies);
     let outcome = login::sign_in(
         &state.store,
         &state.limiter,
@@ -118,19 +105,21 @@ pub async fn login(
     )
     .await
     .map_err(|e| WebError::Internal(e.to_string()))?;
-    let next = safe_next(Some(&form.next));
-    let (status, error) = match outcome {
+    let next = super::redirect::same_site_path(Some(&form.next));
+    let (status, error, retry_after) = match outcome {
         LoginOutcome::SignedIn { token } => return Ok(signed_in_redirect(&state, &token, &next)),
         LoginOutcome::Refused => (
             actix_web::http::StatusCode::UNAUTHORIZED,
             login::BAD_CREDENTIALS.to_string(),
+            None,
         ),
         LoginOutcome::Limited { retry_after_secs } => (
             actix_web::http::StatusCode::TOO_MANY_REQUESTS,
             format!(
-                "Too many sign-in attempts. Wait {} minute(s) and try again.",
-                retry_after_secs.div_ceil(60)
+                "Too many sign-in attempts. Wait {} and try again.",
+                wait_for(retry_after_secs)
             ),
+            Some(retry_after_secs),
         ),
     };
     let page = LoginPage {
@@ -139,7 +128,27 @@ pub async fn login(
         next,
         error: Some(error),
     };
-    Ok(html(status, page.render()?))
+    let mut res = html(status, page.render()?);
+    if let Some(secs) = retry_after {
+        set_retry_after(&mut res, secs);
+    }
+    Ok(res)
+}
+
+/// `Retry-After` in seconds, so scripts and browsers know when to come back.
+fn set_retry_after(res: &mut HttpResponse, secs: u64) {
+    if let Ok(value) = header::HeaderValue::from_str(&secs.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+}
+
+/// A wait as a person reads it: seconds under two minutes, minutes above.
+fn wait_for(secs: u64) -> String {
+    match secs {
+        0..=1 => "a second".to_string(),
+        2..=119 => format!("{secs} seconds"),
+        _ => format!("{} minutes", secs.div_ceil(60)),
+    }
 }
 
 pub async fn register_form(
@@ -158,6 +167,7 @@ pub async fn register_form(
 }
 
 pub async fn register(
+    req: HttpRequest,
     state: web::Data<AppState>,
     csrf: CsrfToken,
     form: web::Form<RegisterForm>,
@@ -170,23 +180,37 @@ pub async fn register(
         password: &form.password,
         password_again: &form.password_again,
     };
-    match login::register(&state.store, &registration).await {
-        Ok(token) => Ok(signed_in_redirect(&state, &token, "/")),
-        Err(RegisterError::Invalid(errors)) => {
-            let page = RegisterPage {
-                layout: Layout::new(&state, None, &csrf),
-                invite_code: form.invite_code.clone(),
-                email: form.email.clone(),
-                display_name: form.display_name.clone(),
-                errors,
-            };
-            Ok(html(
+    let client = super::client::address(&req, &state.trusted_proxies);
+    let (status, errors, retry_after) =
+        match login::register(&state.store, &state.limiter, &registration, &client).await {
+            Ok(token) => return Ok(signed_in_redirect(&state, &token, "/")),
+            Err(RegisterError::Invalid(errors)) => (
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                page.render()?,
-            ))
-        }
-        Err(e) => Err(WebError::Internal(e.to_string())),
+                errors,
+                None,
+            ),
+            Err(RegisterError::Limited { retry_after_secs }) => (
+                actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                vec![format!(
+                    "Too many registration attempts from your network. Wait {} and try again.",
+                    wait_for(retry_after_secs)
+                )],
+                Some(retry_after_secs),
+            ),
+            Err(e) => return Err(WebError::Internal(e.to_string())),
+        };
+    let page = RegisterPage {
+        layout: Layout::new(&state, None, &csrf),
+        invite_code: form.invite_code.clone(),
+        email: form.email.clone(),
+        display_name: form.display_name.clone(),
+        errors,
+    };
+    let mut res = html(status, page.render()?);
+    if let Some(secs) = retry_after {
+        set_retry_after(&mut res, secs);
     }
+    Ok(res)
 }
 
 pub async fn logout(

@@ -1,6 +1,7 @@
 //! Operational endpoints: liveness, readiness and Prometheus metrics.
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::AppState;
 
@@ -38,8 +39,28 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// `GET /metrics` on the main address: Prometheus text format, unless the operator moved it to its own address
+/// (then there is nothing here).
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if state.metrics_access.bind.is_some() {
+        return HttpResponse::NotFound().finish();
+    }
+    metrics_here(req, state).await
+}
+
+/// `GET /metrics` where it is served, behind the operator's bearer token when one is set.
+pub async fn metrics_here(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(token) = &state.metrics_access.token {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if !token.admits(given) {
+            return HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+                .finish();
+        }
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

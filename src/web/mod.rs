@@ -3,16 +3,19 @@
 
 mod account;
 pub mod assets;
+mod client;
 mod course;
 mod csrf;
 mod error;
-mod health;
+pub mod health;
 mod layout;
 mod observe;
 mod profile;
+mod redirect;
 pub mod runs;
 mod session;
 pub mod sse;
+mod upload;
 
 use std::sync::Arc;
 
@@ -36,10 +39,14 @@ pub struct AppState {
     /// Swapped whole on reload, so a request always sees one consistent course.
     pub curriculum: SharedCurriculum,
     pub limiter: LoginLimiter,
+    /// Proxies whose `X-Forwarded-For` names the client, for the limiter.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Signs the session and CSRF cookies.
     pub key: Key,
     pub secure_cookies: bool,
     pub metrics: Metrics,
+    /// Where `/metrics` is served and whether it wants a token.
+    pub metrics_access: crate::config::MetricsSettings,
     pub clock: SharedClock,
     pub asset_version: String,
     /// Limits, scratch folder and worker wake-up for submissions.

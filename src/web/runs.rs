@@ -6,7 +6,6 @@ use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use futures_util::StreamExt;
 
 use super::{AppState, CsrfToken, CurrentUser, Layout, WebError};
 use crate::grading::submit::{self, SubmitError};
@@ -129,50 +128,18 @@ fn lab_title(state: &AppState, lab_id: &str) -> String {
         .unwrap_or_else(|| lab_id.to_string())
 }
 
-/// `POST /labs/{id}/submissions`: a multipart form with the CSRF token and the archive.
+/// `POST /labs/{id}/submissions`: a multipart form with the CSRF token and the archive. Signed-in learners
+/// only (the extractor answers before the body is read); the form is read by [`super::upload`].
 pub async fn submit(
     state: web::Data<AppState>,
     user: CurrentUser,
     csrf: CsrfToken,
     path: web::Path<String>,
-    mut form: Multipart,
+    req: actix_web::HttpRequest,
+    form: Multipart,
 ) -> Result<HttpResponse, WebError> {
-    let limit = state.grading.limits.max_bytes as usize;
-    let mut token = String::new();
-    let mut archive: Option<Vec<u8>> = None;
-    let mut too_big = false;
-    while let Some(field) = form.next().await {
-        let mut field = field
-            .map_err(|_| WebError::BadUpload("the upload was interrupted or malformed".into()))?;
-        let name = field.name().unwrap_or_default().to_string();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk =
-                chunk.map_err(|_| WebError::BadUpload("the upload was interrupted".into()))?;
-            if bytes.len() + chunk.len() > limit.max(4096) {
-                too_big = true;
-                continue;
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        match name.as_str() {
-            "csrf_token" => token = String::from_utf8_lossy(&bytes).into_owned(),
-            "archive" if too_big => {}
-            "archive" => archive = Some(bytes),
-            _ => {}
-        }
-    }
-    csrf.verify(&token)?;
-    if too_big {
-        let e = crate::archive::ArchiveError::TooLarge {
-            size: limit as u64 + 1,
-            limit: limit as u64,
-        };
-        return Err(WebError::BadUpload(e.to_string()));
-    }
-    let archive = archive.filter(|a| !a.is_empty()).ok_or_else(|| {
-        WebError::BadUpload("choose a .zip or .tar.gz of your project first".into())
-    })?;
+    let archive =
+        super::upload::read_archive(&req, &csrf, form, state.grading.limits.max_bytes).await?;
     let curriculum = state.curriculum();
     let run = submit::accept(
         &state.store,

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use gauntlet::auth::ratelimit::LoginPolicy;
 use gauntlet::clock::{ManualClock, SharedClock};
-use gauntlet::config::{DatabaseUrl, GradingSettings, LogFormat, ServerSettings, Settings};
+use gauntlet::config::{
+    DatabaseUrl, GradingSettings, LogFormat, MetricsSettings, ServerSettings, Settings,
+};
 use gauntlet::startup::{Application, Options};
 use gauntlet::store::Store;
 
@@ -22,6 +24,8 @@ pub enum Db {
 /// A running server and what a test needs to drive it.
 pub struct TestApp {
     pub address: String,
+    /// Where `/metrics` is served when it has an address of its own.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub store: Store,
     pub clock: Arc<ManualClock>,
@@ -74,6 +78,8 @@ pub struct Spawn {
     curriculum: Option<(PathBuf, PathBuf)>,
     policy: LoginPolicy,
     grading: GradingSettings,
+    metrics: MetricsSettings,
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Spawn {
@@ -86,6 +92,8 @@ impl Default for Spawn {
                 workers: 0,
                 ..GradingSettings::default()
             },
+            metrics: MetricsSettings::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -110,6 +118,21 @@ impl Spawn {
     /// Grading settings (the default test server runs no workers).
     pub fn grading(mut self, grading: GradingSettings) -> Self {
         self.grading = grading;
+        self
+    }
+
+    /// Where `/metrics` is served and its token.
+    pub fn metrics(mut self, metrics: MetricsSettings) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Proxies whose `X-Forwarded-For` the server believes (tests send from 127.0.0.1).
+    pub fn trusted_proxies(mut self, proxies: &[&str]) -> Self {
+        self.trusted_proxies = proxies
+            .iter()
+            .map(|p| p.parse().expect("a network"))
+            .collect();
         self
     }
 
@@ -143,6 +166,8 @@ impl Spawn {
         let server = ServerSettings {
             bind: "127.0.0.1:0".parse().expect("address"),
             secure_cookies: false,
+            metrics: self.metrics,
+            trusted_proxies: self.trusted_proxies,
         };
         let clock = ManualClock::new(1_800_000_000_000);
         let shared: SharedClock = clock.clone();
@@ -157,11 +182,15 @@ impl Spawn {
         .await
         .expect("the application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let metrics_address = app
+            .metrics_port()
+            .map(|port| format!("http://127.0.0.1:{port}"));
         let store = app.state().store.clone();
         let prefix = format!("{}-", store.instance_id().await.expect("instance id"));
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
+            metrics_address,
             client: client(),
             store,
             clock,
@@ -202,6 +231,7 @@ impl TestApp {
     pub fn clone_for_another_client(&self) -> TestApp {
         TestApp {
             address: self.address.clone(),
+            metrics_address: self.metrics_address.clone(),
             client: client(),
             store: self.store.clone(),
             clock: self.clock.clone(),

@@ -9,5 +9,6 @@ pub mod grading;
 pub mod ports;
 pub mod postgres;
 pub mod project;
+pub mod sandbox;
 pub mod server;
 pub mod testsvc;

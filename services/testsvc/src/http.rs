@@ -56,7 +56,9 @@ const MAX_BODY: usize = 8 * 1024 * 1024;
 pub fn serve(listener: TcpListener, handler: fn(&Request) -> Response) {
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
-        std::thread::spawn(move || {
+        // At the process limit the connection is dropped, not the server: a service stuck at its limit stays
+        // up, as real ones do.
+        let _ = std::thread::Builder::new().spawn(move || {
             let _ = connection(stream, handler);
         });
     }

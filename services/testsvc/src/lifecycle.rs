@@ -4,6 +4,7 @@
 //! - `TESTSVC_FORK_BOMB=1`: spawn threads without end before listening, so the process count sits at the
 //!   pids limit and the service never answers (what a fork bomb looks like from outside).
 //! - `TESTSVC_MEMORY_HOG=1`: allocate and touch memory without end before listening, until the kernel kills it.
+//! - `TESTSVC_AFTER_HEALTHY=eat-memory|fork-bomb`: the same, once the checks begin (see `on_request`).
 
 /// Runs before the listener is bound.
 pub fn before_listen() {
@@ -21,7 +22,7 @@ pub fn before_listen() {
     }
 }
 
-fn fork_bomb() -> ! {
+pub fn fork_bomb() -> ! {
     loop {
         let spawned = std::thread::Builder::new()
             .stack_size(64 * 1024)
@@ -34,7 +35,7 @@ fn fork_bomb() -> ! {
     }
 }
 
-fn memory_hog() -> ! {
+pub fn memory_hog() -> ! {
     let mut hoard: Vec<Vec<u8>> = Vec::new();
     loop {
         // Non-zero bytes so that every page is really touched.
@@ -45,3 +46,21 @@ fn memory_hog() -> ! {
 
 /// Runs once the listener is bound, before serving.
 pub fn after_listen() {}
+
+/// `TESTSVC_AFTER_HEALTHY=eat-memory|fork-bomb`: the first request for anything but `/healthz` goes wrong
+/// before it is answered, as a service that fails once it became healthy and the checks began.
+pub fn on_request(path: &str) {
+    if path == "/healthz" {
+        return;
+    }
+    match std::env::var("TESTSVC_AFTER_HEALTHY").as_deref() {
+        Ok("eat-memory") => memory_hog(),
+        Ok("fork-bomb") => {
+            std::thread::spawn(|| fork_bomb());
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            }
+        }
+        _ => {}
+    }
+}

@@ -11,10 +11,12 @@
 //! - `auth.rs`: the w10 auth mode (login, HS256 tokens, rate limit, security headers), on with `JWT_SECRET`.
 //! - `races.rs`: the w04 concurrency defects; `selftest.rs`: `testsvc self-test`, the reference's own tests
 //!   that the w04 Dockerfile's `test` stage runs.
+//! - `hostile.rs`: with `TESTSVC_HOSTILE`, what a hostile submission does from inside the sandbox.
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
 mod auth;
 mod etag;
+mod hostile;
 mod http;
 mod json;
 mod lifecycle;

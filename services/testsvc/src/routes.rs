@@ -78,11 +78,17 @@ pub fn handle(req: &Request) -> Response {
 }
 
 fn route(req: &Request) -> Response {
+    crate::lifecycle::on_request(&req.path);
     if let Some(ms) = std::env::var("TESTSVC_DELAY_MS")
         .ok()
         .and_then(|v| v.parse().ok())
     {
         std::thread::sleep(Duration::from_millis(ms));
+    }
+    if crate::hostile::enabled() && req.path.starts_with("/hostile/") {
+        if let Some(response) = crate::hostile::handle(req) {
+            return response;
+        }
     }
     match (req.method.as_str(), req.path.as_str()) {
         ("GET" | "HEAD", "/healthz") if defect("health-500") => {

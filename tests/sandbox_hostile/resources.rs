@@ -1,0 +1,82 @@
+//! Services that fill the disk or flood their output: the sandbox bounds both and the service lives on.
+
+use crate::common::sandbox::{setup, start_healthy, LOG_CAP};
+use gauntlet::sandbox::StartSpec;
+
+fn hostile() -> StartSpec {
+    StartSpec {
+        env: vec![("TESTSVC_HOSTILE".into(), "1".into())],
+        ..StartSpec::default()
+    }
+}
+
+#[tokio::test]
+async fn a_service_filling_its_disk_stops_at_the_tmpfs_size_and_keeps_answering() {
+    let (sandbox, run, _guard) = setup("hostile-disk").await;
+    let spec = hostile();
+    let running = start_healthy(&sandbox, &run, &spec).await;
+    let base = running.base_url().expect("address");
+    let client = reqwest::Client::new();
+    let filled: serde_json::Value = client
+        .post(format!("{base}/hostile/fill?path=/tmp/fill"))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    let written = filled["written"].as_u64().expect("written");
+    assert!(written <= spec.tmp_bytes, "{filled}");
+    assert!(
+        filled["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("No space left"),
+        "{filled}"
+    );
+    // Nowhere else to write: the root is read-only.
+    let root: serde_json::Value = client
+        .post(format!("{base}/hostile/fill?path=/fill"))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(root["written"], 0, "{root}");
+    let health = client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .expect("still answers");
+    assert!(health.status().is_success());
+}
+
+#[tokio::test]
+async fn a_service_printing_without_end_is_capped_by_the_engine_log_limit() {
+    let (sandbox, run, _guard) = setup("hostile-log").await;
+    let running = start_healthy(&sandbox, &run, &hostile()).await;
+    let base = running.base_url().expect("address");
+    let printed = reqwest::Client::new()
+        .post(format!("{base}/hostile/print?mb=8"))
+        .send()
+        .await
+        .expect("answers");
+    assert!(printed.status().is_success());
+    let inspect = sandbox
+        .docker()
+        .inspect_container(&running.container_id, None)
+        .await
+        .expect("inspect");
+    let log_path = inspect.log_path.expect("the json-file driver's log path");
+    let on_disk = std::fs::metadata(&log_path).expect("log file").len();
+    // 8 MiB printed; the engine keeps one file of at most 1 MB (plus the line being written).
+    assert!(on_disk <= 1_200_000, "the engine kept {on_disk} bytes");
+    let read = sandbox.logs(&running, LOG_CAP).await.expect("logs");
+    let (note, kept) = read.split_once('\n').expect("a note on what was cut");
+    assert!(
+        note.starts_with("[... ") && note.ends_with(" earlier bytes cut ...]"),
+        "{note}"
+    );
+    assert!(kept.len() <= LOG_CAP, "{}", kept.len());
+}
