@@ -26,6 +26,8 @@ pub enum ConfigError {
     DatabaseUrl(String),
     #[error("unknown log format `{0}` (text or json)")]
     LogFormat(String),
+    #[error("build_base_images: {0}")]
+    BaseImages(#[from] crate::sandbox::BadPattern),
     #[error(transparent)]
     Firewall(#[from] crate::sandbox::FirewallError),
     #[error("`{0}` is not a proxy address or network (e.g. 10.0.0.1 or 10.0.0.0/8)")]
@@ -76,6 +78,33 @@ pub struct ConfigArgs {
     /// Log format: text or json [default: text]
     #[arg(long, env = "GAUNTLET_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+    /// Base images a learner's build may use, comma-separated patterns (`debian:*,gauntlet-base/*`)
+    /// [default: any image that is not local-only]
+    #[arg(
+        long,
+        env = "GAUNTLET_BUILD_BASE_IMAGES",
+        global = true,
+        value_delimiter = ',',
+        value_name = "PATTERNS"
+    )]
+    pub build_base_images: Option<Vec<String>>,
+    /// Largest build context (the project as sent to Docker, uncompressed), in MB [default: 50]
+    #[arg(
+        long,
+        env = "GAUNTLET_BUILD_CONTEXT_MB",
+        global = true,
+        value_name = "MB"
+    )]
+    pub build_context_mb: Option<u64>,
+    /// cgroup v1 root under which builds get a pids-limited cgroup parent, or `off`
+    /// [default: /sys/fs/cgroup when it has a pids hierarchy and Docker is local]
+    #[arg(
+        long,
+        env = "GAUNTLET_BUILD_CGROUP",
+        global = true,
+        value_name = "DIR|off"
+    )]
+    pub build_cgroup: Option<String>,
     /// Who keeps learners' services off the grading host: `iptables` (Gauntlet installs the rule; needs root
     /// and a local engine) or `external` (the operator did, see docs/operations.md) [default: iptables]
     #[arg(
@@ -129,6 +158,9 @@ struct FileConfig {
     max_live_runs: Option<u32>,
     keep_archives: Option<u32>,
     shutdown_grace_secs: Option<u64>,
+    build_base_images: Option<Vec<String>>,
+    build_context_mb: Option<u64>,
+    build_cgroup: Option<String>,
     sandbox_firewall: Option<String>,
 }
 
@@ -227,6 +259,8 @@ pub struct GradingSettings {
     pub quota: crate::store::Quota,
     /// How long runs in progress may finish on shutdown before they are put back in the queue.
     pub shutdown_grace: std::time::Duration,
+    /// What learners' builds may read (base images) and how large their context may be.
+    pub build: crate::sandbox::BuildPolicy,
     /// How run networks are kept off the grading host.
     pub firewall: crate::sandbox::FirewallMode,
 }
@@ -242,6 +276,7 @@ impl Default for GradingSettings {
                 keep_archives: 5,
             },
             shutdown_grace: std::time::Duration::from_secs(10),
+            build: crate::sandbox::BuildPolicy::default(),
             firewall: crate::sandbox::FirewallMode::default(),
         }
     }
@@ -317,6 +352,25 @@ pub fn resolve(
         "json" => LogFormat::Json,
         other => return Err(ConfigError::LogFormat(other.to_string())),
     };
+    let mut build = crate::sandbox::BuildPolicy::default().with_allowed_bases(
+        &pick(
+            args.build_base_images.clone(),
+            file.build_base_images,
+            Vec::new,
+        )
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>(),
+    )?;
+    if let Some(mb) = args.build_context_mb.or(file.build_context_mb) {
+        build.max_context_bytes = mb.saturating_mul(1 << 20);
+    }
+    match args.build_cgroup.clone().or(file.build_cgroup).as_deref() {
+        Some("off") => build.pids_cgroup = None,
+        Some(dir) => build.pids_cgroup = Some(PathBuf::from(dir)),
+        None => {}
+    }
     let settings = Settings {
         database_url,
         curriculum_dir: pick(args.curriculum.clone(), file.curriculum, || {
@@ -343,6 +397,7 @@ pub fn resolve(
                 file.shutdown_grace_secs,
                 || 10,
             )),
+            build,
             firewall: match args.sandbox_firewall.clone().or(file.sandbox_firewall) {
                 Some(mode) => mode.parse()?,
                 None => crate::sandbox::FirewallMode::default(),
@@ -506,6 +561,40 @@ mod tests {
         assert_eq!(s.grading.shutdown_grace, std::time::Duration::from_secs(3));
         let (d, _) = resolve(&ConfigArgs::default(), &ServerArgs::default()).unwrap();
         assert_eq!(d.grading.quota, GradingSettings::default().quota);
+    }
+
+
+    #[test]
+    fn base_image_patterns_come_from_flags_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(
+            &file,
+            "build_base_images = [\"debian:*\", \"gauntlet-base/*\"]\nbuild_context_mb = 5\n",
+        )
+        .unwrap();
+        let args = ConfigArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let (s, _) = resolve(&args, &ServerArgs::default()).unwrap();
+        let expected = ["debian:*".to_string(), "gauntlet-base/*".to_string()];
+        assert_eq!(s.grading.build.allowed_bases(), Some(&expected[..]));
+        assert_eq!(s.grading.build.max_context_bytes, 5 << 20);
+        let args = ConfigArgs {
+            build_cgroup: Some("off".into()),
+            ..Default::default()
+        };
+        let (s, _) = resolve(&args, &ServerArgs::default()).unwrap();
+        assert_eq!(s.grading.build.pids_cgroup, None);
+        let (s, _) = resolve(&ConfigArgs::default(), &ServerArgs::default()).unwrap();
+        assert_eq!(s.grading.build.allowed_bases(), None);
+        let args = ConfigArgs {
+            build_base_images: Some(vec!["debian:[".into()]),
+            ..Default::default()
+        };
+        let err = resolve(&args, &ServerArgs::default()).unwrap_err();
+        assert!(err.to_string().contains("debian:["), "{err}");
     }
 
     #[test]

@@ -245,6 +245,7 @@ pub async fn start_workers(
     worker.heartbeat = (settings.grading.lease / 4).max(std::time::Duration::from_millis(500));
     worker.limits = archive_limits(settings);
     worker.shutdown_grace = settings.grading.shutdown_grace;
+    worker.build_policy = settings.grading.build.clone();
     worker.firewall = settings.grading.firewall;
     worker.secrets = run_secrets(&settings.data_dir)?;
     let pool = WorkerPool::spawn(store.clone(), curriculum.clone(), instance, worker);

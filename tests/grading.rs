@@ -103,6 +103,49 @@ async fn a_build_that_fails_is_reported_at_the_build_stage_with_its_log() {
 }
 
 #[tokio::test]
+async fn a_build_reading_another_runs_image_fails_at_the_build_naming_the_dockerfile_line() {
+    let project = Project::with_dockerfile(
+        "FROM scratch\nCOPY --from=gauntlet-run/other-run-1:latest /testsvc /testsvc\n",
+    );
+    let Graded { app, row, .. } = graded(&project).await;
+    assert_eq!(row.state, "failed", "a refused build is the learner's");
+    assert_eq!(row.stage.as_deref(), Some("build"));
+    let reason = row.reason.unwrap_or_default();
+    assert!(reason.contains("Dockerfile line 2"), "{reason}");
+    assert!(reason.contains("Gauntlet's own"), "{reason}");
+    assert_no_docker_leftovers(&app).await;
+}
+
+#[tokio::test]
+async fn the_operators_allow_list_of_base_images_reaches_the_workers() {
+    let course = course();
+    let build = gauntlet::sandbox::BuildPolicy::default()
+        .with_allowed_bases(&["gauntlet-base/*".to_string()])
+        .expect("patterns");
+    let app = Spawn::default()
+        .curriculum(course.curriculum(), course.labs())
+        .grading(gauntlet::config::GradingSettings {
+            workers: 1,
+            lease: std::time::Duration::from_secs(10),
+            build,
+            ..gauntlet::config::GradingSettings::default()
+        })
+        .start()
+        .await;
+    app.signed_in_learner("ada@example.org").await;
+    let project = Project::with_dockerfile("FROM debian:12\nCOPY testsvc /testsvc\n");
+    let run = app.submit("w01-hello", project.archive()).await;
+    let row = app.wait_final(run).await;
+    assert_eq!(row.state, "failed");
+    let reason = row.reason.unwrap_or_default();
+    assert!(
+        reason.contains("not among the base images this platform allows (gauntlet-base/*)"),
+        "{reason}"
+    );
+    assert_no_docker_leftovers(&app).await;
+}
+
+#[tokio::test]
 async fn broken_uploads_are_refused_with_a_clear_message_and_nothing_is_stored() {
     let course = course();
     let app = app_with_worker(&course).await;

@@ -14,7 +14,8 @@ use common::sandbox::{
     build_service, context, run_id, setup, start_healthy, RunGuard, BUILD_TIMEOUT, LOG_CAP, SERVICE,
 };
 use gauntlet::sandbox::{
-    base_url, BuildError, RunLabel, Sandbox, StartError, StartSpec, IMAGE_REPO, LABEL_RUN,
+    base_url, BuildError, BuildPolicy, RunLabel, Sandbox, StartError, StartSpec, IMAGE_REPO,
+    LABEL_RUN,
 };
 
 /// How many containers, networks and volumes carry the run's label, and images its repository.
@@ -187,7 +188,9 @@ impl BaseImage {
         )
         .expect("write");
         let built = std::process::Command::new("docker")
-            .args(["build", "-q", "-t", name])
+            // Not from the cache: a cached step of a parallel test's run would make the base that run's layer
+            // (tagged in its repository), which the build policy rightly refuses.
+            .args(["build", "-q", "--no-cache", "-t", name])
             .arg(dir.path())
             .output()
             .expect("docker CLI");
@@ -217,6 +220,12 @@ impl Drop for BaseImage {
 #[tokio::test]
 async fn a_build_log_line_forging_a_layer_id_cannot_remove_a_base_image() {
     let (sandbox, run, _guard) = setup("forged").await;
+    // A local base image, which the build policy allows only when the operator lists it.
+    let sandbox = sandbox.with_build_policy(
+        BuildPolicy::default()
+            .with_allowed_bases(&["gauntlet-test-base-*".to_string()])
+            .expect("patterns"),
+    );
     let base = BaseImage::build(&format!("gauntlet-test-base-{}", std::process::id()));
     let id = base.short_id().expect("the base exists");
     // The learner's RUN prints what the builder prints after committing a layer, naming the base image.

@@ -318,6 +318,70 @@ fn malformed_openapi_checks_and_schemas_are_reported_with_their_line() {
 }
 
 #[test]
+fn build_limits_out_of_range_are_reported_with_their_lines() {
+    let course = Course::valid();
+    course.write(
+        "labs/w01-hello/lab.toml",
+        "title = \"Hello\"\nweek = 1\n[pillars]\nlanguage = 1.0\n[build]\nmemory_mb = 4096\n\
+         swap_mb = -1\ncpus = 0\n",
+    );
+    let report = validate(&course);
+    assert!(!report.success);
+    let lab = "labs/w01-hello/lab.toml";
+    assert_reports(
+        &report,
+        &course,
+        lab,
+        6,
+        "memory_mb must be between 16 and 2047",
+    );
+    assert_reports(&report, &course, lab, 7, "swap_mb must be 0 or more");
+    assert_reports(&report, &course, lab, 8, "cpus must be between");
+}
+
+#[test]
+fn a_build_network_other_than_none_or_default_is_reported_with_its_line() {
+    let course = Course::valid();
+    course.write(
+        "labs/w01-hello/lab.toml",
+        "title = \"Hello\"\nweek = 1\n[pillars]\nlanguage = 1.0\n[build]\nnetwork = \"host\"\n",
+    );
+    let report = validate(&course);
+    assert!(!report.success);
+    assert_reports(&report, &course, "labs/w01-hello/lab.toml", 6, "host");
+}
+
+#[test]
+fn build_limits_within_range_are_accepted() {
+    let course = Course::valid();
+    course.write(
+        "labs/w01-hello/lab.toml",
+        "title = \"Hello\"\nweek = 1\n[pillars]\nlanguage = 1.0\n[build]\nmemory_mb = 1536\n\
+         swap_mb = 511\ncpus = 0.5\nnetwork = \"default\"\n",
+    );
+    let report = validate(&course);
+    assert!(report.success, "{}", report.stderr);
+}
+
+#[test]
+fn a_build_pids_limit_of_zero_is_reported_with_its_line() {
+    let course = Course::valid();
+    course.write(
+        "labs/w01-hello/lab.toml",
+        "title = \"Hello\"\nweek = 1\n[pillars]\nlanguage = 1.0\n[build]\npids = 0\n",
+    );
+    let report = validate(&course);
+    assert!(!report.success);
+    assert_reports(
+        &report,
+        &course,
+        "labs/w01-hello/lab.toml",
+        6,
+        "pids must be between 8",
+    );
+}
+
+#[test]
 fn a_limit_of_zero_which_docker_reads_as_no_limit_is_reported_with_its_line() {
     for (key, value, line) in [
         ("memory_mb", "0", 7),

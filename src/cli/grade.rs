@@ -19,6 +19,7 @@ pub async fn run(
     json: bool,
     seed: Option<u64>,
     firewall: FirewallMode,
+    build: crate::sandbox::BuildPolicy,
 ) -> anyhow::Result<ExitCode> {
     let lab = Lab::load(lab_dir).map_err(|p| problems("the lab", &p))?;
     let mut pillars: Vec<String> = crate::domain::STANDARD_PILLARS
@@ -34,7 +35,8 @@ pub async fn run(
     let sandbox = Sandbox::connect()
         .await
         .context("the Docker engine cannot be reached")?
-        .with_firewall(firewall);
+        .with_firewall(firewall)
+        .with_build_policy(build);
     let id = format!("grade-{}", hex::encode(rand::random::<[u8; 4]>()));
     let work = tempfile::tempdir().context("cannot create a work folder")?;
     let job = Job {

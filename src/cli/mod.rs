@@ -185,6 +185,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 json,
                 seed,
                 settings.grading.firewall,
+                settings.grading.build.clone(),
             )
             .await
         }
@@ -200,6 +201,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 json,
                 seed,
                 settings.grading.firewall,
+                settings.grading.build.clone(),
             )
             .await
         }

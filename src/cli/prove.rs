@@ -15,11 +15,13 @@ pub async fn run(
     json: bool,
     seed: u64,
     firewall: FirewallMode,
+    build: crate::sandbox::BuildPolicy,
 ) -> anyhow::Result<ExitCode> {
     let sandbox = Sandbox::connect()
         .await
         .context("the Docker engine cannot be reached")?
-        .with_firewall(firewall);
+        .with_firewall(firewall)
+        .with_build_policy(build);
     let pillars: Vec<String> = crate::domain::STANDARD_PILLARS
         .iter()
         .map(|p| p.to_string())

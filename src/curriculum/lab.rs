@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use super::lab_build::BuildSpec;
+use super::lab_build::RawBuild;
 use super::markdown::{self, TocEntry};
 use crate::diagnostics::Diagnostic;
 use crate::domain::{LabId, PillarId, Week};
@@ -66,16 +68,6 @@ pub enum RunAs {
     Gauntlet,
     /// The image's `USER` (root when it declares none).
     Image,
-}
-
-/// How the learner's image is built.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BuildSpec {
-    /// A stage the learner's Dockerfile must declare (`FROM … AS test`), built on its own before the final
-    /// image: their tests run in it, and a failing test fails the build before anything is graded.
-    #[serde(default)]
-    pub test_stage: Option<crate::sandbox::dockerfile::StageName>,
 }
 
 /// Resources the learner's container may use.
@@ -206,7 +198,7 @@ struct RawLab {
     #[serde(default)]
     timeouts: Timeouts,
     #[serde(default)]
-    build: BuildSpec,
+    build: RawBuild,
 }
 
 /// A lab as parsed, with the lines that cross-references must check later.
@@ -238,6 +230,9 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
             return None;
         }
     };
+    let build = raw
+        .build
+        .resolve(|offset, message| problems.push(at(offset, message)));
     let week_line = crate::diagnostics::line_of(&text, raw.week.span().start);
     let week = match Week::parse(*raw.week.get_ref()) {
         Ok(w) => w,
@@ -322,7 +317,7 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
             service: raw.service,
             limits: raw.limits,
             timeouts: raw.timeouts,
-            build: raw.build,
+            build,
             readme_html: rendered.html,
             toc: rendered.toc,
             dir: dir.to_path_buf(),

@@ -7,6 +7,7 @@
 mod course;
 mod frontmatter;
 mod lab;
+mod lab_build;
 pub mod markdown;
 mod module;
 pub mod starter;

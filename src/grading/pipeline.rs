@@ -179,7 +179,10 @@ async fn stages(
     // One budget for the whole build, test stage included, as the lab's README promises.
     let budget = Duration::from_secs(job.lab.timeouts.build_secs);
     let started = tokio::time::Instant::now();
-    let mut request = BuildRequest::default();
+    let mut request = BuildRequest {
+        limits: job.lab.build.limits.clone(),
+        ..BuildRequest::default()
+    };
     if let Some(stage) = &job.lab.build.test_stage {
         match test_stage::build(
             sandbox,

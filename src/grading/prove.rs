@@ -184,6 +184,7 @@ async fn build(
             target,
             args: args.clone(),
             cache_from: image.take(),
+            limits: lab.build.limits.clone(),
         };
         match sandbox
             .build_with(

@@ -49,6 +49,7 @@ pub(super) async fn build(
     log(&format!("── building the `{stage}` stage (your tests) ──"));
     let request = BuildRequest {
         target: Some(stage.clone()),
+        limits: job.lab.build.limits.clone(),
         ..Default::default()
     };
     let built = sandbox
@@ -73,6 +74,12 @@ pub(super) async fn build(
             r.build_log = std::mem::take(build_log);
             Err(Box::new(r))
         }
+        // Refused before any step ran (the build policy, a size): not a test that failed.
+        Err(e @ BuildError::Refused { .. }) => Err(Box::new(Report::new(
+            RunState::Failed,
+            Stage::Build,
+            format!("Build: {e}."),
+        ))),
         Err(e) => {
             let mut r = Report::new(
                 RunState::Failed,

@@ -44,6 +44,8 @@ pub struct WorkerSettings {
     /// Where projects are unpacked while they are graded.
     pub work_dir: PathBuf,
     pub limits: ArchiveLimits,
+    /// What learners' builds may read and how large their context may be.
+    pub build_policy: crate::sandbox::BuildPolicy,
     /// Names this process's workers in leases and logs.
     pub name: String,
     /// How long in-flight runs may go on after shutdown is asked before they are put back in the queue.
@@ -67,6 +69,7 @@ impl WorkerSettings {
             poll: Duration::from_millis(500),
             work_dir,
             limits: ArchiveLimits::default(),
+            build_policy: crate::sandbox::BuildPolicy::default(),
             name: format!("{host}-{}", std::process::id()),
             shutdown_grace: Duration::from_secs(10),
             events: EventLimits::default(),
@@ -272,7 +275,10 @@ impl Worker {
                 return Some(s.clone());
             }
         }
-        match Sandbox::connect().await {
+        let connected = Sandbox::connect()
+            .await
+            .map(|s| s.with_build_policy(self.settings.build_policy.clone()));
+        match connected {
             Ok(s) if s.ping().await.is_ok() => {
                 let s = s.with_firewall(self.settings.firewall);
                 *cached = Some(s.clone());

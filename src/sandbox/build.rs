@@ -4,18 +4,24 @@
 //! the course uses. It reports a failing step inside its (successful) HTTP response, so the outcome is read
 //! from the stream: an error there is the learner's; a transport error is ours.
 //!
+//! Before anything is sent, `admit.rs` checks the context's and the Dockerfile's sizes and every image the
+//! Dockerfile names against the build policy; the build's steps then run under the request's `BuildLimits`,
+//! and the output forwarded to the caller stops at the policy's cap (the build goes on; the kept tail too).
+//!
 //! Each layer the build commits is tagged in the run's repository the moment the log names it (see
 //! `images.rs` for why, and for what keeps a forged log line harmless).
 
 use std::time::Duration;
 
-use bollard::models::BuildInfo;
 use bollard::query_parameters::{BuildImageOptions, RemoveContainerOptions};
 use futures_util::StreamExt;
 
+use super::admit::read_dockerfile;
+use super::build_cgroup::{with_cgroup_parent, BuildCgroup};
+use super::build_log::Progress;
 use super::error::{BuildError, SandboxError};
+use super::limits::BuildLimits;
 use super::run::RunLabel;
-use super::tail::LogTail;
 use super::Sandbox;
 
 /// What to build beyond the context: a stage other than the last, and build arguments.
@@ -28,6 +34,8 @@ pub struct BuildRequest {
     /// An image of the same run whose layers this build may reuse, and no other: the final image after its
     /// test stage, so the learner's tests run once, not twice.
     pub cache_from: Option<ImageId>,
+    /// Memory, swap, CPU and network of the build's steps.
+    pub limits: BuildLimits,
 }
 
 /// A built image's id (`sha256:…`), what `start` runs.
@@ -63,8 +71,10 @@ impl Sandbox {
         log_cap: usize,
         mut on_line: impl FnMut(&str),
     ) -> Result<ImageId, BuildError> {
+        let dockerfile = read_dockerfile(&context_tar, &self.policy)?;
+        self.admit(&dockerfile, &request.args).await?;
         let tag = request.target.as_ref().map_or("latest", |t| t.as_str());
-        let options = BuildImageOptions {
+        let mut options = BuildImageOptions {
             t: Some(format!("{}:{tag}", run.image_repo())),
             target: request
                 .target
@@ -85,10 +95,26 @@ impl Sandbox {
             cachefrom: request.cache_from.as_ref().map(|id| vec![id.0.clone()]),
             ..Default::default()
         };
+        request.limits.apply(&mut options);
+        let cgroup = self.build_cgroup(run, &request.limits).await;
+        let docker = match &cgroup {
+            Some(c) => {
+                let parent = c.parent();
+                self.docker.clone().with_request_modifier(move |mut req| {
+                    if req.uri().path().ends_with("/build") {
+                        let uri = with_cgroup_parent(&req.uri().to_string(), &parent);
+                        if let Ok(uri) = uri.parse() {
+                            *req.uri_mut() = uri;
+                        }
+                    }
+                    req
+                })
+            }
+            None => self.docker.clone(),
+        };
         let stream =
-            self.docker
-                .build_image(options, None, Some(bollard::body_full(context_tar.into())));
-        let mut progress = Progress::new(log_cap);
+            docker.build_image(options, None, Some(bollard::body_full(context_tar.into())));
+        let mut progress = Progress::new(log_cap, self.policy.max_output_bytes);
         let outcome = tokio::time::timeout(timeout, async {
             futures_util::pin_mut!(stream);
             while let Some(item) = stream.next().await {
@@ -104,10 +130,26 @@ impl Sandbox {
         })
         .await;
         progress.flush(&mut on_line);
+        let hit_pids = cgroup.as_ref().is_some_and(BuildCgroup::hit_limit);
+        if hit_pids {
+            // Said in the log too, for a build that went on (or ran out of time) after a step was refused.
+            let note = format!(
+                "── the build's steps reached their limit of {} processes and threads ──",
+                request.limits.pids
+            );
+            on_line(&note);
+            progress.log.push(&note);
+            progress.log.push("\n");
+        }
 
         let failure = match outcome {
             Ok(Ok(())) => match progress.image.take() {
-                Some(id) => return Ok(ImageId(id)),
+                Some(id) => {
+                    if let Some(c) = cgroup {
+                        c.remove().await;
+                    }
+                    return Ok(ImageId(id));
+                }
                 None => BuildError::Failed {
                     message: "the build ended without producing an image".to_string(),
                     log_tail: progress.log.snapshot(),
@@ -117,7 +159,7 @@ impl Sandbox {
                 BuildError::Platform(SandboxError::docker("build the image")(e))
             }
             Ok(Err(e)) => BuildError::Failed {
-                message: learner_message(e),
+                message: explain(learner_message(e), &request.limits, hit_pids),
                 log_tail: progress.log.snapshot(),
             },
             Err(_) => BuildError::Timeout {
@@ -126,7 +168,33 @@ impl Sandbox {
             },
         };
         self.remove_partial_build(run, &progress).await;
+        if let Some(c) = cgroup {
+            c.remove().await;
+        }
         Err(failure)
+    }
+
+    /// The build's pids-limited cgroup, when the policy has a cgroup root and the engine puts containers in
+    /// cgroupfs v1 hierarchies there; otherwise the build runs without a process limit (logged).
+    async fn build_cgroup(&self, run: &RunLabel, limits: &BuildLimits) -> Option<BuildCgroup> {
+        let root = self.policy.pids_cgroup.as_ref()?;
+        use bollard::models::{
+            SystemInfoCgroupDriverEnum as Driver, SystemInfoCgroupVersionEnum as Version,
+        };
+        let usable = self.docker.info().await.is_ok_and(|info| {
+            info.cgroup_driver == Some(Driver::CGROUPFS) && info.cgroup_version == Some(Version::_1)
+        });
+        if !usable {
+            tracing::warn!(run = %run, "the engine does not use cgroupfs v1: this build has no process limit");
+            return None;
+        }
+        match BuildCgroup::create(root, run, limits.pids) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(run = %run, error = %e, "no cgroup for the build: it has no process limit");
+                None
+            }
+        }
     }
 
     /// After a failed build: the step's container, which after a timeout may still be running (the engine
@@ -168,159 +236,20 @@ fn learner_message(e: bollard::errors::Error) -> String {
     }
 }
 
-/// What the build stream has told us so far.
-struct Progress {
-    log: LogTail,
-    /// Text after the last newline: the engine may split a line across messages.
-    partial: String,
-    image: Option<String>,
-    /// Layers committed since the caller last drained them, to be tagged.
-    committed: Vec<String>,
-    /// The last step was a `FROM`: the next ` ---> <id>` is the base image, which is not the run's to tag.
-    after_from: bool,
-    /// The container of the step in progress (` ---> Running in <id>`).
-    step_container: Option<String>,
-}
-
-impl Progress {
-    fn new(log_cap: usize) -> Self {
-        Self {
-            log: LogTail::new(log_cap),
-            partial: String::new(),
-            image: None,
-            committed: Vec::new(),
-            after_from: false,
-            step_container: None,
-        }
-    }
-
-    fn read(&mut self, info: BuildInfo, on_line: &mut impl FnMut(&str)) {
-        if let Some(id) = info.aux.and_then(|aux| aux.id) {
-            self.image = Some(id);
-        }
-        for text in [info.stream, info.status].into_iter().flatten() {
-            self.partial.push_str(&text);
-            while let Some(end) = self.partial.find('\n') {
-                let line: String = self.partial.drain(..=end).collect();
-                self.line(line.trim_end(), on_line);
-            }
-        }
-    }
-
-    fn flush(&mut self, on_line: &mut impl FnMut(&str)) {
-        let rest = std::mem::take(&mut self.partial);
-        if !rest.trim().is_empty() {
-            self.line(rest.trim_end(), on_line);
-        }
-    }
-
-    /// Reads one line of the log, without its line end. The learner's `RUN` output is in the same log, so
-    /// what it recognises may be forged; `images.rs` makes a forged id harmless.
-    fn line(&mut self, line: &str, on_line: &mut impl FnMut(&str)) {
-        if let Some(step) = line.strip_prefix("Step ") {
-            // `Step 3/7 : FROM base AS name`, the instruction in any case and followed by any blank.
-            self.after_from = step
-                .split_once(" : ")
-                .and_then(|(_, instruction)| instruction.split_whitespace().next())
-                .is_some_and(|word| word.eq_ignore_ascii_case("FROM"));
-        } else if let Some(id) = line.strip_prefix(" ---> Running in ") {
-            // Only an id: a forged line naming a container (`postgres`) must not get it removed on failure.
-            self.step_container = is_short_id(id).then(|| id.to_string());
-            // A `FROM` that runs a container (the base's `ONBUILD` triggers) commits a layer of this run.
-            self.after_from = false;
-        } else if line == " --->" {
-            // What `FROM scratch` prints: no base image.
-            self.after_from = false;
-        } else if let Some(id) = line.strip_prefix(" ---> ").filter(|id| is_short_id(id)) {
-            // ` ---> Using cache` comes before the id and is not one.
-            if !std::mem::take(&mut self.after_from) {
-                self.committed.push(id.to_string());
-            }
-        }
-        on_line(line);
-        self.log.push(line);
-        self.log.push("\n");
-    }
-}
-
-/// The engine's short image id: twelve lower-case hexadecimal digits.
-fn is_short_id(s: &str) -> bool {
-    s.len() == 12
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Feeds `log` as the engine sends it: a step's title and its line end in separate messages.
-    fn committed(log: &str) -> Vec<String> {
-        let mut progress = Progress::new(1024);
-        for line in log.split_inclusive('\n') {
-            for chunk in [line.trim_end_matches('\n'), "\n"] {
-                let info = BuildInfo {
-                    stream: Some(chunk.to_string()),
-                    ..Default::default()
-                };
-                progress.read(info, &mut |_| {});
-            }
-        }
-        progress.committed
-    }
-
-    #[test]
-    fn every_committed_layer_is_taken_but_no_base_image() {
-        let log = "Step 1/6 : FROM python:3.12-slim AS build\n ---> 75bb615acb26\n\
-                   Step 2/6 : COPY . /app\n ---> 890e855d8359\n\
-                   Step 3/6 : RUN make\n ---> Running in 96ea621e74c1\nok\n\
-                   Removing intermediate container 96ea621e74c1\n ---> 1d81abcaf808\n\
-                   Step 4/6 : from scratch\n ---> \n\
-                   Step 5/6 : COPY --from=build /app/bin /bin\n ---> Using cache\n ---> 301af1c9cff5\n\
-                   Step 6/6 : FROM build\n ---> 1d81abcaf808\n";
-        assert_eq!(
-            committed(log),
-            ["890e855d8359", "1d81abcaf808", "301af1c9cff5"]
-        );
-    }
-
-    #[test]
-    fn the_layer_of_a_from_with_onbuild_triggers_is_taken() {
-        let log = "Step 1/2 : FROM base-with-onbuild\n# Executing 1 build trigger\n \
-                   ---> Running in 96ea621e74c1\nRemoving intermediate container 96ea621e74c1\n \
-                   ---> 1d81abcaf808\nStep 2/2 : CMD [\"/app\"]\n ---> 301af1c9cff5\n";
-        assert_eq!(committed(log), ["1d81abcaf808", "301af1c9cff5"]);
-    }
-
-    #[test]
-    fn a_step_named_like_from_is_not_a_from() {
-        let log = "Step 1/2 : FROM scratch\n ---> \nStep 2/2 : ENV FROM=1\n ---> 841b5b82ebd7\n";
-        assert_eq!(committed(log), ["841b5b82ebd7"]);
-    }
-
-    #[test]
-    fn from_followed_by_a_tab_is_a_from() {
-        let log = "Step 1/2 : from\tpython:3.12\n ---> 75bb615acb26\nStep 2/2 : CMD x\n ---> 841b5b82ebd7\n";
-        assert_eq!(committed(log), ["841b5b82ebd7"]);
-    }
-
-    #[test]
-    fn only_an_id_is_taken_for_the_step_container() {
-        let mut progress = Progress::new(1024);
-        progress.line(" ---> Running in 96ea621e74c1", &mut |_| {});
-        assert_eq!(progress.step_container.as_deref(), Some("96ea621e74c1"));
-        progress.line(" ---> Running in postgres", &mut |_| {});
-        assert_eq!(progress.step_container, None);
-    }
-
-    #[test]
-    fn only_short_ids_are_layers() {
-        let log = concat!(
-            "Step 1/2 : FROM scratch\n ---> \n",
-            "Step 2/2 : RUN [\"/t\"]\n ---> Running in 96ea621e74c1\n",
-            " ---> sha256:1d81abcaf808\n ---> 1D81ABCAF808\n ---> not-an-id\n ---> 1d81abcaf80\n",
-            " ---> 301af1c9cff5\n",
-        );
-        assert_eq!(committed(log), ["301af1c9cff5"]);
+/// What a failed step's bare exit code meant: the process limit when the build's cgroup says it was hit;
+/// otherwise SIGKILL (137) is, in practice, the kernel's OOM killer at the build's memory limit.
+fn explain(message: String, limits: &BuildLimits, hit_pids: bool) -> String {
+    if hit_pids {
+        format!(
+            "{message} (the build's steps reached their limit of {} processes and threads)",
+            limits.pids
+        )
+    } else if message.ends_with("non-zero code: 137") {
+        format!(
+            "{message} (the step was killed: it most likely used more than the build's memory limit of {} MiB)",
+            limits.memory_mib()
+        )
+    } else {
+        message
     }
 }

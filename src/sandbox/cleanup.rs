@@ -41,7 +41,12 @@ impl Sandbox {
     /// Removes every container, network and volume labelled with `run` and every image in its repository,
     /// in the order that lets each go (containers hold networks, volumes and images).
     pub async fn remove_run(&self, run: &RunLabel) -> Result<Removed, SandboxError> {
-        self.remove_run_objects(run.as_str()).await
+        let removed = self.remove_run_objects(run.as_str()).await;
+        // A build interrupted by a crash leaves its (empty) cgroups behind.
+        if let Some(root) = &self.policy.pids_cgroup {
+            super::build_cgroup::remove_leftovers(root, run);
+        }
+        removed
     }
 
     /// Removes every object whose run label starts with `prefix` (`""` for all): the start-up reaper.

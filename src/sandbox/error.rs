@@ -79,6 +79,11 @@ pub enum BuildError {
     #[error("the image could not be built: {message}")]
     Failed { message: String, log_tail: String },
 
+    /// Refused before the build started (the build policy, a size limit); the message names the reason and,
+    /// for the policy, the Dockerfile line.
+    #[error("{message}")]
+    Refused { message: String },
+
     /// The build ran past its time budget and was cancelled.
     #[error("the image build took longer than {}s and was stopped", .after.as_secs())]
     Timeout { after: Duration, log_tail: String },
@@ -98,7 +103,7 @@ impl BuildError {
     pub fn log_tail(&self) -> &str {
         match self {
             Self::Failed { log_tail, .. } | Self::Timeout { log_tail, .. } => log_tail,
-            Self::Platform(_) => "",
+            Self::Refused { .. } | Self::Platform(_) => "",
         }
     }
 }

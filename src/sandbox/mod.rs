@@ -8,7 +8,13 @@
 //! - `run.rs`: `RunLabel`, the validated run id, and the label keys.
 //! - `build.rs`: image build from a context tar (a chosen stage, build arguments), with streamed and capped
 //!   logs and a timeout.
-//! - `dockerfile.rs`: the stage names a Dockerfile declares (for labs that require a `test` stage).
+//! - `admit.rs`: what is checked before a build runs: context and Dockerfile sizes, the images it reads.
+//! - `policy.rs`: `BuildPolicy`, the operator's allow-list of base images and the build's size caps.
+//! - `reference.rs`: image names normalised as the engine does (`debian` is `docker.io/library/debian`).
+//! - `limits.rs`: `BuildLimits`, the memory, CPU and network of a build's steps.
+//! - `build_cgroup.rs`: the pids-limited cgroup parent of a build's steps.
+//! - `build_log.rs`: reading the build's log: lines passed on up to a cap, the image id, committed layers.
+//! - `dockerfile/`: the stages a Dockerfile declares and the images it makes the build read.
 //! - `firewall.rs`: the host firewall rule that keeps run networks from reaching the grading host.
 //! - `start.rs`: internal network, optional volume, container with limits; `StartSpec` and `Running`.
 //! - `volume.rs`: handing a run's data volume to the user the service runs as.
@@ -19,7 +25,10 @@
 //! - `cleanup.rs`: `remove_run` and `reap`.
 //! - `error.rs`: `SandboxError` (platform), `BuildError` and `StartError` (learner or platform).
 
+mod admit;
 mod build;
+mod build_cgroup;
+mod build_log;
 mod cleanup;
 mod control;
 pub mod dockerfile;
@@ -28,10 +37,15 @@ mod fault;
 mod firewall;
 mod health;
 mod images;
+mod limits;
+mod policy;
+mod reference;
 mod run;
 mod start;
 mod tail;
 mod volume;
+
+use std::sync::Arc;
 
 use bollard::Docker;
 
@@ -41,6 +55,8 @@ pub use control::Stopped;
 pub use error::{BuildError, SandboxError, StartError};
 pub use fault::Fault;
 pub use firewall::{FirewallError, FirewallMode, BRIDGE_PREFIX};
+pub use limits::{BuildLimits, BuildNetwork};
+pub use policy::{BadPattern, BuildPolicy};
 pub use run::{RunLabel, IMAGE_REPO, LABEL_KIND, LABEL_RUN};
 pub use start::{base_url, Running, StartSpec, User, CONTAINER_LOG_MAX};
 
@@ -48,6 +64,8 @@ pub use start::{base_url, Running, StartSpec, User, CONTAINER_LOG_MAX};
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     docker: Docker,
+    /// What builds may read and how large their inputs and output may be; the same for every build.
+    policy: Arc<BuildPolicy>,
     firewall: FirewallMode,
 }
 
@@ -60,10 +78,7 @@ impl Sandbox {
             .negotiate_version()
             .await
             .map_err(SandboxError::Unreachable)?;
-        Ok(Self {
-            docker,
-            firewall: FirewallMode::default(),
-        })
+        Ok(Self::from_docker(docker))
     }
 
     /// The same engine with another way of keeping run networks off the host (default: `iptables`).
@@ -76,8 +91,19 @@ impl Sandbox {
     pub fn from_docker(docker: Docker) -> Self {
         Self {
             docker,
+            policy: Arc::new(BuildPolicy::default()),
             firewall: FirewallMode::default(),
         }
+    }
+
+    /// The same connection with the operator's build policy.
+    pub fn with_build_policy(mut self, policy: BuildPolicy) -> Self {
+        self.policy = Arc::new(policy);
+        self
+    }
+
+    pub fn build_policy(&self) -> &BuildPolicy {
+        &self.policy
     }
 
     /// Whether the engine answers; for readiness checks.

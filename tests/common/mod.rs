@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod builds;
 pub mod fixture;
 pub mod grading;
 pub mod ports;

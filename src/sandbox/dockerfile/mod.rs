@@ -1,6 +1,16 @@
-//! Just enough of a Dockerfile to name its build stages, so a lab that asks for a `test` stage can tell the
-//! learner it is missing before a build is spent on it (the engine's own error, "failed to reach build target",
-//! says less).
+//! Just enough of a Dockerfile to check it before a build: the build stages it declares, so a lab that asks
+//! for a `test` stage can tell the learner it is missing before a build is spent on it (the engine's own error,
+//! "failed to reach build target", says less), and every image it makes the build read (`images.rs`), which
+//! the sandbox's build policy checks.
+//!
+//! - `lines.rs`: logical lines as the engine's parser reads them (directives, comments, continuations).
+//! - `images.rs`: the images named by `FROM`, `COPY --from`, `RUN --mount=from=` and `ONBUILD` triggers.
+
+mod images;
+mod lines;
+
+pub use images::{image_uses, ImageUse};
+pub use lines::ParseError;
 
 use serde::Deserialize;
 
@@ -45,14 +55,20 @@ impl std::fmt::Display for StageName {
 }
 
 /// The names of the stages a Dockerfile declares (`FROM image AS name`), lower-cased as Docker does, in order.
+/// A file the parser refuses declares none.
 pub fn stage_names(dockerfile: &str) -> Vec<String> {
-    instructions(dockerfile)
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            if !words.next()?.eq_ignore_ascii_case("FROM") {
-                return None;
-            }
-            let words: Vec<&str> = words.filter(|w| !w.starts_with("--")).collect();
+    let Ok((instructions, _)) = lines::instructions(dockerfile) else {
+        return Vec::new();
+    };
+    instructions
+        .iter()
+        .filter(|i| i.keyword == "FROM")
+        .filter_map(|i| {
+            let words: Vec<&str> = i
+                .rest
+                .split_whitespace()
+                .filter(|w| !w.starts_with("--"))
+                .collect();
             match words.as_slice() {
                 [_, as_kw, name] if as_kw.eq_ignore_ascii_case("AS") => {
                     Some(name.to_ascii_lowercase())
@@ -66,31 +82,6 @@ pub fn stage_names(dockerfile: &str) -> Vec<String> {
 /// Whether the Dockerfile declares the stage `name`.
 pub fn has_stage(dockerfile: &str, name: &StageName) -> bool {
     stage_names(dockerfile).iter().any(|s| s == name.as_str())
-}
-
-/// Logical lines: comments and blank lines dropped, `\` continuations joined.
-fn instructions(text: &str) -> impl Iterator<Item = String> + '_ {
-    let mut lines = text.lines();
-    std::iter::from_fn(move || {
-        let mut joined = String::new();
-        for line in lines.by_ref() {
-            let trimmed = line.trim();
-            if trimmed.starts_with('#') || (trimmed.is_empty() && joined.is_empty()) {
-                continue;
-            }
-            match trimmed.strip_suffix('\\') {
-                Some(head) => {
-                    joined.push_str(head);
-                    joined.push(' ');
-                }
-                None => {
-                    joined.push_str(trimmed);
-                    return Some(joined);
-                }
-            }
-        }
-        (!joined.is_empty()).then_some(joined)
-    })
 }
 
 #[cfg(test)]
