@@ -563,7 +563,6 @@ mod tests {
         assert_eq!(d.grading.quota, GradingSettings::default().quota);
     }
 
-
     #[test]
     fn base_image_patterns_come_from_flags_or_the_file() {
         let dir = tempfile::tempdir().unwrap();
