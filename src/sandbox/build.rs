@@ -155,6 +155,9 @@ impl Sandbox {
                     log_tail: progress.log.snapshot(),
                 },
             },
+            Ok(Err(e)) if super::error::registry_unreachable(&e) => {
+                BuildError::Platform(SandboxError::RegistryUnreachable(e))
+            }
             Ok(Err(e)) if !is_learners(&e) => {
                 BuildError::Platform(SandboxError::docker("build the image")(e))
             }

@@ -40,6 +40,11 @@ pub enum SandboxError {
         source: std::io::Error,
     },
 
+    /// A base image had to be pulled and its registry could not be reached (DNS, connection, TLS): not the
+    /// learner's doing. The message, with the resolver's or registry's address, is for instructors only.
+    #[error("a base image could not be pulled: its registry could not be reached")]
+    RegistryUnreachable(#[source] bollard::errors::Error),
+
     /// The host could not be closed to run networks, so no service may run (see `firewall.rs`).
     #[error("the sandbox firewall is not in place: {0}")]
     Firewall(#[from] super::firewall::FirewallError),
@@ -155,6 +160,28 @@ fn exited_message(code: i64, oom: bool) -> String {
     }
 }
 
+/// Whether a build failed because a registry could not be reached while pulling its base image, as the engine
+/// words it (`Get "https://registry-1.docker.io/v2/": dial tcp: lookup … no such host`). A registry that
+/// answered that the name does not exist (`manifest unknown`, `pull access denied`) is the learner's.
+pub(crate) fn registry_unreachable(e: &bollard::errors::Error) -> bool {
+    let bollard::errors::Error::DockerStreamError { error } = e else {
+        return false;
+    };
+    let about_registry = error.starts_with("Get \"http") && error.contains("/v2/");
+    let unreachable = [
+        "dial tcp",
+        "no such host",
+        "i/o timeout",
+        "connection refused",
+        "TLS handshake timeout",
+        "request canceled",
+        "network is unreachable",
+    ]
+    .iter()
+    .any(|s| error.contains(s));
+    about_registry && unreachable
+}
+
 /// The learner's part of an engine's refusal to start a container, when the refusal is about the image's
 /// command: the runtime's `exec: "/app": stat /app: no such file or directory` and its kin. Whatever else the
 /// engine refuses (a missing network, a full disk) is the platform's and gives `None`.
@@ -194,6 +221,29 @@ mod tests {
             cannot_run(&e).as_deref(),
             Some("exec: \"/app\": stat /app: no such file or directory")
         );
+    }
+
+    #[test]
+    fn an_unreachable_registry_is_the_platforms_and_a_missing_name_the_learners() {
+        let stream = |error: &str| bollard::errors::Error::DockerStreamError {
+            error: error.to_string(),
+        };
+        assert!(registry_unreachable(&stream(
+            "Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io on \
+             10.255.255.53:53: no such host"
+        )));
+        assert!(registry_unreachable(&stream(
+            "Get \"http://127.0.0.1:1/v2/\": dial tcp 127.0.0.1:1: connect: connection refused"
+        )));
+        assert!(!registry_unreachable(&stream(
+            "pull access denied for nosuchimage, repository does not exist or may require 'docker login'"
+        )));
+        assert!(!registry_unreachable(&stream(
+            "manifest for debian:nosuchtag not found: manifest unknown: manifest unknown"
+        )));
+        assert!(!registry_unreachable(&stream(
+            "The command '/bin/sh -c curl http://x/v2/' returned a non-zero code: 7"
+        )));
     }
 
     #[test]

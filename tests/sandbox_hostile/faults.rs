@@ -64,3 +64,22 @@ async fn a_service_that_hits_its_process_limit_after_it_was_healthy_is_told_so()
     );
     assert_no_docker_leftovers(&app).await;
 }
+
+#[tokio::test]
+async fn a_base_image_whose_registry_cannot_be_reached_is_the_platforms_fault_and_shows_no_address()
+{
+    // A registry on this machine's loopback that nothing listens on: the engine's pull is refused there, and
+    // no packet leaves the machine.
+    let project = Project::with_dockerfile("FROM 127.0.0.1:1/nothing:latest\nCMD [\"/x\"]\n");
+    let Graded { app, run, row, .. } = graded(&project).await;
+    assert_eq!(row.state, "error", "{:?}", row.reason);
+    assert_eq!(row.stage.as_deref(), Some("build"));
+    let reason = row.reason.unwrap_or_default();
+    assert!(reason.contains("fault of the platform"), "{reason}");
+    let (_, page) = app.get_text(&format!("/runs/{run}")).await;
+    assert!(
+        !page.contains("dial tcp"),
+        "the engine's words reach the learner"
+    );
+    assert_no_docker_leftovers(&app).await;
+}
