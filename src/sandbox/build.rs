@@ -96,6 +96,9 @@ impl Sandbox {
             ..Default::default()
         };
         request.limits.apply(&mut options);
+        if request.limits.network == super::limits::BuildNetwork::Default {
+            self.ensure_build_network().await?;
+        }
         let cgroup = self.build_cgroup(run, &request.limits).await;
         let docker = match &cgroup {
             Some(c) => {

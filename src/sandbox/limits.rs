@@ -30,8 +30,9 @@ pub enum BuildNetwork {
     /// No network at all: only a loopback interface.
     #[default]
     None,
-    /// The engine's default bridge: steps can download packages, and can also reach the grading host's
-    /// addresses and anything the host can reach.
+    /// A route out, so steps can download packages: Gauntlet's build network (`build_network.rs`), on which
+    /// steps reach neither the grading host nor each other, but can reach the internet and anything the
+    /// host can route to.
     Default,
 }
 
@@ -58,7 +59,7 @@ impl BuildLimits {
         options.cpuquota = Some(((self.cpus * f64::from(CPU_PERIOD)) as i32).max(1000));
         options.networkmode = match self.network {
             BuildNetwork::None => Some("none".to_string()),
-            BuildNetwork::Default => None,
+            BuildNetwork::Default => Some(super::build_network::BUILD_NETWORK.to_string()),
         };
     }
 
@@ -96,6 +97,6 @@ mod tests {
             ..BuildLimits::default()
         }
         .apply(&mut options);
-        assert_eq!(options.networkmode, None);
+        assert_eq!(options.networkmode.as_deref(), Some("gauntlet-build"));
     }
 }

@@ -29,6 +29,7 @@ mod admit;
 mod build;
 mod build_cgroup;
 mod build_log;
+mod build_network;
 mod cleanup;
 mod control;
 pub mod dockerfile;
