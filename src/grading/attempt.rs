@@ -115,9 +115,20 @@ impl<'a> Attempt<'a> {
         };
         drop(tx);
         let _ = writer.await;
+        // A run that goes back to the queue is cleaned up first, while this attempt still holds it: its next
+        // attempt may reuse this attempt's number (an uncounted requeue) and so its Docker names.
+        let requeues = matches!(
+            &ending,
+            Ending::Abandoned | Ending::Report(Report { retry: true, .. })
+        );
+        if requeues {
+            pipeline::clean_up(&self.sandbox, &job, running.take()).await;
+        }
         let outcome = self.record(ending, &hints, &lost).await;
         drop(heartbeat);
-        pipeline::clean_up(&self.sandbox, &job, running).await;
+        if !requeues {
+            pipeline::clean_up(&self.sandbox, &job, running).await;
+        }
         outcome
     }
 
@@ -149,10 +160,10 @@ impl<'a> Attempt<'a> {
             Ending::Report(report) if report.retry => {
                 tracing::warn!(reason = %report.detail, "the Docker engine went away; the run goes back to the queue");
                 let why = "the Docker engine could not be reached";
-                self.store()
-                    .requeue_uncounted(&self.lease, why)
-                    .await
-                    .map(|_| ())
+                // Counted: a run whose own build or service makes the engine time out (bollard reads that as
+                // unreachable) must end after MAX_ATTEMPTS rather than loop. It still never counts against the
+                // learner: the run ends as a platform error.
+                self.store().requeue(&self.lease, why).await.map(|_| ())
             }
             Ending::Report(report) => {
                 // The verdict first: stopping and removing the container is not the learner's wait.

@@ -29,10 +29,15 @@ impl Sandbox {
             .docker
             .inspect_network(BUILD_NETWORK, None)
             .await
-            .is_ok()
+            .is_err()
         {
-            return Ok(());
+            self.create_build_network().await?;
         }
+        super::firewall::check_bridge_is_here(self.firewall, BUILD_BRIDGE)?;
+        Ok(())
+    }
+
+    async fn create_build_network(&self) -> Result<(), SandboxError> {
         let created = self
             .docker
             .create_network(NetworkCreateRequest {

@@ -155,6 +155,8 @@ impl Sandbox {
         for id in containers.into_iter().filter_map(|c| c.id) {
             let options = RemoveContainerOptions {
                 force: true,
+                // With the anonymous volumes an image's `VOLUME` made, which carry no label of the run.
+                v: true,
                 ..Default::default()
             };
             ignore_missing(self.docker.remove_container(&id, Some(options)).await)

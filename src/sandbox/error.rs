@@ -189,14 +189,32 @@ pub(crate) fn cannot_run(e: &bollard::errors::Error) -> Option<String> {
     let bollard::errors::Error::DockerResponseServerError { message, .. } = e else {
         return None;
     };
-    if !message.contains("starting container process") && !message.contains("exec:") {
+    let about_command = message.contains("starting container process") || message.contains("exec:");
+    // A data folder or working directory the image made a file: the runtime cannot mount or enter it.
+    let about_image_paths =
+        message.contains("not a directory") || message.contains("is not directory");
+    if !about_command && !about_image_paths {
         return None;
     }
     // From `exec:` on is about the learner's command; before it are the runtime's file and line.
     let start = message.find("exec:").unwrap_or(0);
     let useful = message[start..].trim();
     let useful = useful.strip_suffix(": unknown").unwrap_or(useful);
-    Some(useful.trim_end_matches([':', ' ']).to_string())
+    Some(without_host_paths(useful.trim_end_matches([':', ' '])))
+}
+
+/// The message with the engine's own paths on the host (`/var/lib/docker/…/merged/data`) cut to what the
+/// learner knows, the path inside their image.
+fn without_host_paths(message: &str) -> String {
+    message
+        .split(' ')
+        .map(|word| match word.find("/merged/") {
+            Some(at) if word.starts_with('/') => word[at + "/merged".len()..].to_string(),
+            _ if word.starts_with("/var/lib/docker") => "(a path of the engine)".to_string(),
+            _ => word.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -244,6 +262,18 @@ mod tests {
         assert!(!registry_unreachable(&stream(
             "The command '/bin/sh -c curl http://x/v2/' returned a non-zero code: 7"
         )));
+    }
+
+    #[test]
+    fn a_data_folder_the_image_made_a_file_is_the_learners_without_the_engines_paths() {
+        let e = server_error(
+            400,
+            "source /var/lib/docker/fuse-overlayfs/0a1b/merged/data is not directory",
+        );
+        assert_eq!(
+            cannot_run(&e).as_deref(),
+            Some("source /data is not directory")
+        );
     }
 
     #[test]

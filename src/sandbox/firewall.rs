@@ -69,6 +69,12 @@ pub enum FirewallError {
          install the rules on that host and set the sandbox firewall to `external` (docs/operations.md)"
     )]
     RemoteEngine(String),
+    #[error(
+        "the run network's bridge `{0}` is not in this process's network namespace, so the rule installed here \
+         cannot cover it (Gauntlet in a container, or a rootless engine?); install the rules where the engine's \
+         bridges are and set the sandbox firewall to `external` (docs/operations.md)"
+    )]
+    BridgeElsewhere(String),
     #[error("`{program}` could not be run to install the sandbox firewall: {source}")]
     Spawn {
         program: &'static str,
@@ -133,6 +139,17 @@ pub(crate) async fn ensure(mode: FirewallMode) -> Result<(), FirewallError> {
         ensure_with("ip6tables").await?;
     }
     Ok(())
+}
+
+/// After a network is created (mode `iptables`): its bridge must be an interface this process sees, or the
+/// rule that `ensure` installed here guards some other namespace, not the engine's.
+pub(crate) fn check_bridge_is_here(mode: FirewallMode, bridge: &str) -> Result<(), FirewallError> {
+    if mode == FirewallMode::External
+        || std::path::Path::new("/sys/class/net").join(bridge).exists()
+    {
+        return Ok(());
+    }
+    Err(FirewallError::BridgeElsewhere(bridge.to_string()))
 }
 
 /// `DOCKER_HOST` when it names an engine reached over the network (whose host this process cannot firewall).

@@ -141,6 +141,14 @@ impl Sandbox {
             })
             .await
             .map_err(SandboxError::docker("create the run's network"))?;
+        if let Err(e) =
+            super::firewall::check_bridge_is_here(self.firewall, &super::firewall::bridge_name(run))
+        {
+            if let Err(cleanup) = self.remove_run(run).await {
+                tracing::warn!(run = %run, error = %cleanup, "clean-up after a refused network failed");
+            }
+            return Err(SandboxError::from(e).into());
+        }
         // Undo in reverse order on failure; the run label finds whatever got created.
         match self.start_on_network(run, image, spec, &name).await {
             Ok(running) => Ok(running),
@@ -170,7 +178,9 @@ impl Sandbox {
             }
             None => None,
         };
-        let config = container_config(run, image, spec, network, volume.as_deref());
+        let declared = self.declared_volumes(image).await?;
+        let mut config = container_config(run, image, spec, network, volume.as_deref());
+        cover_declared_volumes(&mut config, &declared, spec);
         let options = CreateContainerOptions {
             name: Some(run.object_name()),
             ..Default::default()
@@ -216,6 +226,17 @@ impl Sandbox {
         Ok(volume.name)
     }
 
+    /// The paths the image declares with `VOLUME`; the engine would give each an anonymous volume on the host's
+    /// disk, writable past the read-only root and the capped `/tmp`, and labelled with nothing of the run's.
+    async fn declared_volumes(&self, image: &ImageId) -> Result<Vec<String>, SandboxError> {
+        let inspect = self
+            .docker
+            .inspect_image(&image.0)
+            .await
+            .map_err(SandboxError::docker("inspect the image"))?;
+        Ok(inspect.config.and_then(|c| c.volumes).unwrap_or_default())
+    }
+
     /// The container's address on `network`, read back from the engine (it assigns it at start).
     pub(crate) async fn container_ip(
         &self,
@@ -234,6 +255,27 @@ impl Sandbox {
             .and_then(|endpoint| endpoint.ip_address)
             .and_then(|ip| ip.parse().ok())
             .ok_or(SandboxError::NoAddress)
+    }
+}
+
+/// Mounts a tmpfs of `/tmp`'s size over each path the image declares as a `VOLUME` (but the lab's own data
+/// folder), so no anonymous volume is made: what the service writes there is in its memory, counted against
+/// its memory limit, and gone with the container. Mode 1777 because the image's files there are not copied
+/// in and the service's user may be any.
+fn cover_declared_volumes(config: &mut ContainerCreateBody, declared: &[String], spec: &StartSpec) {
+    let Some(host) = config.host_config.as_mut() else {
+        return;
+    };
+    let tmpfs = host.tmpfs.get_or_insert_with(HashMap::new);
+    for path in declared {
+        let path = path.trim_end_matches('/');
+        let path = if path.is_empty() { "/" } else { path };
+        if spec.data_dir.as_deref().map(|d| d.trim_end_matches('/')) == Some(path) {
+            continue;
+        }
+        tmpfs
+            .entry(path.to_string())
+            .or_insert_with(|| format!("rw,nosuid,nodev,size={},mode=1777", spec.tmp_bytes));
     }
 }
 

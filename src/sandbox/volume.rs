@@ -16,7 +16,7 @@ use bollard::query_parameters::{
 };
 
 use super::build::ImageId;
-use super::error::SandboxError;
+use super::error::{cannot_run, SandboxError, StartError};
 use super::run::RunLabel;
 use super::start::User;
 use super::Sandbox;
@@ -30,7 +30,7 @@ impl Sandbox {
         volume: &str,
         dir: &str,
         user: User,
-    ) -> Result<(), SandboxError> {
+    ) -> Result<(), StartError> {
         let (parent, name) = split_mount_point(dir).ok_or(SandboxError::DataDir {
             dir: dir.to_string(),
         })?;
@@ -58,9 +58,11 @@ impl Sandbox {
             .docker
             .create_container(Some(options), config)
             .await
-            .map_err(SandboxError::docker(
-                "create the data volume's owner container",
-            ))?;
+            .map_err(|e| match cannot_run(&e) {
+                // The image made the data folder a file: the learner's to fix.
+                Some(message) => StartError::CannotRun { message },
+                None => SandboxError::docker("create the data volume's owner container")(e).into(),
+            })?;
         let uploaded = self
             .docker
             .upload_to_container(
@@ -81,6 +83,8 @@ impl Sandbox {
                 &holder.id,
                 Some(RemoveContainerOptions {
                     force: true,
+                    // With the anonymous volumes an image's `VOLUME` made, which carry no label of the run.
+                    v: true,
                     ..Default::default()
                 }),
             )
@@ -88,7 +92,7 @@ impl Sandbox {
             .map_err(SandboxError::docker(
                 "remove the data volume's owner container",
             ));
-        uploaded.and(removed)
+        uploaded.and(removed).map_err(StartError::from)
     }
 }
 

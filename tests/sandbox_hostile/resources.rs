@@ -80,3 +80,43 @@ async fn a_service_printing_without_end_is_capped_by_the_engine_log_limit() {
     );
     assert!(kept.len() <= LOG_CAP, "{}", kept.len());
 }
+
+#[tokio::test]
+async fn a_volume_the_image_declares_is_a_capped_tmpfs_not_a_volume_on_the_hosts_disk() {
+    use crate::common::sandbox::{context, BUILD_TIMEOUT};
+    let (sandbox, run, _guard) = setup("hostile-volume").await;
+    let dockerfile = "FROM scratch\nCOPY testsvc /testsvc\nVOLUME /w\nENTRYPOINT [\"/testsvc\"]\n";
+    let image = sandbox
+        .build(&run, context(dockerfile), BUILD_TIMEOUT, LOG_CAP, |_| {})
+        .await
+        .expect("builds");
+    let spec = hostile();
+    let running = sandbox.start(&run, &image, &spec).await.expect("starts");
+    let address = sandbox
+        .wait_healthy(&running, "/healthz", std::time::Duration::from_secs(20))
+        .await
+        .expect("healthy");
+    let base = gauntlet::sandbox::base_url(address);
+    let inspect = sandbox
+        .docker()
+        .inspect_container(&running.container_id, None)
+        .await
+        .expect("inspect");
+    let on_disk: Vec<_> = inspect
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.destination.as_deref() == Some("/w"))
+        .collect();
+    assert!(on_disk.is_empty(), "an engine volume at /w: {on_disk:?}");
+    let filled: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/hostile/fill?path=/w/fill"))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    let written = filled["written"].as_u64().expect("written");
+    assert!(written <= spec.tmp_bytes, "{filled}");
+}

@@ -59,3 +59,24 @@ async fn a_lab_may_keep_the_images_own_user() {
     // `FROM scratch` declares no USER: the image's user is root.
     assert_eq!(me["uid"], 0, "{me}");
 }
+
+#[tokio::test]
+async fn a_data_folder_the_image_made_a_file_is_the_learners_fault_with_no_engine_path() {
+    use crate::common::sandbox::{context, BUILD_TIMEOUT, LOG_CAP};
+    use gauntlet::sandbox::StartError;
+    let (sandbox, run, _guard) = setup("hostile-datafile").await;
+    let dockerfile =
+        "FROM scratch\nCOPY testsvc /testsvc\nCOPY testsvc /data\nENTRYPOINT [\"/testsvc\"]\n";
+    let image = sandbox
+        .build(&run, context(dockerfile), BUILD_TIMEOUT, LOG_CAP, |_| {})
+        .await
+        .expect("builds");
+    let err = sandbox
+        .start(&run, &image, &hostile(Some(User::DEFAULT)))
+        .await
+        .expect_err("a file cannot hold a volume");
+    assert!(matches!(err, StartError::CannotRun { .. }), "{err:?}");
+    assert!(err.is_learner_fault());
+    let message = err.to_string();
+    assert!(!message.contains("/var/lib/docker"), "{message}");
+}
