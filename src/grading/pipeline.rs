@@ -19,7 +19,7 @@ use crate::checks::{self, CheckContext, CheckEvent, CheckOutcome, CheckSuite, Ta
 use crate::curriculum::Lab;
 use crate::domain::RunState;
 use crate::sandbox::{
-    BuildError, BuildRequest, RunLabel, Running, Sandbox, SandboxError, StartError,
+    BuildError, BuildRequest, Fault, RunLabel, Running, Sandbox, SandboxError, StartError,
 };
 
 /// The build log kept with a run; the stream shows every line, the store keeps the last this many bytes.
@@ -312,13 +312,34 @@ async fn stages(
             ),
         ),
     };
-    if let Some(fault) = fault.filter(|_| report.state == RunState::Failed) {
+    if let Some(fault) = fault.filter(|f| report.state == RunState::Failed && explains(f, &report))
+    {
         // Checks that failed because the service was gone say "could not be reached"; this says why.
         report.reason = format!("{}: {}", capitalised(&fault.to_string()), report.reason);
     }
     report.build_log = build_log;
     report.container_log = container_log;
     report
+}
+
+/// Whether `fault` is why the checks failed. A kill for memory always is; a service merely near its memory
+/// limit or at its process limit (a JVM's heap, a blocking pool) is named only when some check failed for want
+/// of an answer, or the checks ran out of time.
+fn explains(fault: &Fault, report: &Report) -> bool {
+    // The check engine's learner messages for a missing answer (`checks::http::expect`).
+    const NO_ANSWER: [&str; 5] = [
+        "could not be reached",
+        "took longer than allowed",
+        "no answer within the time limit",
+        "connection refused",
+        "the connection failed before a complete answer arrived",
+    ];
+    matches!(fault, Fault::OutOfMemory { .. })
+        || report.checks.is_empty()
+        || report
+            .checks
+            .iter()
+            .any(|o| o.verdict == Verdict::Fail && NO_ANSWER.iter().any(|m| o.message.contains(m)))
 }
 
 /// Lines a learner sees of their service's own output when it did not start: the last few, enough to show
@@ -509,6 +530,41 @@ mod tests {
         assert!(!shown.contains("line 10\n"));
         assert_eq!(own_output("\n  \n"), "");
         assert!(own_output(&"x".repeat(10_000)).len() < OWN_OUTPUT_BYTES + 64);
+    }
+
+    fn failed_with(message: &str) -> Report {
+        let mut report = Report::new(RunState::Failed, Stage::Checks, "1 of 1 checks failed");
+        report.checks = vec![CheckOutcome {
+            check_id: "c".into(),
+            title: "C".into(),
+            pillar: "language".into(),
+            weight: 1.0,
+            required: true,
+            verdict: Verdict::Fail,
+            message: message.into(),
+            detail: String::new(),
+            duration_ms: 1,
+        }];
+        report
+    }
+
+    #[test]
+    fn a_limit_is_named_only_when_it_explains_the_failed_checks() {
+        let near = Fault::AtMemoryLimit {
+            limit_bytes: 256 << 20,
+        };
+        let killed = Fault::OutOfMemory {
+            limit_bytes: 256 << 20,
+        };
+        let wrong_status = failed_with("Expected status 201 but got 200.");
+        let no_answer = failed_with("the service could not be reached");
+        assert!(!explains(&near, &wrong_status));
+        assert!(explains(&near, &no_answer));
+        assert!(explains(&killed, &wrong_status));
+        assert!(explains(
+            &Fault::ProcessLimit { limit: 128 },
+            &failed_with("no answer within the time limit")
+        ));
     }
 
     #[test]
