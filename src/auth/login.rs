@@ -42,7 +42,8 @@ pub async fn sign_in(
     let key = account
         .clone()
         .unwrap_or_else(|_| email.trim().to_lowercase());
-    if let Decision::Limited { retry_after_secs } = limiter.check_sign_in(&key, client) {
+    // Counted as a failure from here on, until the password proves right.
+    if let Decision::Limited { retry_after_secs } = limiter.begin_sign_in(&key, client) {
         return Ok(LoginOutcome::Limited { retry_after_secs });
     }
     let user = match &account {
@@ -63,10 +64,7 @@ pub async fn sign_in(
                 .await?;
             Ok(LoginOutcome::SignedIn { token })
         }
-        _ => {
-            limiter.sign_in_failed(&key, client);
-            Ok(LoginOutcome::Refused)
-        }
+        _ => Ok(LoginOutcome::Refused),
     }
 }
 

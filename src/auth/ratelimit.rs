@@ -97,6 +97,9 @@ pub struct LoginLimiter {
     address_failures: Windows,
     invite_failures: Windows,
     registrations: Windows,
+    /// Makes [`LoginLimiter::begin_sign_in`]'s check and reservation one step, so parallel attempts cannot
+    /// all pass the check before any is counted.
+    gate: Mutex<()>,
 }
 
 impl LoginLimiter {
@@ -108,7 +111,20 @@ impl LoginLimiter {
             address_failures: Mutex::new(HashMap::new()),
             invite_failures: Mutex::new(HashMap::new()),
             registrations: Mutex::new(HashMap::new()),
+            gate: Mutex::new(()),
         }
+    }
+
+    /// Before checking a password: whether `address` may try `account` now, and if so the attempt is counted
+    /// as a failure at once (a success gives it back, [`LoginLimiter::sign_in_succeeded`]). Counting only after
+    /// the slow password check would let a burst of parallel guesses all pass the check first.
+    pub fn begin_sign_in(&self, account: &str, address: &str) -> Decision {
+        let _one_at_a_time = self.gate.lock();
+        let decision = self.check_sign_in(account, address);
+        if decision == Decision::Allowed {
+            self.sign_in_failed(account, address);
+        }
+        decision
     }
 
     /// Before checking a password: whether `address` may try `account` now.
@@ -152,10 +168,16 @@ impl LoginLimiter {
         );
     }
 
-    /// A successful sign-in clears the pair's failures (the address's count across accounts stays).
+    /// A successful sign-in (begun with [`LoginLimiter::begin_sign_in`]) clears the pair's failures and gives
+    /// back the failure its attempt was counted as; the address's earlier failures stay.
     pub fn sign_in_succeeded(&self, account: &str, address: &str) {
         if let Ok(mut pairs) = self.pairs.lock() {
             pairs.remove(&(account.to_string(), address.to_string()));
+        }
+        if let Ok(mut map) = self.address_failures.lock() {
+            if let Some(events) = map.get_mut(address) {
+                events.pop_back();
+            }
         }
     }
 
@@ -337,9 +359,25 @@ mod tests {
         l.sign_in_succeeded("ada", "a");
         assert_eq!(l.check_sign_in("ada", "a"), Decision::Allowed);
         for i in 0..50 {
-            l.sign_in_succeeded(&format!("user{i}"), "a");
+            let user = format!("user{i}");
+            assert_eq!(l.begin_sign_in(&user, "a"), Decision::Allowed, "{user}");
+            l.sign_in_succeeded(&user, "a");
         }
         assert_eq!(l.check_sign_in("bob", "a"), Decision::Allowed);
+    }
+
+    #[test]
+    fn attempts_in_flight_count_before_their_password_is_checked() {
+        let clock = ManualClock::new(0);
+        let l = limiter(clock);
+        // A burst of parallel guesses: none has finished its (slow) password check yet.
+        let allowed = (0..10)
+            .filter(|_| l.begin_sign_in("ada", "a") == Decision::Allowed)
+            .count();
+        assert_eq!(
+            allowed, 3,
+            "only the free attempts may be in flight at once"
+        );
     }
 
     #[test]
