@@ -225,16 +225,19 @@ pub async fn start_workers(
     }
     let instance = store.instance_id().await?;
     match Sandbox::connect().await {
-        Ok(sandbox) => match reaper::reap_leftovers(store, &sandbox).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                removed = n,
-                "removed Docker objects left by interrupted runs"
-            ),
-            Err(e) => {
-                tracing::warn!(error = %e, "could not clean up Docker objects of earlier runs")
+        Ok(sandbox) => {
+            sandbox.warn_if_engine_is_old().await;
+            match reaper::reap_leftovers(store, &sandbox).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    removed = n,
+                    "removed Docker objects left by interrupted runs"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not clean up Docker objects of earlier runs")
+                }
             }
-        },
+        }
         Err(e) => {
             tracing::warn!(error = %e, "the Docker engine cannot be reached; runs will wait in the queue")
         }

@@ -116,6 +116,33 @@ impl Sandbox {
             .map_err(SandboxError::Unreachable)
     }
 
+    /// Logs a warning when the engine is older than 26.0 (25.0.5, 23.0.11 on their branches): those forward DNS
+    /// queries of internal networks through the host when its resolver is on loopback (CVE-2024-29018).
+    pub async fn warn_if_engine_is_old(&self) {
+        let Ok(version) = self.docker.version().await else {
+            return;
+        };
+        let text = version.version.unwrap_or_default();
+        let mut parts = text
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|p| p.parse::<u32>().ok());
+        let (major, minor, patch) = (
+            parts.next().flatten().unwrap_or(0),
+            parts.next().flatten().unwrap_or(0),
+            parts.next().flatten().unwrap_or(0),
+        );
+        let patched = major >= 26
+            || (major == 25 && (minor, patch) >= (0, 5))
+            || (major == 23 && (minor, patch) >= (0, 11));
+        if !patched {
+            tracing::warn!(
+                engine = %text,
+                "this Docker engine may leak DNS queries out of internal networks (CVE-2024-29018); \
+                 upgrade to 26.0 or newer (docs/operations.md)"
+            );
+        }
+    }
+
     /// The underlying client, for the few callers (tests, diagnostics) that need an API this module lacks.
     pub fn docker(&self) -> &Docker {
         &self.docker
