@@ -8,8 +8,9 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use common::builds::{
-    c_program, context, host_address, run_id, run_images, sandbox, RunGuard, BUILD_TIMEOUT, LOG_CAP,
+    c_program, context, host_address, run_id, run_images, sandbox, BUILD_TIMEOUT, LOG_CAP,
 };
+use common::sandbox::RunGuard;
 use gauntlet::sandbox::{
     BuildError, BuildLimits, BuildNetwork, BuildPolicy, BuildRequest, Sandbox,
 };

@@ -8,8 +8,9 @@ mod common;
 use std::time::Instant;
 
 use common::builds::{
-    context, run_id, run_images, sandbox, testsvc, LocalImage, RunGuard, BUILD_TIMEOUT, LOG_CAP,
+    context, run_id, run_images, sandbox, testsvc, LocalImage, BUILD_TIMEOUT, LOG_CAP,
 };
+use common::sandbox::RunGuard;
 use gauntlet::sandbox::{BuildError, BuildPolicy, RunLabel, Sandbox};
 
 const SERVICE: &str = "FROM scratch\nCOPY testsvc /testsvc\nENTRYPOINT [\"/testsvc\"]\n";

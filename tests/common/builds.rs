@@ -43,30 +43,7 @@ pub fn c_program(source: &str) -> Vec<u8> {
 
 /// A unique run id per test and process.
 pub fn run_id(test: &str) -> RunLabel {
-    RunLabel::parse(&format!("b-{}-{test}", std::process::id())).expect("valid run id")
-}
-
-/// Removes the run's objects when dropped, on success and on panic alike.
-pub struct RunGuard {
-    pub sandbox: Sandbox,
-    pub run: RunLabel,
-}
-
-impl Drop for RunGuard {
-    fn drop(&mut self) {
-        let (sandbox, run) = (self.sandbox.clone(), self.run.clone());
-        let cleaned = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime")
-                .block_on(sandbox.remove_run(&run))
-        })
-        .join();
-        if !matches!(cleaned, Ok(Ok(_))) {
-            eprintln!("clean-up of {} failed: {cleaned:?}", self.run);
-        }
-    }
+    super::sandbox::run_id("b", test)
 }
 
 pub async fn sandbox() -> Sandbox {

@@ -10,6 +10,18 @@ fn hostile() -> StartSpec {
     }
 }
 
+/// Asks the service to write to `path` until the disk refuses; what it wrote and the error that stopped it.
+async fn fill(base: &str, path: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(format!("{base}/hostile/fill?path={path}"))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json")
+}
+
 #[tokio::test]
 async fn a_service_filling_its_disk_stops_at_the_tmpfs_size_and_keeps_answering() {
     let (sandbox, run, _guard) = setup("hostile-disk").await;
@@ -17,14 +29,7 @@ async fn a_service_filling_its_disk_stops_at_the_tmpfs_size_and_keeps_answering(
     let running = start_healthy(&sandbox, &run, &spec).await;
     let base = running.base_url().expect("address");
     let client = reqwest::Client::new();
-    let filled: serde_json::Value = client
-        .post(format!("{base}/hostile/fill?path=/tmp/fill"))
-        .send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("json");
+    let filled = fill(&base, "/tmp/fill").await;
     let written = filled["written"].as_u64().expect("written");
     assert!(written <= spec.tmp_bytes, "{filled}");
     assert!(
@@ -35,14 +40,7 @@ async fn a_service_filling_its_disk_stops_at_the_tmpfs_size_and_keeps_answering(
         "{filled}"
     );
     // Nowhere else to write: the root is read-only.
-    let root: serde_json::Value = client
-        .post(format!("{base}/hostile/fill?path=/fill"))
-        .send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("json");
+    let root = fill(&base, "/fill").await;
     assert_eq!(root["written"], 0, "{root}");
     let health = client
         .get(format!("{base}/healthz"))
@@ -109,14 +107,7 @@ async fn a_volume_the_image_declares_is_a_capped_tmpfs_not_a_volume_on_the_hosts
         .filter(|m| m.destination.as_deref() == Some("/w"))
         .collect();
     assert!(on_disk.is_empty(), "an engine volume at /w: {on_disk:?}");
-    let filled: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/hostile/fill?path=/w/fill"))
-        .send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("json");
+    let filled = fill(&base, "/w/fill").await;
     let written = filled["written"].as_u64().expect("written");
     assert!(written <= spec.tmp_bytes, "{filled}");
 }
