@@ -45,6 +45,36 @@ pub enum ArchiveError {
     #[error("`{path}` is a link; links are not accepted, put the file itself in the archive")]
     Link { path: String },
 
+    /// A sparse file: refused because its holes unpack to zeros, so a few bytes can claim a terabyte.
+    #[error(
+        "`{path}` is a sparse file ({} once its holes are filled); sparse files are not accepted, \
+         leave it out and let the Dockerfile or the service create it",
+        human_size(*.apparent)
+    )]
+    SparseFile { path: String, apparent: u64 },
+
+    /// One file or folder name over what file systems allow (255 bytes on Linux); writing it would fail.
+    #[error(
+        "`{}` has a name of {len} bytes; a file or folder name may be at most {limit} bytes",
+        shorten(path)
+    )]
+    NameTooLong {
+        path: String,
+        len: usize,
+        limit: usize,
+    },
+
+    /// A whole path longer than we write, however short each of its names.
+    #[error(
+        "`{}` is a path of {len} bytes; a path may be at most {limit} bytes",
+        shorten(path)
+    )]
+    PathTooLong {
+        path: String,
+        len: usize,
+        limit: usize,
+    },
+
     /// A device, FIFO or other entry that is neither a file nor a folder.
     #[error("`{path}` is a device or other special file; only files and folders are accepted")]
     SpecialFile { path: String },
@@ -92,6 +122,19 @@ impl ArchiveError {
     }
 }
 
+/// A path cut to a length a message can show: its start and its end, which are what a learner recognises.
+fn shorten(path: &str) -> String {
+    const HEAD: usize = 40;
+    const TAIL: usize = 20;
+    let chars = path.chars().count();
+    if chars <= HEAD + TAIL + 1 {
+        return path.to_string();
+    }
+    let head: String = path.chars().take(HEAD).collect();
+    let tail: String = path.chars().skip(chars - TAIL).collect();
+    format!("{head}…{tail}")
+}
+
 /// Formats a byte count the way a learner reads it: "31.2 MB", "512 KB", "80 bytes" (binary units).
 pub fn human_size(bytes: u64) -> String {
     const KB: f64 = 1024.0;
@@ -123,5 +166,40 @@ mod tests {
             limit: 25 * 1024 * 1024,
         };
         assert_eq!(e.to_string(), "the archive is 31.2 MB; the limit is 25 MB");
+    }
+
+    #[test]
+    fn a_long_name_is_shown_by_its_start_and_end() {
+        let name = format!("src/{}.rs", "x".repeat(300));
+        let e = ArchiveError::NameTooLong {
+            path: name,
+            len: 307,
+            limit: 255,
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!("`src/{}…{}.rs`", "x".repeat(36), "x".repeat(17))),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "has a name of 307 bytes; a file or folder name may be at most 255 bytes"
+            ),
+            "{text}"
+        );
+        assert_eq!(shorten("src/main.rs"), "src/main.rs");
+    }
+
+    #[test]
+    fn a_sparse_file_is_named_with_its_apparent_size() {
+        let e = ArchiveError::SparseFile {
+            path: "disk.img".into(),
+            apparent: 1 << 40,
+        };
+        assert!(
+            e.to_string()
+                .starts_with("`disk.img` is a sparse file (1024 GB once its holes are filled)"),
+            "{e}"
+        );
     }
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::ArchiveError;
 use super::read::{for_each_entry, read_error, RawEntry, RawKind};
-use super::scan::{is_junk, safe_path, Plan};
+use super::scan::{is_junk, safe_path};
 use super::ArchiveLimits;
 
 /// Fails unless `dest` is absent or an empty folder (a rename may replace an empty folder, nothing else).
@@ -36,7 +36,7 @@ pub(super) fn check_destination(dest: &Path) -> Result<(), ArchiveError> {
 pub(super) fn extract(
     bytes: &[u8],
     dest: &Path,
-    plan: &Plan,
+    strip: Option<&str>,
     limits: &ArchiveLimits,
 ) -> Result<(), ArchiveError> {
     let parent = match dest.parent() {
@@ -50,7 +50,7 @@ pub(super) fn extract(
     let root = staging.path().to_path_buf();
     let mut remaining = limits.max_unpacked_bytes;
     for_each_entry(bytes, limits, &mut |entry: RawEntry, data| {
-        let Some(target) = target_path(&root, &entry.name, plan.strip.as_deref())? else {
+        let Some(target) = target_path(&root, &entry.name, strip)? else {
             return Ok(());
         };
         match entry.kind {
@@ -62,6 +62,10 @@ pub(super) fn extract(
             }
             // The scan refused these; a second look costs nothing and keeps this pass safe on its own.
             RawKind::Link => Err(ArchiveError::Link { path: entry.name }),
+            RawKind::Sparse { apparent } => Err(ArchiveError::SparseFile {
+                path: entry.name,
+                apparent,
+            }),
             RawKind::Special => Err(ArchiveError::SpecialFile { path: entry.name }),
             RawKind::Skip => Ok(()),
         }

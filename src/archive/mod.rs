@@ -63,8 +63,16 @@ pub struct Unpacked {
 /// Nothing is written unless every check passes, and on any error `dest` is as it was.
 pub fn unpack(bytes: &[u8], dest: &Path, limits: &ArchiveLimits) -> Result<Unpacked, ArchiveError> {
     extract::check_destination(dest)?;
+    let unpacked = inspect(bytes, limits)?;
+    extract::extract(bytes, dest, unpacked.stripped.as_deref(), limits)?;
+    Ok(unpacked)
+}
+
+/// Checks an upload exactly as `unpack` does, without writing anything: what `unpack` would write, or why
+/// it would refuse. `unpack` runs this same pass first; it is public for callers that only need the verdict
+/// (the fuzz target, which feeds it arbitrary bytes).
+pub fn inspect(bytes: &[u8], limits: &ArchiveLimits) -> Result<Unpacked, ArchiveError> {
     let plan = scan::scan(bytes, limits)?;
-    extract::extract(bytes, dest, &plan, limits)?;
     Ok(Unpacked {
         files: plan.files,
         bytes: plan.bytes,

@@ -3,10 +3,16 @@
 //! Both passes of `unpack` (the scan that checks everything, then the write) use this one walk, so that what
 //! gets written is exactly what was checked. Decompressed tar streams are capped here, below the entries,
 //! because a tar header block (a PAX record, a long name) is read into memory before any entry is seen.
+//!
+//! A tar reader stops at the end-of-archive block and never looks further, so on its own it would never reach
+//! the gzip trailer, whose CRC-32 and length are the only proof that the bytes decompressed are the bytes
+//! packed. The walk therefore reads the stream to its very end: a bad trailer, bytes after the last gzip
+//! member, or more than a little padding after the tar's end all make the archive "damaged".
 
+use std::collections::HashSet;
 use std::io::{self, Cursor, Read};
 
-use flate2::read::GzDecoder;
+use flate2::bufread::MultiGzDecoder;
 
 use super::error::ArchiveError;
 use super::ArchiveLimits;
@@ -41,6 +47,10 @@ pub(super) enum RawKind {
     },
     Dir,
     Link,
+    /// A sparse file (GNU or PAX sparse): its holes unpack to zeros, so it could fill the disk from nothing.
+    Sparse {
+        apparent: u64,
+    },
     Special,
     /// Metadata that tar tools add (a PAX global header from `git archive`); carries no file.
     Skip,
@@ -61,12 +71,18 @@ pub(super) fn for_each_entry(
     match Format::detect(bytes)? {
         Format::Zip => walk_zip(bytes, visit),
         Format::TarGz => {
-            let capped = Capped::new(GzDecoder::new(bytes), stream_cap(limits));
+            // Several gzip members in a row are one valid stream (RFC 1952); anything else after the last
+            // member is refused by the decoder as an invalid header.
+            let capped = Capped::new(MultiGzDecoder::new(bytes), stream_cap(limits));
             walk_tar(capped, limits, visit)
         }
         Format::Tar => walk_tar(Capped::new(bytes, stream_cap(limits)), limits, visit),
     }
 }
+
+/// The most a tar stream may hold after its end-of-archive block: tar pads its output to whole records
+/// (10 KiB with GNU tar's default blocking factor); anything beyond a generous multiple is not padding.
+const MAX_TAIL_BYTES: u64 = 1 << 20;
 
 /// The most decompressed tar stream we read: the content limit plus room for a header per file.
 fn stream_cap(limits: &ArchiveLimits) -> u64 {
@@ -82,6 +98,17 @@ fn walk_zip(
     visit: &mut dyn FnMut(RawEntry, &mut dyn Read) -> Result<(), ArchiveError>,
 ) -> Result<(), ArchiveError> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(corrupt)?;
+    // The zip crate indexes members by name, so of two with one name only the last would be seen.
+    if zip.has_duplicate_names() {
+        return Err(
+            match duplicate_zip_name(bytes, zip.central_directory_start()) {
+                Some(path) => ArchiveError::Conflict { path },
+                None => ArchiveError::Corrupt {
+                    detail: "two members have the same name".into(),
+                },
+            },
+        );
+    }
     for index in 0..zip.len() {
         let mut file = zip.by_index(index).map_err(corrupt)?;
         // Zips written by old Windows tools separate folders with backslashes.
@@ -90,6 +117,31 @@ fn walk_zip(
         visit(RawEntry { name, kind }, &mut file)?;
     }
     Ok(())
+}
+
+/// The first name found twice in the central directory that starts at `start`.
+///
+/// The zip crate knows that a name repeats but not which; the central directory is a list of fixed 46-byte
+/// headers, each followed by its name, extra field and comment, so walking it is a few bounds-checked reads.
+fn duplicate_zip_name(bytes: &[u8], start: u64) -> Option<String> {
+    const SIGNATURE: &[u8] = b"PK\x01\x02";
+    const FIXED: usize = 46;
+    let u16_at = |header: &[u8], at: usize| -> Option<usize> {
+        let b = header.get(at..at + 2)?;
+        Some(usize::from(u16::from_le_bytes([b[0], b[1]])))
+    };
+    let mut rest = bytes.get(usize::try_from(start).ok()?..)?;
+    let mut seen = HashSet::new();
+    while rest.starts_with(SIGNATURE) {
+        let name_len = u16_at(rest, 28)?;
+        let (extra_len, comment_len) = (u16_at(rest, 30)?, u16_at(rest, 32)?);
+        let name = rest.get(FIXED..FIXED + name_len)?;
+        if !seen.insert(name) {
+            return Some(String::from_utf8_lossy(name).replace('\\', "/"));
+        }
+        rest = rest.get(FIXED + name_len + extra_len + comment_len..)?;
+    }
+    None
 }
 
 fn zip_kind<R: Read>(file: &zip::read::ZipFile<'_, R>) -> RawKind {
@@ -120,11 +172,53 @@ fn walk_tar<R: Read>(
     for entry in entries {
         let mut entry = entry.map_err(|e| read_error(e, limits))?;
         let header = entry.header();
-        let kind = tar_kind(header.entry_type(), header.mode().unwrap_or(0o644));
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let mut kind = tar_kind(header.entry_type(), header.mode().unwrap_or(0o644));
+        let mut name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        if header.entry_type().is_gnu_sparse() {
+            // The tar crate has already read the sparse map: `size` is the size the file claims to have.
+            kind = RawKind::Sparse {
+                apparent: entry.size(),
+            };
+        } else if let Some((real_name, apparent)) = pax_sparse(&mut entry) {
+            kind = RawKind::Sparse { apparent };
+            name = real_name.unwrap_or(name);
+        }
         visit(RawEntry { name, kind }, &mut entry)?;
     }
+    read_to_end(archive.into_inner(), limits)
+}
+
+/// Reads what follows the tar's end-of-archive block, which drives a gzip decoder through its trailer.
+fn read_to_end<R: Read>(reader: Capped<R>, limits: &ArchiveLimits) -> Result<(), ArchiveError> {
+    let mut tail = reader.take(MAX_TAIL_BYTES + 1);
+    let read = io::copy(&mut tail, &mut io::sink()).map_err(|e| read_error(e, limits))?;
+    if read > MAX_TAIL_BYTES {
+        return Err(ArchiveError::Corrupt {
+            detail: format!(
+                "more than {} of data follows the end of the tar archive",
+                super::human_size(MAX_TAIL_BYTES)
+            ),
+        });
+    }
     Ok(())
+}
+
+/// A PAX-format sparse file (`tar --format=posix --sparse`): its records name the real file and its size,
+/// while the tar crate sees only an ordinary file holding the sparse map and the data.
+fn pax_sparse<R: Read>(entry: &mut tar::Entry<'_, R>) -> Option<(Option<String>, u64)> {
+    let records = entry.pax_extensions().ok().flatten()?;
+    let (mut sparse, mut name, mut apparent) = (false, None, 0);
+    for record in records.flatten() {
+        let Ok(key) = record.key() else { continue };
+        let value = || String::from_utf8_lossy(record.value_bytes()).into_owned();
+        match key {
+            "GNU.sparse.name" => name = Some(value()),
+            "GNU.sparse.realsize" | "GNU.sparse.size" => apparent = value().parse().unwrap_or(0),
+            _ => {}
+        }
+        sparse |= key.starts_with("GNU.sparse.");
+    }
+    sparse.then_some((name, apparent))
 }
 
 fn tar_kind(kind: tar::EntryType, mode: u32) -> RawKind {

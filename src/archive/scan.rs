@@ -15,6 +15,14 @@ use super::ArchiveLimits;
 /// once tar padding is counted, and a bomb needs volume to hurt.
 const RATIO_GRACE_BYTES: u64 = 4 << 20;
 
+/// The longest file or folder name written: `NAME_MAX` of Linux file systems. Longer names fail on disk, so
+/// they are refused here, with the learner's name for them, rather than as a fault of the platform.
+pub(super) const MAX_NAME_BYTES: usize = 255;
+
+/// The longest entry path accepted. The project is written below a scratch folder and `PATH_MAX` is 4096;
+/// no course project needs paths this deep.
+pub(super) const MAX_PATH_BYTES: usize = 1024;
+
 /// Folders that archiving tools add and that are never part of a project (macOS resource forks).
 const JUNK_TOP_LEVEL: &str = "__MACOSX";
 
@@ -36,6 +44,13 @@ pub(super) fn safe_path(name: &str) -> Result<Option<SafePath>, ArchiveError> {
         path: name.to_string(),
         reason,
     };
+    if name.len() > MAX_PATH_BYTES {
+        return Err(ArchiveError::PathTooLong {
+            path: name.to_string(),
+            len: name.len(),
+            limit: MAX_PATH_BYTES,
+        });
+    }
     if name.contains('\0') {
         return Err(unsafe_path("contains a NUL byte"));
     }
@@ -49,6 +64,13 @@ pub(super) fn safe_path(name: &str) -> Result<Option<SafePath>, ArchiveError> {
         match part {
             "" | "." => {}
             ".." => return Err(unsafe_path("climbs out of the folder with `..`")),
+            long if long.len() > MAX_NAME_BYTES => {
+                return Err(ArchiveError::NameTooLong {
+                    path: name.to_string(),
+                    len: long.len(),
+                    limit: MAX_NAME_BYTES,
+                })
+            }
             normal => parts.push(normal.to_string()),
         }
     }
@@ -139,6 +161,12 @@ pub(super) fn scan(bytes: &[u8], limits: &ArchiveLimits) -> Result<Plan, Archive
         budget.add_entry()?;
         match entry.kind {
             RawKind::Link => return Err(ArchiveError::Link { path: entry.name }),
+            RawKind::Sparse { apparent } => {
+                return Err(ArchiveError::SparseFile {
+                    path: entry.name,
+                    apparent,
+                })
+            }
             RawKind::Special => return Err(ArchiveError::SpecialFile { path: entry.name }),
             RawKind::Dir => {
                 dirs.insert(path);
@@ -231,6 +259,36 @@ mod tests {
         assert!(matches!(
             safe_path("C:/x"),
             Err(ArchiveError::UnsafePath { .. })
+        ));
+    }
+
+    #[test]
+    fn names_and_paths_are_capped_at_what_a_file_system_writes() {
+        let longest = "n".repeat(MAX_NAME_BYTES);
+        assert!(safe_path(&format!("src/{longest}")).is_ok());
+        assert!(matches!(
+            safe_path(&format!("src/{longest}n/main.rs")),
+            Err(ArchiveError::NameTooLong {
+                len: 256,
+                limit: 255,
+                ..
+            })
+        ));
+        // Multi-byte characters count by their bytes, as the file system counts them.
+        assert!(matches!(
+            safe_path(&"é".repeat(128)),
+            Err(ArchiveError::NameTooLong { len: 256, .. })
+        ));
+        let deep = vec!["d".repeat(200); 5].join("/");
+        assert!(safe_path(&deep).is_ok(), "1004 bytes");
+        let deeper = vec!["d".repeat(200); 6].join("/");
+        assert!(matches!(
+            safe_path(&deeper),
+            Err(ArchiveError::PathTooLong {
+                len: 1205,
+                limit: 1024,
+                ..
+            })
         ));
     }
 }

@@ -153,25 +153,52 @@ impl CheckSuite {
     }
 }
 
+impl CheckSuite {
+    /// Reads one check file's `text` as `load` reads each file of a lab, with the cross-file rules applied to
+    /// that file alone. For callers that hold the text rather than a lab folder (the fuzz target).
+    pub fn parse_file(
+        path: &Path,
+        text: &str,
+        known_pillars: &[String],
+    ) -> Result<CheckSuite, Vec<Diagnostic>> {
+        let (mut loaded, mut problems) = (Vec::new(), Vec::new());
+        load_text(path, text, known_pillars, &mut loaded, &mut problems);
+        cross_file_rules(&loaded, &mut problems);
+        if problems.is_empty() {
+            Ok(CheckSuite {
+                checks: loaded.into_iter().filter_map(|l| l.def).collect(),
+            })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
 fn load_file(
     path: &Path,
     known_pillars: &[String],
     loaded: &mut Vec<Loaded>,
     problems: &mut Vec<Diagnostic>,
 ) {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
-            problems.push(Diagnostic::new(
-                path,
-                None,
-                format!("cannot read check file: {e}"),
-            ));
-            return;
-        }
-    };
-    let src = Source { path, text: &text };
-    let raw: RawFile = match toml::from_str(&text) {
+    match std::fs::read_to_string(path) {
+        Ok(text) => load_text(path, &text, known_pillars, loaded, problems),
+        Err(e) => problems.push(Diagnostic::new(
+            path,
+            None,
+            format!("cannot read check file: {e}"),
+        )),
+    }
+}
+
+fn load_text(
+    path: &Path,
+    text: &str,
+    known_pillars: &[String],
+    loaded: &mut Vec<Loaded>,
+    problems: &mut Vec<Diagnostic>,
+) {
+    let src = Source { path, text };
+    let raw: RawFile = match toml::from_str(text) {
         Ok(r) => r,
         Err(e) => {
             let mut at = e.span().map_or(0, |s| s.start);
@@ -376,5 +403,28 @@ fn cross_file_rules(loaded: &[Loaded], problems: &mut Vec<Diagnostic>) {
                 l.id, l.depends_on[pos]
             ),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_file_parses_alone_with_its_problems_at_their_lines() {
+        let pillars = vec!["language".to_string()];
+        let path = Path::new("checks/a.toml");
+        let good = "[[check]]\nid = \"health\"\nkind = \"http\"\ntitle = \"Up\"\npillar = \"language\"\n\n\
+                    [[check.step]]\npath = \"/healthz\"\nexpect.status = 200\n";
+        let suite = CheckSuite::parse_file(path, good, &pillars).expect("valid");
+        assert_eq!(suite.checks.len(), 1);
+        let twice = format!("{good}\n{good}");
+        let problems = CheckSuite::parse_file(path, &twice, &pillars).expect_err("duplicate id");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.line == Some(12) && p.message.contains("health")),
+            "{problems:?}"
+        );
     }
 }

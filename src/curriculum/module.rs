@@ -24,6 +24,19 @@ pub struct Module {
     pub path: PathBuf,
 }
 
+impl Module {
+    /// Parses one module file on its own: the front matter, its fields and the markdown body, without the
+    /// course's cross-references (pillars and labs that exist). The course loader runs the same parse; this
+    /// is for callers that hold one file (the fuzz target).
+    pub fn parse_file(path: &Path, text: &str) -> Result<Module, Vec<Diagnostic>> {
+        let mut problems = Vec::new();
+        match parse(path, text, &mut problems) {
+            Some(parsed) if problems.is_empty() => Ok(parsed.module),
+            _ => Err(problems),
+        }
+    }
+}
+
 /// A module as parsed, with the lines of what cross-references must check later.
 pub(super) struct Parsed {
     pub module: Module,
@@ -119,4 +132,20 @@ pub(super) fn parse(path: &Path, text: &str, problems: &mut Vec<Diagnostic>) -> 
         pillar_lines,
         lab_lines,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_file_parses_alone_and_a_broken_front_matter_is_pinned_to_its_line() {
+        let path = Path::new("week-01/module.md");
+        let text = "+++\nweek = 1\ntitle = \"First\"\npillars = [\"language\"]\n+++\n# Hello\n";
+        let module = Module::parse_file(path, text).expect("valid");
+        assert_eq!((module.week.number(), module.title.as_str()), (1, "First"));
+        let problems =
+            Module::parse_file(path, "+++\nweek = 1\ntitle = 3\n+++\n").expect_err("bad title");
+        assert_eq!(problems[0].line, Some(3), "{problems:?}");
+    }
 }
