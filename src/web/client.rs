@@ -12,7 +12,8 @@ use ipnet::IpNet;
 
 /// The client's address for rate limits, as text (`unknown` when the connection has no peer address).
 pub fn address(req: &HttpRequest, trusted: &[IpNet]) -> String {
-    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+    // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`; canonical, they match IPv4 proxy networks.
+    let Some(peer) = req.peer_addr().map(|a| a.ip().to_canonical()) else {
         return "unknown".to_string();
     };
     let forwarded: Vec<&str> = req
@@ -26,6 +27,7 @@ pub fn address(req: &HttpRequest, trusted: &[IpNet]) -> String {
 /// The nearest address in the chain `forwarded…, peer` that is not a trusted proxy; a header whose entries do
 /// not parse ends the walk at the last trusted hop, which is then taken as the client.
 fn resolve(peer: IpAddr, forwarded: &[&str], trusted: &[IpNet]) -> IpAddr {
+    let peer = peer.to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
@@ -33,17 +35,30 @@ fn resolve(peer: IpAddr, forwarded: &[&str], trusted: &[IpNet]) -> IpAddr {
     let mut client = peer;
     let hops = forwarded.iter().flat_map(|h| h.split(',')).rev();
     for hop in hops {
-        match hop.trim().parse::<IpAddr>() {
-            Ok(ip) => {
+        match parse_hop(hop.trim()) {
+            Some(ip) => {
                 client = ip;
                 if !is_trusted(&ip) {
                     break;
                 }
             }
-            Err(_) => break,
+            None => break,
         }
     }
     client
+}
+
+/// One `X-Forwarded-For` entry as proxies write them: `a.b.c.d`, `a.b.c.d:port`, `v6`, `[v6]` or `[v6]:port`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip.to_canonical());
+    }
+    if let Ok(addr) = hop.parse::<std::net::SocketAddr>() {
+        return Some(addr.ip().to_canonical());
+    }
+    hop.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .and_then(|h| h.parse::<IpAddr>().ok())
 }
 
 #[cfg(test)]
@@ -65,6 +80,20 @@ mod tests {
         assert_eq!(
             resolve(ip("10.0.0.2"), &["203.0.113.1"], &[]),
             ip("10.0.0.2")
+        );
+    }
+
+    #[test]
+    fn hops_with_ports_or_brackets_are_read_as_addresses() {
+        let trusted = nets(&["10.0.0.0/8"]);
+        for hop in ["198.51.100.7:5123", "[2001:db8::7]", "[2001:db8::7]:443"] {
+            let got = resolve(ip("10.0.0.2"), &[hop], &trusted);
+            assert_ne!(got, ip("10.0.0.2"), "{hop} was not read");
+        }
+        assert_eq!(
+            resolve(ip("::ffff:10.0.0.2"), &["198.51.100.7"], &trusted),
+            ip("198.51.100.7"),
+            "an IPv4 proxy seen on a dual-stack listener is still trusted"
         );
     }
 

@@ -50,6 +50,21 @@ async fn a_service_filling_its_disk_stops_at_the_tmpfs_size_and_keeps_answering(
     assert!(health.status().is_success());
 }
 
+/// The size of the engine's log file once the engine has caught up with what the service printed: it copies
+/// output asynchronously, and while it rotates the file (at its size cap) the file is briefly absent.
+async fn settled_size(path: &str) -> u64 {
+    let mut last = None;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let now = std::fs::metadata(path).ok().map(|m| m.len());
+        if now.is_some() && now == last {
+            return now.unwrap_or_default();
+        }
+        last = now;
+    }
+    panic!("the engine's log file at {path} never settled (last size {last:?})");
+}
+
 #[tokio::test]
 async fn a_service_printing_without_end_is_capped_by_the_engine_log_limit() {
     let (sandbox, run, _guard) = setup("hostile-log").await;
@@ -67,7 +82,7 @@ async fn a_service_printing_without_end_is_capped_by_the_engine_log_limit() {
         .await
         .expect("inspect");
     let log_path = inspect.log_path.expect("the json-file driver's log path");
-    let on_disk = std::fs::metadata(&log_path).expect("log file").len();
+    let on_disk = settled_size(&log_path).await;
     // 8 MiB printed; the engine keeps one file of at most 1 MB (plus the line being written).
     assert!(on_disk <= 1_200_000, "the engine kept {on_disk} bytes");
     let read = sandbox.logs(&running, LOG_CAP).await.expect("logs");
