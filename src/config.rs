@@ -256,7 +256,7 @@ pub struct GradingSettings {
     pub max_upload_bytes: u64,
     pub lease: std::time::Duration,
     /// The cap on a learner's live runs and how many archives are kept per learner and lab.
-    pub quota: crate::store::Quota,
+    pub quota: crate::domain::Quota,
     /// How long runs in progress may finish on shutdown before they are put back in the queue.
     pub shutdown_grace: std::time::Duration,
     /// What learners' builds may read (base images) and how large their context may be.
@@ -271,7 +271,7 @@ impl Default for GradingSettings {
             workers: 2,
             max_upload_bytes: 25 << 20,
             lease: std::time::Duration::from_secs(30),
-            quota: crate::store::Quota {
+            quota: crate::domain::Quota {
                 max_live_runs: 3,
                 keep_archives: 5,
             },
@@ -386,7 +386,7 @@ pub fn resolve(
             lease: std::time::Duration::from_secs(
                 pick(args.lease_secs, file.lease_secs, || 30).max(2),
             ),
-            quota: crate::store::Quota {
+            quota: crate::domain::Quota {
                 // At least one, or nobody could submit at all.
                 max_live_runs: i64::from(pick(args.max_live_runs, file.max_live_runs, || 3).max(1)),
                 // At least one: the newest submission must stay gradable.

@@ -332,6 +332,25 @@ impl fmt::Display for RunState {
     }
 }
 
+/// What a learner may have in the queue, and how many archives are kept: settled by the configuration,
+/// enforced by the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Runs of one learner queued or being graded at once; a submission past it is refused.
+    pub max_live_runs: i64,
+    /// Archives kept per learner and lab (the newest); older submissions keep their results but lose their
+    /// archive, so they cannot be graded again.
+    pub keep_archives: i64,
+}
+
+impl Quota {
+    /// No cap and every archive kept.
+    pub const UNLIMITED: Quota = Quota {
+        max_live_runs: i64::MAX,
+        keep_archives: i64::MAX,
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

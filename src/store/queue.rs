@@ -15,6 +15,7 @@
 
 use super::lease::{held, Lease};
 use super::{Result, Store, StoreError};
+use crate::domain::Quota;
 
 /// The live states: the run is waiting or being graded.
 const LIVE: &str = "('queued', 'building', 'starting', 'checking')";
@@ -39,24 +40,6 @@ pub(super) const NEXT_CLAIM_SEQ: &str = "(SELECT COALESCE(MAX(claim_seq), 0) + 1
 /// Whether the run aliased `r` is waiting for a worker at time `$now`: queued, or its lease expired.
 pub(super) fn waiting(now: &str) -> String {
     format!("r.state IN {LIVE} AND (r.worker_id IS NULL OR r.lease_expires_at < {now})")
-}
-
-/// What a learner may have in the queue, and how many archives are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quota {
-    /// Runs of one learner queued or being graded at once; a submission past it is refused.
-    pub max_live_runs: i64,
-    /// Archives kept per learner and lab (the newest); older submissions keep their results but lose their
-    /// archive, so they cannot be graded again.
-    pub keep_archives: i64,
-}
-
-impl Quota {
-    /// No cap and every archive kept.
-    pub const UNLIMITED: Quota = Quota {
-        max_live_runs: i64::MAX,
-        keep_archives: i64::MAX,
-    };
 }
 
 impl Store {

@@ -1,8 +1,8 @@
 //! Submissions and runs: queuing them, reading them and their events. Claiming and the lease a worker holds
 //! are in `lease.rs`; the queue's order, quotas and retention in `queue.rs`.
 
-use super::queue::Quota;
 use super::{Result, Store, StoreError};
+use crate::domain::Quota;
 use crate::domain::RunState;
 
 /// A run as stored.
