@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use actix_web::HttpRequest;
 use ipnet::IpNet;
 
-/// The client's address for rate limits, as text (`unknown` when the connection has no peer address).
+/// The client's key for rate limits (`unknown` when the connection has no peer address): see [`limit_key`].
 pub fn address(req: &HttpRequest, trusted: &[IpNet]) -> String {
     // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`; canonical, they match IPv4 proxy networks.
     let Some(peer) = req.peer_addr().map(|a| a.ip().to_canonical()) else {
@@ -21,7 +21,20 @@ pub fn address(req: &HttpRequest, trusted: &[IpNet]) -> String {
         .get_all("x-forwarded-for")
         .filter_map(|v| v.to_str().ok())
         .collect();
-    resolve(peer, &forwarded, trusted).to_string()
+    limit_key(resolve(peer, &forwarded, trusted))
+}
+
+/// What a limit counts under: an IPv4 address, or an IPv6 address's /64, since one subscriber or host is
+/// commonly given a whole /64 and could otherwise take a fresh budget with every address in it.
+fn limit_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let network = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("{network}/64")
+        }
+        v4 => v4.to_string(),
+    }
 }
 
 /// The nearest address in the chain `forwarded…, peer` that is not a trusted proxy; a header whose entries do
@@ -81,6 +94,20 @@ mod tests {
             resolve(ip("10.0.0.2"), &["203.0.113.1"], &[]),
             ip("10.0.0.2")
         );
+    }
+
+    #[test]
+    fn limits_count_an_ipv6_client_by_its_64_and_an_ipv4_one_by_its_address() {
+        assert_eq!(
+            limit_key(ip("2001:db8:1:2::1")),
+            limit_key(ip("2001:db8:1:2:ffff::9"))
+        );
+        assert_ne!(
+            limit_key(ip("2001:db8:1:2::1")),
+            limit_key(ip("2001:db8:1:3::1"))
+        );
+        assert_eq!(limit_key(ip("198.51.100.7")), "198.51.100.7");
+        assert_eq!(limit_key(ip("::ffff:198.51.100.7")), "198.51.100.7");
     }
 
     #[test]
