@@ -33,6 +33,7 @@ pub async fn read_archive(
         .and_then(|v| v.parse::<u64>().ok());
     let mut verified = false;
     let mut archive = None;
+    let mut other_bytes: u64 = 0;
     while let Some(field) = form.next().await {
         let field = field.map_err(|_| interrupted())?;
         match field.name().unwrap_or_default() {
@@ -44,7 +45,8 @@ pub async fn read_archive(
                     return Err(too_large(Some(size), limit));
                 }
             }
-            "archive" if !verified => return Err(WebError::Csrf),
+            // The page sends the token first: anything before it is not our form.
+            _ if !verified => return Err(WebError::Csrf),
             "archive" if archive.is_some() => {
                 return Err(WebError::BadUpload("the form holds two archives".into()))
             }
@@ -53,10 +55,14 @@ pub async fn read_archive(
                 archive = Some(bytes.ok_or_else(|| too_large(declared, limit))?);
             }
             // Another field is read only as far as a token may be long: skipping a larger one would read it all.
+            // Together they may not pass the form's overhead either, however many there are.
             _ => {
-                if read_field(field, TOKEN_MAX as u64).await?.is_none() {
+                let read = read_field(field, TOKEN_MAX as u64).await?;
+                other_bytes =
+                    other_bytes.saturating_add(read.as_ref().map_or(u64::MAX, |b| b.len() as u64));
+                if read.is_none() || other_bytes > FORM_OVERHEAD {
                     return Err(WebError::BadUpload(
-                        "the form has a field it does not use".into(),
+                        "the form has fields it does not use".into(),
                     ));
                 }
             }

@@ -256,3 +256,42 @@ async fn the_api_refuses_an_archive_over_the_limit_with_its_declared_size() {
     );
     assert_eq!(app.store.queue_depth().await.unwrap(), 0);
 }
+
+/// Posts the upload form with `fields` in order (name, value), as a browser would.
+async fn post_fields(app: &TestApp, cookie: &str, fields: Vec<(String, String)>) -> (u16, String) {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in fields {
+        form = form.text(name, value);
+    }
+    let res = reqwest::Client::new()
+        .post(app.url("/labs/w01-hello/submissions"))
+        .header("cookie", cookie)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn many_small_fields_the_form_does_not_use_are_not_read_past_the_forms_overhead() {
+    let app = app().await;
+    let (cookie, token) = learner(&app).await;
+    let mut fields = vec![("csrf_token".to_string(), token)];
+    fields.extend((0..100).map(|i| (format!("pad{i}"), "x".repeat(900))));
+    let (status, body) = post_fields(&app, &cookie, fields).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("fields it does not use"), "{body}");
+    assert_eq!(app.store.queue_depth().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_field_before_the_token_is_refused_as_a_forged_form() {
+    let app = app().await;
+    let (cookie, token) = learner(&app).await;
+    let fields = vec![
+        ("pad".to_string(), "x".repeat(900)),
+        ("csrf_token".to_string(), token),
+    ];
+    assert_eq!(post_fields(&app, &cookie, fields).await.0, 403);
+}
