@@ -265,6 +265,15 @@ pub struct GradingSettings {
     pub firewall: crate::sandbox::FirewallMode,
 }
 
+impl GradingSettings {
+    /// `sandbox` set up as these settings say: who keeps run networks off the host, and what builds may read.
+    pub fn configure(&self, sandbox: crate::sandbox::Sandbox) -> crate::sandbox::Sandbox {
+        sandbox
+            .with_firewall(self.firewall)
+            .with_build_policy(self.build.clone())
+    }
+}
+
 impl Default for GradingSettings {
     fn default() -> Self {
         GradingSettings {

@@ -8,18 +8,18 @@ use anyhow::Context;
 
 use crate::archive::{self, ArchiveLimits};
 use crate::checks::{CheckSuite, Verdict};
+use crate::config::GradingSettings;
 use crate::curriculum::Lab;
 use crate::domain::RunState;
 use crate::grading::{self, Job, Report, RunEvent};
-use crate::sandbox::{FirewallMode, RunLabel, Sandbox};
+use crate::sandbox::{RunLabel, Sandbox};
 
 pub async fn run(
     lab_dir: &Path,
     project: &Path,
     json: bool,
     seed: Option<u64>,
-    firewall: FirewallMode,
-    build: crate::sandbox::BuildPolicy,
+    grading: &GradingSettings,
 ) -> anyhow::Result<ExitCode> {
     let lab = Lab::load(lab_dir).map_err(|p| problems("the lab", &p))?;
     let mut pillars: Vec<String> = crate::domain::STANDARD_PILLARS
@@ -32,11 +32,11 @@ pub async fn run(
     let limits = ArchiveLimits::default();
     let archive = archive::pack(project, &limits)
         .with_context(|| format!("cannot pack {}", project.display()))?;
-    let sandbox = Sandbox::connect()
-        .await
-        .context("the Docker engine cannot be reached")?
-        .with_firewall(firewall)
-        .with_build_policy(build);
+    let sandbox = grading.configure(
+        Sandbox::connect()
+            .await
+            .context("the Docker engine cannot be reached")?,
+    );
     let id = format!("grade-{}", hex::encode(rand::random::<[u8; 4]>()));
     let work = tempfile::tempdir().context("cannot create a work folder")?;
     let job = Job {

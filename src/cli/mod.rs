@@ -178,33 +178,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             project_dir,
             json,
             seed,
-        } => {
-            grade::run(
-                &lab_dir,
-                &project_dir,
-                json,
-                seed,
-                settings.grading.firewall,
-                settings.grading.build.clone(),
-            )
-            .await
-        }
+        } => grade::run(&lab_dir, &project_dir, json, seed, &settings.grading).await,
         Command::Prove {
             lab_dir,
             reference_dir,
             json,
             seed,
-        } => {
-            prove::run(
-                &lab_dir,
-                &reference_dir,
-                json,
-                seed,
-                settings.grading.firewall,
-                settings.grading.build.clone(),
-            )
-            .await
-        }
+        } => prove::run(&lab_dir, &reference_dir, json, seed, &settings.grading).await,
         Command::Submit { lab, dir, remote } => submit::run(&remote, &lab, &dir).await,
         Command::Starter { lab, dir, remote } => starter::run(&remote, &lab, dir).await,
         Command::Load(args) => load::run(args).await,

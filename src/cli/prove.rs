@@ -6,22 +6,22 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::config::GradingSettings;
 use crate::grading::prove::{self, Proof, Trial};
-use crate::sandbox::{FirewallMode, Sandbox};
+use crate::sandbox::Sandbox;
 
 pub async fn run(
     lab_dir: &Path,
     reference: &Path,
     json: bool,
     seed: u64,
-    firewall: FirewallMode,
-    build: crate::sandbox::BuildPolicy,
+    grading: &GradingSettings,
 ) -> anyhow::Result<ExitCode> {
-    let sandbox = Sandbox::connect()
-        .await
-        .context("the Docker engine cannot be reached")?
-        .with_firewall(firewall)
-        .with_build_policy(build);
+    let sandbox = grading.configure(
+        Sandbox::connect()
+            .await
+            .context("the Docker engine cannot be reached")?,
+    );
     let pillars: Vec<String> = crate::domain::STANDARD_PILLARS
         .iter()
         .map(|p| p.to_string())

@@ -5,6 +5,8 @@
 //! - `worker.rs`: the queue side: a supervised pool of workers claiming runs with a lease; bounded shutdown.
 //! - `attempt.rs`: one claimed attempt: heartbeat, cancel on lease loss, record the result once, put the run
 //!   back on a platform fault; `journal.rs`: its events into the store in batches, capped.
+//! - `explain.rs`: what the learner reads about a limit their service hit, or its last lines when it did not
+//!   start.
 //! - `events.rs`: what a run reports as it goes (stages, build log lines, verdicts).
 //! - `test_stage.rs`: a lab's test stage, built before the final image, and the shared build budget.
 //! - `service.rs`: the service's environment and container settings; `control.rs`: restarting it for checks;
@@ -14,6 +16,7 @@
 mod attempt;
 pub mod control;
 pub mod events;
+mod explain;
 pub mod journal;
 pub mod pipeline;
 pub mod prove;

@@ -275,12 +275,12 @@ impl Worker {
                 return Some(s.clone());
             }
         }
-        let connected = Sandbox::connect()
-            .await
-            .map(|s| s.with_build_policy(self.settings.build_policy.clone()));
+        let connected = Sandbox::connect().await.map(|s| {
+            s.with_build_policy(self.settings.build_policy.clone())
+                .with_firewall(self.settings.firewall)
+        });
         match connected {
             Ok(s) if s.ping().await.is_ok() => {
-                let s = s.with_firewall(self.settings.firewall);
                 *cached = Some(s.clone());
                 Some(s)
             }

@@ -8,11 +8,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use bollard::models::ContainerStatsResponse;
-use bollard::query_parameters::{EventsOptions, StatsOptions};
+use bollard::query_parameters::EventsOptions;
 use futures_util::StreamExt;
 
 use super::error::SandboxError;
+use super::health::pids_of;
 use super::start::Running;
 use super::Sandbox;
 
@@ -63,13 +63,13 @@ impl Sandbox {
         if let Some(fault) = self.oom_killed(id).await? {
             return Ok(Some(fault));
         }
-        let Some(stats) = self.stats(id).await? else {
+        if !self.is_running(id).await? {
+            return Ok(None);
+        }
+        let Some(stats) = self.stats_once(id).await? else {
             return Ok(None);
         };
-        if let Some((current, limit)) = stats
-            .pids_stats
-            .and_then(|p| Some((p.current?, p.limit.unwrap_or(0))))
-        {
+        if let Some((current, limit)) = pids_of(&stats) {
             if limit > 0 && current >= limit {
                 return Ok(Some(Fault::ProcessLimit { limit }));
             }
@@ -94,21 +94,19 @@ impl Sandbox {
         Ok(None)
     }
 
-    /// `OutOfMemory` when the engine recorded a kill for memory: inspect's `OOMKilled`, or an `oom` event of
-    /// the container, which the engine sends even when it processed the exit first and left the flag unset.
+    /// `OutOfMemory` when the kernel killed the service for memory (see `killed_for_memory`).
     async fn oom_killed(&self, id: &str) -> Result<Option<Fault>, SandboxError> {
         let inspect = self
             .docker
             .inspect_container(id, None)
             .await
             .map_err(SandboxError::docker("inspect the container"))?;
+        let state = inspect.state.unwrap_or_default();
         let limit_bytes = inspect
             .host_config
-            .as_ref()
             .and_then(|h| h.memory)
             .unwrap_or_default();
-        let flagged = inspect.state.and_then(|s| s.oom_killed) == Some(true);
-        let killed = flagged || self.had_oom_event(id).await?;
+        let killed = self.killed_for_memory(id, &state).await?;
         Ok(killed.then_some(Fault::OutOfMemory { limit_bytes }))
     }
 
@@ -132,22 +130,6 @@ impl Sandbox {
             Some(Ok(_)) => Ok(true),
             Some(Err(e)) => Err(SandboxError::docker("read the engine's events")(e)),
             None => Ok(false),
-        }
-    }
-
-    /// One read of the container's stats; `None` when it is not running.
-    async fn stats(&self, id: &str) -> Result<Option<ContainerStatsResponse>, SandboxError> {
-        if !self.is_running(id).await? {
-            return Ok(None);
-        }
-        let options = StatsOptions {
-            stream: false,
-            one_shot: true,
-        };
-        match self.docker.stats(id, Some(options)).next().await {
-            Some(Ok(stats)) => Ok(Some(stats)),
-            Some(Err(e)) => Err(SandboxError::docker("read the container's stats")(e)),
-            None => Ok(None),
         }
     }
 }

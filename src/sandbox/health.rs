@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use bollard::models::{ContainerState, ContainerStatsResponse};
 use bollard::query_parameters::StatsOptions;
 use futures_util::StreamExt;
 use http_body_util::Empty;
@@ -91,29 +92,54 @@ impl Sandbox {
         if state.running == Some(true) {
             return Ok(());
         }
-        let code = state.exit_code.unwrap_or(-1);
-        // The flag can miss a kill whose exit the engine processed first; its `oom` event does not.
-        let oom = state.oom_killed == Some(true)
-            || (code == 137 && self.had_oom_event(container).await?);
-        Err(StartError::Exited { code, oom })
+        let oom = self.killed_for_memory(container, &state).await?;
+        Err(StartError::Exited {
+            code: state.exit_code.unwrap_or(-1),
+            oom,
+        })
     }
 
     /// Current and maximum process count from a one-shot stats read; `None` when the engine has none.
     pub async fn pids(&self, container: &str) -> Result<Option<(u64, u64)>, SandboxError> {
+        Ok(self.stats_once(container).await?.and_then(|s| pids_of(&s)))
+    }
+
+    /// One read of the container's stats (`None` when the engine sends none).
+    pub(crate) async fn stats_once(
+        &self,
+        container: &str,
+    ) -> Result<Option<ContainerStatsResponse>, SandboxError> {
         let options = StatsOptions {
             stream: false,
             one_shot: true,
         };
-        let stats = self.docker.stats(container, Some(options)).next().await;
-        let stats = match stats {
-            Some(Ok(stats)) => stats,
-            Some(Err(e)) => return Err(SandboxError::docker("read the container's stats")(e)),
-            None => return Ok(None),
-        };
-        Ok(stats
-            .pids_stats
-            .and_then(|p| Some((p.current?, p.limit.unwrap_or(0)))))
+        match self.docker.stats(container, Some(options)).next().await {
+            Some(Ok(stats)) => Ok(Some(stats)),
+            Some(Err(e)) => Err(SandboxError::docker("read the container's stats")(e)),
+            None => Ok(None),
+        }
     }
+
+    /// Whether the kernel killed the container's process for memory. The engine's `OOMKilled` can miss a
+    /// kill whose exit it processed first; the `oom` event it sent does not, so a SIGKILL exit (137) without
+    /// the flag is checked against the events.
+    pub(crate) async fn killed_for_memory(
+        &self,
+        container: &str,
+        state: &ContainerState,
+    ) -> Result<bool, SandboxError> {
+        if state.oom_killed == Some(true) {
+            return Ok(true);
+        }
+        let exited_on_sigkill = state.running != Some(true) && state.exit_code == Some(137);
+        Ok(exited_on_sigkill && self.had_oom_event(container).await?)
+    }
+}
+
+/// Current and maximum process count in a stats read (a missing maximum reads as 0, no limit).
+pub(crate) fn pids_of(stats: &ContainerStatsResponse) -> Option<(u64, u64)> {
+    let p = stats.pids_stats.as_ref()?;
+    Some((p.current?, p.limit.unwrap_or(0)))
 }
 
 /// One `GET`; the status code, or why there was none, in words for the learner.

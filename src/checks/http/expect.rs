@@ -337,10 +337,52 @@ pub(in crate::checks) fn glob(pattern: &str, value: &str, fold: bool) -> bool {
     remaining.len() >= last.len() && remaining.ends_with(last)
 }
 
+/// The learner messages of the failures that mean the service gave no answer in time (the `Display` of
+/// `TooSlow`, `Timeout`, `Refused`, `Unreachable` and `Transport`; a test keeps the two in step).
+const NO_ANSWER: [&str; 5] = [
+    "the answer took longer than allowed",
+    "no answer within the time limit",
+    "connection refused",
+    "the service could not be reached",
+    "the connection failed before a complete answer arrived",
+];
+
+/// Whether a check's learner message reports that the service gave no answer in time, rather than a wrong
+/// one: what grading needs to tell a service that stopped answering (killed, stalled) from a wrong service.
+pub fn reports_no_answer(message: &str) -> bool {
+    NO_ANSWER.iter().any(|m| message.contains(m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn every_failure_without_an_answer_is_reported_as_one_and_a_wrong_answer_is_not() {
+        let error = String::from("x");
+        for failure in [
+            Failure::TooSlow {
+                limit_ms: 1,
+                got_ms: 2,
+            },
+            Failure::Timeout { after_ms: 1 },
+            Failure::Refused {
+                error: error.clone(),
+            },
+            Failure::Unreachable {
+                error: error.clone(),
+            },
+            Failure::Transport { error },
+        ] {
+            assert!(reports_no_answer(&failure.to_string()), "{failure}");
+        }
+        let wrong = Failure::Status {
+            got: 200,
+            expected: StatusExpect::Exact(201),
+        };
+        assert!(!reports_no_answer(&wrong.to_string()));
+    }
 
     #[test]
     fn glob_matches_prefix_suffix_and_middle() {

@@ -10,6 +10,7 @@
 mod burst;
 mod exec;
 mod expect;
+pub use expect::reports_no_answer;
 pub(super) mod parse;
 mod transcript;
 
