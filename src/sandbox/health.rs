@@ -121,8 +121,9 @@ impl Sandbox {
     }
 
     /// Whether the kernel killed the container's process for memory. The engine's `OOMKilled` can miss a
-    /// kill whose exit it processed first; the `oom` event it sent does not, so a SIGKILL exit (137) without
-    /// the flag is checked against the events.
+    /// kill whose exit it processed first, and may still show the container running a moment after the kill;
+    /// the `oom` event it sent does not, so without the flag the events are asked (they are in the engine's
+    /// memory: one short request).
     pub(crate) async fn killed_for_memory(
         &self,
         container: &str,
@@ -131,8 +132,7 @@ impl Sandbox {
         if state.oom_killed == Some(true) {
             return Ok(true);
         }
-        let exited_on_sigkill = state.running != Some(true) && state.exit_code == Some(137);
-        Ok(exited_on_sigkill && self.had_oom_event(container).await?)
+        self.had_oom_event(container).await
     }
 }
 
