@@ -174,7 +174,7 @@ async fn restart(
         "step {n}/{of}: restart the service, keeping its data"
     ));
     let left = deadline.saturating_duration_since(Instant::now());
-    match tokio::time::timeout(left, control.restart()).await {
+    match tokio::time::timeout(left, control.restart(crate::checks::RestartMode::Graceful)).await {
         Ok(Ok(url)) => {
             t.note(&format!("healthy again at {url}"));
             target.base_url = url;
