@@ -17,10 +17,15 @@
 //! - `security/`: the `security` kind (one attack probe per check: tokens, roles, injection, leaks, limits).
 //! - `openapi/`: the `openapi` kind (the learner's own API document: valid, complete, true to the service, and
 //!   requests generated from it);
+//! - `lifecycle/`: the `lifecycle` kind (readiness while starting, SIGTERM with requests in flight, the exit),
+//!   on an instance of the service the check starts itself;
+//! - `instance.rs`: the `Instance` trait, more copies of the service a check starts and stops itself;
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 mod graph;
 pub mod http;
+pub mod instance;
+pub mod lifecycle;
 mod load;
 pub mod load_kind;
 pub mod mutants;
@@ -37,6 +42,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use http::HttpScenario;
+pub use instance::{
+    BoxFuture, Exit, Instance, InstanceData, InstanceError, InstanceSpec, RestartMode, Signal,
+};
+pub use lifecycle::LifecycleCheck;
 pub use load_kind::{Limits, LoadCheck, LoadStop};
 pub use openapi::OpenApiCheck;
 pub use run::run_suite;
@@ -80,6 +89,8 @@ pub enum CheckKind {
     Security(Box<SecurityProbe>),
     /// Boxed: a scenario, operations and generation settings, much larger than the other kinds.
     OpenApi(Box<OpenApiCheck>),
+    /// What a platform does to the service (start-up readiness, SIGTERM), on an instance of its own.
+    Lifecycle(Box<LifecycleCheck>),
 }
 
 impl CheckKind {
@@ -90,6 +101,7 @@ impl CheckKind {
             CheckKind::Load(_) => "load",
             CheckKind::Security(_) => "security",
             CheckKind::OpenApi(_) => "openapi",
+            CheckKind::Lifecycle(_) => "lifecycle",
         }
     }
 }
@@ -115,13 +127,18 @@ pub struct CheckContext {
 
 /// What the grader can do to the running service besides calling it.
 pub trait ServiceControl: Send + Sync {
-    /// Stops the service (SIGTERM, then a kill after a grace period) and starts the same container again with
-    /// its data kept; resolves to the base URL it answers on once healthy again.
-    fn restart(
-        &self,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<url::Url, String>> + Send + '_>>;
+    /// Stops the service (`Graceful`: SIGTERM, then a kill after a grace period; `Kill`: SIGKILL only) and
+    /// starts the same container again with its data kept; resolves to the base URL it answers on once
+    /// healthy again.
+    fn restart(&self, mode: RestartMode) -> BoxFuture<'_, Result<url::Url, String>>;
     /// Where the service answers now (its address may change across a restart).
     fn base_url(&self) -> Option<url::Url>;
+    /// Starts another instance of the service's image, sandboxed like it, as `spec` says; resolves once the
+    /// engine started it (it may not listen yet). See [`instance`].
+    fn launch(
+        &self,
+        spec: InstanceSpec,
+    ) -> BoxFuture<'_, Result<std::sync::Arc<dyn Instance>, InstanceError>>;
 }
 
 impl std::fmt::Debug for dyn ServiceControl {

@@ -1,24 +1,29 @@
-//! The grader's hold on a running service, for checks that restart it (persistence across a restart).
+//! The grader's hold on a running service, for checks that restart it (persistence across a restart) or start
+//! more instances of it (lifecycle, zero-downtime swap).
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::checks::ServiceControl;
-use crate::sandbox::{base_url, Running, Sandbox};
+use super::instance::{start_error, DockerInstance};
+use crate::checks::{
+    BoxFuture, Instance, InstanceData, InstanceError, InstanceSpec, RestartMode, ServiceControl,
+};
+use crate::sandbox::{base_url, DataVolume, Launch, Running, Sandbox};
 
 /// How long a service gets to exit on SIGTERM when a check restarts it; data written before is expected to
 /// survive even the kill that follows.
 const RESTART_GRACE: Duration = Duration::from_secs(3);
 
-/// Restarts one run's container through the sandbox.
+/// Restarts one run's container through the sandbox, and starts instances beside it.
 pub struct DockerControl {
     sandbox: Sandbox,
     running: tokio::sync::Mutex<Running>,
     health: String,
     start_timeout: Duration,
     current: Mutex<Option<url::Url>>,
+    /// Numbers instances, so a role may be launched again under a new container name.
+    launched: AtomicU32,
 }
 
 impl DockerControl {
@@ -35,18 +40,24 @@ impl DockerControl {
             health,
             start_timeout,
             current: Mutex::new(Some(url)),
+            launched: AtomicU32::new(0),
         }
     }
 }
 
 impl ServiceControl for DockerControl {
-    fn restart(&self) -> Pin<Box<dyn Future<Output = Result<url::Url, String>> + Send + '_>> {
+    fn restart(&self, mode: RestartMode) -> BoxFuture<'_, Result<url::Url, String>> {
         Box::pin(async move {
             let mut running = self.running.lock().await;
-            self.sandbox
-                .restart(&mut running, RESTART_GRACE)
-                .await
-                .map_err(|e| format!("the container could not be restarted: {e}"))?;
+            let restarted = match mode {
+                RestartMode::Graceful => self
+                    .sandbox
+                    .restart(&mut running, RESTART_GRACE)
+                    .await
+                    .map(|_| ()),
+                RestartMode::Kill => self.sandbox.kill_and_start(&mut running).await,
+            };
+            restarted.map_err(|e| format!("the container could not be restarted: {e}"))?;
             let address = self
                 .sandbox
                 .wait_healthy(&running, &self.health, self.start_timeout)
@@ -62,5 +73,49 @@ impl ServiceControl for DockerControl {
 
     fn base_url(&self) -> Option<url::Url> {
         self.current.lock().ok().and_then(|c| c.clone())
+    }
+
+    fn launch(
+        &self,
+        spec: InstanceSpec,
+    ) -> BoxFuture<'_, Result<Arc<dyn Instance>, InstanceError>> {
+        Box::pin(async move {
+            let role_ok = (1..=24).contains(&spec.role.len())
+                && spec
+                    .role
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !role_ok {
+                return Err(InstanceError::Platform(format!(
+                    "`{}` is not a valid instance role (1 to 24 of a-z, 0-9, `-`)",
+                    spec.role
+                )));
+            }
+            let n = self.launched.fetch_add(1, Ordering::SeqCst) + 1;
+            let service = self.running.lock().await.clone();
+            let launch = Launch {
+                suffix: format!("{}-{n}", spec.role.trim_start_matches('-')),
+                port: spec.port.unwrap_or(service.port),
+                env: spec.env.into_iter().collect(),
+                data: match spec.data {
+                    InstanceData::Shared => DataVolume::Run,
+                    InstanceData::Fresh => DataVolume::Fresh,
+                },
+            };
+            let running = self
+                .sandbox
+                .launch(&service, &launch)
+                .await
+                .map_err(start_error)?;
+            let own_volume = match launch.data {
+                DataVolume::Fresh => running.volume.clone(),
+                DataVolume::Run => None,
+            };
+            Ok(Arc::new(DockerInstance::new(
+                self.sandbox.clone(),
+                running,
+                own_volume,
+            )) as Arc<dyn Instance>)
+        })
     }
 }

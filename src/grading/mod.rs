@@ -9,7 +9,8 @@
 //!   start.
 //! - `events.rs`: what a run reports as it goes (stages, build log lines, verdicts).
 //! - `test_stage.rs`: a lab's test stage, built before the final image, and the shared build budget.
-//! - `service.rs`: the service's environment and container settings; `control.rs`: restarting it for checks;
+//! - `service.rs`: the service's environment and container settings; `control.rs`: restarting it for checks,
+//!   and starting instances of it (`instance.rs`);
 //!   `secrets.rs`: per-run secrets under the server's key.
 //! - `submit.rs`, `reaper.rs`, `prove.rs`: taking an upload, start-up clean-up, `gauntlet prove`.
 
@@ -17,6 +18,7 @@ mod attempt;
 pub mod control;
 pub mod events;
 mod explain;
+mod instance;
 pub mod journal;
 pub mod pipeline;
 pub mod prove;

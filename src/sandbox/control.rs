@@ -1,5 +1,5 @@
 //! What the grader does to a running service after it is healthy: read its logs, stop it (and learn whether
-//! it shut down gracefully), restart it.
+//! it shut down gracefully), restart it (after SIGTERM, or after SIGKILL only).
 
 use std::time::{Duration, Instant};
 
@@ -96,7 +96,27 @@ impl Sandbox {
         Ok(stopped)
     }
 
-    async fn signal(&self, id: &str, signal: &str) -> Result<(), SandboxError> {
+    /// Kills the container with SIGKILL only, no grace, and starts the same one again: what a crash or a
+    /// node failure does. Only what the service wrote to its data folder before the kill survives; a service
+    /// that saves on shutdown loses it. The address may change and is read back into `running`.
+    pub async fn kill_and_start(&self, running: &mut Running) -> Result<(), SandboxError> {
+        let id = &running.container_id;
+        self.signal(id, "SIGKILL").await?;
+        tokio::time::timeout(KILL_WAIT, self.wait_exit(id))
+            .await
+            .map_err(|_| SandboxError::Docker {
+                action: "kill the container",
+                source: bollard::errors::Error::RequestTimeoutError,
+            })?;
+        self.docker
+            .start_container(id, None)
+            .await
+            .map_err(SandboxError::docker("start the container again"))?;
+        running.ip = self.container_ip(id, &running.network).await.ok();
+        Ok(())
+    }
+
+    pub(super) async fn signal(&self, id: &str, signal: &str) -> Result<(), SandboxError> {
         let options = KillContainerOptions {
             signal: signal.to_string(),
         };

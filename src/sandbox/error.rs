@@ -25,6 +25,12 @@ pub enum SandboxError {
     #[error("`{0}` is not a valid run id (1 to 48 of a-z, 0-9, `-`, `_`, starting with a letter or digit)")]
     InvalidRunId(String),
 
+    /// An instance name suffix that cannot be used in a Docker name.
+    #[error(
+        "`{0}` is not a valid instance name (1 to 32 of a-z, 0-9, `-`, not starting with `-`)"
+    )]
+    InvalidInstanceName(String),
+
     /// The container started but has no address on its run's network.
     #[error("the container has no address on its network")]
     NoAddress,
@@ -137,6 +143,14 @@ pub enum StartError {
     Timeout {
         after: Duration,
         path: String,
+        last: String,
+    },
+
+    /// Still running, never accepted a connection on its port (an instance, which is not health-checked).
+    #[error("the service did not listen on port {port} within {:.1}s (last attempt: {last})", .after.as_secs_f64())]
+    NotListening {
+        after: Duration,
+        port: u16,
         last: String,
     },
 

@@ -82,7 +82,7 @@ impl Sandbox {
         }
     }
 
-    async fn fail_if_exited(&self, container: &str) -> Result<(), StartError> {
+    pub(super) async fn fail_if_exited(&self, container: &str) -> Result<(), StartError> {
         let inspect = self
             .docker
             .inspect_container(container, None)

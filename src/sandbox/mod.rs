@@ -20,7 +20,8 @@
 //! - `volume.rs`: handing a run's data volume to the user the service runs as.
 //! - `health.rs`: waiting for the health route, naming exits, OOM kills and fork bombs.
 //! - `fault.rs`: the limit a service ran into after it became healthy (memory, processes).
-//! - `control.rs`: logs, stop with a grace period, restart.
+//! - `control.rs`: logs, stop with a grace period, restart (graceful, or SIGKILL only).
+//! - `instance.rs`: more containers of a run's image on its network, sandboxed alike (lifecycle, swap checks).
 //! - `images.rs`: the run's image repository: tagging each committed layer, removing them children first.
 //! - `cleanup.rs`: `remove_run` and `reap`.
 //! - `error.rs`: `SandboxError` (platform), `BuildError` and `StartError` (learner or platform).
@@ -38,6 +39,7 @@ mod fault;
 mod firewall;
 mod health;
 mod images;
+mod instance;
 mod limits;
 mod policy;
 mod reference;
@@ -56,6 +58,7 @@ pub use control::Stopped;
 pub use error::{BuildError, SandboxError, StartError};
 pub use fault::Fault;
 pub use firewall::{FirewallError, FirewallMode, BRIDGE_PREFIX};
+pub use instance::{DataVolume, Exited, Launch};
 pub use limits::{BuildLimits, BuildNetwork};
 pub use policy::{BadPattern, BuildPolicy};
 pub use run::{RunLabel, IMAGE_REPO, LABEL_KIND, LABEL_RUN};

@@ -91,6 +91,8 @@ impl Default for StartSpec {
 pub struct Running {
     pub run: RunLabel,
     pub container_id: String,
+    /// The container's name (`gauntlet-<run>` for the service, `gauntlet-<run>-<suffix>` for an instance).
+    pub name: String,
     pub network: String,
     pub volume: Option<String>,
     /// The container's address on its private network, `None` when the service exited before the engine
@@ -98,6 +100,10 @@ pub struct Running {
     /// returns the address it reached.
     pub ip: Option<IpAddr>,
     pub port: u16,
+    /// The image the container runs, so more instances of it can be started (`instance.rs`).
+    pub image: ImageId,
+    /// The settings it was started with, so instances are sandboxed exactly alike.
+    pub spec: StartSpec,
 }
 
 impl Running {
@@ -170,7 +176,7 @@ impl Sandbox {
     ) -> Result<Running, StartError> {
         let volume = match &spec.data_dir {
             Some(dir) => {
-                let volume = self.create_volume(run).await?;
+                let volume = self.create_volume(run, &run.object_name()).await?;
                 if let Some(user) = spec.user {
                     self.give_volume_to(run, image, &volume, dir, user).await?;
                 }
@@ -178,11 +184,34 @@ impl Sandbox {
             }
             None => None,
         };
+        self.create_and_start(
+            run,
+            image,
+            spec,
+            network,
+            volume,
+            (&run.object_name(), "service"),
+        )
+        .await
+    }
+
+    /// Creates and starts one container of `image` on `network` with `spec`'s limits, named `name` and
+    /// labelled with the run and `kind`: the run's service, or an instance of it.
+    pub(super) async fn create_and_start(
+        &self,
+        run: &RunLabel,
+        image: &ImageId,
+        spec: &StartSpec,
+        network: &str,
+        volume: Option<String>,
+        (name, kind): (&str, &str),
+    ) -> Result<Running, StartError> {
         let declared = self.declared_volumes(image).await?;
         let mut config = container_config(run, image, spec, network, volume.as_deref());
+        config.labels = Some(run.labels(kind));
         cover_declared_volumes(&mut config, &declared, spec);
         let options = CreateContainerOptions {
-            name: Some(run.object_name()),
+            name: Some(name.to_string()),
             ..Default::default()
         };
         let created = self
@@ -190,34 +219,64 @@ impl Sandbox {
             .create_container(Some(options), config)
             .await
             .map_err(SandboxError::docker("create the container"))?;
+        let ip = match self.start_created(&created.id, network).await {
+            Ok(ip) => ip,
+            Err(e) => {
+                let options = bollard::query_parameters::RemoveContainerOptions {
+                    force: true,
+                    v: true,
+                    ..Default::default()
+                };
+                if let Err(cleanup) = self
+                    .docker
+                    .remove_container(&created.id, Some(options))
+                    .await
+                {
+                    tracing::warn!(container = name, error = %cleanup, "removing a container that did not start failed");
+                }
+                return Err(e);
+            }
+        };
+        Ok(Running {
+            run: run.clone(),
+            container_id: created.id,
+            name: name.to_string(),
+            network: network.to_string(),
+            volume,
+            ip,
+            port: spec.port,
+            image: image.clone(),
+            spec: spec.clone(),
+        })
+    }
+
+    /// Starts a created container and reads its address (`None` when the process already ended).
+    async fn start_created(&self, id: &str, network: &str) -> Result<Option<IpAddr>, StartError> {
         self.docker
-            .start_container(&created.id, None)
+            .start_container(id, None)
             .await
             .map_err(|e| match cannot_run(&e) {
                 Some(message) => StartError::CannotRun { message },
                 None => SandboxError::docker("start the container")(e).into(),
             })?;
-        let ip = match self.container_ip(&created.id, network).await {
-            Ok(ip) => Some(ip),
+        match self.container_ip(id, network).await {
+            Ok(ip) => Ok(Some(ip)),
             // Not a platform fault: the learner's process already ended; `wait_healthy` will say how.
-            Err(SandboxError::NoAddress) if !self.is_running(&created.id).await? => None,
-            Err(e) => return Err(e.into()),
-        };
-        Ok(Running {
-            run: run.clone(),
-            container_id: created.id,
-            network: network.to_string(),
-            volume,
-            ip,
-            port: spec.port,
-        })
+            Err(SandboxError::NoAddress) if !self.is_running(id).await? => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
-    async fn create_volume(&self, run: &RunLabel) -> Result<String, SandboxError> {
+    /// A run-labelled volume named `<name>-data`.
+    pub(super) async fn create_volume(
+        &self,
+        run: &RunLabel,
+        name: &str,
+    ) -> Result<String, SandboxError> {
         let volume = self
             .docker
             .create_volume(VolumeCreateRequest {
-                name: Some(format!("{}-data", run.object_name())),
+                name: Some(format!("{name}-data")),
                 labels: Some(run.labels("volume")),
                 ..Default::default()
             })

@@ -51,7 +51,8 @@ impl Sandbox {
             ..Default::default()
         };
         let options = CreateContainerOptions {
-            name: Some(format!("{}-volume-owner", run.object_name())),
+            // Named after the volume: instances with volumes of their own may be started at once.
+            name: Some(format!("{volume}-owner")),
             ..Default::default()
         };
         let holder = self
