@@ -16,6 +16,7 @@ use super::http::parse::{self as http_parse, RawStep};
 use super::load_kind::parse::{self as load_parse, RawLoad};
 use super::openapi::parse::{self as openapi_parse, RawOpenApi};
 use super::security::parse::{self as security_parse, RawSecurity};
+use super::swap::parse::{self as swap_parse, RawSwap};
 use super::{graph, CheckDef, CheckKind, CheckSuite};
 use crate::diagnostics::{line_of, Diagnostic};
 
@@ -92,6 +93,8 @@ struct RawCheck {
     load: Option<Spanned<RawLoad>>,
     /// The document, operations and generation of an `openapi` check.
     openapi: Option<Spanned<RawOpenApi>>,
+    /// The versions, traffic and waits of a `swap` check.
+    swap: Option<Spanned<RawSwap>>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -285,6 +288,9 @@ fn check_def(
             "[check.openapi] belongs to `openapi` checks",
         ));
     }
+    if let Some(s) = raw.swap.as_ref().filter(|_| raw.kind.get_ref() != "swap") {
+        problems.push(src.at(s.span().start, "[check.swap] belongs to `swap` checks"));
+    }
     let kind = match raw.kind.get_ref().as_str() {
         "http" => {
             if let Some(l) = &raw.load {
@@ -321,10 +327,21 @@ fn check_def(
             openapi_parse::check(src, start, raw.openapi, raw.step, problems)
                 .map(|c| CheckKind::OpenApi(Box::new(c)))
         }
+        "swap" => {
+            if let Some(l) = &raw.load {
+                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
+            }
+            security_parse::reject_on_other_kind(src, start, "swap", &raw.security, problems);
+            let has_steps = !raw.step.is_empty();
+            swap_parse::check(src, start, raw.swap, has_steps, timeout_secs, problems)
+                .map(|c| CheckKind::Swap(Box::new(c)))
+        }
         other => {
             problems.push(src.at(
                 raw.kind.span().start,
-                format!("unknown check kind `{other}` (known: http, load, openapi, security)"),
+                format!(
+                    "unknown check kind `{other}` (known: http, load, openapi, security, swap)"
+                ),
             ));
             None
         }

@@ -18,6 +18,8 @@
 //! - `openapi/`: the `openapi` kind (the learner's own API document: valid, complete, true to the service, and
 //!   requests generated from it);
 //! - `instance.rs`: the `Instance` trait, more copies of the service a check starts and stops itself;
+//! - `swap/`: the `swap` kind (a zero-downtime release: two instances of the learner's image behind Gauntlet's
+//!   own router, steady traffic moved from blue to green);
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 mod graph;
@@ -31,6 +33,7 @@ mod run;
 pub mod schema;
 mod score;
 pub mod security;
+pub mod swap;
 mod template;
 
 use std::collections::BTreeMap;
@@ -47,6 +50,7 @@ pub use openapi::OpenApiCheck;
 pub use run::run_suite;
 pub use score::{score, Score};
 pub use security::SecurityProbe;
+pub use swap::SwapCheck;
 
 /// Every check of one lab, in file order (files sorted by name, checks in the order written).
 #[derive(Debug, Clone, Default)]
@@ -85,6 +89,8 @@ pub enum CheckKind {
     Security(Box<SecurityProbe>),
     /// Boxed: a scenario, operations and generation settings, much larger than the other kinds.
     OpenApi(Box<OpenApiCheck>),
+    /// Boxed: versions, paths, lanes and waits, much larger than the other kinds.
+    Swap(Box<SwapCheck>),
 }
 
 impl CheckKind {
@@ -95,6 +101,7 @@ impl CheckKind {
             CheckKind::Load(_) => "load",
             CheckKind::Security(_) => "security",
             CheckKind::OpenApi(_) => "openapi",
+            CheckKind::Swap(_) => "swap",
         }
     }
 }
