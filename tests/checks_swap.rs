@@ -23,10 +23,14 @@ fn reference() -> PathBuf {
 
 fn prove() -> serde_json::Value {
     let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/w06-deploy");
+    prove_with(&lab, &reference())
+}
+
+fn prove_with(lab: &Path, reference: &Path) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
         .arg("prove")
-        .arg(&lab)
-        .arg(reference())
+        .arg(lab)
+        .arg(reference)
         .arg("--json")
         .output()
         .unwrap();
@@ -106,4 +110,45 @@ async fn the_reference_swaps_without_a_lost_request_and_each_mutant_fails_for_it
         assert!(!message.contains('{'), "{name}: {message}");
     }
     assert_eq!(proof["reference"]["ok"], true, "{proof:#}");
+}
+
+/// The near miss: a version that takes long to open its store (2.5 s rather than the reference's 0.5 s) is kept
+/// out of traffic until its `/readyz` says so, and passes.
+#[tokio::test]
+async fn a_version_slow_to_get_ready_is_waited_for_and_passes() {
+    let root = tempfile::tempdir().unwrap();
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/w06-deploy");
+    let lab = root.path().join("w06-deploy");
+    std::fs::create_dir_all(lab.join("checks")).unwrap();
+    for f in ["lab.toml", "README.md"] {
+        std::fs::copy(bundled.join(f), lab.join(f)).unwrap();
+    }
+    for f in ["01-health.toml", "30-swap.toml"] {
+        std::fs::copy(bundled.join("checks").join(f), lab.join("checks").join(f)).unwrap();
+    }
+    let slow = root.path().join("slow-reference");
+    std::fs::create_dir_all(&slow).unwrap();
+    let reference = tokio::task::spawn_blocking(reference).await.unwrap();
+    std::fs::copy(reference.join("testsvc"), slow.join("testsvc")).unwrap();
+    let dockerfile = std::fs::read_to_string(reference.join("Dockerfile")).unwrap();
+    std::fs::write(
+        slow.join("Dockerfile"),
+        dockerfile.replace("ENTRYPOINT", "ENV STORE_OPEN_MS=2500\nENTRYPOINT"),
+    )
+    .unwrap();
+
+    let proof = tokio::task::spawn_blocking(move || prove_with(&lab, &slow))
+        .await
+        .unwrap();
+    let outcome = swap_outcome(&proof["reference"]);
+    assert_eq!(outcome["verdict"], "pass", "{outcome:#}");
+    // Green took over once ready, not once listening: at least the store's 2.5 s after it was launched.
+    let message = outcome["message"].as_str().unwrap();
+    let after: f64 = message
+        .split("s after it started")
+        .next()
+        .and_then(|m| m.rsplit(", ").next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no take-over time in {message}"));
+    assert!(after >= 2.5, "{message}");
 }
