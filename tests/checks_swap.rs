@@ -80,7 +80,7 @@ async fn the_reference_swaps_without_a_lost_request_and_each_mutant_fails_for_it
     let expected = [
         (
             "ready before its store is open",
-            "were answered with an error status",
+            "answered with an error status",
         ),
         (
             "drops in-flight requests on SIGTERM",

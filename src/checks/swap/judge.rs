@@ -42,8 +42,8 @@ pub(super) fn judge(check: &SwapCheck, r: &Record) -> Judged {
         .collect();
     if !cut.is_empty() || r.unanswered > 0 {
         let mut said = format!(
-            "{} requests got no complete answer",
-            cut.len() + r.unanswered
+            "{} got no complete answer",
+            requests(cut.len() + r.unanswered)
         );
         if let Some(first) = cut.first() {
             let _ = write!(
@@ -65,10 +65,12 @@ pub(super) fn judge(check: &SwapCheck, r: &Record) -> Judged {
             _ => 0,
         };
         misses.push(format!(
-            "{} requests were answered with an error status (the first: {status} to a {} request{} at {})",
-            failed.len(),
+            "{} answered with an error status (the first: {status} to a {} request{} at {})",
+            requests_were(failed.len()),
             first.kind.as_str(),
-            first.backend().map_or(String::new(), |b| format!(" on {b}")),
+            first
+                .backend()
+                .map_or(String::new(), |b| format!(" on {b}")),
             secs(first.sent)
         ));
     }
@@ -154,7 +156,7 @@ fn versions(samples: &[Sample], blue: &str, green: &str) -> Vec<String> {
                 backend: Some(b),
                 version,
                 ..
-            } if (200..300).contains(status) && version_request(s) => {
+            } if (200..300).contains(status) && s.is_version => {
                 Some((b.as_str(), version.as_deref()))
             }
             _ => None,
@@ -162,7 +164,7 @@ fn versions(samples: &[Sample], blue: &str, green: &str) -> Vec<String> {
         .collect();
     if let Some((b, said)) = answers.iter().find(|(b, v)| Some(*b) != *v) {
         misses.push(match said {
-            Some(v) => format!("/version on {b} answered “{v}”, not “{b}”"),
+            Some(v) => format!("/version on {b} answered “{}”, not “{b}”", short(v)),
             None => format!("/version on {b} did not answer JSON with a `version` string"),
         });
         return misses;
@@ -183,9 +185,30 @@ fn versions(samples: &[Sample], blue: &str, green: &str) -> Vec<String> {
     misses
 }
 
-/// Whether a sample is a request of the version path: only those carry a parsed version or none at all.
-fn version_request(s: &Sample) -> bool {
-    s.is_version
+/// "1 request", "2 requests".
+fn requests(n: usize) -> String {
+    if n == 1 {
+        "1 request".to_string()
+    } else {
+        format!("{n} requests")
+    }
+}
+
+/// "1 request was", "2 requests were".
+fn requests_were(n: usize) -> String {
+    if n == 1 {
+        "1 request was".to_string()
+    } else {
+        format!("{n} requests were")
+    }
+}
+
+/// A value the service chose, cut for the learner's one line.
+fn short(v: &str) -> String {
+    match v.char_indices().nth(40) {
+        Some((at, _)) => format!("{}…", &v[..at]),
+        None => v.to_string(),
+    }
 }
 
 fn summary(r: &Record, blue: &str, green: &str, cut: usize, failed: usize) -> String {
@@ -350,6 +373,11 @@ mod tests {
             j.message
         );
 
+        // What the service says is cut in the learner's line.
+        let long = "x".repeat(100_000);
+        let j = judged(&[version(100, "blue", &long)], &m, None);
+        assert!(j.message.len() < 400, "{}", j.message.len());
+
         let never = [version(100, "blue", "blue")];
         let j = judged(&never, &m, None);
         assert!(
@@ -390,8 +418,8 @@ mod tests {
         let j = judged(&samples, &m, Some(Err("a note was lost".into())));
         assert_eq!(j.verdict, Verdict::Fail);
         for said in [
-            "1 requests got no complete answer (the first: a slow request to blue sent at 2.20 s)",
-            "1 requests were answered with an error status (the first: 503 to a write request on green at 2.40 s)",
+            "1 request got no complete answer (the first: a slow request to blue sent at 2.20 s)",
+            "1 request was answered with an error status (the first: 503 to a write request on green at 2.40 s)",
             "blue exited with status 1 after SIGTERM, not 0",
             "a note was lost",
         ] {
