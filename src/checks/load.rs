@@ -17,6 +17,7 @@ use super::lifecycle::parse::{self as lifecycle_parse, RawLifecycle};
 use super::load_kind::parse::{self as load_parse, RawLoad};
 use super::openapi::parse::{self as openapi_parse, RawOpenApi};
 use super::security::parse::{self as security_parse, RawSecurity};
+use super::swap::parse::{self as swap_parse, RawSwap};
 use super::{graph, CheckDef, CheckKind, CheckSuite};
 use crate::diagnostics::{line_of, Diagnostic};
 
@@ -95,6 +96,8 @@ struct RawCheck {
     openapi: Option<Spanned<RawOpenApi>>,
     /// The scenario of a `lifecycle` check.
     lifecycle: Option<Spanned<RawLifecycle>>,
+    /// The versions, traffic and waits of a `swap` check.
+    swap: Option<Spanned<RawSwap>>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -298,6 +301,9 @@ fn check_def(
             "[check.lifecycle] belongs to `lifecycle` checks",
         ));
     }
+    if let Some(s) = raw.swap.as_ref().filter(|_| raw.kind.get_ref() != "swap") {
+        problems.push(src.at(s.span().start, "[check.swap] belongs to `swap` checks"));
+    }
     let kind = match raw.kind.get_ref().as_str() {
         "http" => {
             if let Some(l) = &raw.load {
@@ -343,11 +349,20 @@ fn check_def(
             lifecycle_parse::check(src, start, raw.lifecycle, has_steps, timeout_secs, problems)
                 .map(|c| CheckKind::Lifecycle(Box::new(c)))
         }
+        "swap" => {
+            if let Some(l) = &raw.load {
+                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
+            }
+            security_parse::reject_on_other_kind(src, start, "swap", &raw.security, problems);
+            let has_steps = !raw.step.is_empty();
+            swap_parse::check(src, start, raw.swap, has_steps, timeout_secs, problems)
+                .map(|c| CheckKind::Swap(Box::new(c)))
+        }
         other => {
             problems.push(src.at(
                 raw.kind.span().start,
                 format!(
-                    "unknown check kind `{other}` (known: http, lifecycle, load, openapi, security)"
+                    "unknown check kind `{other}` (known: http, lifecycle, load, openapi, security, swap)"
                 ),
             ));
             None

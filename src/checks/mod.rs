@@ -20,6 +20,8 @@
 //! - `lifecycle/`: the `lifecycle` kind (readiness while starting, SIGTERM with requests in flight, the exit),
 //!   on an instance of the service the check starts itself;
 //! - `instance.rs`: the `Instance` trait, more copies of the service a check starts and stops itself;
+//! - `swap/`: the `swap` kind (a zero-downtime release: two instances of the learner's image behind Gauntlet's
+//!   own router, steady traffic moved from blue to green);
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 mod graph;
@@ -34,6 +36,7 @@ mod run;
 pub mod schema;
 mod score;
 pub mod security;
+pub mod swap;
 mod template;
 
 use std::collections::BTreeMap;
@@ -51,6 +54,7 @@ pub use openapi::OpenApiCheck;
 pub use run::run_suite;
 pub use score::{score, Score};
 pub use security::SecurityProbe;
+pub use swap::SwapCheck;
 
 /// Every check of one lab, in file order (files sorted by name, checks in the order written).
 #[derive(Debug, Clone, Default)]
@@ -91,6 +95,8 @@ pub enum CheckKind {
     OpenApi(Box<OpenApiCheck>),
     /// What a platform does to the service (start-up readiness, SIGTERM), on an instance of its own.
     Lifecycle(Box<LifecycleCheck>),
+    /// Boxed: versions, paths, lanes and waits, much larger than the other kinds.
+    Swap(Box<SwapCheck>),
 }
 
 impl CheckKind {
@@ -102,6 +108,7 @@ impl CheckKind {
             CheckKind::Security(_) => "security",
             CheckKind::OpenApi(_) => "openapi",
             CheckKind::Lifecycle(_) => "lifecycle",
+            CheckKind::Swap(_) => "swap",
         }
     }
 }

@@ -12,6 +12,7 @@ use super::lifecycle::{self, LifecycleCheck};
 use super::load_kind::{self, LoadCheck};
 use super::openapi::{self, OpenApiCheck, OpenApiError};
 use super::security::{self, ProbeError, SecurityProbe};
+use super::swap::{self, SwapCheck};
 use super::template::Vars;
 use super::{
     graph, CheckContext, CheckDef, CheckEvent, CheckKind, CheckOutcome, CheckSuite, Target, Verdict,
@@ -108,6 +109,9 @@ async fn run_check(
     if let CheckKind::Lifecycle(l) = &def.kind {
         return run_lifecycle(def, l, ctx).await;
     }
+    if let CheckKind::Swap(s) = &def.kind {
+        return run_swap(def, s, ctx).await;
+    }
     // The kinds below talk HTTP through the suite's one client.
     let client = match client {
         Ok(c) => c,
@@ -124,7 +128,9 @@ async fn run_check(
             CheckKind::Security(p) => run_security(def, p, client, target, ctx, deadline).await,
             CheckKind::OpenApi(c) => run_openapi(def, c, client, target, ctx, deadline).await,
             // Handled above; kept so a new kind is a compile error here rather than a silent gap.
-            CheckKind::Load(_) | CheckKind::Lifecycle(_) => Ended::Broken(String::new()),
+            CheckKind::Load(_) | CheckKind::Lifecycle(_) | CheckKind::Swap(_) => {
+                Ended::Broken(String::new())
+            }
         }
     };
     let result = tokio::time::timeout(def.timeout + GRACE, run).await;
@@ -235,6 +241,22 @@ async fn run_lifecycle(def: &CheckDef, check: &LifecycleCheck, ctx: &CheckContex
     let port = lifecycle::port_for(&mut check_rng(ctx.seed, &def.id), service_port);
     let run = lifecycle::run(check, ctx.control.as_deref(), port);
     let result = tokio::time::timeout(def.timeout + GRACE, run).await;
+    let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let Ok(judged) = result else {
+        return timed_out(def, took);
+    };
+    let message = match judged.verdict {
+        Verdict::Error => platform_fault(def),
+        _ => format!("{}: {}", def.title, judged.message),
+    };
+    outcome(def, judged.verdict, message, judged.detail, took)
+}
+
+/// A swap starts its own instances rather than calling the target, and writes its own summary.
+async fn run_swap(def: &CheckDef, check: &SwapCheck, ctx: &CheckContext) -> CheckOutcome {
+    let start = Instant::now();
+    let token = rand_for(ctx.seed, &def.id);
+    let result = tokio::time::timeout(def.timeout + GRACE, swap::run(check, ctx, &token)).await;
     let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     let Ok(judged) = result else {
         return timed_out(def, took);

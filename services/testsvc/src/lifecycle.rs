@@ -198,7 +198,9 @@ pub fn memory_hog() -> ! {
 }
 
 /// Runs once the listener is bound, before serving.
-pub fn after_listen() {}
+pub fn after_listen() {
+    crate::deploy::start();
+}
 
 /// `TESTSVC_AFTER_HEALTHY=eat-memory|fork-bomb`: the first request for anything but `/healthz` goes wrong
 /// before it is answered, as a service that fails once it became healthy and the checks began.

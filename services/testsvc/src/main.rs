@@ -12,9 +12,11 @@
 //! - `races.rs`: the w04 concurrency defects; `selftest.rs`: `testsvc self-test`, the reference's own tests
 //!   that the w04 Dockerfile's `test` stage runs.
 //! - `hostile.rs`: with `TESTSVC_HOSTILE`, what a hostile submission does from inside the sandbox.
+//! - `deploy.rs`: the w06 release behaviours (`/version`, a store that opens after start).
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
 mod auth;
+mod deploy;
 mod etag;
 mod hostile;
 mod http;

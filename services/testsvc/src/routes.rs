@@ -29,6 +29,9 @@
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
 //! engine's own tests. `/count` counts the requests it answers and `/count/total` tells how many, so that the
 //! load generator's own tests can compare its figures with the server's.
+//!
+//! For w06 (`deploy.rs`): `GET /version` from `APP_VERSION`, a store that opens `STORE_OPEN_MS` after start,
+//! with the defects `ready-before-store` and `version-ignores-env`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -93,6 +96,14 @@ fn route(req: &Request) -> Response {
         }
     }
     match (req.method.as_str(), req.path.as_str()) {
+        // w06 (`deploy.rs`): the version, and the store that opens after start.
+        ("GET" | "HEAD", "/readyz") if crate::deploy::holds_readiness() => {
+            crate::deploy::not_ready()
+        }
+        ("GET" | "HEAD", "/version") => crate::deploy::version(),
+        (_, p) if (p == "/notes" || p.starts_with("/notes/")) && crate::deploy::store_closed() => {
+            crate::deploy::store_opening()
+        }
         ("GET" | "HEAD", "/healthz") if defect("health-500") => {
             error(500, "internal", "broken on purpose")
         }
