@@ -13,6 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::http::parse::{self as http_parse, RawStep};
+use super::image::parse::{self as image_parse, RawImage};
 use super::load_kind::parse::{self as load_parse, RawLoad};
 use super::openapi::parse::{self as openapi_parse, RawOpenApi};
 use super::security::parse::{self as security_parse, RawSecurity};
@@ -92,6 +93,8 @@ struct RawCheck {
     load: Option<Spanned<RawLoad>>,
     /// The document, operations and generation of an `openapi` check.
     openapi: Option<Spanned<RawOpenApi>>,
+    /// The rules of an `image` check.
+    image: Option<Spanned<RawImage>>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -285,6 +288,9 @@ fn check_def(
             "[check.openapi] belongs to `openapi` checks",
         ));
     }
+    if let Some(i) = raw.image.as_ref().filter(|_| raw.kind.get_ref() != "image") {
+        problems.push(src.at(i.span().start, "[check.image] belongs to `image` checks"));
+    }
     let kind = match raw.kind.get_ref().as_str() {
         "http" => {
             if let Some(l) = &raw.load {
@@ -321,10 +327,20 @@ fn check_def(
             openapi_parse::check(src, start, raw.openapi, raw.step, problems)
                 .map(|c| CheckKind::OpenApi(Box::new(c)))
         }
+        "image" => {
+            if let Some(l) = &raw.load {
+                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
+            }
+            security_parse::reject_on_other_kind(src, start, "image", &raw.security, problems);
+            let has_steps = !raw.step.is_empty();
+            image_parse::check(src, start, raw.image, has_steps, problems).map(CheckKind::Image)
+        }
         other => {
             problems.push(src.at(
                 raw.kind.span().start,
-                format!("unknown check kind `{other}` (known: http, load, openapi, security)"),
+                format!(
+                    "unknown check kind `{other}` (known: http, image, load, openapi, security)"
+                ),
             ));
             None
         }

@@ -17,10 +17,13 @@
 //! - `security/`: the `security` kind (one attack probe per check: tokens, roles, injection, leaks, limits).
 //! - `openapi/`: the `openapi` kind (the learner's own API document: valid, complete, true to the service, and
 //!   requests generated from it);
+//! - `image/`: the `image` kind (the built image itself: user, entrypoint, build tools, secrets, size), read
+//!   through [`ServiceControl`];
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 mod graph;
 pub mod http;
+pub mod image;
 mod load;
 pub mod load_kind;
 pub mod mutants;
@@ -37,6 +40,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use http::HttpScenario;
+pub use image::ImageCheck;
 pub use load_kind::{Limits, LoadCheck, LoadStop};
 pub use openapi::OpenApiCheck;
 pub use run::run_suite;
@@ -80,6 +84,7 @@ pub enum CheckKind {
     Security(Box<SecurityProbe>),
     /// Boxed: a scenario, operations and generation settings, much larger than the other kinds.
     OpenApi(Box<OpenApiCheck>),
+    Image(ImageCheck),
 }
 
 impl CheckKind {
@@ -90,6 +95,7 @@ impl CheckKind {
             CheckKind::Load(_) => "load",
             CheckKind::Security(_) => "security",
             CheckKind::OpenApi(_) => "openapi",
+            CheckKind::Image(_) => "image",
         }
     }
 }
@@ -122,6 +128,23 @@ pub trait ServiceControl: Send + Sync {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<url::Url, String>> + Send + '_>>;
     /// Where the service answers now (its address may change across a restart).
     fn base_url(&self) -> Option<url::Url>;
+    /// The configuration, history and base of the image the service runs, for `image` checks; by default
+    /// there is none to read (the check is then a platform fault).
+    fn image_facts(
+        &self,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<image::ImageFacts, String>> + Send + '_>,
+    > {
+        Box::pin(async { Err("this grader cannot read the run's image".to_string()) })
+    }
+    /// The image the service runs as `docker save` writes it, streamed, for `image` checks.
+    fn export_image(
+        &self,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<image::ExportStream, String>> + Send + '_>,
+    > {
+        Box::pin(async { Err("this grader cannot export the run's image".to_string()) })
+    }
 }
 
 impl std::fmt::Debug for dyn ServiceControl {

@@ -8,6 +8,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
 use super::http::{self, HttpScenario, StepError};
+use super::image;
 use super::load_kind::{self, LoadCheck};
 use super::openapi::{self, OpenApiCheck, OpenApiError};
 use super::security::{self, ProbeError, SecurityProbe};
@@ -104,6 +105,9 @@ async fn run_check(
     if let CheckKind::Load(l) = &def.kind {
         return run_load(def, l, target).await;
     }
+    if let CheckKind::Image(c) = &def.kind {
+        return run_image(def, c, ctx).await;
+    }
     // The kinds below talk HTTP through the suite's one client.
     let client = match client {
         Ok(c) => c,
@@ -120,7 +124,7 @@ async fn run_check(
             CheckKind::Security(p) => run_security(def, p, client, target, ctx, deadline).await,
             CheckKind::OpenApi(c) => run_openapi(def, c, client, target, ctx, deadline).await,
             // Handled above; kept so a new kind is a compile error here rather than a silent gap.
-            CheckKind::Load(_) => Ended::Broken(String::new()),
+            CheckKind::Load(_) | CheckKind::Image(_) => Ended::Broken(String::new()),
         }
     };
     let result = tokio::time::timeout(def.timeout + GRACE, run).await;
@@ -213,6 +217,21 @@ async fn run_openapi(
 async fn run_load(def: &CheckDef, check: &LoadCheck, target: &Target) -> CheckOutcome {
     let start = Instant::now();
     let result = tokio::time::timeout(def.timeout + GRACE, load_kind::run(check, target)).await;
+    let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let Ok(judged) = result else {
+        return timed_out(def, took);
+    };
+    let message = match judged.verdict {
+        Verdict::Error => platform_fault(def),
+        _ => format!("{}: {}", def.title, judged.message),
+    };
+    outcome(def, judged.verdict, message, judged.detail, took)
+}
+
+async fn run_image(def: &CheckDef, check: &image::ImageCheck, ctx: &CheckContext) -> CheckOutcome {
+    let start = Instant::now();
+    let control = ctx.control.as_deref();
+    let result = tokio::time::timeout(def.timeout + GRACE, image::run(check, control)).await;
     let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     let Ok(judged) = result else {
         return timed_out(def, took);

@@ -1,12 +1,14 @@
-//! The grader's hold on a running service, for checks that restart it (persistence across a restart).
+//! The grader's hold on a running service, for checks that restart it (persistence across a restart) and
+//! checks that read the image it runs (`image`).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::checks::image::{BaseImage, ExportStream, HistoryEntry, ImageFacts};
 use crate::checks::ServiceControl;
-use crate::sandbox::{base_url, Running, Sandbox};
+use crate::sandbox::{base_url, ImageRecord, Running, Sandbox};
 
 /// How long a service gets to exit on SIGTERM when a check restarts it; data written before is expected to
 /// survive even the kill that follows.
@@ -62,5 +64,66 @@ impl ServiceControl for DockerControl {
 
     fn base_url(&self) -> Option<url::Url> {
         self.current.lock().ok().and_then(|c| c.clone())
+    }
+
+    fn image_facts(&self) -> Pin<Box<dyn Future<Output = Result<ImageFacts, String>> + Send + '_>> {
+        Box::pin(async move {
+            let image = self.image().await?;
+            let record = self
+                .sandbox
+                .read_image(&image)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(facts(record))
+        })
+    }
+
+    fn export_image(
+        &self,
+    ) -> Pin<Box<dyn Future<Output = Result<ExportStream, String>> + Send + '_>> {
+        Box::pin(async move {
+            let image = self.image().await?;
+            Ok(Box::pin(self.sandbox.export_image(&image)) as ExportStream)
+        })
+    }
+}
+
+impl DockerControl {
+    /// The image the run's container was created from (the one its checks grade).
+    async fn image(&self) -> Result<String, String> {
+        let running = self.running.lock().await;
+        self.sandbox
+            .image_of(&running)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The engine's record of an image as the check engine reads it.
+fn facts(r: ImageRecord) -> ImageFacts {
+    ImageFacts {
+        id: r.id,
+        user: r.user,
+        entrypoint: r.entrypoint,
+        cmd: r.cmd,
+        env: r.env,
+        size: r.size,
+        layers: r.layers,
+        history: r
+            .history
+            .into_iter()
+            .map(|h| HistoryEntry {
+                created_by: h.created_by,
+                size: h.size,
+                empty_layer: h.empty_layer,
+            })
+            .collect(),
+        base: r.base.map(|b| BaseImage {
+            name: b.name,
+            layers: b.layers,
+            history: b.history,
+            size: b.size,
+            env: b.env,
+        }),
     }
 }

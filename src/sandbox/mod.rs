@@ -21,6 +21,7 @@
 //! - `health.rs`: waiting for the health route, naming exits, OOM kills and fork bombs.
 //! - `fault.rs`: the limit a service ran into after it became healthy (memory, processes).
 //! - `control.rs`: logs, stop with a grace period, restart.
+//! - `image_read.rs`: an image's configuration, history and base, and its export as a stream, for `image` checks.
 //! - `images.rs`: the run's image repository: tagging each committed layer, removing them children first.
 //! - `cleanup.rs`: `remove_run` and `reap`.
 //! - `error.rs`: `SandboxError` (platform), `BuildError` and `StartError` (learner or platform).
@@ -37,6 +38,7 @@ mod error;
 mod fault;
 mod firewall;
 mod health;
+mod image_read;
 mod images;
 mod limits;
 mod policy;
@@ -56,6 +58,7 @@ pub use control::Stopped;
 pub use error::{BuildError, SandboxError, StartError};
 pub use fault::Fault;
 pub use firewall::{FirewallError, FirewallMode, BRIDGE_PREFIX};
+pub use image_read::{BaseRecord, HistoryStep, ImageRecord};
 pub use limits::{BuildLimits, BuildNetwork};
 pub use policy::{BadPattern, BuildPolicy};
 pub use run::{RunLabel, IMAGE_REPO, LABEL_KIND, LABEL_RUN};
