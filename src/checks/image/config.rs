@@ -69,7 +69,11 @@ fn exec_form(facts: &ImageFacts) -> Option<Finding> {
         return None;
     }
     let shell_form = SHELLS.contains(&program) && command.get(1).is_some_and(|a| a == "-c");
-    shell_form.then(|| {
+    // `sh -c "exec /app"` replaces the shell with the service, which then receives SIGTERM itself.
+    let execs = command
+        .get(2)
+        .is_some_and(|c| c.trim_start().starts_with("exec "));
+    (shell_form && !execs).then(|| {
         Finding::new(
             Rule::ExecForm,
             field,
@@ -278,6 +282,15 @@ mod tests {
             ..facts()
         };
         assert!(rules(&tini, Rule::ExecForm).is_empty());
+        let execs = ImageFacts {
+            entrypoint: Some(vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                "exec /app --port 8080".into(),
+            ]),
+            ..facts()
+        };
+        assert!(rules(&execs, Rule::ExecForm).is_empty());
         let script = ImageFacts {
             entrypoint: Some(vec!["/entrypoint.sh".into()]),
             ..facts()
