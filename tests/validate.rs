@@ -286,6 +286,42 @@ fn mutants_naming_unknown_checks_are_reported_with_their_line() {
 }
 
 #[test]
+fn an_image_check_with_an_unknown_rule_and_a_mutant_dockerfile_with_a_path_are_reported_with_their_lines(
+) {
+    let course = Course::valid();
+    course.write(
+        "labs/w01-hello/checks/image.toml",
+        "[[check]]\nid = \"image\"\nkind = \"image\"\ntitle = \"Image\"\npillar = \"language\"\n\n[check.image]\nrules = [\"non-root-user\", \"small\"]\n",
+    );
+    course.write(
+        "labs/w01-hello/mutants.toml",
+        "[[mutant]]\nname = \"shell\"\ndockerfile = \"../Dockerfile\"\nfails = [\"image\"]\n",
+    );
+    let report = validate(&course);
+    assert!(!report.success);
+    assert_reports(
+        &report,
+        &course,
+        "labs/w01-hello/checks/image.toml",
+        8,
+        "unknown image rule `small`",
+    );
+    course.write(
+        "labs/w01-hello/checks/image.toml",
+        "[[check]]\nid = \"image\"\nkind = \"image\"\ntitle = \"Image\"\npillar = \"language\"\n\n[check.image]\nrules = [\"exec-form\"]\n",
+    );
+    let report = validate(&course);
+    assert!(!report.success);
+    assert_reports(
+        &report,
+        &course,
+        "labs/w01-hello/mutants.toml",
+        3,
+        "without a path",
+    );
+}
+
+#[test]
 fn a_test_stage_that_is_not_a_stage_name_is_reported_with_its_line() {
     let course = Course::valid();
     course.write(

@@ -14,6 +14,7 @@ use toml::Spanned;
 
 use super::http::parse::{self as http_parse, RawStep};
 use super::lifecycle::parse::{self as lifecycle_parse, RawLifecycle};
+use super::image::parse::{self as image_parse, RawImage};
 use super::load_kind::parse::{self as load_parse, RawLoad};
 use super::openapi::parse::{self as openapi_parse, RawOpenApi};
 use super::security::parse::{self as security_parse, RawSecurity};
@@ -98,6 +99,8 @@ struct RawCheck {
     lifecycle: Option<Spanned<RawLifecycle>>,
     /// The versions, traffic and waits of a `swap` check.
     swap: Option<Spanned<RawSwap>>,
+    /// The rules of an `image` check.
+    image: Option<Spanned<RawImage>>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -304,6 +307,9 @@ fn check_def(
     if let Some(s) = raw.swap.as_ref().filter(|_| raw.kind.get_ref() != "swap") {
         problems.push(src.at(s.span().start, "[check.swap] belongs to `swap` checks"));
     }
+    if let Some(i) = raw.image.as_ref().filter(|_| raw.kind.get_ref() != "image") {
+        problems.push(src.at(i.span().start, "[check.image] belongs to `image` checks"));
+    }
     let kind = match raw.kind.get_ref().as_str() {
         "http" => {
             if let Some(l) = &raw.load {
@@ -358,11 +364,19 @@ fn check_def(
             swap_parse::check(src, start, raw.swap, has_steps, timeout_secs, problems)
                 .map(|c| CheckKind::Swap(Box::new(c)))
         }
+        "image" => {
+            if let Some(l) = &raw.load {
+                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
+            }
+            security_parse::reject_on_other_kind(src, start, "image", &raw.security, problems);
+            let has_steps = !raw.step.is_empty();
+            image_parse::check(src, start, raw.image, has_steps, problems).map(CheckKind::Image)
+        }
         other => {
             problems.push(src.at(
                 raw.kind.span().start,
                 format!(
-                    "unknown check kind `{other}` (known: http, lifecycle, load, openapi, security, swap)"
+                    "unknown check kind `{other}` (known: http, image, lifecycle, load, openapi, security, swap)"
                 ),
             ));
             None

@@ -22,12 +22,15 @@
 //! - `instance.rs`: the `Instance` trait, more copies of the service a check starts and stops itself;
 //! - `swap/`: the `swap` kind (a zero-downtime release: two instances of the learner's image behind Gauntlet's
 //!   own router, steady traffic moved from blue to green);
+//! - `image/`: the `image` kind (the built image itself: user, entrypoint, build tools, secrets, size), read
+//!   through [`ServiceControl`];
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 mod graph;
 pub mod http;
 pub mod instance;
 pub mod lifecycle;
+pub mod image;
 mod load;
 pub mod load_kind;
 pub mod mutants;
@@ -49,6 +52,7 @@ pub use instance::{
     BoxFuture, Exit, Instance, InstanceData, InstanceError, InstanceSpec, RestartMode, Signal,
 };
 pub use lifecycle::LifecycleCheck;
+pub use image::ImageCheck;
 pub use load_kind::{Limits, LoadCheck, LoadStop};
 pub use openapi::OpenApiCheck;
 pub use run::run_suite;
@@ -97,6 +101,7 @@ pub enum CheckKind {
     Lifecycle(Box<LifecycleCheck>),
     /// Boxed: versions, paths, lanes and waits, much larger than the other kinds.
     Swap(Box<SwapCheck>),
+    Image(ImageCheck),
 }
 
 impl CheckKind {
@@ -109,6 +114,7 @@ impl CheckKind {
             CheckKind::OpenApi(_) => "openapi",
             CheckKind::Lifecycle(_) => "lifecycle",
             CheckKind::Swap(_) => "swap",
+            CheckKind::Image(_) => "image",
         }
     }
 }
@@ -146,6 +152,23 @@ pub trait ServiceControl: Send + Sync {
         &self,
         spec: InstanceSpec,
     ) -> BoxFuture<'_, Result<std::sync::Arc<dyn Instance>, InstanceError>>;
+    /// The configuration, history and base of the image the service runs, for `image` checks; by default
+    /// there is none to read (the check is then a platform fault).
+    fn image_facts(
+        &self,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<image::ImageFacts, String>> + Send + '_>,
+    > {
+        Box::pin(async { Err("this grader cannot read the run's image".to_string()) })
+    }
+    /// The image the service runs as `docker save` writes it, streamed, for `image` checks.
+    fn export_image(
+        &self,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<image::ExportStream, String>> + Send + '_>,
+    > {
+        Box::pin(async { Err("this grader cannot export the run's image".to_string()) })
+    }
 }
 
 impl std::fmt::Debug for dyn ServiceControl {

@@ -1,6 +1,7 @@
 //! `mutants.toml`: the wrong services a lab's checks must catch. Each mutant is the lab's reference service with
 //! a defect switched on through its environment, and the ids of the checks it must fail; `gauntlet prove`
-//! grades each and compares. Parsed here, beside the checks it names, so `gauntlet validate` can report an
+//! grades each and compares. A mutant may instead need an image of its own: built with `build_args`, or from
+//! another Dockerfile of the reference's folder (`dockerfile`). Parsed here, beside the checks it names, so `gauntlet validate` can report an
 //! unknown check id with its file and line.
 
 use std::collections::BTreeMap;
@@ -21,6 +22,9 @@ pub struct Mutant {
     /// Build arguments (`--build-arg`) for a mutant that needs its own image, e.g. a defect switched on where
     /// the reference's `test` stage runs its tests; mutants without them share the reference's image.
     pub build_args: BTreeMap<String, String>,
+    /// Another Dockerfile of the reference's folder to build instead of `Dockerfile` (a plain file name), for a
+    /// defect no build argument can switch on, such as a shell-form `ENTRYPOINT`; the mutant gets its own image.
+    pub dockerfile: Option<String>,
     /// The checks it must fail, exactly.
     pub fails: Vec<String>,
     /// When set, the mutant must fail before the checks, at this stage; then no check runs.
@@ -69,6 +73,8 @@ struct RawMutant {
     env: BTreeMap<String, String>,
     #[serde(default)]
     build_args: BTreeMap<String, String>,
+    #[serde(default)]
+    dockerfile: Option<Spanned<String>>,
     #[serde(default)]
     fails: Vec<Spanned<String>>,
     #[serde(default)]
@@ -146,10 +152,20 @@ pub fn load(lab_dir: &Path, suite: &CheckSuite) -> Result<Vec<Mutant>, Vec<Diagn
             )),
             _ => {}
         }
+        if let Some(file) = &m.dockerfile {
+            let f = file.get_ref();
+            if f.is_empty() || f.contains(['/', '\\']) || f.starts_with('.') {
+                problems.push(at(
+                    file.span().start,
+                    format!("dockerfile `{f}` must be a file name in the reference's folder, without a path"),
+                ));
+            }
+        }
         mutants.push(Mutant {
             name,
             env: m.env,
             build_args: m.build_args,
+            dockerfile: m.dockerfile.map(|d| d.into_inner()),
             fails: m.fails.iter().map(|f| f.get_ref().clone()).collect(),
             fails_at,
         });

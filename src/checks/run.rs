@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use super::http::{self, HttpScenario, StepError};
 use super::lifecycle::{self, LifecycleCheck};
+use super::image;
 use super::load_kind::{self, LoadCheck};
 use super::openapi::{self, OpenApiCheck, OpenApiError};
 use super::security::{self, ProbeError, SecurityProbe};
@@ -112,6 +113,9 @@ async fn run_check(
     if let CheckKind::Swap(s) = &def.kind {
         return run_swap(def, s, ctx).await;
     }
+    if let CheckKind::Image(c) = &def.kind {
+        return run_image(def, c, ctx).await;
+    }
     // The kinds below talk HTTP through the suite's one client.
     let client = match client {
         Ok(c) => c,
@@ -128,7 +132,7 @@ async fn run_check(
             CheckKind::Security(p) => run_security(def, p, client, target, ctx, deadline).await,
             CheckKind::OpenApi(c) => run_openapi(def, c, client, target, ctx, deadline).await,
             // Handled above; kept so a new kind is a compile error here rather than a silent gap.
-            CheckKind::Load(_) | CheckKind::Lifecycle(_) | CheckKind::Swap(_) => {
+            CheckKind::Load(_) | CheckKind::Lifecycle(_) | CheckKind::Swap(_) | CheckKind::Image(_) => {
                 Ended::Broken(String::new())
             }
         }
@@ -257,6 +261,21 @@ async fn run_swap(def: &CheckDef, check: &SwapCheck, ctx: &CheckContext) -> Chec
     let start = Instant::now();
     let token = rand_for(ctx.seed, &def.id);
     let result = tokio::time::timeout(def.timeout + GRACE, swap::run(check, ctx, &token)).await;
+    let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let Ok(judged) = result else {
+        return timed_out(def, took);
+    };
+    let message = match judged.verdict {
+        Verdict::Error => platform_fault(def),
+        _ => format!("{}: {}", def.title, judged.message),
+    };
+    outcome(def, judged.verdict, message, judged.detail, took)
+}
+
+async fn run_image(def: &CheckDef, check: &image::ImageCheck, ctx: &CheckContext) -> CheckOutcome {
+    let start = Instant::now();
+    let control = ctx.control.as_deref();
+    let result = tokio::time::timeout(def.timeout + GRACE, image::run(check, control)).await;
     let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     let Ok(judged) = result else {
         return timed_out(def, took);

@@ -1,15 +1,16 @@
-//! The grader's hold on a running service, for checks that restart it (persistence across a restart) or start
-//! more instances of it (lifecycle, zero-downtime swap).
+//! The grader's hold on a running service, for checks that restart it (persistence across a restart), start
+//! more instances of it (lifecycle, zero-downtime swap) or read the image it runs (`image`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::instance::{start_error, DockerInstance};
+use crate::checks::image::{BaseImage, ExportStream, HistoryEntry, ImageFacts};
 use crate::checks::{
     BoxFuture, Instance, InstanceData, InstanceError, InstanceSpec, RestartMode, ServiceControl,
 };
-use crate::sandbox::{base_url, DataVolume, Launch, Running, Sandbox};
+use crate::sandbox::{base_url, DataVolume, ImageRecord, Launch, Running, Sandbox};
 
 /// How long a service gets to exit on SIGTERM when a check restarts it; data written before is expected to
 /// survive even the kill that follows.
@@ -117,5 +118,65 @@ impl ServiceControl for DockerControl {
                 own_volume,
             )) as Arc<dyn Instance>)
         })
+    }
+    fn image_facts(&self) -> Pin<Box<dyn Future<Output = Result<ImageFacts, String>> + Send + '_>> {
+        Box::pin(async move {
+            let image = self.image().await?;
+            let record = self
+                .sandbox
+                .read_image(&image)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(facts(record))
+        })
+    }
+
+    fn export_image(
+        &self,
+    ) -> Pin<Box<dyn Future<Output = Result<ExportStream, String>> + Send + '_>> {
+        Box::pin(async move {
+            let image = self.image().await?;
+            Ok(Box::pin(self.sandbox.export_image(&image)) as ExportStream)
+        })
+    }
+}
+
+impl DockerControl {
+    /// The image the run's container was created from (the one its checks grade).
+    async fn image(&self) -> Result<String, String> {
+        let running = self.running.lock().await;
+        self.sandbox
+            .image_of(&running)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The engine's record of an image as the check engine reads it.
+fn facts(r: ImageRecord) -> ImageFacts {
+    ImageFacts {
+        id: r.id,
+        user: r.user,
+        entrypoint: r.entrypoint,
+        cmd: r.cmd,
+        env: r.env,
+        size: r.size,
+        layers: r.layers,
+        history: r
+            .history
+            .into_iter()
+            .map(|h| HistoryEntry {
+                created_by: h.created_by,
+                size: h.size,
+                empty_layer: h.empty_layer,
+            })
+            .collect(),
+        base: r.base.map(|b| BaseImage {
+            name: b.name,
+            layers: b.layers,
+            history: b.history,
+            size: b.size,
+            env: b.env,
+        }),
     }
 }

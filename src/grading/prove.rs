@@ -4,7 +4,8 @@
 //! A check no mutant fails is reported: a check that cannot fail proves nothing.
 //!
 //! A lab with a `test` stage has it built first, as grading does; a mutant with `build_args` gets images of
-//! its own (its defect switched on where the reference's tests run) and is expected to fail at build.
+//! its own (its defect switched on where the reference's tests run) and is expected to fail at build; so does a
+//! mutant with a `dockerfile` of its own (the reference's context with that file as its `Dockerfile`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -108,6 +109,7 @@ pub async fn prove(
         name: "reference".to_string(),
         env: Default::default(),
         build_args: Default::default(),
+        dockerfile: None,
         fails: Vec::new(),
         fails_at: None,
     };
@@ -116,10 +118,14 @@ pub async fn prove(
         let mut trials = Vec::new();
         for (i, m) in all.enumerate() {
             let label = RunLabel::parse(&format!("{base}-{i}"))?;
-            let trial = if m.build_args.is_empty() {
+            let trial = if m.build_args.is_empty() && m.dockerfile.is_none() {
                 try_one(sandbox, &lab, &suite, &image, &label, m, seed).await
             } else {
-                match build(sandbox, &lab, &label, &context, &m.build_args).await {
+                let own_context = match &m.dockerfile {
+                    Some(name) => with_dockerfile(&context, &reference.join(name))?,
+                    None => context.clone(),
+                };
+                match build(sandbox, &lab, &label, &own_context, &m.build_args).await {
                     Ok(Built::Image(own)) => {
                         try_one(sandbox, &lab, &suite, &own, &label, m, seed).await
                     }
@@ -155,6 +161,30 @@ pub async fn prove(
         never_failed,
         ok,
     })
+}
+
+/// The packed reference `context` with its `Dockerfile` replaced by the file at `replacement`, for a mutant
+/// that names another Dockerfile.
+fn with_dockerfile(context: &[u8], replacement: &Path) -> Result<Vec<u8>, ProveError> {
+    let text = std::fs::read(replacement)
+        .map_err(|e| ProveError::Build(format!("the mutant's {}: {e}", replacement.display())))?;
+    let io = |e: std::io::Error| ProveError::Build(format!("repacking the reference: {e}"));
+    let mut packed = tar::Archive::new(flate2::read::GzDecoder::new(context));
+    let mut out = tar::Builder::new(Vec::new());
+    for entry in packed.entries().map_err(io)? {
+        let mut entry = entry.map_err(io)?;
+        let mut header = entry.header().clone();
+        let path = entry.path().map_err(io)?.into_owned();
+        if path.to_string_lossy().trim_start_matches("./") == "Dockerfile" {
+            header.set_size(text.len() as u64);
+            out.append_data(&mut header, &path, text.as_slice())
+                .map_err(io)?;
+        } else {
+            out.append_data(&mut header, &path, &mut entry)
+                .map_err(io)?;
+        }
+    }
+    out.into_inner().map_err(io)
 }
 
 /// Builds the lab's test stage, when it has one, then the final image, as grading does.

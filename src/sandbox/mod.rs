@@ -22,6 +22,7 @@
 //! - `fault.rs`: the limit a service ran into after it became healthy (memory, processes).
 //! - `control.rs`: logs, stop with a grace period, restart (graceful, or SIGKILL only).
 //! - `instance.rs`: more containers of a run's image on its network, sandboxed alike (lifecycle, swap checks).
+//! - `image_read.rs`: an image's configuration, history and base, and its export as a stream, for `image` checks.
 //! - `images.rs`: the run's image repository: tagging each committed layer, removing them children first.
 //! - `cleanup.rs`: `remove_run` and `reap`.
 //! - `error.rs`: `SandboxError` (platform), `BuildError` and `StartError` (learner or platform).
@@ -38,6 +39,7 @@ mod error;
 mod fault;
 mod firewall;
 mod health;
+mod image_read;
 mod images;
 mod instance;
 mod limits;
@@ -59,6 +61,7 @@ pub use error::{BuildError, SandboxError, StartError};
 pub use fault::Fault;
 pub use firewall::{FirewallError, FirewallMode, BRIDGE_PREFIX};
 pub use instance::{DataVolume, Exited, Launch};
+pub use image_read::{BaseRecord, HistoryStep, ImageRecord};
 pub use limits::{BuildLimits, BuildNetwork};
 pub use policy::{BadPattern, BuildPolicy};
 pub use run::{RunLabel, IMAGE_REPO, LABEL_KIND, LABEL_RUN};

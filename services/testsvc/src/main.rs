@@ -11,6 +11,7 @@
 //! - `auth.rs`: the w10 auth mode (login, HS256 tokens, rate limit, security headers), on with `JWT_SECRET`.
 //! - `races.rs`: the w04 concurrency defects; `selftest.rs`: `testsvc self-test`, the reference's own tests
 //!   that the w04 Dockerfile's `test` stage runs.
+//! - `plant.rs`: `testsvc plant`/`unplant`, build steps that write the files the w05 image mutants need.
 //! - `hostile.rs`: with `TESTSVC_HOSTILE`, what a hostile submission does from inside the sandbox.
 //! - `deploy.rs`: the w06 release behaviours (`/version`, a store that opens after start).
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
@@ -24,6 +25,7 @@ mod json;
 mod lifecycle;
 mod notes;
 mod openapi;
+mod plant;
 mod races;
 mod routes;
 mod selftest;
@@ -39,6 +41,11 @@ fn main() {
         println!("{}", std::env::args().skip(2).collect::<Vec<_>>().join(" "));
         return;
     }
+    if let Some(what @ ("plant" | "unplant")) = std::env::args().nth(1).as_deref() {
+        std::process::exit(plant::run(what));
+    }
+    // Run as `/bin/sh -c /testsvc` (a w05 mutant's shell-form entrypoint, with this binary copied in as the
+    // shell), serve as if started directly.
     lifecycle::before_listen();
     let port = lifecycle::port();
     let bind = std::env::var("BIND").unwrap_or_else(|_| "0.0.0.0".to_string());
