@@ -14,6 +14,7 @@ use toml::Spanned;
 
 use super::http::parse::{self as http_parse, RawStep};
 use super::load_kind::parse::{self as load_parse, RawLoad};
+use super::manifests::parse::{self as manifests_parse, RawManifests};
 use super::openapi::parse::{self as openapi_parse, RawOpenApi};
 use super::security::parse::{self as security_parse, RawSecurity};
 use super::{graph, CheckDef, CheckKind, CheckSuite};
@@ -92,6 +93,8 @@ struct RawCheck {
     load: Option<Spanned<RawLoad>>,
     /// The document, operations and generation of an `openapi` check.
     openapi: Option<Spanned<RawOpenApi>>,
+    /// The rule and source of a `manifests` check.
+    manifests: Option<Spanned<RawManifests>>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -285,6 +288,16 @@ fn check_def(
             "[check.openapi] belongs to `openapi` checks",
         ));
     }
+    if let Some(m) = raw
+        .manifests
+        .as_ref()
+        .filter(|_| raw.kind.get_ref() != "manifests")
+    {
+        problems.push(src.at(
+            m.span().start,
+            "[check.manifests] belongs to `manifests` checks",
+        ));
+    }
     let kind = match raw.kind.get_ref().as_str() {
         "http" => {
             if let Some(l) = &raw.load {
@@ -321,10 +334,21 @@ fn check_def(
             openapi_parse::check(src, start, raw.openapi, raw.step, problems)
                 .map(|c| CheckKind::OpenApi(Box::new(c)))
         }
+        "manifests" => {
+            if let Some(l) = &raw.load {
+                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
+            }
+            security_parse::reject_on_other_kind(src, start, "manifests", &raw.security, problems);
+            let has_steps = !raw.step.is_empty();
+            manifests_parse::check(src, start, raw.manifests, has_steps, problems)
+                .map(CheckKind::Manifests)
+        }
         other => {
             problems.push(src.at(
                 raw.kind.span().start,
-                format!("unknown check kind `{other}` (known: http, load, openapi, security)"),
+                format!(
+                    "unknown check kind `{other}` (known: http, load, manifests, openapi, security)"
+                ),
             ));
             None
         }

@@ -17,12 +17,15 @@
 //! - `security/`: the `security` kind (one attack probe per check: tokens, roles, injection, leaks, limits).
 //! - `openapi/`: the `openapi` kind (the learner's own API document: valid, complete, true to the service, and
 //!   requests generated from it);
+//! - `manifests/`: the `manifests` kind (the learner's Kubernetes YAML, typed, against one policy rule per
+//!   check);
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 mod graph;
 pub mod http;
 mod load;
 pub mod load_kind;
+pub mod manifests;
 pub mod mutants;
 pub mod openapi;
 mod run;
@@ -38,6 +41,7 @@ use serde::{Deserialize, Serialize};
 
 pub use http::HttpScenario;
 pub use load_kind::{Limits, LoadCheck, LoadStop};
+pub use manifests::ManifestsCheck;
 pub use openapi::OpenApiCheck;
 pub use run::run_suite;
 pub use score::{score, Score};
@@ -80,6 +84,7 @@ pub enum CheckKind {
     Security(Box<SecurityProbe>),
     /// Boxed: a scenario, operations and generation settings, much larger than the other kinds.
     OpenApi(Box<OpenApiCheck>),
+    Manifests(ManifestsCheck),
 }
 
 impl CheckKind {
@@ -90,6 +95,7 @@ impl CheckKind {
             CheckKind::Load(_) => "load",
             CheckKind::Security(_) => "security",
             CheckKind::OpenApi(_) => "openapi",
+            CheckKind::Manifests(_) => "manifests",
         }
     }
 }
@@ -122,6 +128,20 @@ pub trait ServiceControl: Send + Sync {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<url::Url, String>> + Send + '_>>;
     /// Where the service answers now (its address may change across a restart).
     fn base_url(&self) -> Option<url::Url>;
+    /// Reads a regular file of the submitted project at `path` (relative to the project's root) of at most
+    /// `max` bytes, for checks that grade a file shipped beside the image (the `manifests` kind's `file`);
+    /// `Ok(None)` when there is no such file (or a link, a folder, a larger file). By default the submission is
+    /// not at hand, which is a platform fault of the check that asks.
+    fn submitted_file(
+        &self,
+        path: String,
+        max: usize,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>, String>> + Send + '_>,
+    > {
+        let _ = (path, max);
+        Box::pin(async { Err("the submitted project is not at hand".to_string()) })
+    }
 }
 
 impl std::fmt::Debug for dyn ServiceControl {

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use super::http::{self, HttpScenario, StepError};
 use super::load_kind::{self, LoadCheck};
+use super::manifests::{self, ManifestsCheck, ManifestsError};
 use super::openapi::{self, OpenApiCheck, OpenApiError};
 use super::security::{self, ProbeError, SecurityProbe};
 use super::template::Vars;
@@ -119,6 +120,7 @@ async fn run_check(
             CheckKind::Http(s) => run_http(def, s, client, target, ctx, deadline).await,
             CheckKind::Security(p) => run_security(def, p, client, target, ctx, deadline).await,
             CheckKind::OpenApi(c) => run_openapi(def, c, client, target, ctx, deadline).await,
+            CheckKind::Manifests(m) => run_manifests(m, client, target, ctx, deadline).await,
             // Handled above; kept so a new kind is a compile error here rather than a silent gap.
             CheckKind::Load(_) => Ended::Broken(String::new()),
         }
@@ -207,6 +209,21 @@ async fn run_openapi(
         Ok(()) => Ended::Passed(done.transcript),
         Err(OpenApiError::Failed(why)) => Ended::Failed(why, done.transcript),
         Err(OpenApiError::Broken(_)) => Ended::Broken(done.transcript),
+    }
+}
+
+async fn run_manifests(
+    check: &ManifestsCheck,
+    client: &reqwest::Client,
+    target: &Target,
+    ctx: &CheckContext,
+    deadline: Instant,
+) -> Ended {
+    let done = manifests::run(check, client, target, ctx.control.as_deref(), deadline).await;
+    match done.result {
+        Ok(()) => Ended::Passed(done.transcript),
+        Err(ManifestsError::Failed(why)) => Ended::Failed(why, done.transcript),
+        Err(ManifestsError::Broken(_)) => Ended::Broken(done.transcript),
     }
 }
 

@@ -19,6 +19,8 @@ pub struct DockerControl {
     health: String,
     start_timeout: Duration,
     current: Mutex<Option<url::Url>>,
+    /// The unpacked submission, for checks that read a file of it; `None` where there is none.
+    project: Option<std::path::PathBuf>,
 }
 
 impl DockerControl {
@@ -35,7 +37,14 @@ impl DockerControl {
             health,
             start_timeout,
             current: Mutex::new(Some(url)),
+            project: None,
         }
+    }
+
+    /// Lets checks read files of the unpacked submission at `dir` (kept until the run is cleaned up).
+    pub fn with_project(mut self, dir: std::path::PathBuf) -> Self {
+        self.project = Some(dir);
+        self
     }
 }
 
@@ -62,5 +71,22 @@ impl ServiceControl for DockerControl {
 
     fn base_url(&self) -> Option<url::Url> {
         self.current.lock().ok().and_then(|c| c.clone())
+    }
+
+    fn submitted_file(
+        &self,
+        path: String,
+        max: usize,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<Vec<u8>>, String>> + Send + '_>> {
+        Box::pin(async move {
+            let Some(root) = self.project.clone() else {
+                return Err("the submitted project is not at hand".to_string());
+            };
+            let rel = path.clone();
+            tokio::task::spawn_blocking(move || super::submitted::read(&root, &rel, max))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("reading the submitted file {path}: {e}"))
+        })
     }
 }
