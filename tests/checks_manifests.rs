@@ -218,3 +218,77 @@ fn malformed_manifests_checks_are_refused_with_their_line() {
         "belongs to `manifests` checks",
     );
 }
+
+/// A copy of lab w06 whose only check reads `deploy/k8s.yaml` from the submission (the `file` source).
+fn file_lab() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lab = dir.path().join("w06-deploy");
+    std::fs::create_dir_all(lab.join("checks")).expect("mkdir");
+    for f in ["lab.toml", "README.md"] {
+        std::fs::copy(self::lab().join(f), lab.join(f)).expect("copy");
+    }
+    std::fs::write(
+        lab.join("checks/a.toml"),
+        "[[check]]\nid = \"file-read-only-root\"\nkind = \"manifests\"\ntitle = \"Read-only root\"\n\
+         pillar = \"cloud-native\"\n[check.manifests]\nrule = \"read-only-root\"\nfile = \"deploy/k8s.yaml\"\n",
+    )
+    .expect("check file");
+    dir
+}
+
+/// Grades a testsvc project holding `deploy/k8s.yaml` (written by `place`) on the file lab; the one outcome.
+async fn grade_file(place: impl FnOnce(&Path) + Send + 'static) -> serde_json::Value {
+    let labs = file_lab();
+    let project = common::project::Project::testsvc(&[]);
+    std::fs::create_dir_all(project.path().join("deploy")).expect("mkdir");
+    place(&project.path().join("deploy/k8s.yaml"));
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+            .arg("grade")
+            .arg(labs.path().join("w06-deploy"))
+            .arg(project.path())
+            .arg("--json")
+            .output()
+            .expect("gauntlet grade runs")
+    })
+    .await
+    .expect("joined");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("JSON report: {}", String::from_utf8_lossy(&out.stderr)));
+    report["checks"][0].clone()
+}
+
+const REFERENCE: &str = include_str!("../services/testsvc/src/manifests.yaml");
+
+#[tokio::test]
+async fn a_manifests_check_reads_a_file_of_the_submitted_project() {
+    let good = grade_file(|p| std::fs::write(p, REFERENCE).expect("write")).await;
+    assert_eq!(good["verdict"], "pass", "{good:#}");
+    let writable = REFERENCE.replace(
+        "readOnlyRootFilesystem: true",
+        "readOnlyRootFilesystem: false",
+    );
+    let bad = grade_file(move |p| std::fs::write(p, writable).expect("write")).await;
+    assert_eq!(bad["verdict"], "fail", "{bad:#}");
+    assert!(
+        bad["message"]
+            .as_str()
+            .unwrap()
+            .contains("readOnlyRootFilesystem is false"),
+        "{bad:#}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_submitted_file_fails_the_check_and_says_which() {
+    // Uploads refuse links; one in the unpacked project is not followed either (grading/submitted.rs).
+    let missing = grade_file(|_| {}).await;
+    assert_eq!(missing["verdict"], "fail", "{missing:#}");
+    assert!(
+        missing["message"]
+            .as_str()
+            .unwrap()
+            .contains("the submission has no file deploy/k8s.yaml"),
+        "{missing:#}"
+    );
+}

@@ -132,17 +132,16 @@ pub trait ServiceControl: Send + Sync {
     /// `max` bytes, for checks that grade a file shipped beside the image (the `manifests` kind's `file`);
     /// `Ok(None)` when there is no such file (or a link, a folder, a larger file). By default the submission is
     /// not at hand, which is a platform fault of the check that asks.
-    fn submitted_file(
-        &self,
-        path: String,
-        max: usize,
-    ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>, String>> + Send + '_>,
-    > {
+    fn submitted_file(&self, path: String, max: usize) -> SubmittedFile<'_> {
         let _ = (path, max);
         Box::pin(async { Err("the submitted project is not at hand".to_string()) })
     }
 }
+
+/// The answer of [`ServiceControl::submitted_file`]: the file's bytes, `None` when there is no such file.
+pub type SubmittedFile<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>, String>> + Send + 'a>,
+>;
 
 impl std::fmt::Debug for dyn ServiceControl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::checks::ServiceControl;
+use crate::checks::{ServiceControl, SubmittedFile};
 use crate::sandbox::{base_url, Running, Sandbox};
 
 /// How long a service gets to exit on SIGTERM when a check restarts it; data written before is expected to
@@ -73,11 +73,7 @@ impl ServiceControl for DockerControl {
         self.current.lock().ok().and_then(|c| c.clone())
     }
 
-    fn submitted_file(
-        &self,
-        path: String,
-        max: usize,
-    ) -> Pin<Box<dyn Future<Output = Result<Option<Vec<u8>>, String>> + Send + '_>> {
+    fn submitted_file(&self, path: String, max: usize) -> SubmittedFile<'_> {
         Box::pin(async move {
             let Some(root) = self.project.clone() else {
                 return Err("the submitted project is not at hand".to_string());

@@ -177,53 +177,49 @@ pub fn probes(pods: &[Template]) -> Vec<Finding> {
                 continue;
             }
             let path = |field: &str| format!("{}.{field}", slot.path);
-            found.extend(
-                probe(c, c.readiness_probe.as_ref(), "/readyz")
-                    .map(|(f, why)| Finding::new(&t.object, path(&f("readinessProbe")), why)),
-            );
-            found.extend(
-                probe(c, c.liveness_probe.as_ref(), "/healthz")
-                    .map(|(f, why)| Finding::new(&t.object, path(&f("livenessProbe")), why)),
-            );
+            for (field, p, want) in [
+                ("readinessProbe", c.readiness_probe.as_ref(), "/readyz"),
+                ("livenessProbe", c.liveness_probe.as_ref(), "/healthz"),
+            ] {
+                if let Some((below, why)) = probe(c, p, want) {
+                    found.push(Finding::new(
+                        &t.object,
+                        path(&format!("{field}{below}")),
+                        why,
+                    ));
+                }
+            }
         }
     }
     found
 }
 
-/// What is wrong with one probe: a function giving the field path below the probe's own name, and why.
-fn probe(c: &Container, probe: Option<&Probe>, want: &str) -> Option<(fn(&str) -> String, String)> {
+/// What is wrong with one probe: the field below the probe that is wrong (`""` for the probe itself), and why.
+fn probe(c: &Container, probe: Option<&Probe>, want: &str) -> Option<(&'static str, String)> {
     let Some(probe) = probe else {
-        return Some((|p| p.to_string(), "is not set".to_string()));
+        return Some(("", "is not set".to_string()));
     };
     let Some(get) = probe.http_get.as_ref() else {
-        return Some((
-            |p| p.to_string(),
-            format!("is not an HTTP probe (httpGet of {want})"),
-        ));
+        return Some(("", format!("is not an HTTP probe (httpGet of {want})")));
     };
     let path = get.path.as_deref().unwrap_or("");
     if path.split('?').next() != Some(want) {
-        return Some((
-            |p| format!("{p}.httpGet.path"),
-            format!("is \"{path}\"; it must be {want}"),
-        ));
+        return Some((".httpGet.path", format!("is \"{path}\"; it must be {want}")));
     }
-    let ports = c.ports.iter().flatten();
+    let mut ports = c.ports.iter().flatten();
     let declared = match &get.port {
-        IntOrString::Int(n) => ports.clone().any(|p| p.container_port == *n),
-        IntOrString::String(name) => ports.clone().any(|p| p.name.as_deref() == Some(name)),
+        IntOrString::Int(n) => ports.any(|p| p.container_port == *n),
+        IntOrString::String(name) => ports.any(|p| p.name.as_deref() == Some(name)),
     };
-    if declared {
-        None
-    } else {
-        Some((
-            |p| format!("{p}.httpGet.port"),
+    (!declared).then(|| {
+        (
+            ".httpGet.port",
             format!(
                 "is {}, which is not a port the container declares",
                 int_or_string(&get.port)
             ),
-        ))
-    }
+        )
+    })
 }
 
 /// An explicit `terminationGracePeriodSeconds`, a `preStop` hook on every regular container, and a grace
