@@ -16,6 +16,7 @@ use super::http::parse::{self as http_parse, RawStep};
 use super::lifecycle::parse::{self as lifecycle_parse, RawLifecycle};
 use super::image::parse::{self as image_parse, RawImage};
 use super::load_kind::parse::{self as load_parse, RawLoad};
+use super::manifests::parse::{self as manifests_parse, RawManifests};
 use super::openapi::parse::{self as openapi_parse, RawOpenApi};
 use super::security::parse::{self as security_parse, RawSecurity};
 use super::swap::parse::{self as swap_parse, RawSwap};
@@ -101,6 +102,8 @@ struct RawCheck {
     swap: Option<Spanned<RawSwap>>,
     /// The rules of an `image` check.
     image: Option<Spanned<RawImage>>,
+    /// The rule and source of a `manifests` check.
+    manifests: Option<Spanned<RawManifests>>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -310,6 +313,16 @@ fn check_def(
     if let Some(i) = raw.image.as_ref().filter(|_| raw.kind.get_ref() != "image") {
         problems.push(src.at(i.span().start, "[check.image] belongs to `image` checks"));
     }
+    if let Some(m) = raw
+        .manifests
+        .as_ref()
+        .filter(|_| raw.kind.get_ref() != "manifests")
+    {
+        problems.push(src.at(
+            m.span().start,
+            "[check.manifests] belongs to `manifests` checks",
+        ));
+    }
     let kind = match raw.kind.get_ref().as_str() {
         "http" => {
             if let Some(l) = &raw.load {
@@ -372,11 +385,20 @@ fn check_def(
             let has_steps = !raw.step.is_empty();
             image_parse::check(src, start, raw.image, has_steps, problems).map(CheckKind::Image)
         }
+        "manifests" => {
+            if let Some(l) = &raw.load {
+                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
+            }
+            security_parse::reject_on_other_kind(src, start, "manifests", &raw.security, problems);
+            let has_steps = !raw.step.is_empty();
+            manifests_parse::check(src, start, raw.manifests, has_steps, problems)
+                .map(CheckKind::Manifests)
+        }
         other => {
             problems.push(src.at(
                 raw.kind.span().start,
                 format!(
-                    "unknown check kind `{other}` (known: http, image, lifecycle, load, openapi, security, swap)"
+                    "unknown check kind `{other}` (known: http, image, lifecycle, load, manifests, openapi, security, swap)"
                 ),
             ));
             None

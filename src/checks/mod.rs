@@ -24,6 +24,8 @@
 //!   own router, steady traffic moved from blue to green);
 //! - `image/`: the `image` kind (the built image itself: user, entrypoint, build tools, secrets, size), read
 //!   through [`ServiceControl`];
+//! - `manifests/`: the `manifests` kind (the learner's Kubernetes YAML, typed, against one policy rule per
+//!   check);
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 mod graph;
@@ -33,6 +35,7 @@ pub mod lifecycle;
 pub mod image;
 mod load;
 pub mod load_kind;
+pub mod manifests;
 pub mod mutants;
 pub mod openapi;
 mod run;
@@ -54,6 +57,7 @@ pub use instance::{
 pub use lifecycle::LifecycleCheck;
 pub use image::ImageCheck;
 pub use load_kind::{Limits, LoadCheck, LoadStop};
+pub use manifests::ManifestsCheck;
 pub use openapi::OpenApiCheck;
 pub use run::run_suite;
 pub use score::{score, Score};
@@ -102,6 +106,7 @@ pub enum CheckKind {
     /// Boxed: versions, paths, lanes and waits, much larger than the other kinds.
     Swap(Box<SwapCheck>),
     Image(ImageCheck),
+    Manifests(ManifestsCheck),
 }
 
 impl CheckKind {
@@ -115,6 +120,7 @@ impl CheckKind {
             CheckKind::Lifecycle(_) => "lifecycle",
             CheckKind::Swap(_) => "swap",
             CheckKind::Image(_) => "image",
+            CheckKind::Manifests(_) => "manifests",
         }
     }
 }
@@ -168,8 +174,20 @@ pub trait ServiceControl: Send + Sync {
         Box<dyn std::future::Future<Output = Result<image::ExportStream, String>> + Send + '_>,
     > {
         Box::pin(async { Err("this grader cannot export the run's image".to_string()) })
+    /// Reads a regular file of the submitted project at `path` (relative to the project's root) of at most
+    /// `max` bytes, for checks that grade a file shipped beside the image (the `manifests` kind's `file`);
+    /// `Ok(None)` when there is no such file (or a link, a folder, a larger file). By default the submission is
+    /// not at hand, which is a platform fault of the check that asks.
+    fn submitted_file(&self, path: String, max: usize) -> SubmittedFile<'_> {
+        let _ = (path, max);
+        Box::pin(async { Err("the submitted project is not at hand".to_string()) })
     }
 }
+
+/// The answer of [`ServiceControl::submitted_file`]: the file's bytes, `None` when there is no such file.
+pub type SubmittedFile<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>, String>> + Send + 'a>,
+>;
 
 impl std::fmt::Debug for dyn ServiceControl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -11,6 +11,7 @@ use super::http::{self, HttpScenario, StepError};
 use super::lifecycle::{self, LifecycleCheck};
 use super::image;
 use super::load_kind::{self, LoadCheck};
+use super::manifests::{self, ManifestsCheck, ManifestsError};
 use super::openapi::{self, OpenApiCheck, OpenApiError};
 use super::security::{self, ProbeError, SecurityProbe};
 use super::swap::{self, SwapCheck};
@@ -131,6 +132,7 @@ async fn run_check(
             CheckKind::Http(s) => run_http(def, s, client, target, ctx, deadline).await,
             CheckKind::Security(p) => run_security(def, p, client, target, ctx, deadline).await,
             CheckKind::OpenApi(c) => run_openapi(def, c, client, target, ctx, deadline).await,
+            CheckKind::Manifests(m) => run_manifests(m, client, target, ctx, deadline).await,
             // Handled above; kept so a new kind is a compile error here rather than a silent gap.
             CheckKind::Load(_) | CheckKind::Lifecycle(_) | CheckKind::Swap(_) | CheckKind::Image(_) => {
                 Ended::Broken(String::new())
@@ -221,6 +223,21 @@ async fn run_openapi(
         Ok(()) => Ended::Passed(done.transcript),
         Err(OpenApiError::Failed(why)) => Ended::Failed(why, done.transcript),
         Err(OpenApiError::Broken(_)) => Ended::Broken(done.transcript),
+    }
+}
+
+async fn run_manifests(
+    check: &ManifestsCheck,
+    client: &reqwest::Client,
+    target: &Target,
+    ctx: &CheckContext,
+    deadline: Instant,
+) -> Ended {
+    let done = manifests::run(check, client, target, ctx.control.as_deref(), deadline).await;
+    match done.result {
+        Ok(()) => Ended::Passed(done.transcript),
+        Err(ManifestsError::Failed(why)) => Ended::Failed(why, done.transcript),
+        Err(ManifestsError::Broken(_)) => Ended::Broken(done.transcript),
     }
 }
 

@@ -9,6 +9,7 @@ use super::instance::{start_error, DockerInstance};
 use crate::checks::image::{BaseImage, ExportStream, HistoryEntry, ImageFacts};
 use crate::checks::{
     BoxFuture, Instance, InstanceData, InstanceError, InstanceSpec, RestartMode, ServiceControl,
+    SubmittedFile,
 };
 use crate::sandbox::{base_url, DataVolume, ImageRecord, Launch, Running, Sandbox};
 
@@ -25,6 +26,8 @@ pub struct DockerControl {
     current: Mutex<Option<url::Url>>,
     /// Numbers instances, so a role may be launched again under a new container name.
     launched: AtomicU32,
+    /// The unpacked submission, for checks that read a file of it; `None` where there is none.
+    project: Option<std::path::PathBuf>,
 }
 
 impl DockerControl {
@@ -42,7 +45,14 @@ impl DockerControl {
             start_timeout,
             current: Mutex::new(Some(url)),
             launched: AtomicU32::new(0),
+            project: None,
         }
+    }
+
+    /// Lets checks read files of the unpacked submission at `dir` (kept until the run is cleaned up).
+    pub fn with_project(mut self, dir: std::path::PathBuf) -> Self {
+        self.project = Some(dir);
+        self
     }
 }
 
@@ -119,7 +129,8 @@ impl ServiceControl for DockerControl {
             )) as Arc<dyn Instance>)
         })
     }
-    fn image_facts(&self) -> Pin<Box<dyn Future<Output = Result<ImageFacts, String>> + Send + '_>> {
+
+    fn image_facts(&self) -> BoxFuture<'_, Result<ImageFacts, String>> {
         Box::pin(async move {
             let image = self.image().await?;
             let record = self
@@ -131,12 +142,23 @@ impl ServiceControl for DockerControl {
         })
     }
 
-    fn export_image(
-        &self,
-    ) -> Pin<Box<dyn Future<Output = Result<ExportStream, String>> + Send + '_>> {
+    fn export_image(&self) -> BoxFuture<'_, Result<ExportStream, String>> {
         Box::pin(async move {
             let image = self.image().await?;
             Ok(Box::pin(self.sandbox.export_image(&image)) as ExportStream)
+        })
+    }
+
+    fn submitted_file(&self, path: String, max: usize) -> SubmittedFile<'_> {
+        Box::pin(async move {
+            let Some(root) = self.project.clone() else {
+                return Err("the submitted project is not at hand".to_string());
+            };
+            let rel = path.clone();
+            tokio::task::spawn_blocking(move || super::submitted::read(&root, &rel, max))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("reading the submitted file {path}: {e}"))
         })
     }
 }

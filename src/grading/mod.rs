@@ -11,7 +11,7 @@
 //! - `test_stage.rs`: a lab's test stage, built before the final image, and the shared build budget.
 //! - `service.rs`: the service's environment and container settings; `control.rs`: restarting it for checks,
 //!   and starting instances of it (`instance.rs`);
-//!   `secrets.rs`: per-run secrets under the server's key.
+//!   `secrets.rs`: per-run secrets under the server's key; `submitted.rs`: a file of the submission for a check.
 //! - `submit.rs`, `reaper.rs`, `prove.rs`: taking an upload, start-up clean-up, `gauntlet prove`.
 
 mod attempt;
@@ -26,6 +26,7 @@ pub mod reaper;
 pub mod secrets;
 pub mod service;
 pub mod submit;
+mod submitted;
 mod test_stage;
 pub mod worker;
 

@@ -385,7 +385,8 @@ async fn run_checks(
         job.lab.service.health.clone(),
         Duration::from_secs(job.lab.timeouts.start_secs),
         base.clone(),
-    );
+    )
+    .with_project(job.work_dir.join("project"));
     let target = Target { base_url: base };
     let ctx = CheckContext {
         seed: job.seed,

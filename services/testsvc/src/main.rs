@@ -8,6 +8,8 @@
 //! - `routes.rs`: the HTTP routes and their defect switches.
 //! - `notes.rs`: the in-memory notes resource of labs w01-w02; `json.rs`: just enough JSON for it.
 //! - `openapi.rs`: `GET /openapi.json`, the OpenAPI 3.1 description of the notes API.
+//! - `manifests.rs`: `GET /manifests`, the Kubernetes YAML of lab w06 (`manifests.yaml`), one rule broken per
+//!   `manifests-*` defect.
 //! - `auth.rs`: the w10 auth mode (login, HS256 tokens, rate limit, security headers), on with `JWT_SECRET`.
 //! - `races.rs`: the w04 concurrency defects; `selftest.rs`: `testsvc self-test`, the reference's own tests
 //!   that the w04 Dockerfile's `test` stage runs.
@@ -23,6 +25,7 @@ mod hostile;
 mod http;
 mod json;
 mod lifecycle;
+mod manifests;
 mod notes;
 mod openapi;
 mod plant;

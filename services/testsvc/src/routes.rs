@@ -24,6 +24,8 @@
 //!   `no-validation` accepts bodies past the documented limits.
 //!   For w05 (`lifecycle.rs`): `/readyz` and `/work?ms=N`, with `ready-always`, `ready-on-sigterm`,
 //!   `drop-in-flight`, `exit-nonzero`, `ignore-sigterm`, `fixed-port`; for w03 also `save-on-shutdown`.
+//!   For w06's `manifests` kind (`GET /manifests`, `manifests.rs`): `no-manifests` (404), `manifests-text`
+//!   (served as text/plain), and one `manifests-*` switch per policy rule, each listed in `manifests::EDITS`.
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
@@ -126,6 +128,7 @@ fn route(req: &Request) -> Response {
             format!(r#"{{"count":{}}}"#, COUNTED.load(Ordering::SeqCst)),
         ),
         ("GET" | "HEAD", "/openapi.json") => crate::openapi::document(),
+        ("GET" | "HEAD", "/manifests") => crate::manifests::serve(),
         (_, "/redirect") => Response::json(302, "{}").with_header("Location", "/healthz"),
         ("POST", "/login") if crate::auth::enabled() => crate::auth::login(req),
         (_, p) if p == "/notes" || p.starts_with("/notes/") => notes(req, p),
