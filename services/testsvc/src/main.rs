@@ -38,9 +38,11 @@ fn main() {
         return;
     }
     lifecycle::before_listen();
+    // `ignore-port`: the default port whatever `PORT` says, as a service that hard-codes it.
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
+        .filter(|_| !routes::defect("ignore-port"))
         .unwrap_or(8080);
     let bind = std::env::var("BIND").unwrap_or_else(|_| "0.0.0.0".to_string());
     let listener = match TcpListener::bind((bind.as_str(), port)) {
