@@ -421,7 +421,10 @@ fn includes_of_unknown_labs_checks_and_later_weeks_are_reported_with_their_lines
         "title = \"More\"\nweek = 2\nsummary = \"More\"\n\n[pillars]\nlanguage = 1.0\n",
     );
     course.write("labs/w02-more/README.md", "# More\n");
-    course.write("labs/w02-more/checks/own.toml", &health.replace("health\"\nkind", "own\"\nkind"));
+    course.write(
+        "labs/w02-more/checks/own.toml",
+        &health.replace("health\"\nkind", "own\"\nkind"),
+    );
     course.write(
         "labs/w02-more/checks/earlier.toml",
         "[[include]]\nlab = \"w01-hello\"\nchecks = [\"health\", \"no-such-check\"]\n\n\
@@ -434,7 +437,13 @@ fn includes_of_unknown_labs_checks_and_later_weeks_are_reported_with_their_lines
     let report = validate(&course);
     assert!(!report.success);
     let rel = "labs/w02-more/checks/earlier.toml";
-    assert_reports(&report, &course, rel, 3, "`w01-hello` has no check `no-such-check`");
+    assert_reports(
+        &report,
+        &course,
+        rel,
+        3,
+        "`w01-hello` has no check `no-such-check`",
+    );
     assert_reports(&report, &course, rel, 6, "unknown lab `w00-nowhere`");
     let rel = "labs/w01-hello/checks/later.toml";
     assert_reports(&report, &course, rel, 3, "is a week 2 lab");

@@ -160,7 +160,9 @@ fn included(
         .unwrap_or_default();
     let other_dir = labs_dir.join(name);
     if !other_dir.join("lab.toml").is_file() {
-        problems.push(here(format!("unknown lab `{name}` (no {name}/lab.toml beside this lab)")));
+        problems.push(here(format!(
+            "unknown lab `{name}` (no {name}/lab.toml beside this lab)"
+        )));
         return Vec::new();
     }
     if name == this {
@@ -289,7 +291,8 @@ fn includes_of(labs_dir: &Path, lab: &str) -> Vec<String> {
         .collect()
 }
 
-/// The chain of includes from `from` back to `target`, if any (`from` first, `target` last).
+/// The chain of includes from `from` back to `target`, if any (`from` first, `target` last), following only
+/// includes of the same or an earlier week.
 fn cycle_through(labs_dir: &Path, from: &str, target: &str) -> Option<Vec<String>> {
     fn walk(
         labs_dir: &Path,
@@ -303,7 +306,12 @@ fn cycle_through(labs_dir: &Path, from: &str, target: &str) -> Option<Vec<String
             return true;
         }
         if seen.insert(lab.to_string()) {
-            for next in includes_of(labs_dir, lab) {
+            // An include of a later week is refused where it is written; it closes no cycle worth a second report.
+            let week = week_of(&labs_dir.join(lab));
+            for next in includes_of(labs_dir, lab)
+                .into_iter()
+                .filter(|n| week_of(&labs_dir.join(n)) <= week)
+            {
                 if walk(labs_dir, &next, target, seen, path) {
                     return true;
                 }
@@ -321,7 +329,8 @@ mod tests {
     use super::super::CheckSuite;
     use super::*;
 
-    const HEALTH: &str = "[[check]]\nid = \"health\"\nkind = \"http\"\ntitle = \"Up\"\npillar = \"language\"\n\n\
+    const HEALTH: &str =
+        "[[check]]\nid = \"health\"\nkind = \"http\"\ntitle = \"Up\"\npillar = \"language\"\n\n\
                           [[check.step]]\npath = \"/healthz\"\nexpect.status = 200\n";
     const NEEDS_HEALTH: &str = "[[check]]\nid = \"after\"\nkind = \"http\"\ntitle = \"After\"\n\
                                 pillar = \"language\"\ndepends_on = [\"health\"]\n\n\
@@ -369,14 +378,19 @@ mod tests {
     fn unknown_lab_and_unknown_check_are_refused_at_their_lines() {
         let b = "[[include]]\nlab = \"nowhere\"\nchecks = [\"health\"]\n\n\
                  [[include]]\nlab = \"wa\"\nchecks = [\n  \"health\",\n  \"missing\",\n]\n";
-        let dir = labs(&[("wa", 1, &[("a.toml", HEALTH)]), ("wb", 2, &[("b.toml", b)])]);
+        let dir = labs(&[
+            ("wa", 1, &[("a.toml", HEALTH)]),
+            ("wb", 2, &[("b.toml", b)]),
+        ]);
         let p = problems_of(&dir, "wb");
         assert!(
-            p.iter().any(|d| d.line == Some(2) && d.message.contains("unknown lab `nowhere`")),
+            p.iter()
+                .any(|d| d.line == Some(2) && d.message.contains("unknown lab `nowhere`")),
             "{p:?}"
         );
         assert!(
-            p.iter().any(|d| d.line == Some(9) && d.message.contains("no check `missing`")),
+            p.iter()
+                .any(|d| d.line == Some(9) && d.message.contains("no check `missing`")),
             "{p:?}"
         );
         assert_eq!(p.len(), 2, "{p:?}");
@@ -385,10 +399,14 @@ mod tests {
     #[test]
     fn a_later_week_is_refused() {
         let a = "[[include]]\nlab = \"wb\"\nchecks = [\"health\"]\n";
-        let dir = labs(&[("wa", 1, &[("a.toml", a)]), ("wb", 2, &[("b.toml", HEALTH)])]);
+        let dir = labs(&[
+            ("wa", 1, &[("a.toml", a)]),
+            ("wb", 2, &[("b.toml", HEALTH)]),
+        ]);
         let p = problems_of(&dir, "wa");
         assert!(
-            p.iter().any(|d| d.line == Some(2) && d.message.contains("week 2 lab")),
+            p.iter()
+                .any(|d| d.line == Some(2) && d.message.contains("week 2 lab")),
             "{p:?}"
         );
     }
@@ -396,20 +414,24 @@ mod tests {
     #[test]
     fn a_cycle_of_includes_is_refused() {
         let a = format!("{HEALTH}\n[[include]]\nlab = \"wb\"\nchecks = [\"other\"]\n");
-        let b = "[[check]]\nid = \"other\"\nkind = \"http\"\ntitle = \"O\"\npillar = \"language\"\n\
+        let b =
+            "[[check]]\nid = \"other\"\nkind = \"http\"\ntitle = \"O\"\npillar = \"language\"\n\
                  [[check.step]]\npath = \"/o\"\nexpect.status = 200\n\n\
                  [[include]]\nlab = \"wa\"\nchecks = [\"health\"]\n";
         let dir = labs(&[("wa", 3, &[("a.toml", &a)]), ("wb", 3, &[("b.toml", b)])]);
         let p = problems_of(&dir, "wa");
         assert!(
-            p.iter().any(|d| d.line == Some(12) && d.message.contains("cycle of includes: wa → wb → wa")),
+            p.iter().any(
+                |d| d.line == Some(12) && d.message.contains("cycle of includes: wa → wb → wa")
+            ),
             "{p:?}"
         );
         let own = "[[include]]\nlab = \"wc\"\nchecks = [\"health\"]\n";
         let dir = labs(&[("wc", 3, &[("a.toml", HEALTH), ("b.toml", own)])]);
         let p = problems_of(&dir, "wc");
         assert!(
-            p.iter().any(|d| d.line == Some(2) && d.message.contains("its own checks")),
+            p.iter()
+                .any(|d| d.line == Some(2) && d.message.contains("its own checks")),
             "{p:?}"
         );
     }
@@ -421,7 +443,8 @@ mod tests {
         let dir = labs(&[("wa", 1, &[("a.toml", &a)]), ("wb", 2, &[("b.toml", b)])]);
         let p = problems_of(&dir, "wb");
         assert!(
-            p.iter().any(|d| d.line == Some(3) && d.message.contains("depends on `health`")),
+            p.iter()
+                .any(|d| d.line == Some(3) && d.message.contains("depends on `health`")),
             "{p:?}"
         );
     }
@@ -436,6 +459,9 @@ mod tests {
         ]);
         let p = problems_of(&dir, "wb");
         assert_eq!(p.len(), 1, "own `health` and `wa/health` coexist: {p:?}");
-        assert!(p[0].message.contains("duplicate check id `wa/health`"), "{p:?}");
+        assert!(
+            p[0].message.contains("duplicate check id `wa/health`"),
+            "{p:?}"
+        );
     }
 }

@@ -21,8 +21,8 @@
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 mod graph;
-mod include;
 pub mod http;
+mod include;
 mod load;
 pub mod load_kind;
 pub mod mutants;

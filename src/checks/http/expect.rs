@@ -234,7 +234,13 @@ pub(super) fn check(expect: &Expect, answer: &Answer) -> Result<Option<Value>, F
     for (p, pattern) in &expect.json_glob {
         match body.pointer(p) {
             Some(Value::String(s)) if glob(pattern, s, false) => {}
-            got => return Err(mismatch(p, &format!("a string like {pattern:?}"), &shown(got))),
+            got => {
+                return Err(mismatch(
+                    p,
+                    &format!("a string like {pattern:?}"),
+                    &shown(got),
+                ))
+            }
         }
     }
     for (p, t) in &expect.json_types {

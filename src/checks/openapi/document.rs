@@ -227,7 +227,10 @@ fn server_prefix(raw: &Value) -> String {
             }
         }
     }
-    let after_host = |rest: &str| rest.find('/').map_or(String::new(), |i| rest[i..].to_string());
+    let after_host = |rest: &str| {
+        rest.find('/')
+            .map_or(String::new(), |i| rest[i..].to_string())
+    };
     let path = match url.split_once("://") {
         Some((_, rest)) => after_host(rest),
         None => match url.strip_prefix("//") {
@@ -235,7 +238,11 @@ fn server_prefix(raw: &Value) -> String {
             None => url.clone(),
         },
     };
-    let path = path.split(['?', '#']).next().unwrap_or("").trim_end_matches('/');
+    let path = path
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('/');
     match path {
         "" => String::new(),
         p if p.starts_with('/') => p.to_string(),
@@ -252,13 +259,23 @@ mod tests {
     fn paths_are_relative_to_the_first_servers_path() {
         for (servers, expected) in [
             (json!([{"url": "/v1"}]), "/v1"),
-            (json!([{"url": "https://api.example.com/v1/"}, {"url": "/v2"}]), "/v1"),
+            (
+                json!([{"url": "https://api.example.com/v1/"}, {"url": "/v2"}]),
+                "/v1",
+            ),
             (json!([{"url": "//api.example.com/v1"}]), "/v1"),
-            (json!([{"url": "{base}/notes-api", "variables": {"base": {"default": "/v1"}}}]), "/v1/notes-api"),
+            (
+                json!([{"url": "{base}/notes-api", "variables": {"base": {"default": "/v1"}}}]),
+                "/v1/notes-api",
+            ),
             (json!([{"url": "https://api.example.com"}]), ""),
             (json!([{"url": "/"}]), ""),
         ] {
-            assert_eq!(server_prefix(&json!({"servers": servers})), expected, "{servers}");
+            assert_eq!(
+                server_prefix(&json!({"servers": servers})),
+                expected,
+                "{servers}"
+            );
         }
         let d = Document::new(
             json!({"openapi": "3.1.0", "servers": [{"url": "/v1"}], "paths": {
