@@ -340,8 +340,11 @@ mod tests {
         vec!["language".to_string(), "security".to_string()]
     }
 
+    /// Check files of one lab: name and text.
+    type Files<'a> = &'a [(&'a str, &'a str)];
+
     /// A labs folder: each lab with its week and check files.
-    fn labs(spec: &[(&str, i64, &[(&str, &str)])]) -> tempfile::TempDir {
+    fn labs(spec: &[(&str, i64, Files)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         for (lab, week, files) in spec {
             let d = dir.path().join(lab);
