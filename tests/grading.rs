@@ -73,6 +73,18 @@ async fn a_service_that_never_becomes_healthy_fails_at_start() {
 }
 
 #[tokio::test]
+async fn a_service_that_listens_on_8080_whatever_port_says_fails_at_start() {
+    // The grader never starts a service on its default port, so hard-coding the default is caught.
+    let Graded { app, row, .. } =
+        graded(&Project::testsvc(&[("TESTSVC_DEFECT", "ignore-port")])).await;
+    assert_eq!(row.state, "failed");
+    assert_eq!(row.stage.as_deref(), Some("start"));
+    let reason = row.reason.unwrap_or_default();
+    assert!(reason.contains("did not answer GET /healthz"), "{reason}");
+    assert_no_docker_leftovers(&app).await;
+}
+
+#[tokio::test]
 async fn a_service_that_exits_at_start_is_named_with_its_exit_code() {
     let Graded { app, row, .. } =
         graded(&Project::testsvc(&[("TESTSVC_EXIT_AT_START", "3")])).await;

@@ -50,6 +50,18 @@ async fn the_w01_starter_runs_and_fails_exactly_the_checks_left_to_the_learner()
     };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let outcomes = run_suite(&suite, &target, &CheckContext::default(), &tx).await;
+    // A prober's query string (the w01 checks send `/healthz?probe=…`) leaves the health path healthy; the
+    // check that sends it fails for the TODOs first, so it is asked here on its own.
+    let probed = reqwest::get(format!("http://127.0.0.1:{port}/healthz?probe=starter"))
+        .await
+        .expect("GET /healthz?probe=starter");
+    let probed_status = probed.status().as_u16();
+    let probed_type = probed
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let _ = child.kill();
     let _ = child.wait();
     let mut log = String::new();
@@ -68,6 +80,8 @@ async fn the_w01_starter_runs_and_fails_exactly_the_checks_left_to_the_learner()
         );
     }
     assert_eq!(outcomes.len(), suite.checks.len());
+    assert_eq!(probed_status, 200, "GET /healthz with a query string");
+    assert!(probed_type.starts_with("application/json"), "{probed_type}");
     assert!(
         log.contains("GET /healthz"),
         "one log line per request: {log}"

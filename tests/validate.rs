@@ -442,3 +442,58 @@ fn a_limit_of_zero_which_docker_reads_as_no_limit_is_reported_with_its_line() {
         );
     }
 }
+
+#[test]
+fn includes_of_unknown_labs_checks_and_later_weeks_are_reported_with_their_lines() {
+    let course = Course::valid();
+    let health = "[[check]]\nid = \"health\"\nkind = \"http\"\ntitle = \"Health\"\npillar = \"language\"\n\n[[check.step]]\npath = \"/healthz\"\n[check.step.expect]\nstatus = 200\n";
+    course.write("labs/w01-hello/checks/health.toml", health);
+    course.write(
+        "curriculum/week-02/module.md",
+        &module(2, "[\"w02-more\"]", "Body of week 2."),
+    );
+    course.write(
+        "labs/w02-more/lab.toml",
+        "title = \"More\"\nweek = 2\nsummary = \"More\"\n\n[pillars]\nlanguage = 1.0\n",
+    );
+    course.write("labs/w02-more/README.md", "# More\n");
+    course.write(
+        "labs/w02-more/checks/own.toml",
+        &health.replace("health\"\nkind", "own\"\nkind"),
+    );
+    course.write(
+        "labs/w02-more/checks/earlier.toml",
+        "[[include]]\nlab = \"w01-hello\"\nchecks = [\"health\", \"no-such-check\"]\n\n\
+         [[include]]\nlab = \"w00-nowhere\"\nchecks = [\"health\"]\n",
+    );
+    course.write(
+        "labs/w01-hello/checks/later.toml",
+        "# week 1 cannot re-run week 2\n[[include]]\nlab = \"w02-more\"\nchecks = [\"own\"]\n",
+    );
+    let report = validate(&course);
+    assert!(!report.success);
+    let rel = "labs/w02-more/checks/earlier.toml";
+    assert_reports(
+        &report,
+        &course,
+        rel,
+        3,
+        "`w01-hello` has no check `no-such-check`",
+    );
+    assert_reports(&report, &course, rel, 6, "unknown lab `w00-nowhere`");
+    let rel = "labs/w01-hello/checks/later.toml";
+    assert_reports(&report, &course, rel, 3, "is a week 2 lab");
+
+    // Fixed, the include resolves and mutants may name the included check by its lab-qualified id.
+    course.remove("labs/w01-hello/checks/later.toml");
+    course.write(
+        "labs/w02-more/checks/earlier.toml",
+        "[[include]]\nlab = \"w01-hello\"\nchecks = [\"health\"]\n",
+    );
+    course.write(
+        "labs/w02-more/mutants.toml",
+        "[[mutant]]\nname = \"broken health\"\nenv = { X = \"1\" }\nfails = [\"w01-hello/health\", \"own\"]\n",
+    );
+    let report = validate(&course);
+    assert!(report.success, "{}", report.stderr);
+}

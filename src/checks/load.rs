@@ -15,6 +15,7 @@ use toml::Spanned;
 use super::http::parse::{self as http_parse, RawStep};
 use super::lifecycle::parse::{self as lifecycle_parse, RawLifecycle};
 use super::image::parse::{self as image_parse, RawImage};
+use super::include::{self, IncludeDecl, RawInclude};
 use super::load_kind::parse::{self as load_parse, RawLoad};
 use super::manifests::parse::{self as manifests_parse, RawManifests};
 use super::openapi::parse::{self as openapi_parse, RawOpenApi};
@@ -72,6 +73,9 @@ impl Source<'_> {
 struct RawFile {
     #[serde(default)]
     check: Vec<Spanned<RawCheck>>,
+    /// Checks of an earlier lab re-run here (`include.rs`).
+    #[serde(default)]
+    include: Vec<Spanned<RawInclude>>,
 }
 
 #[derive(Deserialize)]
@@ -115,13 +119,21 @@ fn default_required() -> bool {
 
 /// A check as read, with where it came from for the cross-file rules; `def` is `None` when the check has
 /// problems of its own, but its id and dependencies still take part in the cross-file rules.
-struct Loaded {
-    def: Option<CheckDef>,
-    id: String,
-    depends_on: Vec<String>,
-    path: PathBuf,
-    id_line: usize,
-    dep_lines: Vec<usize>,
+pub(super) struct Loaded {
+    pub def: Option<CheckDef>,
+    pub id: String,
+    pub depends_on: Vec<String>,
+    pub path: PathBuf,
+    pub id_line: usize,
+    pub dep_lines: Vec<usize>,
+}
+
+/// One lab's own check files as read: its checks in file order, and its `[[include]]`s, each knowing how many
+/// checks were read before the end of its file (where the checks it brings go).
+#[derive(Default)]
+pub(super) struct LabFiles {
+    pub loaded: Vec<Loaded>,
+    pub includes: Vec<IncludeDecl>,
 }
 
 impl CheckSuite {
@@ -129,30 +141,11 @@ impl CheckSuite {
     ///
     /// On error, every problem found in every file, each with its file and line.
     pub fn load(lab_dir: &Path, known_pillars: &[String]) -> Result<CheckSuite, Vec<Diagnostic>> {
-        let dir = lab_dir.join("checks");
-        if !dir.exists() {
-            return Ok(CheckSuite::default());
-        }
         let mut problems = Vec::new();
-        let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
-                .collect(),
-            Err(e) => {
-                return Err(vec![Diagnostic::new(
-                    &dir,
-                    None,
-                    format!("cannot read the checks folder: {e}"),
-                )])
-            }
+        let Some(files) = read_lab(lab_dir, known_pillars, &mut problems) else {
+            return Ok(CheckSuite::default());
         };
-        files.sort();
-        let mut loaded = Vec::new();
-        for path in &files {
-            load_file(path, known_pillars, &mut loaded, &mut problems);
-        }
+        let loaded = include::resolve(lab_dir, files, known_pillars, &mut problems);
         cross_file_rules(&loaded, &mut problems);
         problems.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
         if problems.is_empty() {
@@ -165,20 +158,55 @@ impl CheckSuite {
     }
 }
 
+/// Reads every `lab_dir/checks/*.toml` (sorted by name) without resolving includes; `None` when there is no
+/// checks folder.
+pub(super) fn read_lab(
+    lab_dir: &Path,
+    known_pillars: &[String],
+    problems: &mut Vec<Diagnostic>,
+) -> Option<LabFiles> {
+    let dir = lab_dir.join("checks");
+    if !dir.exists() {
+        return None;
+    }
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+            .collect(),
+        Err(e) => {
+            problems.push(Diagnostic::new(
+                &dir,
+                None,
+                format!("cannot read the checks folder: {e}"),
+            ));
+            return Some(LabFiles::default());
+        }
+    };
+    files.sort();
+    let mut out = LabFiles::default();
+    for path in &files {
+        load_file(path, known_pillars, &mut out, problems);
+    }
+    Some(out)
+}
+
 impl CheckSuite {
     /// Reads one check file's `text` as `load` reads each file of a lab, with the cross-file rules applied to
-    /// that file alone. For callers that hold the text rather than a lab folder (the fuzz target).
+    /// that file alone. For callers that hold the text rather than a lab folder (the fuzz target): its
+    /// `[[include]]`s are read and checked for shape, but not resolved, since that needs the labs folder.
     pub fn parse_file(
         path: &Path,
         text: &str,
         known_pillars: &[String],
     ) -> Result<CheckSuite, Vec<Diagnostic>> {
-        let (mut loaded, mut problems) = (Vec::new(), Vec::new());
-        load_text(path, text, known_pillars, &mut loaded, &mut problems);
-        cross_file_rules(&loaded, &mut problems);
+        let (mut files, mut problems) = (LabFiles::default(), Vec::new());
+        load_text(path, text, known_pillars, &mut files, &mut problems);
+        cross_file_rules(&files.loaded, &mut problems);
         if problems.is_empty() {
             Ok(CheckSuite {
-                checks: loaded.into_iter().filter_map(|l| l.def).collect(),
+                checks: files.loaded.into_iter().filter_map(|l| l.def).collect(),
             })
         } else {
             Err(problems)
@@ -189,11 +217,11 @@ impl CheckSuite {
 fn load_file(
     path: &Path,
     known_pillars: &[String],
-    loaded: &mut Vec<Loaded>,
+    files: &mut LabFiles,
     problems: &mut Vec<Diagnostic>,
 ) {
     match std::fs::read_to_string(path) {
-        Ok(text) => load_text(path, &text, known_pillars, loaded, problems),
+        Ok(text) => load_text(path, &text, known_pillars, files, problems),
         Err(e) => problems.push(Diagnostic::new(
             path,
             None,
@@ -206,7 +234,7 @@ fn load_text(
     path: &Path,
     text: &str,
     known_pillars: &[String],
-    loaded: &mut Vec<Loaded>,
+    files: &mut LabFiles,
     problems: &mut Vec<Diagnostic>,
 ) {
     let src = Source { path, text };
@@ -228,13 +256,19 @@ fn load_text(
     };
     for check in raw.check {
         let start = check.span().start;
-        loaded.push(check_def(
+        files.loaded.push(check_def(
             &src,
             start,
             check.into_inner(),
             known_pillars,
             problems,
         ));
+    }
+    let at = files.loaded.len();
+    for inc in raw.include {
+        if let Some(decl) = include::declaration(&src, inc, at, known_pillars, problems) {
+            files.includes.push(decl);
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 //!
 //! - `load.rs`: reading and validating check files, every problem with file and line;
 //! - `graph.rs`: the `depends_on` graph (unknown ids, cycles, the order checks run in);
+//! - `include.rs`: `[[include]]`, checks of an earlier lab re-run under a lab-qualified id;
 //! - `run.rs`: running a suite, dependency skips, events, the whole-check deadline;
 //! - `score.rs`: the weighted score of a run;
 //! - `template.rs`: `{{var}}` substitution shared by all kinds;
@@ -33,6 +34,7 @@ pub mod http;
 pub mod instance;
 pub mod lifecycle;
 pub mod image;
+mod include;
 mod load;
 pub mod load_kind;
 pub mod manifests;

@@ -1,5 +1,5 @@
 //! The bundled suites of labs w01-health and w02-crud load, pass against the correct `testsvc`, and each
-//! defect fails the check written to catch it.
+//! defect fails the check written to catch it, week 1's checks that w02 re-runs included.
 
 use std::path::PathBuf;
 
@@ -104,6 +104,9 @@ async fn w02_catches_each_defect() {
         ("put-bumps-always", "update-note"),
         ("delete-noop", "delete-note"),
         ("ignore-limit", "list-pagination"),
+        ("ignore-cursor", "cursor-walk"),
+        ("unnamed-422", "validation-422"),
+        ("no-405", "w01-health/wrong-method-json-405"),
     ] {
         defect_fails("w02-crud", defect, check).await;
     }
@@ -114,9 +117,25 @@ async fn bundled_suites_never_show_hidden_values_to_learners() {
     let suite = load_lab(&lab("w02-crud"));
     let outcomes = run(
         &suite,
-        &Service::with_env(&[("TESTSVC_DEFECT", "create-200,no-validation")]).target,
+        &Service::with_env(&[("TESTSVC_DEFECT", "create-200,no-validation,no-405")]).target,
     )
     .await;
+    // A check included from week 1 fails with the same two texts as in its own lab: its title and the step in
+    // general terms for the learner, the transcript for the instructor.
+    let included = outcomes
+        .iter()
+        .find(|o| o.check_id == "w01-health/wrong-method-json-405")
+        .expect("w02 re-runs week 1's 405 check");
+    assert_eq!(included.verdict, Verdict::Fail);
+    assert!(
+        included
+            .message
+            .starts_with("A wrong method on the health path answers 405 with a JSON error body: failed at step 1"),
+        "{}",
+        included.message
+    );
+    assert!(included.detail.contains("DELETE"), "{}", included.detail);
+    assert!(!included.message.contains("DELETE"), "{}", included.message);
     for o in &outcomes {
         for hidden in [
             "validation_failed",

@@ -118,3 +118,46 @@ async fn the_same_seed_sends_the_same_requests_and_gets_the_same_verdict() {
     assert_eq!(ra, rb);
     assert_ne!(ra, rc, "another seed should send other bodies");
 }
+
+/// An openapi check of generated requests against operations written with the server path, as week 9 names them.
+fn under_v1() -> gauntlet::checks::CheckSuite {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("checks")).unwrap();
+    std::fs::write(
+        dir.path().join("checks/v1.toml"),
+        "[[check]]\nid = \"v1-generated\"\nkind = \"openapi\"\ntitle = \"Generated under /v1\"\npillar = \"api\"\n\
+         timeout_secs = 20\n\n[check.openapi]\ndocument = \"/openapi.json\"\n\n[check.openapi.generate]\n\
+         operations = [\"POST /v1/notes\", \"PUT /v1/notes/{id}\"]\ncases = 12\nparams = { id = \"{{note}}\" }\n\n\
+         [[check.step]]\nmethod = \"POST\"\npath = \"/v1/notes\"\njson = { title = \"target {{rand}}\" }\n\
+         [check.step.expect]\nstatus = 201\n[check.step.capture]\nnote = \"/id\"\n",
+    )
+    .unwrap();
+    crate::support::load_lab(dir.path())
+}
+
+#[tokio::test]
+async fn the_documents_servers_path_prefixes_every_generated_request() {
+    let suite = under_v1();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let svc = crate::support::Service::with_env(&[("TESTSVC_OPENAPI_SERVER", "/v1")]);
+    let o = gauntlet::checks::run_suite(&suite, &svc.target, &crate::fixture::context(7), &tx)
+        .await
+        .remove(0);
+    assert_eq!(o.verdict, Verdict::Pass, "{}\n{}", o.message, o.detail);
+    let sent = requests(&o.detail);
+    assert!(
+        sent.iter().any(|r| r.contains("PUT /v1/notes/")),
+        "{sent:?}"
+    );
+    assert!(!sent.iter().any(|r| r.contains(" /notes")), "{sent:?}");
+
+    // A document whose server path the service does not serve: its operations are not where the check looks.
+    let svc = crate::support::Service::with_env(&[(
+        "TESTSVC_OPENAPI_SERVER",
+        "https://api.example.com/v2",
+    )]);
+    let o = gauntlet::checks::run_suite(&suite, &svc.target, &crate::fixture::context(7), &tx)
+        .await
+        .remove(0);
+    assert_eq!(o.verdict, Verdict::Fail, "{}\n{}", o.message, o.detail);
+}

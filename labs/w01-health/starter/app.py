@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -15,7 +16,9 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
-        if self.path == "/healthz":
+        # self.path holds the query string too (/healthz?probe=1): route on the path alone.
+        path = urlsplit(self.path).path
+        if path == "/healthz":
             self.send_json(200, {"status": "ok"})
             return
         # TODO(week 1): an unknown path must answer 404 with a JSON body such as

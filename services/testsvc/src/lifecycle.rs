@@ -68,7 +68,9 @@ impl Drop for Busy {
 
 /// The port to listen on: `PORT`, default 8080 (`fixed-port`: always 8080).
 pub fn port() -> u16 {
-    if defect("fixed-port") {
+    // `fixed-port` (w05) and `ignore-port` (w01): the default port whatever `PORT` says, as a service that
+    // hard-codes it.
+    if defect("fixed-port") || defect("ignore-port") {
         return 8080;
     }
     std::env::var("PORT")

@@ -245,7 +245,10 @@ fn parse_fields(req: &Request) -> Result<Note, Response> {
     if !fields.is_empty() && !defect("no-validation") {
         let list: Vec<String> = fields
             .iter()
-            .map(|(f, p)| format!(r#"{{"field":"{f}","problem":"{p}"}}"#))
+            .map(|(f, p)| {
+                let f = if defect("unnamed-422") { "input" } else { f };
+                format!(r#"{{"field":"{f}","problem":"{p}"}}"#)
+            })
             .collect();
         let body = format!(
             r#"{{"error":"validation_failed","message":"{} fields are invalid","fields":[{}]}}"#,
@@ -375,6 +378,7 @@ fn list(query: &str, caller: Option<&Caller>) -> Response {
                 _ => return error(400, "bad_request", "limit must be an integer from 1 to 100"),
             },
             "cursor" => match v.strip_prefix('c').and_then(|n| n.parse::<u64>().ok()) {
+                Some(_) if defect("ignore-cursor") => {}
                 Some(n) => after = n,
                 None => return error(400, "bad_request", "unknown cursor"),
             },

@@ -3,6 +3,7 @@
 //!
 //! Defects (see `routes.rs`): `openapi-bad-ref` (a `$ref` that resolves to nothing), `openapi-no-delete` (the
 //! `deleteNote` operation is left out); `version-as-string` and `missing-410` break the service instead.
+//! `TESTSVC_OPENAPI_SERVER` puts a `servers` entry with that URL in the document.
 
 use crate::http::Response;
 use crate::routes::defect;
@@ -21,6 +22,15 @@ pub fn document() -> Response {
     if defect("openapi-no-delete") {
         // An extension key instead of `delete`: still a well-formed document, just without the operation.
         doc = doc.replace("\"delete\":", "\"x-removed-delete\":");
+    }
+    // `TESTSVC_OPENAPI_SERVER=/v1`: the document's paths are relative to that server path (`servers`), as
+    // week 9's document is; testsvc serves the notes under `/v1` too.
+    if let Ok(server) = std::env::var("TESTSVC_OPENAPI_SERVER") {
+        let servers = format!(
+            r#"{{"servers":[{{"url":{}}}],"#,
+            crate::json::string(&server)
+        );
+        doc = doc.replacen('{', &servers, 1);
     }
     Response::json(200, doc)
 }

@@ -7,7 +7,9 @@
 //!   `version`), `ignore-limit` (listing ignores `limit`).
 //!   For `gauntlet prove` of w01/w02 also: `health-text` (health answers 200 in plain text), `bad-input-500` (a body on /healthz crashes the handler), `no-405`
 //!   (a wrong method gets 404), `malformed-422`, `trust-client-version`, `get-missing-500`, `put-creates`,
-//!   `update-noop`, `lenient-list`.
+//!   `update-noop`, `lenient-list`, `ignore-port` (listens on 8080 whatever `PORT` says), `ignore-cursor`
+//!   (listing validates the cursor, then starts from the first note anyway), `unnamed-422` (a 422 counts the
+//!   invalid fields but names each `input`).
 //!   For w03: with `DATA_DIR` set, notes are kept in `$DATA_DIR/notes.jsonl`; `no-persist` keeps them in
 //!   memory only, `reuse-ids` hands out the newest id again after a restart.
 //!   For w04: ETags and If-Match (`etag.rs`) with `no-etag`, `weak-etag`, `ignore-if-match`; concurrency

@@ -357,6 +357,11 @@ pub(super) fn render_expect(e: &Expect, vars: &Vars) -> Result<Expect, TemplateE
             .iter()
             .map(|(p, v)| Ok((p.clone(), vars.render_json(v)?)))
             .collect::<Result<_, TemplateError>>()?,
+        json_glob: e
+            .json_glob
+            .iter()
+            .map(|(p, g)| Ok((p.clone(), vars.render(g)?)))
+            .collect::<Result<_, TemplateError>>()?,
         ..e.clone()
     })
 }

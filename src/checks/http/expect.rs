@@ -206,6 +206,7 @@ pub(super) fn check(expect: &Expect, answer: &Answer) -> Result<Option<Value>, F
     }
     let wants_json = expect.json.is_some()
         || !expect.json_pointer.is_empty()
+        || !expect.json_glob.is_empty()
         || !expect.json_types.is_empty()
         || !expect.json_len.is_empty()
         || !expect.json_absent.is_empty()
@@ -228,6 +229,18 @@ pub(super) fn check(expect: &Expect, answer: &Answer) -> Result<Option<Value>, F
         match got {
             Some(g) => partial(want, g, p)?,
             None => return Err(mismatch(p, &want.to_string(), "nothing")),
+        }
+    }
+    for (p, pattern) in &expect.json_glob {
+        match body.pointer(p) {
+            Some(Value::String(s)) if glob(pattern, s, false) => {}
+            got => {
+                return Err(mismatch(
+                    p,
+                    &format!("a string like {pattern:?}"),
+                    &shown(got),
+                ))
+            }
         }
     }
     for (p, t) in &expect.json_types {
@@ -397,6 +410,31 @@ mod tests {
         assert!(glob("*", "", false));
         assert!(!glob("a*b*c", "acb", false));
         assert!(glob("exact", "exact", false) && !glob("exact", "exactly", false));
+    }
+
+    #[test]
+    fn json_glob_accepts_a_more_precise_name_and_refuses_another_name_or_type() {
+        let answer = |body: &str| Answer {
+            status: 422,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+            truncated: false,
+            elapsed_ms: 1,
+        };
+        let expect = Expect {
+            json_glob: vec![("/fields/0/field".into(), "tags*".into())],
+            ..Expect::default()
+        };
+        assert!(check(&expect, &answer(r#"{"fields":[{"field":"tags"}]}"#)).is_ok());
+        assert!(check(&expect, &answer(r#"{"fields":[{"field":"tags[1]"}]}"#)).is_ok());
+        for wrong in [
+            r#"{"fields":[{"field":"input"}]}"#,
+            r#"{"fields":[{"field":["tags"]}]}"#,
+            r#"{"fields":[]}"#,
+        ] {
+            let err = check(&expect, &answer(wrong)).unwrap_err();
+            assert!(err.detail().contains("/fields/0/field"), "{}", err.detail());
+        }
     }
 
     #[test]

@@ -84,6 +84,9 @@ pub struct Expect {
     pub json: Option<serde_json::Value>,
     /// JSON pointer and the value there; the string `"*"` only asks that the pointer exist.
     pub json_pointer: Vec<(String, serde_json::Value)>,
+    /// JSON pointer and a pattern the string there must match, `*` standing for any run of characters (as in
+    /// `headers`): for a value whose exact form the contract leaves open (a field named `tags` or `tags[3]`).
+    pub json_glob: Vec<(String, String)>,
     /// JSON pointer and the JSON type of the value there (TOML has no `null`, so this is how to ask for one).
     pub json_types: Vec<(String, JsonType)>,
     /// JSON pointer to an array (or object, or string) and its exact length.

@@ -66,6 +66,8 @@ struct RawExpect {
     #[serde(default)]
     json_pointer: BTreeMap<Spanned<String>, Spanned<serde_json::Value>>,
     #[serde(default)]
+    json_glob: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
     json_types: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     json_len: BTreeMap<Spanned<String>, Spanned<i64>>,
@@ -398,6 +400,12 @@ impl Parser<'_, '_> {
             self.json_template(v.span().start, v.get_ref());
             json_pointer.push((p, v.get_ref().clone()));
         }
+        let mut json_glob = Vec::new();
+        for (p, pattern) in &raw.json_glob {
+            let p = self.pointer(p);
+            self.template(pattern.span().start, pattern.get_ref());
+            json_glob.push((p, pattern.get_ref().clone()));
+        }
         let mut json_types = Vec::new();
         for (p, t) in &raw.json_types {
             let p = self.pointer(p);
@@ -431,6 +439,7 @@ impl Parser<'_, '_> {
             headers,
             json: raw.json.map(Spanned::into_inner),
             json_pointer,
+            json_glob,
             json_types,
             json_len,
             json_absent,

@@ -52,6 +52,9 @@ impl Transcript {
         for (p, v) in &e.json_pointer {
             parts.push(format!("{p} = {v}"));
         }
+        for (p, g) in &e.json_glob {
+            parts.push(format!("{p} ~ {g:?}"));
+        }
         for (p, t) in &e.json_types {
             parts.push(format!("{p} is {t:?}"));
         }

@@ -75,13 +75,14 @@ impl Document {
     /// Indexes a document that `validate::problems` found no problem in.
     pub fn new(raw: Value, version: Version) -> Document {
         let mut operations = Vec::new();
+        let prefix = server_prefix(&raw);
         if let Some(paths) = raw.get("paths").and_then(Value::as_object) {
             for (path, item) in paths {
                 for m in PATH_METHODS {
                     let Some(op) = item.get(*m) else { continue };
                     operations.push(DocOperation {
                         method: m.to_ascii_uppercase(),
-                        template: Template::parse(path),
+                        template: Template::parse(&format!("{prefix}{path}")),
                         operation_id: op
                             .get("operationId")
                             .and_then(Value::as_str)
@@ -203,10 +204,89 @@ pub fn local_pointer(reference: &str) -> Option<String> {
     (decoded.is_empty() || decoded.starts_with('/')).then_some(decoded)
 }
 
+/// The path of the document's first `servers` URL, which its paths are relative to: `/v1` for `url: /v1` and
+/// for `url: https://api.example.com/v1/` alike. Only the path is kept, since requests always go to the
+/// learner's service; server variables take their `default`. Empty when there is no server or its path is `/`.
+/// (Servers given on a path item or an operation are not read: the labs describe one service.)
+fn server_prefix(raw: &Value) -> String {
+    let Some(server) = raw
+        .get("servers")
+        .and_then(Value::as_array)
+        .and_then(|s| s.first())
+    else {
+        return String::new();
+    };
+    let Some(written) = server.get("url").and_then(Value::as_str) else {
+        return String::new();
+    };
+    let mut url = written.to_string();
+    if let Some(vars) = server.get("variables").and_then(Value::as_object) {
+        for (name, v) in vars {
+            if let Some(d) = v.get("default").and_then(Value::as_str) {
+                url = url.replace(&format!("{{{name}}}"), d);
+            }
+        }
+    }
+    let after_host = |rest: &str| {
+        rest.find('/')
+            .map_or(String::new(), |i| rest[i..].to_string())
+    };
+    let path = match url.split_once("://") {
+        Some((_, rest)) => after_host(rest),
+        None => match url.strip_prefix("//") {
+            Some(rest) => after_host(rest),
+            None => url.clone(),
+        },
+    };
+    let path = path
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('/');
+    match path {
+        "" => String::new(),
+        p if p.starts_with('/') => p.to_string(),
+        p => format!("/{p}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn paths_are_relative_to_the_first_servers_path() {
+        for (servers, expected) in [
+            (json!([{"url": "/v1"}]), "/v1"),
+            (
+                json!([{"url": "https://api.example.com/v1/"}, {"url": "/v2"}]),
+                "/v1",
+            ),
+            (json!([{"url": "//api.example.com/v1"}]), "/v1"),
+            (
+                json!([{"url": "{base}/notes-api", "variables": {"base": {"default": "/v1"}}}]),
+                "/v1/notes-api",
+            ),
+            (json!([{"url": "https://api.example.com"}]), ""),
+            (json!([{"url": "/"}]), ""),
+        ] {
+            assert_eq!(
+                server_prefix(&json!({"servers": servers})),
+                expected,
+                "{servers}"
+            );
+        }
+        let d = Document::new(
+            json!({"openapi": "3.1.0", "servers": [{"url": "/v1"}], "paths": {
+                "/notes/{id}": {"get": {"responses": {"200": {"description": "ok"}}}}
+            }}),
+            Version::V31,
+        );
+        assert!(d.route("GET", "/v1/notes/n_1").is_some());
+        assert!(d.route("GET", "/notes/n_1").is_none());
+        assert_eq!(d.operations[0].pointer, "/paths/~1notes~1{id}/get");
+    }
 
     fn doc() -> Document {
         Document::new(
