@@ -201,6 +201,10 @@ async fn the_test_report_must_show_tests_that_ran_and_passed() {
                  <testcase name=\"c\"><skipped/></testcase></testsuite>",
             )),
             leaving(None),
+            leaving(Some(&format!(
+                "<testsuite><testcase name=\"a\"><system-out>{}</system-out></testcase></testsuite>",
+                "x".repeat(5 << 20)
+            ))),
         ],
     )
     .await;
@@ -213,13 +217,13 @@ async fn the_test_report_must_show_tests_that_ran_and_passed() {
     );
     let reason = passing.reason.clone().unwrap_or_default();
     assert!(
-        reason.ends_with("Your tests: 3 tests: 3 passed, 0 failed, 0 skipped."),
+        reason.ends_with("Your tests: 3 tests, 3 passed, 0 failed, 0 skipped."),
         "the learner reads the counts in the run's result: {reason}"
     );
     assert!(
         passing
             .build_log
-            .contains("── your tests: 3 tests: 3 passed, 0 failed, 0 skipped ──"),
+            .contains("── your tests: 3 tests, 3 passed, 0 failed, 0 skipped ──"),
         "{}",
         passing.build_log
     );
@@ -260,7 +264,7 @@ async fn the_test_report_must_show_tests_that_ran_and_passed() {
     // The step passed, but the report it left records a failed case.
     let (reason, log) = failed_at_build(&rows[5]);
     assert!(
-        reason.contains("your tests did not pass (3 tests: 1 passed, 1 failed, 1 skipped)"),
+        reason.contains("your tests did not pass (3 tests, 1 passed, 1 failed, 1 skipped)"),
         "{reason}"
     );
     assert!(log.contains("your tests did not pass"), "{log}");
@@ -268,6 +272,13 @@ async fn the_test_report_must_show_tests_that_ran_and_passed() {
     let (reason, _) = failed_at_build(&rows[6]);
     assert!(
         reason.contains("`/reports/junit.xml` is not a regular file"),
+        "{reason}"
+    );
+
+    // Only the first 4 MiB of a report are ever read.
+    let (reason, _) = failed_at_build(&rows[7]);
+    assert!(
+        reason.contains("`/reports/junit.xml` is larger than 4194304 bytes"),
         "{reason}"
     );
 }

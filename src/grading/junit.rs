@@ -33,7 +33,7 @@ impl TestCounts {
         self.tests - self.failures - self.errors - self.skipped
     }
 
-    /// "12 tests: 11 passed, 0 failed, 1 skipped" (errors are counted as failed for the learner, and named
+    /// "12 tests, 11 passed, 0 failed, 1 skipped" (errors are counted as failed for the learner, and named
     /// when there are any).
     pub fn summary(&self) -> String {
         let errors = if self.errors > 0 {
@@ -42,7 +42,7 @@ impl TestCounts {
             String::new()
         };
         format!(
-            "{} test{}: {} passed, {} failed{errors}, {} skipped",
+            "{} test{}, {} passed, {} failed{errors}, {} skipped",
             self.tests,
             if self.tests == 1 { "" } else { "s" },
             self.passed(),
@@ -296,12 +296,12 @@ mod tests {
         };
         assert_eq!(
             c.summary(),
-            "12 tests: 8 passed, 2 failed (1 with an error), 2 skipped"
+            "12 tests, 8 passed, 2 failed (1 with an error), 2 skipped"
         );
         let one = TestCounts {
             tests: 1,
             ..TestCounts::default()
         };
-        assert_eq!(one.summary(), "1 test: 1 passed, 0 failed, 0 skipped");
+        assert_eq!(one.summary(), "1 test, 1 passed, 0 failed, 0 skipped");
     }
 }
