@@ -246,7 +246,8 @@ async fn the_bundled_starters_and_references_pass_the_default_policy() {
     assert!(checked > 0, "no starter found");
     // What scripts/build-references writes for a lab with a test stage, and without.
     for reference in [
-        "FROM scratch AS test\nCOPY testsvc /testsvc\nARG TESTSVC_DEFECT=\nRUN [\"/testsvc\", \"self-test\"]\n\n\
+        "FROM scratch AS test\nCOPY testsvc /testsvc\nARG TESTSVC_DEFECT=\n\
+         RUN [\"/testsvc\", \"self-test\", \"--junit\", \"/reports/junit.xml\"]\n\n\
          FROM scratch\nCOPY --from=test /testsvc /testsvc\nENV GAUNTLET_LAB=w04\nENTRYPOINT [\"/testsvc\"]\n",
         SERVICE,
     ] {

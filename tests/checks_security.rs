@@ -20,3 +20,6 @@ mod inputs;
 
 #[path = "checks_security/load.rs"]
 mod load;
+
+#[path = "checks_security/ownership.rs"]
+mod ownership;

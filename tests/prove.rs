@@ -96,6 +96,24 @@ async fn every_bundled_lab_with_checks_is_proved_by_its_reference_and_mutants() 
                 "{id}: {proof:#}"
             );
         }
+        if lab.join("lab.toml").exists()
+            && std::fs::read_to_string(lab.join("lab.toml"))
+                .unwrap()
+                .contains("test_report")
+        {
+            // A stage that builds without running tests, or without leaving its report, stopped the build.
+            for why in ["has no test cases", "wrote no JUnit XML report"] {
+                assert!(
+                    proof["mutants"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|m| m["failed_at"] == "build"
+                            && m["failure"].as_str().unwrap().contains(why)),
+                    "{id} has no mutant whose report {why}: {proof:#}"
+                );
+            }
+        }
     }
 }
 

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-pub use super::lab_build::BuildSpec;
 use super::lab_build::RawBuild;
+pub use super::lab_build::{BuildSpec, ReportPath};
 use super::markdown::{self, TocEntry};
 use crate::diagnostics::Diagnostic;
 use crate::domain::{LabId, PillarId, Week};

@@ -12,6 +12,9 @@ pub struct BuildSpec {
     /// A stage the learner's Dockerfile must declare (`FROM … AS test`), built on its own before the final
     /// image: their tests run in it, and a failing test fails the build before anything is graded.
     pub test_stage: Option<crate::sandbox::dockerfile::StageName>,
+    /// Where the test stage writes its JUnit XML report (`test_report`, an absolute path in the stage's image):
+    /// read after the stage builds, and a missing report, no tests or a failing one fail the build.
+    pub test_report: Option<ReportPath>,
     /// Memory, swap, CPU, processes and network of the build's steps (`memory_mb`, `swap_mb`, `cpus`, `pids`,
     /// `network`).
     pub limits: BuildLimits,
@@ -23,6 +26,7 @@ pub struct BuildSpec {
 pub(super) struct RawBuild {
     #[serde(default)]
     test_stage: Option<crate::sandbox::dockerfile::StageName>,
+    test_report: Option<Spanned<String>>,
     memory_mb: Option<Spanned<i64>>,
     swap_mb: Option<Spanned<i64>>,
     cpus: Option<Spanned<f64>>,
@@ -94,8 +98,21 @@ impl RawBuild {
             Some(p) => *p.get_ref(),
             None => defaults.pids,
         };
+        let test_report = self.test_report.and_then(|r| {
+            let parsed = ReportPath::parse(r.get_ref());
+            match (&parsed, &self.test_stage) {
+                (Err(why), _) => problem(r.span().start, format!("[build] test_report {why}")),
+                (Ok(_), None) => problem(
+                    r.span().start,
+                    "[build] test_report needs test_stage: the report is read from that stage's image".to_string(),
+                ),
+                (Ok(_), Some(_)) => {}
+            }
+            parsed.ok()
+        });
         BuildSpec {
             test_stage: self.test_stage,
+            test_report,
             limits: BuildLimits {
                 memory_bytes: memory << 20,
                 swap_bytes: swap << 20,
@@ -104,5 +121,96 @@ impl RawBuild {
                 network: self.network,
             },
         }
+    }
+}
+
+/// An absolute path of a file in an image, where a test stage writes its report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPath(String);
+
+/// Why a `test_report` path is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportPathError {
+    #[error("must be an absolute path, not `{0}`")]
+    NotAbsolute(String),
+    #[error(
+        "must name a file by a plain absolute path (no `.`, `..`, `//` or trailing `/`), not `{0}`"
+    )]
+    NotPlain(String),
+}
+
+impl ReportPath {
+    /// An absolute path to a file: not `/`, no `.` or `..` part, no empty part, no NUL.
+    pub fn parse(path: &str) -> Result<ReportPath, ReportPathError> {
+        let Some(rest) = path.strip_prefix('/') else {
+            return Err(ReportPathError::NotAbsolute(path.to_string()));
+        };
+        let odd = |p: &str| p.is_empty() || p == "." || p == "..";
+        if path.contains('\0') || rest.split('/').any(odd) {
+            return Err(ReportPathError::NotPlain(path.to_string()));
+        }
+        Ok(ReportPath(path.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ReportPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_path_is_a_plain_absolute_file_path() {
+        assert_eq!(
+            ReportPath::parse("/reports/junit.xml").map(|p| p.to_string()),
+            Ok("/reports/junit.xml".to_string())
+        );
+        for bad in [
+            "",
+            "/",
+            "reports/junit.xml",
+            "/reports/",
+            "/a/../junit.xml",
+            "/a//b",
+            "/./b",
+            "/a\0b",
+        ] {
+            assert!(ReportPath::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_report_needs_a_test_stage_and_a_good_path_at_its_offset() {
+        let problems = |text: &str| {
+            let raw: RawBuild = toml::from_str(text).expect("toml");
+            let mut found = Vec::new();
+            let spec = raw.resolve(|at, m| found.push((at, m)));
+            (spec, found)
+        };
+        let (spec, found) = problems("test_report = \"/reports/junit.xml\"\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, 14);
+        assert!(found[0].1.contains("needs test_stage"), "{found:?}");
+        assert_eq!(
+            spec.test_report.map(|p| p.to_string()).as_deref(),
+            Some("/reports/junit.xml")
+        );
+        let (spec, found) = problems("test_stage = \"test\"\ntest_report = \"reports\"\n");
+        assert!(found[0].1.contains("must be an absolute path"), "{found:?}");
+        assert!(spec.test_report.is_none());
+        let (spec, found) = problems("test_stage = \"test\"\ntest_report = \"/r/junit.xml\"\n");
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(
+            spec.test_report.map(|p| p.to_string()).as_deref(),
+            Some("/r/junit.xml")
+        );
     }
 }

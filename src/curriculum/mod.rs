@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use course::{Course, Pillar};
-pub use lab::{Lab, Limits, RunAs, ServiceSpec, Timeouts};
+pub use lab::{Lab, Limits, ReportPath, RunAs, ServiceSpec, Timeouts};
 pub use module::Module;
 
 use crate::diagnostics::Diagnostic;

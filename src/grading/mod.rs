@@ -8,7 +8,8 @@
 //! - `explain.rs`: what the learner reads about a limit their service hit, or its last lines when it did not
 //!   start.
 //! - `events.rs`: what a run reports as it goes (stages, build log lines, verdicts).
-//! - `test_stage.rs`: a lab's test stage, built before the final image, and the shared build budget.
+//! - `test_stage.rs`: a lab's test stage, built before the final image, and the shared build budget;
+//!   `junit.rs`: counting the tests of the JUnit XML report the stage leaves in its image.
 //! - `service.rs`: the service's environment and container settings; `control.rs`: restarting it for checks,
 //!   and starting instances of it (`instance.rs`);
 //!   `secrets.rs`: per-run secrets under the server's key; `submitted.rs`: a file of the submission for a check.
@@ -20,6 +21,7 @@ pub mod events;
 mod explain;
 mod instance;
 pub mod journal;
+mod junit;
 pub mod pipeline;
 pub mod prove;
 pub mod reaper;

@@ -132,7 +132,12 @@ pub async fn grade(
     events: &UnboundedSender<RunEvent>,
     running: &mut Option<Running>,
 ) -> Report {
-    let mut report = stages(sandbox, job, events, running).await;
+    let mut tests = None;
+    let mut report = stages(sandbox, job, events, running, &mut tests).await;
+    // The learner's own tests passed in the test stage: the run's reason says how many, whatever came after.
+    if let Some(tests) = tests.filter(|_| report.state != RunState::Error) {
+        report.reason = format!("{} Your tests: {}.", report.reason, tests.summary());
+    }
     // A lab without checks scores nothing, whatever stage its run ended in.
     if job.suite.checks.is_empty() {
         report.counts = false;
@@ -164,6 +169,7 @@ async fn stages(
     job: &Job,
     events: &UnboundedSender<RunEvent>,
     slot: &mut Option<Running>,
+    tests: &mut Option<super::junit::TestCounts>,
 ) -> Report {
     let context = match build_context(job).await {
         Ok(c) => c,
@@ -196,7 +202,10 @@ async fn stages(
         )
         .await
         {
-            Ok(tested) => request.cache_from = Some(tested),
+            Ok((tested, counts)) => {
+                request.cache_from = Some(tested);
+                *tests = counts;
+            }
             Err(report) => return *report,
         }
     }

@@ -3,9 +3,10 @@
 //! environment, from `mutants.toml`) is graded on the same image and must fail exactly the checks it declares.
 //! A check no mutant fails is reported: a check that cannot fail proves nothing.
 //!
-//! A lab with a `test` stage has it built first, as grading does; a mutant with `build_args` gets images of
-//! its own (its defect switched on where the reference's tests run) and is expected to fail at build; so does a
-//! mutant with a `dockerfile` of its own (the reference's context with that file as its `Dockerfile`).
+//! A lab with a `test` stage has it built first, as grading does, and its JUnit report judged (`test_report`);
+//! a mutant with `build_args` gets images of its own (its defect switched on where the reference's tests run)
+//! and is expected to fail at build: a failing test, or a report that shows none ran; so does a mutant with a
+//! `dockerfile` of its own (the reference's context with that file as its `Dockerfile`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -15,6 +16,7 @@ use serde::Serialize;
 
 use super::secrets::RunSecrets;
 use super::service::{service_env, start_spec};
+use super::test_stage::ReportProblem;
 use crate::archive::{self, ArchiveLimits};
 use crate::checks::mutants::{self, FailStage, Mutant};
 use crate::checks::{self, CheckContext, CheckOutcome, CheckSuite, Target, Verdict};
@@ -227,7 +229,17 @@ async fn build(
             )
             .await
         {
-            Ok(built) => image = Some(built),
+            Ok(built) => {
+                // As in grading: the test stage must leave a report of passing tests.
+                if let (Some(_), Some(path)) = (&request.target, &lab.build.test_report) {
+                    match super::test_stage::judge_report(sandbox, label, &built, path).await {
+                        Ok(_) => {}
+                        Err(ReportProblem::Learner(why)) => return Ok(Built::TestsFailed(why)),
+                        Err(ReportProblem::Platform(e)) => return Err(e.into()),
+                    }
+                }
+                image = Some(built);
+            }
             Err(BuildError::Platform(e)) => return Err(e.into()),
             Err(e) => {
                 let why = format!("{what} did not build: {e}: {}", e.log_tail());

@@ -18,6 +18,7 @@
 //! - `firewall.rs`: the host firewall rule that keeps run networks from reaching the grading host.
 //! - `start.rs`: internal network, optional volume, container with limits; `StartSpec` and `Running`.
 //! - `volume.rs`: handing a run's data volume to the user the service runs as.
+//! - `image_file.rs`: reading one file out of a built image (a test stage's JUnit report), size-capped.
 //! - `health.rs`: waiting for the health route, naming exits, OOM kills and fork bombs.
 //! - `fault.rs`: the limit a service ran into after it became healthy (memory, processes).
 //! - `control.rs`: logs, stop with a grace period, restart (graceful, or SIGKILL only).
@@ -39,6 +40,7 @@ mod error;
 mod fault;
 mod firewall;
 mod health;
+mod image_file;
 mod image_read;
 mod images;
 mod instance;
@@ -62,6 +64,7 @@ pub use fault::Fault;
 pub use firewall::{FirewallError, FirewallMode, BRIDGE_PREFIX};
 pub use instance::{DataVolume, Exited, Launch};
 pub use image_read::{BaseRecord, HistoryStep, ImageRecord};
+pub use image_file::ImageFileError;
 pub use limits::{BuildLimits, BuildNetwork};
 pub use policy::{BadPattern, BuildPolicy};
 pub use run::{RunLabel, IMAGE_REPO, LABEL_KIND, LABEL_RUN};

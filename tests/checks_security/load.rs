@@ -26,6 +26,7 @@ fn the_bundled_w10_checks_load_as_security_probes() {
         "error_leaks",
         "headers",
         "rate_limit",
+        "ownership",
     ] {
         assert!(
             names.contains(&probe),
@@ -106,4 +107,20 @@ fn refuses_a_rate_limit_with_attempts_out_of_range() {
         "{HEAD}probe = \"rate_limit\"\nlogin = {{ path = \"/login\", username = \"a\", password_env = \"P\" }}\nattempts = 0\n"
     );
     assert_problem(&toml, 8, "attempts must be between 1 and 100");
+}
+
+#[test]
+fn refuses_an_ownership_probe_without_its_parts() {
+    let claims =
+        "secret_env = \"JWT_SECRET\"\nissuer = \"i\"\naudience = \"a\"\nsubject = \"alice\"\n";
+    let toml = format!(
+        "{HEAD}probe = \"ownership\"\n{claims}owner_only = [{{ method = \"PUT\", path = \"/notes/1\" }}]\nother_subject = \"alice\"\ncreate = {{ path = \"/notes\", json = {{ title = \"x\" }} }}\n"
+    );
+    assert_problem(&toml, 11, "has no `{id}` slot");
+    assert_problem(&toml, 11, "needs a GET route");
+    assert_problem(&toml, 12, "must be non-empty and differ from `subject`");
+    assert_problem(&toml, 13, "needs a `{marker}` slot");
+    let bare = format!("{HEAD}probe = \"ownership\"\n{claims}");
+    assert_problem(&bare, 6, "needs `create`");
+    assert_problem(&bare, 6, "needs `other_subject`");
 }

@@ -6,7 +6,9 @@
 //! `jwt-any-key` (signatures are not checked), `jwt-no-exp-check` (`exp` and `nbf` are ignored), `jwt-no-aud`
 //! (`aud` and `iss` are ignored), `hardcoded-secret` (signs and verifies with a constant, not `JWT_SECRET`),
 //! `no-auth` (requests without a valid token pass as an anonymous user), `no-headers` (no security headers),
-//! `no-rate-limit` (logins are never limited).
+//! `no-rate-limit` (logins are never limited). The owner filter of the notes (`notes.rs`) has its own:
+//! `no-owner-read` (any user reads any note by id), `no-owner-update` (any user replaces any note) and
+//! `no-owner-list` (lists and searches show every user's notes).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

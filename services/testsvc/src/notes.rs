@@ -296,7 +296,11 @@ fn create(req: &Request, caller: Option<&Caller>) -> Response {
 }
 
 fn get(seq: u64, caller: Option<&Caller>) -> Response {
-    match store().notes.get(&seq).filter(|n| visible(n, caller)) {
+    match store()
+        .notes
+        .get(&seq)
+        .filter(|n| defect("no-owner-read") || visible(n, caller))
+    {
         Some(n) => etag::with_etag(Response::json(200, render(seq, n)), n.version),
         None if defect("get-missing-500") => error(500, "internal", "lookup failed"),
         None if defect("missing-410") => error(410, "gone", "no such note"),
@@ -313,7 +317,11 @@ fn replace(seq: u64, req: &Request, caller: Option<&Caller>) -> Response {
         return crate::races::replace(seq, req, caller, new);
     }
     let mut s = store();
-    let Some(old) = s.notes.get_mut(&seq).filter(|n| visible(n, caller)) else {
+    let Some(old) = s
+        .notes
+        .get_mut(&seq)
+        .filter(|n| defect("no-owner-update") || visible(n, caller))
+    else {
         if defect("put-creates") {
             let note = Note { version: 1, ..new };
             let body = render(seq, &note);
@@ -400,7 +408,7 @@ fn list(query: &str, caller: Option<&Caller>) -> Response {
     let mut page = s
         .notes
         .range(after + 1..)
-        .filter(|(_, n)| visible(n, caller))
+        .filter(|(_, n)| defect("no-owner-list") || visible(n, caller))
         .filter(|(_, n)| {
             quoted && defect("sql-injectable")
                 || q.as_ref().is_none_or(|q| n.title.contains(q.as_str()))

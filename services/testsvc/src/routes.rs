@@ -13,10 +13,12 @@
 //!   For w03: with `DATA_DIR` set, notes are kept in `$DATA_DIR/notes.jsonl`; `no-persist` keeps them in
 //!   memory only, `reuse-ids` hands out the newest id again after a restart.
 //!   For w04: ETags and If-Match (`etag.rs`) with `no-etag`, `weak-etag`, `ignore-if-match`; concurrency
-//!   (`races.rs`) with `lost-update`, `racy-if-match`, `racy-create`.
+//!   (`races.rs`) with `lost-update`, `racy-if-match`, `racy-create`; its test stage's report
+//!   (`selftest.rs`) with `selftest-no-tests`, `selftest-no-report`.
 //!   With `JWT_SECRET` set (the w10 auth mode, `auth.rs`): `no-roles` (a non-admin may DELETE), `sql-500` (a
 //!   quote in the search `q` answers 500 with database error text), `sql-injectable` (a quote in `q` escapes the
 //!   owner filter and lists everyone's notes), `stack-trace` (error bodies carry a panic trace with file paths),
+//!   `no-owner-read`, `no-owner-update`, `no-owner-list` (one user reads, replaces or lists another's notes),
 //!   plus the token and header switches listed in `auth.rs`.
 //!   For the `openapi` kind (`GET /openapi.json`, `openapi.rs`): `openapi-bad-ref` (the document has a `$ref`
 //!   that resolves to nothing), `openapi-no-delete` (the document leaves out `DELETE /notes/{id}`),

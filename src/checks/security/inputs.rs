@@ -140,7 +140,7 @@ fn with_payload(route: &Route, payload: &str) -> Route {
 }
 
 /// Replaces `slot` in every string of a JSON value.
-fn fill(v: &Value, slot: &str, with: &str) -> Value {
+pub(super) fn fill(v: &Value, slot: &str, with: &str) -> Value {
     match v {
         Value::String(s) => Value::String(s.replace(slot, with)),
         Value::Array(a) => Value::Array(a.iter().map(|x| fill(x, slot, with)).collect()),

@@ -12,12 +12,14 @@
 //! - `session.rs`: sending requests within the check's deadline, recording the transcript;
 //! - `auth.rs`: the `unauthenticated`, `jwt` and `roles` probes;
 //! - `inputs.rs`: the `injection` and `error_leaks` probes and what counts as a leak;
-//! - `limits.rs`: the `headers` and `rate_limit` probes.
+//! - `limits.rs`: the `headers` and `rate_limit` probes;
+//! - `ownership.rs`: the `ownership` probe (object-level authorisation: one user on another's resources).
 
 mod auth;
 mod inputs;
 mod jwt;
 mod limits;
+mod ownership;
 pub(super) mod parse;
 mod raw;
 mod session;
@@ -26,6 +28,7 @@ use rand::SeedableRng;
 use tokio::time::Instant;
 
 use super::{CheckContext, Target};
+pub use ownership::Ownership;
 pub(super) use session::ProbeError;
 use session::Session;
 
@@ -68,6 +71,9 @@ pub enum SecurityProbe {
     /// Failed logins for one username are refused with 429 by attempt `attempts + 1`, even with the right
     /// password; with `other`, another username still logs in.
     RateLimit { login: Login, attempts: u32 },
+    /// Another user of the same role reading, changing, deleting, listing or searching the owner's resources is
+    /// refused (403 or 404) and sees none of them; the owner's resource is unchanged afterwards.
+    Ownership(Ownership),
 }
 
 impl SecurityProbe {
@@ -81,6 +87,7 @@ impl SecurityProbe {
             SecurityProbe::ErrorLeaks { .. } => "error_leaks",
             SecurityProbe::Headers { .. } => "headers",
             SecurityProbe::RateLimit { .. } => "rate_limit",
+            SecurityProbe::Ownership(_) => "ownership",
         }
     }
 }
@@ -190,6 +197,7 @@ pub(super) async fn run_probe(
         SecurityProbe::RateLimit { login, attempts } => {
             limits::rate_limit(&mut s, login, *attempts).await
         }
+        SecurityProbe::Ownership(p) => ownership::ownership(&mut s, p).await,
     };
     match &result {
         Ok(()) => s.note("passed"),

@@ -6,7 +6,7 @@
 
 pub(in crate::checks) use super::raw::RawSecurity;
 use super::raw::{OneOrMany, RawCreate, RawRoute};
-use super::{Admin, Create, Login, Plant, Route, SecurityProbe, TokenSpec};
+use super::{Admin, Create, Login, Ownership, Plant, Route, SecurityProbe, TokenSpec};
 use crate::checks::http::METHODS;
 use crate::checks::load::Source;
 use crate::diagnostics::Diagnostic;
@@ -23,7 +23,8 @@ const TOKEN_FIELDS: [&str; 7] = [
 ];
 
 /// The probes, for the diagnostics.
-const PROBES: &str = "jwt, unauthenticated, roles, injection, error_leaks, headers, rate_limit";
+const PROBES: &str =
+    "jwt, unauthenticated, roles, injection, error_leaks, headers, rate_limit, ownership";
 
 /// Refuses security fields on a check of another kind.
 pub(in crate::checks) fn reject_on_other_kind(
@@ -132,6 +133,17 @@ pub(in crate::checks) fn probe(
             }),
         ),
         "rate_limit" => (&["login", "attempts"], false, p.rate_limit(&raw)),
+        "ownership" => (
+            &[
+                "create",
+                "owner_only",
+                "listings",
+                "other_subject",
+                "owner_field",
+            ],
+            true,
+            p.ownership(&raw),
+        ),
         other => {
             p.problem(
                 "probe",
@@ -329,6 +341,69 @@ impl Parser<'_, '_> {
             );
         }
         headers
+    }
+
+    /// An `ownership` probe: the owner's token, another subject, how to create, and the routes to try.
+    fn ownership(&mut self, raw: &RawSecurity) -> Option<SecurityProbe> {
+        let token = self.token(raw, true);
+        let create = self.create(raw.create.as_ref());
+        if create.is_none() {
+            self.problem(
+                "probe",
+                "an ownership probe needs `create`, how the owner creates a resource",
+            );
+        }
+        let marked = create.as_ref().is_some_and(|c| {
+            c.route
+                .json
+                .as_ref()
+                .is_some_and(|j| j.to_string().contains("{marker}"))
+        });
+        if create.is_some() && !marked {
+            self.problem(
+                "create",
+                "`create` needs a `{marker}` slot in its JSON: the probe recognises the owner's resource by it",
+            );
+        }
+        let owner_only = self.routes("owner_only", raw.owner_only.as_deref(), Some("{id}"));
+        if !owner_only.iter().any(|r| r.method == "GET") {
+            self.problem(
+                "owner_only",
+                "`owner_only` needs a GET route: the owner reads the resource with it before and after",
+            );
+        }
+        let listings = raw
+            .listings
+            .as_deref()
+            .map(|l| self.routes("listings", Some(l), None))
+            .unwrap_or_default();
+        let other_subject = match raw.other_subject.as_deref().map(str::trim) {
+            Some(o) if !o.is_empty() && Some(o) != raw.subject.as_deref().map(str::trim) => {
+                o.to_string()
+            }
+            Some(_) => {
+                self.problem(
+                    "other_subject",
+                    "`other_subject` must be non-empty and differ from `subject`",
+                );
+                String::new()
+            }
+            None => {
+                self.problem(
+                    "probe",
+                    "an ownership probe needs `other_subject`, the user who must not see the owner's data",
+                );
+                String::new()
+            }
+        };
+        Some(SecurityProbe::Ownership(Ownership {
+            token: token?,
+            other_subject,
+            create: create?,
+            owner_only,
+            listings,
+            owner_field: raw.owner_field.clone().filter(|f| !f.is_empty()),
+        }))
     }
 
     fn rate_limit(&mut self, raw: &RawSecurity) -> Option<SecurityProbe> {

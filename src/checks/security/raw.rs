@@ -27,6 +27,10 @@ pub(in crate::checks) struct RawSecurity {
     pub(super) secret_envs: Option<Vec<String>>,
     pub(super) login: Option<RawLogin>,
     pub(super) attempts: Option<i64>,
+    pub(super) owner_only: Option<Vec<RawRoute>>,
+    pub(super) listings: Option<Vec<RawRoute>>,
+    pub(super) other_subject: Option<String>,
+    pub(super) owner_field: Option<String>,
 }
 
 /// A header's acceptable value: one pattern, or several that must all match.
@@ -99,6 +103,10 @@ impl RawSecurity {
             ("secret_envs", self.secret_envs.is_some()),
             ("login", self.login.is_some()),
             ("attempts", self.attempts.is_some()),
+            ("owner_only", self.owner_only.is_some()),
+            ("listings", self.listings.is_some()),
+            ("other_subject", self.other_subject.is_some()),
+            ("owner_field", self.owner_field.is_some()),
         ];
         all.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect()
     }
