@@ -162,20 +162,13 @@ pub trait ServiceControl: Send + Sync {
     ) -> BoxFuture<'_, Result<std::sync::Arc<dyn Instance>, InstanceError>>;
     /// The configuration, history and base of the image the service runs, for `image` checks; by default
     /// there is none to read (the check is then a platform fault).
-    fn image_facts(
-        &self,
-    ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<image::ImageFacts, String>> + Send + '_>,
-    > {
+    fn image_facts(&self) -> BoxFuture<'_, Result<image::ImageFacts, String>> {
         Box::pin(async { Err("this grader cannot read the run's image".to_string()) })
     }
     /// The image the service runs as `docker save` writes it, streamed, for `image` checks.
-    fn export_image(
-        &self,
-    ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<image::ExportStream, String>> + Send + '_>,
-    > {
+    fn export_image(&self) -> BoxFuture<'_, Result<image::ExportStream, String>> {
         Box::pin(async { Err("this grader cannot export the run's image".to_string()) })
+    }
     /// Reads a regular file of the submitted project at `path` (relative to the project's root) of at most
     /// `max` bytes, for checks that grade a file shipped beside the image (the `manifests` kind's `file`);
     /// `Ok(None)` when there is no such file (or a link, a folder, a larger file). By default the submission is
@@ -187,9 +180,7 @@ pub trait ServiceControl: Send + Sync {
 }
 
 /// The answer of [`ServiceControl::submitted_file`]: the file's bytes, `None` when there is no such file.
-pub type SubmittedFile<'a> = std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>, String>> + Send + 'a>,
->;
+pub type SubmittedFile<'a> = BoxFuture<'a, Result<Option<Vec<u8>>, String>>;
 
 impl std::fmt::Debug for dyn ServiceControl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
