@@ -378,6 +378,26 @@ fn pack_honours_gitignore_and_dockerignore_and_skips_git_and_target() {
 }
 
 #[test]
+fn pack_sends_the_dockerfile_and_dockerignore_even_when_dockerignore_names_them() {
+    let dir = tempfile::tempdir().expect("dir");
+    for (path, body) in [
+        ("Dockerfile", "FROM scratch\n"),
+        (".dockerignore", "*\n!main.go\n"),
+        ("main.go", "package main"),
+        ("notes.txt", "left out"),
+    ] {
+        fs::write(dir.path().join(path), body).expect("write");
+    }
+    let bytes = pack(dir.path(), &ArchiveLimits::default()).expect("packs");
+    let ws = Workspace::new();
+    ws.unpack(&bytes).expect("round trip");
+    assert_eq!(
+        listing(&ws.dest()),
+        vec![".dockerignore", "Dockerfile", "main.go"]
+    );
+}
+
+#[test]
 fn pack_refuses_a_folder_without_dockerfile() {
     let dir = tempfile::tempdir().expect("dir");
     fs::write(dir.path().join("main.rs"), "fn main() {}").expect("write");

@@ -19,6 +19,10 @@ use super::ArchiveLimits;
 /// context, and `target/` alone can be gigabytes.
 const ALWAYS_SKIPPED: [&str; 2] = [".git", "target"];
 
+/// Files packed even when `.dockerignore` names them: Docker always sends them, since the build needs them
+/// (`COPY` still skips them), and a common `.dockerignore` starts with `*`.
+const ALWAYS_SENT: [&str; 2] = ["Dockerfile", ".dockerignore"];
+
 pub(super) fn pack(dir: &Path, limits: &ArchiveLimits) -> Result<Vec<u8>, ArchiveError> {
     if !dir.join("Dockerfile").is_file() {
         return Err(ArchiveError::NoDockerfile);
@@ -43,6 +47,7 @@ pub(super) fn pack(dir: &Path, limits: &ArchiveLimits) -> Result<Vec<u8>, Archiv
     tar.mode(tar::HeaderMode::Deterministic);
     tar.follow_symlinks(false);
     let (mut files, mut bytes) = (0usize, 0u64);
+    let mut sent = [false; ALWAYS_SENT.len()];
     for entry in walker {
         let entry = entry.map_err(|e| ArchiveError::Io {
             context: "read the project folder",
@@ -86,8 +91,19 @@ pub(super) fn pack(dir: &Path, limits: &ArchiveLimits) -> Result<Vec<u8>, Archiv
                 path: rel.display().to_string(),
             });
         }
+        if let Some(i) = ALWAYS_SENT.iter().position(|name| rel == Path::new(name)) {
+            sent[i] = true;
+        }
         tar.append_path_with_name(entry.path(), &rel)
             .map_err(ArchiveError::io("pack the project folder"))?;
+    }
+    for (name, _) in ALWAYS_SENT.iter().zip(sent).filter(|(_, sent)| !sent) {
+        let path = dir.join(name);
+        // Only regular files: a symlinked Dockerfile is refused above when walked, and here never followed.
+        if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            tar.append_path_with_name(&path, name)
+                .map_err(ArchiveError::io("pack the project folder"))?;
+        }
     }
     let packed = tar
         .into_inner()
