@@ -302,3 +302,14 @@ fn a_config_map_nobody_reads_does_not_count() {
     );
     assert_eq!(f.object, "ConfigMap/notes-config");
 }
+
+#[test]
+fn the_week_6_starter_leaves_exactly_its_two_manifest_todos() {
+    // The Go starter's deploy/k8s.yaml leaves the rolling update and the preStop delay as TODOs.
+    let starter = include_str!("../../../labs/w06-deploy/starter/deploy/k8s.yaml");
+    let failing: Vec<Rule> = Rule::ALL
+        .into_iter()
+        .filter(|r| !findings(starter, *r).is_empty())
+        .collect();
+    assert_eq!(failing, [Rule::Replicas, Rule::GracefulShutdown]);
+}
