@@ -153,6 +153,10 @@ fn included(
 ) -> Vec<Loaded> {
     let here = |msg: String| Diagnostic::new(&decl.path, Some(decl.lab_line), msg);
     let name = decl.lab.as_str();
+    // `gauntlet grade .` inside a lab folder names it `.`: its name and its siblings need the real path.
+    let lab_dir = &lab_dir
+        .canonicalize()
+        .unwrap_or_else(|_| lab_dir.to_path_buf());
     let labs_dir = lab_dir.parent().unwrap_or(Path::new("."));
     let this = lab_dir
         .file_name()
