@@ -24,6 +24,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::load::{read_lab, LabFiles, Loaded, Source};
+use super::CheckDef;
 use crate::diagnostics::Diagnostic;
 use crate::domain::LabId;
 
@@ -151,60 +152,26 @@ fn included(
     known_pillars: &[String],
     problems: &mut Vec<Diagnostic>,
 ) -> Vec<Loaded> {
-    let here = |msg: String| Diagnostic::new(&decl.path, Some(decl.lab_line), msg);
     let name = decl.lab.as_str();
-    let labs_dir = lab_dir.parent().unwrap_or(Path::new("."));
-    let this = lab_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let other_dir = labs_dir.join(name);
-    if !other_dir.join("lab.toml").is_file() {
-        problems.push(here(format!(
-            "unknown lab `{name}` (no {name}/lab.toml beside this lab)"
-        )));
-        return Vec::new();
-    }
-    if name == this {
-        problems.push(here(format!(
-            "`{name}` includes its own checks: list them as checks instead"
-        )));
-        return Vec::new();
-    }
-    match (week_of(lab_dir), week_of(&other_dir)) {
-        (Some(mine), Some(theirs)) if theirs > mine => {
-            problems.push(here(format!(
-                "`{name}` is a week {theirs} lab: a week {mine} lab can only include checks of its own or earlier weeks"
-            )));
+    let refused = |msg: String| Diagnostic::new(&decl.path, Some(decl.lab_line), msg);
+    let other_dir = match other_lab(lab_dir, name) {
+        Ok(dir) => dir,
+        Err(why) => {
+            problems.push(refused(why));
             return Vec::new();
         }
-        (Some(_), Some(_)) => {}
-        _ => {
-            problems.push(here(format!(
-                "cannot tell the week of this lab or of `{name}` from their lab.toml"
-            )));
-            return Vec::new();
-        }
-    }
-    if let Some(path) = cycle_through(labs_dir, name, &this) {
-        problems.push(here(format!(
-            "including `{name}` forms a cycle of includes: {this} → {}",
-            path.join(" → ")
-        )));
-        return Vec::new();
-    }
+    };
     let mut theirs = Vec::new();
     let Some(files) = read_lab(&other_dir, known_pillars, &mut theirs) else {
-        problems.push(here(format!("`{name}` has no checks folder")));
+        problems.push(refused(format!("`{name}` has no checks folder")));
         return Vec::new();
     };
     if !theirs.is_empty() {
-        problems.push(here(format!(
+        problems.push(refused(format!(
             "the checks of `{name}` have problems of their own (gauntlet validate lists them)"
         )));
         return Vec::new();
     }
-    let wanted: HashSet<&str> = decl.checks.iter().map(|(id, _)| id.as_str()).collect();
     let mut out = Vec::new();
     for (id, line) in &decl.checks {
         let at = |msg: String| Diagnostic::new(&decl.path, Some(*line), msg);
@@ -222,29 +189,14 @@ fn included(
             problems.push(at(format!("`{name}` has no check `{id}`{also}")));
             continue;
         };
-        let mut def = def.clone();
         for dep in &def.depends_on {
-            if !wanted.contains(dep.as_str()) {
+            if !decl.checks.iter().any(|(wanted, _)| wanted == dep) {
                 problems.push(at(format!(
                     "`{id}` of `{name}` depends on `{dep}`, which this include does not list: add it to `checks`"
                 )));
             }
         }
-        def.id = format!("{name}/{id}");
-        def.depends_on = def
-            .depends_on
-            .iter()
-            .map(|d| format!("{name}/{d}"))
-            .collect();
-        if let Some(p) = &decl.pillar {
-            def.pillar.clone_from(p);
-        }
-        if let Some(w) = decl.weight {
-            def.weight = w;
-        }
-        if let Some(r) = decl.required {
-            def.required = r;
-        }
+        let def = renamed(def, decl);
         out.push(Loaded {
             id: def.id.clone(),
             depends_on: def.depends_on.clone(),
@@ -255,6 +207,74 @@ fn included(
         });
     }
     out
+}
+
+/// The folder of the lab `name` that the lab in `lab_dir` includes, or why it may not: unknown, itself, of a
+/// later week, or closing a cycle of includes.
+fn other_lab(lab_dir: &Path, name: &str) -> Result<PathBuf, String> {
+    // `gauntlet grade .` inside a lab folder names it `.`: its name and its siblings need the real path.
+    let lab_dir = &lab_dir
+        .canonicalize()
+        .unwrap_or_else(|_| lab_dir.to_path_buf());
+    let labs_dir = lab_dir.parent().unwrap_or(Path::new("."));
+    let this = lab_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let other_dir = labs_dir.join(name);
+    if !other_dir.join("lab.toml").is_file() {
+        return Err(format!(
+            "unknown lab `{name}` (no {name}/lab.toml beside this lab)"
+        ));
+    }
+    if name == this {
+        return Err(format!(
+            "`{name}` includes its own checks: list them as checks instead"
+        ));
+    }
+    match (week_of(lab_dir), week_of(&other_dir)) {
+        (Some(mine), Some(theirs)) if theirs > mine => {
+            return Err(format!(
+                "`{name}` is a week {theirs} lab: a week {mine} lab can only include checks of its own or earlier weeks"
+            ))
+        }
+        (Some(_), Some(_)) => {}
+        _ => {
+            return Err(format!(
+                "cannot tell the week of this lab or of `{name}` from their lab.toml"
+            ))
+        }
+    }
+    if let Some(path) = cycle_through(labs_dir, name, &this) {
+        return Err(format!(
+            "including `{name}` forms a cycle of includes: {this} → {}",
+            path.join(" → ")
+        ));
+    }
+    Ok(other_dir)
+}
+
+/// The earlier lab's check under its lab-qualified id, its dependencies renamed alike, with the include's
+/// overrides.
+fn renamed(def: &CheckDef, decl: &IncludeDecl) -> CheckDef {
+    let name = decl.lab.as_str();
+    let mut def = def.clone();
+    def.id = format!("{name}/{}", def.id);
+    def.depends_on = def
+        .depends_on
+        .iter()
+        .map(|d| format!("{name}/{d}"))
+        .collect();
+    if let Some(p) = &decl.pillar {
+        def.pillar.clone_from(p);
+    }
+    if let Some(w) = decl.weight {
+        def.weight = w;
+    }
+    if let Some(r) = decl.required {
+        def.required = r;
+    }
+    def
 }
 
 /// The `week` of the lab in `dir`, read from its `lab.toml` (the curriculum reports any other problem there).
