@@ -1,6 +1,6 @@
 // The notes service of weeks 1-4 in Go, with only the standard library, ready for week 5's container work.
 //
-// Settings come from the environment: PORT (default 8080) and DATA_DIR (default: a folder under /tmp, the one
+// Settings come from the environment: PORT (default 8080), READY_DELAY_MS (default 0) and DATA_DIR (default: a folder under /tmp, the one
 // writable place on a read-only root filesystem).
 package main
 
@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -24,12 +25,19 @@ func main() {
 	port := getenv("PORT", "8080")
 	dataDir := getenv("DATA_DIR", filepath.Join(os.TempDir(), "notes"))
 
+	started := time.Now()
 	var ready atomic.Bool
 	store, err := OpenStore(dataDir)
 	if err != nil {
 		log.Fatalf("cannot open the store in %s: %v", dataDir, err)
 	}
-	ready.Store(true)
+	// READY_DELAY_MS stands for a slow start-up (a cache to warm, say): listen at once, but report ready only
+	// that long after the process started.
+	delay, _ := strconv.Atoi(getenv("READY_DELAY_MS", "0"))
+	go func() {
+		time.Sleep(time.Until(started.Add(time.Duration(delay) * time.Millisecond)))
+		ready.Store(true)
+	}()
 
 	server := &http.Server{
 		Addr:              ":" + port,

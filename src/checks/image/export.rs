@@ -228,4 +228,63 @@ mod tests {
     fn links_between_layer_tars_resolve_from_the_linking_folder() {
         assert_eq!(resolve("b/layer.tar", "../a/layer.tar"), "a/layer.tar");
     }
+
+    /// A tar of `files` (path, bytes).
+    fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, bytes) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(bytes.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, path, *bytes).expect("append");
+        }
+        b.into_inner().expect("tar")
+    }
+
+    #[test]
+    fn layers_are_numbered_by_the_manifest_that_comes_last_and_a_linked_layer_counts_for_each_place(
+    ) {
+        let base = tar_of(&[("usr/bin/apt-get", b"x"), ("usr/bin/gcc", b"x")]);
+        let mine = tar_of(&[("usr/local/bin/pip3", b"x"), ("app/.wh.key.pem", b"")]);
+        let mut outer = tar::Builder::new(Vec::new());
+        for (path, bytes) in [("bbb/layer.tar", &mine), ("aaa/layer.tar", &base)] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(bytes.len() as u64);
+            outer
+                .append_data(&mut h, path, bytes.as_slice())
+                .expect("layer");
+        }
+        let mut link = tar::Header::new_gnu();
+        link.set_entry_type(tar::EntryType::Symlink);
+        link.set_size(0);
+        outer
+            .append_link(&mut link, "ccc/layer.tar", "../bbb/layer.tar")
+            .expect("link");
+        let manifest =
+            br#"[{"Config":"x.json","Layers":["aaa/layer.tar","bbb/layer.tar","ccc/layer.tar"]}]"#;
+        let mut h = tar::Header::new_gnu();
+        h.set_size(manifest.len() as u64);
+        outer
+            .append_data(&mut h, "manifest.json", &manifest[..])
+            .expect("manifest");
+        let bytes = outer.into_inner().expect("outer");
+
+        let scan = scan_export(bytes.as_slice(), &[Rule::NoBuildTools], 1).expect("scan");
+        let found: Vec<(String, Option<usize>)> = scan
+            .findings
+            .iter()
+            .map(|f| (f.subject.clone(), f.layer))
+            .collect();
+        // The base's apt-get is its own; its compiler is not; the learner's pip counts in both places.
+        assert_eq!(
+            found,
+            [
+                ("/usr/bin/gcc".to_string(), Some(0)),
+                ("/usr/local/bin/pip3".to_string(), Some(1)),
+                ("/usr/local/bin/pip3".to_string(), Some(2)),
+            ]
+        );
+        assert_eq!(scan.layers, 3);
+        assert!(scan_export(&tar_of(&[("a/layer.tar", &base)])[..], &[], 0).is_err());
+    }
 }
