@@ -8,7 +8,7 @@
 //! - `TESTSVC_AFTER_HEALTHY=eat-memory|fork-bomb`: the same, once the checks begin (see `on_request`).
 //!
 //! What a platform expects of a service's life (lab w05), on by default:
-//! - `GET /readyz`: `503` until `READY_DELAY_MS` (default 0) have passed since start, `200` then, `503` again
+//! - `GET /readyz`: `503` until `READY_DELAY_MS` (default 0) have passed since it listens, `200` then, `503` again
 //!   from the moment SIGTERM arrives;
 //! - `GET /work?ms=N` (`0..=5000`): answers `{"slept_ms":N}` after N ms; the thread per connection keeps
 //!   other requests going;
@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use crate::routes::defect;
 
-/// When the process started: readiness waits `READY_DELAY_MS` from here.
+/// Just before the listener is bound: readiness waits `READY_DELAY_MS` from here.
 static STARTED: OnceLock<Instant> = OnceLock::new();
 /// Set by the SIGTERM handler; read by the drain thread and `/readyz`.
 static TERM: AtomicBool = AtomicBool::new(false);

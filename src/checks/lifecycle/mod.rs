@@ -60,8 +60,8 @@ pub struct LifecycleCheck {
 pub enum Expect {
     /// It accepts connections on the port given in `PORT` (not a default) within `ready_within`.
     Listens,
-    /// Its readiness route answers not ready (503) at least once before its first 200, and does not answer 200
-    /// before the start-up delay has passed.
+    /// Its readiness route answers not ready (503) before its first 200, for about the start-up delay from
+    /// when it began to listen (at least half of it: the moment it began is seen up to a probe late).
     NotReadyWhileStarting,
     /// Its readiness route answers 200 within `ready_within`.
     Ready,

@@ -16,8 +16,9 @@ const DRAIN_POLL: Duration = Duration::from_millis(100);
 const PROBE_BOUND: Duration = Duration::from_secs(1);
 /// How long slow requests may take to be written before SIGTERM is sent anyway (and the late ones noted).
 const WRITE_CAP: Duration = Duration::from_secs(2);
-/// After the last slow request is written, before SIGTERM: time for the service to read them.
-const SETTLE: Duration = Duration::from_millis(200);
+/// After the last slow request is written, before SIGTERM: time for the service to accept and read them, with
+/// room for a loaded grading machine (the requests last far longer).
+const SETTLE: Duration = Duration::from_millis(500);
 /// After the platform's SIGKILL, how long the engine may take to report the exit.
 const KILL_WAIT: Duration = Duration::from_secs(10);
 /// The instance's log kept for the instructor.
