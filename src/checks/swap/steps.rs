@@ -14,13 +14,12 @@ use super::judge::{self, Record};
 use super::router::{Backend, Router};
 use super::timeline::{BlueExit, Milestones};
 use super::traffic::{self, Mix};
-use super::{Judged, SwapCheck};
+use super::{Judged, SwapCheck, SLOW_WAIT};
 use crate::checks::Verdict;
 use crate::checks::{Instance, InstanceData, InstanceError, InstanceSpec, ServiceControl, Signal};
 
 /// The move to green waits (at most [`SLOW_WAIT`]) for a slow request sent to blue less than this ago.
 const FRESH_SLOW: Duration = Duration::from_millis(50);
-const SLOW_WAIT: Duration = Duration::from_secs(3);
 /// Between two readiness probes.
 const READY_POLL: Duration = Duration::from_millis(50);
 /// What a path segment must escape (RFC 3986's path characters stay as they are: `n_4` is sent as `n_4`).
