@@ -422,8 +422,13 @@ async fn the_service_runs_on_an_internal_network_with_every_limit() {
 #[tokio::test]
 async fn stop_reports_a_service_that_ignores_sigterm_as_not_graceful() {
     let (sandbox, run, _guard) = setup("stop").await;
-    let running = start_healthy(&sandbox, &run, &StartSpec::default()).await;
-    // testsvc is PID 1 with no SIGTERM handler, so the kernel ignores the signal: it has to be killed.
+    let spec = StartSpec {
+        env: vec![("TESTSVC_DEFECT".into(), "ignore-sigterm".into())],
+        ..StartSpec::default()
+    };
+    let running = start_healthy(&sandbox, &run, &spec).await;
+    // With `ignore-sigterm` testsvc is PID 1 with no SIGTERM handler, so the kernel ignores the signal: it has
+    // to be killed.
     let stopped = sandbox
         .stop(&running, Duration::from_secs(1))
         .await

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::http::parse::{self as http_parse, RawStep};
+use super::lifecycle::parse::{self as lifecycle_parse, RawLifecycle};
 use super::load_kind::parse::{self as load_parse, RawLoad};
 use super::openapi::parse::{self as openapi_parse, RawOpenApi};
 use super::security::parse::{self as security_parse, RawSecurity};
@@ -93,6 +94,8 @@ struct RawCheck {
     load: Option<Spanned<RawLoad>>,
     /// The document, operations and generation of an `openapi` check.
     openapi: Option<Spanned<RawOpenApi>>,
+    /// The scenario of a `lifecycle` check.
+    lifecycle: Option<Spanned<RawLifecycle>>,
     /// The versions, traffic and waits of a `swap` check.
     swap: Option<Spanned<RawSwap>>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
@@ -288,6 +291,16 @@ fn check_def(
             "[check.openapi] belongs to `openapi` checks",
         ));
     }
+    if let Some(l) = raw
+        .lifecycle
+        .as_ref()
+        .filter(|_| raw.kind.get_ref() != "lifecycle")
+    {
+        problems.push(src.at(
+            l.span().start,
+            "[check.lifecycle] belongs to `lifecycle` checks",
+        ));
+    }
     if let Some(s) = raw.swap.as_ref().filter(|_| raw.kind.get_ref() != "swap") {
         problems.push(src.at(s.span().start, "[check.swap] belongs to `swap` checks"));
     }
@@ -327,6 +340,15 @@ fn check_def(
             openapi_parse::check(src, start, raw.openapi, raw.step, problems)
                 .map(|c| CheckKind::OpenApi(Box::new(c)))
         }
+        "lifecycle" => {
+            if let Some(l) = &raw.load {
+                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
+            }
+            security_parse::reject_on_other_kind(src, start, "lifecycle", &raw.security, problems);
+            let has_steps = !raw.step.is_empty();
+            lifecycle_parse::check(src, start, raw.lifecycle, has_steps, timeout_secs, problems)
+                .map(|c| CheckKind::Lifecycle(Box::new(c)))
+        }
         "swap" => {
             if let Some(l) = &raw.load {
                 problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
@@ -340,7 +362,7 @@ fn check_def(
             problems.push(src.at(
                 raw.kind.span().start,
                 format!(
-                    "unknown check kind `{other}` (known: http, load, openapi, security, swap)"
+                    "unknown check kind `{other}` (known: http, lifecycle, load, openapi, security, swap)"
                 ),
             ));
             None

@@ -17,6 +17,8 @@
 //! - `security/`: the `security` kind (one attack probe per check: tokens, roles, injection, leaks, limits).
 //! - `openapi/`: the `openapi` kind (the learner's own API document: valid, complete, true to the service, and
 //!   requests generated from it);
+//! - `lifecycle/`: the `lifecycle` kind (readiness while starting, SIGTERM with requests in flight, the exit),
+//!   on an instance of the service the check starts itself;
 //! - `instance.rs`: the `Instance` trait, more copies of the service a check starts and stops itself;
 //! - `swap/`: the `swap` kind (a zero-downtime release: two instances of the learner's image behind Gauntlet's
 //!   own router, steady traffic moved from blue to green);
@@ -25,6 +27,7 @@
 mod graph;
 pub mod http;
 pub mod instance;
+pub mod lifecycle;
 mod load;
 pub mod load_kind;
 pub mod mutants;
@@ -45,6 +48,7 @@ pub use http::HttpScenario;
 pub use instance::{
     BoxFuture, Exit, Instance, InstanceData, InstanceError, InstanceSpec, RestartMode, Signal,
 };
+pub use lifecycle::LifecycleCheck;
 pub use load_kind::{Limits, LoadCheck, LoadStop};
 pub use openapi::OpenApiCheck;
 pub use run::run_suite;
@@ -89,6 +93,8 @@ pub enum CheckKind {
     Security(Box<SecurityProbe>),
     /// Boxed: a scenario, operations and generation settings, much larger than the other kinds.
     OpenApi(Box<OpenApiCheck>),
+    /// What a platform does to the service (start-up readiness, SIGTERM), on an instance of its own.
+    Lifecycle(Box<LifecycleCheck>),
     /// Boxed: versions, paths, lanes and waits, much larger than the other kinds.
     Swap(Box<SwapCheck>),
 }
@@ -101,6 +107,7 @@ impl CheckKind {
             CheckKind::Load(_) => "load",
             CheckKind::Security(_) => "security",
             CheckKind::OpenApi(_) => "openapi",
+            CheckKind::Lifecycle(_) => "lifecycle",
             CheckKind::Swap(_) => "swap",
         }
     }

@@ -8,6 +8,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
 use super::http::{self, HttpScenario, StepError};
+use super::lifecycle::{self, LifecycleCheck};
 use super::load_kind::{self, LoadCheck};
 use super::openapi::{self, OpenApiCheck, OpenApiError};
 use super::security::{self, ProbeError, SecurityProbe};
@@ -105,6 +106,9 @@ async fn run_check(
     if let CheckKind::Load(l) = &def.kind {
         return run_load(def, l, target).await;
     }
+    if let CheckKind::Lifecycle(l) = &def.kind {
+        return run_lifecycle(def, l, ctx).await;
+    }
     if let CheckKind::Swap(s) = &def.kind {
         return run_swap(def, s, ctx).await;
     }
@@ -124,7 +128,9 @@ async fn run_check(
             CheckKind::Security(p) => run_security(def, p, client, target, ctx, deadline).await,
             CheckKind::OpenApi(c) => run_openapi(def, c, client, target, ctx, deadline).await,
             // Handled above; kept so a new kind is a compile error here rather than a silent gap.
-            CheckKind::Load(_) | CheckKind::Swap(_) => Ended::Broken(String::new()),
+            CheckKind::Load(_) | CheckKind::Lifecycle(_) | CheckKind::Swap(_) => {
+                Ended::Broken(String::new())
+            }
         }
     };
     let result = tokio::time::timeout(def.timeout + GRACE, run).await;
@@ -217,6 +223,24 @@ async fn run_openapi(
 async fn run_load(def: &CheckDef, check: &LoadCheck, target: &Target) -> CheckOutcome {
     let start = Instant::now();
     let result = tokio::time::timeout(def.timeout + GRACE, load_kind::run(check, target)).await;
+    let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let Ok(judged) = result else {
+        return timed_out(def, took);
+    };
+    let message = match judged.verdict {
+        Verdict::Error => platform_fault(def),
+        _ => format!("{}: {}", def.title, judged.message),
+    };
+    outcome(def, judged.verdict, message, judged.detail, took)
+}
+
+/// A lifecycle check on an instance of its own, on a port drawn from the run's seed and the check's id.
+async fn run_lifecycle(def: &CheckDef, check: &LifecycleCheck, ctx: &CheckContext) -> CheckOutcome {
+    let start = Instant::now();
+    let service_port = ctx.env.get("PORT").and_then(|p| p.parse().ok());
+    let port = lifecycle::port_for(&mut check_rng(ctx.seed, &def.id), service_port);
+    let run = lifecycle::run(check, ctx.control.as_deref(), port);
+    let result = tokio::time::timeout(def.timeout + GRACE, run).await;
     let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     let Ok(judged) = result else {
         return timed_out(def, took);

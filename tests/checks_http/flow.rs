@@ -140,7 +140,7 @@ fn broken_def() -> CheckDef {
                     ..Expect::default()
                 },
                 capture: vec![],
-                restart: false,
+                restart: None,
                 burst: None,
             }],
         }),

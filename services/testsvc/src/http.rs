@@ -73,6 +73,8 @@ fn connection(stream: TcpStream, handler: fn(&Request) -> Response) -> std::io::
         let Some(request) = read_request(&mut reader)? else {
             return Ok(());
         };
+        // Until the answer is written: a drain on SIGTERM waits for it.
+        let _busy = crate::lifecycle::busy();
         let close = request
             .header("connection")
             .is_some_and(|c| c.eq_ignore_ascii_case("close"));

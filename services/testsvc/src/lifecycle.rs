@@ -6,9 +6,147 @@
 //! - `TESTSVC_CPU_SPIN=<n>`: keep n threads busy computing, then serve as usual (a CPU hog that stays up).
 //! - `TESTSVC_MEMORY_HOG=1`: allocate and touch memory without end before listening, until the kernel kills it.
 //! - `TESTSVC_AFTER_HEALTHY=eat-memory|fork-bomb`: the same, once the checks begin (see `on_request`).
+//!
+//! What a platform expects of a service's life (lab w05), on by default:
+//! - `GET /readyz`: `503` until `READY_DELAY_MS` (default 0) have passed since start, `200` then, `503` again
+//!   from the moment SIGTERM arrives;
+//! - `GET /work?ms=N` (`0..=5000`): answers `{"slept_ms":N}` after N ms; the thread per connection keeps
+//!   other requests going;
+//! - SIGTERM: not ready at once, every request being answered is finished, the store is saved, exit 0.
+//!
+//! Their defects (`TESTSVC_DEFECT`): `ready-always` (`/readyz` is `200` while starting and draining),
+//! `ready-on-sigterm` (`/readyz` stays `200` after SIGTERM), `drop-in-flight` (exit 0 at SIGTERM, dropping the
+//! requests in flight), `exit-nonzero` (drain, then exit 1), `ignore-sigterm` (no handler: as PID 1 the signal
+//! is ignored until the platform's SIGKILL), `fixed-port` (listen on 8080 whatever `PORT` says); and for w03
+//! `save-on-shutdown` (notes are written to `DATA_DIR` only when SIGTERM arrives, so a SIGKILL loses them).
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::routes::defect;
+
+/// When the process started: readiness waits `READY_DELAY_MS` from here.
+static STARTED: OnceLock<Instant> = OnceLock::new();
+/// Set by the SIGTERM handler; read by the drain thread and `/readyz`.
+static TERM: AtomicBool = AtomicBool::new(false);
+/// Requests read and not yet fully answered.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+/// How long a drain waits for requests in flight at most before exiting anyway.
+const DRAIN_CAP: Duration = Duration::from_secs(30);
+
+const SIGTERM: i32 = 15;
+
+extern "C" {
+    /// libc's `signal(2)`; std links libc already, and one handler does not justify a crate.
+    fn signal(signum: i32, handler: usize) -> usize;
+}
+
+extern "C" fn on_term(_: i32) {
+    // Only an atomic store: the one thing a signal handler may safely do here.
+    TERM.store(true, Ordering::SeqCst);
+}
+
+/// Whether SIGTERM has arrived.
+pub fn draining() -> bool {
+    TERM.load(Ordering::SeqCst)
+}
+
+/// Counts a request in flight until dropped (after its answer is written).
+pub struct Busy;
+
+pub fn busy() -> Busy {
+    IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+    Busy
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The port to listen on: `PORT`, default 8080 (`fixed-port`: always 8080).
+pub fn port() -> u16 {
+    if defect("fixed-port") {
+        return 8080;
+    }
+    std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080)
+}
+
+/// `GET /readyz`.
+pub fn readyz() -> crate::http::Response {
+    let delay = std::env::var("READY_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let started = STARTED
+        .get()
+        .is_none_or(|t| t.elapsed() >= Duration::from_millis(delay));
+    let state = if defect("ready-always") {
+        "ready"
+    } else if draining() && !defect("ready-on-sigterm") {
+        "draining"
+    } else if !started {
+        "starting"
+    } else {
+        "ready"
+    };
+    let status = if state == "ready" { 200 } else { 503 };
+    crate::http::Response::json(status, format!(r#"{{"status":"{state}"}}"#))
+}
+
+/// `GET /work?ms=N`.
+pub fn work(query: &str) -> crate::http::Response {
+    let ms = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("ms="))
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|ms| *ms <= 5000);
+    let Some(ms) = ms else {
+        return crate::routes::error(400, "bad_request", "ms must be an integer from 0 to 5000");
+    };
+    std::thread::sleep(Duration::from_millis(ms));
+    crate::http::Response::json(200, format!(r#"{{"slept_ms":{ms}}}"#))
+}
+
+/// Installs the SIGTERM handler and the thread that drains on it.
+fn handle_sigterm() {
+    if defect("ignore-sigterm") {
+        return;
+    }
+    // SAFETY: `on_term` only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        signal(SIGTERM, on_term as extern "C" fn(i32) as usize);
+    }
+    std::thread::spawn(|| {
+        while !draining() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        eprintln!(
+            "testsvc: SIGTERM: draining {} requests",
+            IN_FLIGHT.load(Ordering::SeqCst)
+        );
+        if defect("drop-in-flight") {
+            std::process::exit(0);
+        }
+        let began = Instant::now();
+        while IN_FLIGHT.load(Ordering::SeqCst) > 0 && began.elapsed() < DRAIN_CAP {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        crate::notes::save(&crate::notes::store());
+        eprintln!("testsvc: drained in {} ms", began.elapsed().as_millis());
+        std::process::exit(if defect("exit-nonzero") { 1 } else { 0 });
+    });
+}
 
 /// Runs before the listener is bound.
 pub fn before_listen() {
+    STARTED.get_or_init(Instant::now);
+    handle_sigterm();
     if let Ok(code) = std::env::var("TESTSVC_EXIT_AT_START") {
         eprintln!("testsvc: exiting at start as asked (code {code})");
         std::process::exit(code.parse().unwrap_or(1));

@@ -40,10 +40,7 @@ fn main() {
         return;
     }
     lifecycle::before_listen();
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(8080);
+    let port = lifecycle::port();
     let bind = std::env::var("BIND").unwrap_or_else(|_| "0.0.0.0".to_string());
     let listener = match TcpListener::bind((bind.as_str(), port)) {
         Ok(l) => l,

@@ -103,6 +103,10 @@ fn load(s: &mut Store) {
 /// Writes every note to the data file (a temporary file renamed over it, synced, so a kill never leaves half).
 pub(crate) fn save(s: &Store) {
     let Some(path) = data_file() else { return };
+    // `save-on-shutdown`: only the drain on SIGTERM writes; a SIGKILL loses every change since the start.
+    if defect("save-on-shutdown") && !crate::lifecycle::draining() {
+        return;
+    }
     let mut out = format!("{}\n", s.next);
     for (seq, n) in &s.notes {
         out.push_str(&render(*seq, n));

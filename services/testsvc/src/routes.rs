@@ -22,6 +22,8 @@
 //!   missing note answers 410, a status the document does not give); `bad-input-500` also crashes `POST`/`PUT`
 //!   on notes with a body that is not a JSON object or has a field of the wrong type (500), and
 //!   `no-validation` accepts bodies past the documented limits.
+//!   For w05 (`lifecycle.rs`): `/readyz` and `/work?ms=N`, with `ready-always`, `ready-on-sigterm`,
+//!   `drop-in-flight`, `exit-nonzero`, `ignore-sigterm`, `fixed-port`; for w03 also `save-on-shutdown`.
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
@@ -112,6 +114,8 @@ fn route(req: &Request) -> Response {
         }
         (_, "/healthz") if defect("no-405") => error(404, "not_found", "no such route"),
         (_, "/healthz") => error(405, "method_not_allowed", "use GET on /healthz"),
+        ("GET" | "HEAD", "/readyz") => crate::lifecycle::readyz(),
+        ("GET", "/work") => crate::lifecycle::work(&req.query),
         (_, "/echo") => echo(req),
         (_, "/count") => {
             let n = COUNTED.fetch_add(1, Ordering::SeqCst) + 1;

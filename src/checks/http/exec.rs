@@ -115,8 +115,8 @@ pub(in crate::checks) async fn run_observed(
     // A restart step may move the service; the steps after it follow.
     let mut target = target.clone();
     for (i, step) in scenario.steps.iter().enumerate() {
-        let done = if step.restart {
-            restart(&mut target, control, i + 1, of, deadline, &mut t).await
+        let done = if let Some(mode) = step.restart {
+            restart(&mut target, control, mode, i + 1, of, deadline, &mut t).await
         } else if let Some(b) = &step.burst {
             let at = burst::At {
                 n: i + 1,
@@ -158,10 +158,11 @@ pub(in crate::checks) async fn run_observed(
     }
 }
 
-/// A `restart = true` step: the service is restarted with its data kept, within the check's deadline.
+/// A `restart` step: the service is restarted with its data kept, within the check's deadline.
 async fn restart(
     target: &mut Target,
     control: Option<&dyn ServiceControl>,
+    mode: crate::checks::RestartMode,
     n: usize,
     of: usize,
     deadline: Instant,
@@ -170,11 +171,15 @@ async fn restart(
     let control = control.ok_or_else(|| {
         StepError::Broken("this check restarts the service, which this grader cannot do".into())
     })?;
+    let how = match mode {
+        crate::checks::RestartMode::Graceful => "SIGTERM, then SIGKILL after the grace period",
+        crate::checks::RestartMode::Kill => "SIGKILL only, no grace",
+    };
     t.note(&format!(
-        "step {n}/{of}: restart the service, keeping its data"
+        "step {n}/{of}: restart the service ({how}), keeping its data"
     ));
     let left = deadline.saturating_duration_since(Instant::now());
-    match tokio::time::timeout(left, control.restart(crate::checks::RestartMode::Graceful)).await {
+    match tokio::time::timeout(left, control.restart(mode)).await {
         Ok(Ok(url)) => {
             t.note(&format!("healthy again at {url}"));
             target.base_url = url;

@@ -38,8 +38,10 @@ pub struct Step {
     pub expect: Expect,
     pub capture: Vec<Capture>,
     /// A step that sends nothing: it restarts the service with its data kept (persistence checks) and waits
-    /// until it is healthy; later steps go to wherever it answers then.
-    pub restart: bool,
+    /// until it is healthy; later steps go to wherever it answers then. `restart = true` is a graceful restart
+    /// (SIGTERM, a grace period, then SIGKILL), `restart = "kill"` a crash (SIGKILL only), which a service that
+    /// saves only on shutdown does not survive.
+    pub restart: Option<crate::checks::RestartMode>,
     /// Sends the request many times at once instead of once (race conditions); no captures then.
     pub burst: Option<Burst>,
 }

@@ -15,6 +15,7 @@ use super::{
 use crate::checks::load::Source;
 use crate::checks::schema::{Dialect, JsonSchema};
 use crate::checks::template;
+use crate::checks::RestartMode;
 use crate::diagnostics::Diagnostic;
 
 #[derive(Deserialize)]
@@ -22,8 +23,8 @@ use crate::diagnostics::Diagnostic;
 pub(in crate::checks) struct RawStep {
     method: Option<Spanned<String>>,
     path: Option<Spanned<String>>,
-    /// `restart = true`: a step that restarts the service instead of sending a request.
-    restart: Option<Spanned<bool>>,
+    /// `restart = true` or `restart = "kill"`: a step that restarts the service instead of sending a request.
+    restart: Option<Spanned<RawRestart>>,
     #[serde(default)]
     headers: BTreeMap<Spanned<String>, Spanned<String>>,
     json: Option<Spanned<serde_json::Value>>,
@@ -33,6 +34,14 @@ pub(in crate::checks) struct RawStep {
     capture: BTreeMap<Spanned<String>, Spanned<String>>,
     /// `[check.step.burst]`: send the request many times at once.
     burst: Option<Spanned<RawBurst>>,
+}
+
+/// `true` (graceful), `false` (no restart) or a mode's name.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(in crate::checks) enum RawRestart {
+    Flag(bool),
+    Mode(String),
 }
 
 #[derive(Deserialize)]
@@ -183,16 +192,28 @@ impl Parser<'_, '_> {
                 up
             }
         };
-        let restart = raw.restart.as_ref().is_some_and(|r| *r.get_ref());
-        let path = match (&raw.path, &raw.restart) {
-            (Some(p), Some(r)) if *r.get_ref() => {
+        let restart = match raw.restart.as_ref().map(|r| (r.span().start, r.get_ref())) {
+            None | Some((_, RawRestart::Flag(false))) => None,
+            Some((_, RawRestart::Flag(true))) => Some(RestartMode::Graceful),
+            Some((_, RawRestart::Mode(m))) if m == "graceful" => Some(RestartMode::Graceful),
+            Some((_, RawRestart::Mode(m))) if m == "kill" => Some(RestartMode::Kill),
+            Some((at, RawRestart::Mode(m))) => {
+                self.problem(
+                    at,
+                    format!("unknown restart `{m}` (known: true, \"graceful\", \"kill\")"),
+                );
+                Some(RestartMode::Graceful)
+            }
+        };
+        let path = match (&raw.path, restart) {
+            (Some(p), Some(_)) => {
                 self.problem(
                     p.span().start,
-                    "a `restart = true` step sends no request: remove its `path`",
+                    "a `restart` step sends no request: remove its `path`",
                 );
                 String::new()
             }
-            (Some(p), _) => {
+            (Some(p), None) => {
                 let path = p.get_ref().clone();
                 if !(path.starts_with('/') || path.starts_with("{{")) {
                     self.problem(p.span().start, format!("path `{path}` must start with `/`"));
@@ -200,19 +221,13 @@ impl Parser<'_, '_> {
                 self.template(p.span().start, &path);
                 path
             }
-            (None, Some(r)) if *r.get_ref() => String::new(),
-            (None, Some(r)) => {
-                self.problem(
-                    r.span().start,
-                    "a step needs a `path` (or `restart = true`)",
-                );
-                String::new()
-            }
+            (None, Some(_)) => String::new(),
             (None, None) => {
-                self.problem(
-                    self.step_offset,
-                    "a step needs a `path` (or `restart = true`)",
-                );
+                let at = raw
+                    .restart
+                    .as_ref()
+                    .map_or(self.step_offset, |r| r.span().start);
+                self.problem(at, "a step needs a `path` (or `restart = true`)");
                 String::new()
             }
         };
@@ -243,8 +258,8 @@ impl Parser<'_, '_> {
         let expect = raw.expect.map(|e| self.expect(e)).unwrap_or_default();
         let burst = raw.burst.map(|b| {
             let offset = b.span().start;
-            if restart {
-                self.problem(offset, "a `restart = true` step sends nothing: it cannot be a burst");
+            if restart.is_some() {
+                self.problem(offset, "a `restart` step sends nothing: it cannot be a burst");
             }
             if let Some((name, _)) = raw.capture.iter().next() {
                 self.problem(

@@ -220,7 +220,7 @@ fn one(
             body: Some(body),
             expect: Expect::default(),
             capture: Vec::new(),
-            restart: false,
+            restart: None,
             burst: None,
         },
     })

@@ -172,7 +172,7 @@ async fn fetch(
             ..Expect::default()
         },
         capture: Vec::new(),
-        restart: false,
+        restart: None,
         burst: None,
     };
     let scenario = HttpScenario { steps: vec![step] };
