@@ -27,6 +27,9 @@ use std::time::Duration;
 
 use super::{CheckContext, Verdict};
 
+/// How long the move to green may wait for a slow request to have just left for blue (`steps.rs`).
+const SLOW_WAIT: Duration = Duration::from_secs(3);
+
 /// One swap check, as written under `[check.swap]`.
 #[derive(Debug, Clone)]
 pub struct SwapCheck {
@@ -92,8 +95,9 @@ impl SwapCheck {
 
     /// The longest a swap can take when every wait runs out: what the check's `timeout_secs` must exceed.
     pub fn longest(&self) -> Duration {
-        // Blue's and green's start, before and after, blue's grace, then the wait for the last answers.
-        self.ready_within * 2 + self.before + self.after + self.grace * 2
+        // Blue's and green's start, before and after, the wait for a slow request, blue's grace, then the wait
+        // for the last answers.
+        self.ready_within * 2 + self.before + self.after + SLOW_WAIT + self.grace * 2
     }
 }
 

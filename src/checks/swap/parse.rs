@@ -242,7 +242,7 @@ pub(in crate::checks) fn check(
         problems.push(src.at(
             table_at,
             format!(
-                "the swap may take up to {} s (2 × ready_within_secs + before_ms + after_ms + 2 × grace_secs): \
+                "the swap may take up to {} s (2 × ready_within_secs + before_ms + after_ms + 3 s + 2 × grace_secs): \
                  the check's timeout_secs ({timeout_secs}) must be longer",
                 check.longest().as_secs_f64()
             ),

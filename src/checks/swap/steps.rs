@@ -14,10 +14,12 @@ use super::judge::{self, Record};
 use super::router::{Backend, Router};
 use super::timeline::{BlueExit, Milestones};
 use super::traffic::{self, Mix};
-use super::{Judged, SwapCheck};
+use super::{Judged, SwapCheck, SLOW_WAIT};
 use crate::checks::Verdict;
 use crate::checks::{Instance, InstanceData, InstanceError, InstanceSpec, ServiceControl, Signal};
 
+/// The move to green waits (at most [`SLOW_WAIT`]) for a slow request sent to blue less than this ago.
+const FRESH_SLOW: Duration = Duration::from_millis(50);
 /// Between two readiness probes.
 const READY_POLL: Duration = Duration::from_millis(50);
 /// What a path segment must escape (RFC 3986's path characters stay as they are: `n_4` is sent as `n_4`).
@@ -176,7 +178,7 @@ impl Swap<'_> {
             self.write_carried(router.addr(), token).await;
         }
         tokio::time::sleep(check.before).await;
-        let moved = self.green(&router, &blue_backend, &blue.0).await;
+        let moved = self.green(&router, &blue_backend, &blue.0, &lanes).await;
         if moved.is_ok() {
             tokio::time::sleep(check.after).await;
         }
@@ -202,12 +204,21 @@ impl Swap<'_> {
         router: &Router,
         blue: &Backend,
         blue_instance: &Arc<dyn Instance>,
+        lanes: &traffic::Running,
     ) -> Result<(), Stop> {
         let check = self.check;
         self.m.green_started = Some(self.now());
         let (_, green_addr) = self.start(&check.green).await?;
         let green =
             Backend::new(&check.green, green_addr).map_err(|e| Stop::Platform(e.to_string()))?;
+        if check.slow_lanes > 0 {
+            // Green is ready; moving traffic just after a slow request left for blue puts SIGTERM on blue while
+            // that request has most of its time to run, whatever the lanes' rhythm.
+            let fresh = lanes.fresh_slow_request(FRESH_SLOW, SLOW_WAIT).await;
+            if !fresh {
+                self.note("no slow request was sent to blue just before the move");
+            }
+        }
         router.route_to(green);
         self.m.switched = Some(self.now());
         self.m.in_flight_at_sigterm = blue.in_flight();
