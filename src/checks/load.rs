@@ -13,9 +13,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::http::parse::{self as http_parse, RawStep};
-use super::lifecycle::parse::{self as lifecycle_parse, RawLifecycle};
 use super::image::parse::{self as image_parse, RawImage};
 use super::include::{self, IncludeDecl, RawInclude};
+use super::lifecycle::parse::{self as lifecycle_parse, RawLifecycle};
 use super::load_kind::parse::{self as load_parse, RawLoad};
 use super::manifests::parse::{self as manifests_parse, RawManifests};
 use super::openapi::parse::{self as openapi_parse, RawOpenApi};

@@ -31,10 +31,10 @@
 
 mod graph;
 pub mod http;
-pub mod instance;
-pub mod lifecycle;
 pub mod image;
 mod include;
+pub mod instance;
+pub mod lifecycle;
 mod load;
 pub mod load_kind;
 pub mod manifests;
@@ -53,11 +53,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use http::HttpScenario;
+pub use image::ImageCheck;
 pub use instance::{
     BoxFuture, Exit, Instance, InstanceData, InstanceError, InstanceSpec, RestartMode, Signal,
 };
 pub use lifecycle::LifecycleCheck;
-pub use image::ImageCheck;
 pub use load_kind::{Limits, LoadCheck, LoadStop};
 pub use manifests::ManifestsCheck;
 pub use openapi::OpenApiCheck;

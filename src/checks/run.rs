@@ -8,8 +8,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
 use super::http::{self, HttpScenario, StepError};
-use super::lifecycle::{self, LifecycleCheck};
 use super::image;
+use super::lifecycle::{self, LifecycleCheck};
 use super::load_kind::{self, LoadCheck};
 use super::manifests::{self, ManifestsCheck, ManifestsError};
 use super::openapi::{self, OpenApiCheck, OpenApiError};
@@ -134,9 +134,10 @@ async fn run_check(
             CheckKind::OpenApi(c) => run_openapi(def, c, client, target, ctx, deadline).await,
             CheckKind::Manifests(m) => run_manifests(m, client, target, ctx, deadline).await,
             // Handled above; kept so a new kind is a compile error here rather than a silent gap.
-            CheckKind::Load(_) | CheckKind::Lifecycle(_) | CheckKind::Swap(_) | CheckKind::Image(_) => {
-                Ended::Broken(String::new())
-            }
+            CheckKind::Load(_)
+            | CheckKind::Lifecycle(_)
+            | CheckKind::Swap(_)
+            | CheckKind::Image(_) => Ended::Broken(String::new()),
         }
     };
     let result = tokio::time::timeout(def.timeout + GRACE, run).await;
