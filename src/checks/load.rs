@@ -357,83 +357,51 @@ fn check_def(
             "[check.manifests] belongs to `manifests` checks",
         ));
     }
-    let kind = match raw.kind.get_ref().as_str() {
-        "http" => {
-            if let Some(l) = &raw.load {
-                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
-            }
-            security_parse::reject_on_other_kind(src, start, "http", &raw.security, problems);
-            http_parse::scenario(src, start, raw.step, problems).map(CheckKind::Http)
+    /// The kinds this loader knows, for the unknown-kind message and the checks below.
+    const KINDS: [&str; 8] = [
+        "http",
+        "image",
+        "lifecycle",
+        "load",
+        "manifests",
+        "openapi",
+        "security",
+        "swap",
+    ];
+    let kind_name = raw.kind.get_ref().as_str();
+    // `[check.load]` and the security probe's fields belong to their own kinds only.
+    if KINDS.contains(&kind_name) {
+        if let Some(l) = raw.load.as_ref().filter(|_| kind_name != "load") {
+            problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
         }
-        "load" => {
-            security_parse::reject_on_other_kind(src, start, "load", &raw.security, problems);
-            load_parse::check(
-                src,
-                start,
-                raw.load,
-                !raw.step.is_empty(),
-                timeout_secs,
-                problems,
-            )
-            .map(CheckKind::Load)
+        if kind_name != "security" {
+            security_parse::reject_on_other_kind(src, start, kind_name, &raw.security, problems);
         }
-        "security" => {
-            if let Some(l) = &raw.load {
-                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
-            }
-            let has_steps = !raw.step.is_empty();
-            security_parse::probe(src, start, has_steps, raw.security, problems)
-                .map(|p| CheckKind::Security(Box::new(p)))
-        }
-        "openapi" => {
-            if let Some(l) = &raw.load {
-                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
-            }
-            security_parse::reject_on_other_kind(src, start, "openapi", &raw.security, problems);
-            openapi_parse::check(src, start, raw.openapi, raw.step, problems)
-                .map(|c| CheckKind::OpenApi(Box::new(c)))
-        }
+    }
+    let has_steps = !raw.step.is_empty();
+    let kind = match kind_name {
+        "http" => http_parse::scenario(src, start, raw.step, problems).map(CheckKind::Http),
+        "load" => load_parse::check(src, start, raw.load, has_steps, timeout_secs, problems)
+            .map(CheckKind::Load),
+        "security" => security_parse::probe(src, start, has_steps, raw.security, problems)
+            .map(|p| CheckKind::Security(Box::new(p))),
+        "openapi" => openapi_parse::check(src, start, raw.openapi, raw.step, problems)
+            .map(|c| CheckKind::OpenApi(Box::new(c))),
         "lifecycle" => {
-            if let Some(l) = &raw.load {
-                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
-            }
-            security_parse::reject_on_other_kind(src, start, "lifecycle", &raw.security, problems);
-            let has_steps = !raw.step.is_empty();
             lifecycle_parse::check(src, start, raw.lifecycle, has_steps, timeout_secs, problems)
                 .map(|c| CheckKind::Lifecycle(Box::new(c)))
         }
-        "swap" => {
-            if let Some(l) = &raw.load {
-                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
-            }
-            security_parse::reject_on_other_kind(src, start, "swap", &raw.security, problems);
-            let has_steps = !raw.step.is_empty();
-            swap_parse::check(src, start, raw.swap, has_steps, timeout_secs, problems)
-                .map(|c| CheckKind::Swap(Box::new(c)))
-        }
+        "swap" => swap_parse::check(src, start, raw.swap, has_steps, timeout_secs, problems)
+            .map(|c| CheckKind::Swap(Box::new(c))),
         "image" => {
-            if let Some(l) = &raw.load {
-                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
-            }
-            security_parse::reject_on_other_kind(src, start, "image", &raw.security, problems);
-            let has_steps = !raw.step.is_empty();
             image_parse::check(src, start, raw.image, has_steps, problems).map(CheckKind::Image)
         }
-        "manifests" => {
-            if let Some(l) = &raw.load {
-                problems.push(src.at(l.span().start, "[check.load] belongs to `load` checks"));
-            }
-            security_parse::reject_on_other_kind(src, start, "manifests", &raw.security, problems);
-            let has_steps = !raw.step.is_empty();
-            manifests_parse::check(src, start, raw.manifests, has_steps, problems)
-                .map(CheckKind::Manifests)
-        }
+        "manifests" => manifests_parse::check(src, start, raw.manifests, has_steps, problems)
+            .map(CheckKind::Manifests),
         other => {
             problems.push(src.at(
                 raw.kind.span().start,
-                format!(
-                    "unknown check kind `{other}` (known: http, image, lifecycle, load, manifests, openapi, security, swap)"
-                ),
+                format!("unknown check kind `{other}` (known: {})", KINDS.join(", ")),
             ));
             None
         }

@@ -34,6 +34,7 @@ pub mod http;
 pub mod image;
 mod include;
 pub mod instance;
+mod judged;
 pub mod lifecycle;
 mod load;
 pub mod load_kind;

@@ -1,6 +1,7 @@
 //! Running a suite: dependency skips, the whole-check deadline, live events and the two texts of every
 //! outcome (the learner-safe message and the hidden detail).
 
+use std::future::Future;
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
@@ -9,12 +10,13 @@ use tokio::time::Instant;
 
 use super::http::{self, HttpScenario, StepError};
 use super::image;
-use super::lifecycle::{self, LifecycleCheck};
-use super::load_kind::{self, LoadCheck};
+use super::judged::Judged;
+use super::lifecycle;
+use super::load_kind;
 use super::manifests::{self, ManifestsCheck, ManifestsError};
 use super::openapi::{self, OpenApiCheck, OpenApiError};
 use super::security::{self, ProbeError, SecurityProbe};
-use super::swap::{self, SwapCheck};
+use super::swap;
 use super::template::Vars;
 use super::{
     graph, CheckContext, CheckDef, CheckEvent, CheckKind, CheckOutcome, CheckSuite, Target, Verdict,
@@ -105,17 +107,24 @@ async fn run_check(
     target: &Target,
     ctx: &CheckContext,
 ) -> CheckOutcome {
-    if let CheckKind::Load(l) = &def.kind {
-        return run_load(def, l, target).await;
-    }
-    if let CheckKind::Lifecycle(l) = &def.kind {
-        return run_lifecycle(def, l, ctx).await;
-    }
-    if let CheckKind::Swap(s) = &def.kind {
-        return run_swap(def, s, ctx).await;
-    }
-    if let CheckKind::Image(c) = &def.kind {
-        return run_image(def, c, ctx).await;
+    // The kinds that judge themselves, each its own way.
+    match &def.kind {
+        CheckKind::Load(l) => return run_judged(def, load_kind::run(l, target)).await,
+        CheckKind::Lifecycle(l) => {
+            // An instance of its own, on a port drawn from the run's seed and the check's id.
+            let service_port = ctx.env.get("PORT").and_then(|p| p.parse().ok());
+            let port = lifecycle::port_for(&mut check_rng(ctx.seed, &def.id), service_port);
+            return run_judged(def, lifecycle::run(l, ctx.control.as_deref(), port)).await;
+        }
+        CheckKind::Swap(s) => {
+            let token = rand_for(ctx.seed, &def.id);
+            return run_judged(def, swap::run(s, ctx, &token)).await;
+        }
+        CheckKind::Image(c) => return run_judged(def, image::run(c, ctx.control.as_deref())).await,
+        CheckKind::Http(_)
+        | CheckKind::Security(_)
+        | CheckKind::OpenApi(_)
+        | CheckKind::Manifests(_) => {}
     }
     // The kinds below talk HTTP through the suite's one client.
     let client = match client {
@@ -242,58 +251,10 @@ async fn run_manifests(
     }
 }
 
-async fn run_load(def: &CheckDef, check: &LoadCheck, target: &Target) -> CheckOutcome {
+/// Runs a kind that judges itself under the check's deadline, and adds the title, timing and fault wording.
+async fn run_judged(def: &CheckDef, judging: impl Future<Output = Judged>) -> CheckOutcome {
     let start = Instant::now();
-    let result = tokio::time::timeout(def.timeout + GRACE, load_kind::run(check, target)).await;
-    let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let Ok(judged) = result else {
-        return timed_out(def, took);
-    };
-    let message = match judged.verdict {
-        Verdict::Error => platform_fault(def),
-        _ => format!("{}: {}", def.title, judged.message),
-    };
-    outcome(def, judged.verdict, message, judged.detail, took)
-}
-
-/// A lifecycle check on an instance of its own, on a port drawn from the run's seed and the check's id.
-async fn run_lifecycle(def: &CheckDef, check: &LifecycleCheck, ctx: &CheckContext) -> CheckOutcome {
-    let start = Instant::now();
-    let service_port = ctx.env.get("PORT").and_then(|p| p.parse().ok());
-    let port = lifecycle::port_for(&mut check_rng(ctx.seed, &def.id), service_port);
-    let run = lifecycle::run(check, ctx.control.as_deref(), port);
-    let result = tokio::time::timeout(def.timeout + GRACE, run).await;
-    let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let Ok(judged) = result else {
-        return timed_out(def, took);
-    };
-    let message = match judged.verdict {
-        Verdict::Error => platform_fault(def),
-        _ => format!("{}: {}", def.title, judged.message),
-    };
-    outcome(def, judged.verdict, message, judged.detail, took)
-}
-
-/// A swap starts its own instances rather than calling the target, and writes its own summary.
-async fn run_swap(def: &CheckDef, check: &SwapCheck, ctx: &CheckContext) -> CheckOutcome {
-    let start = Instant::now();
-    let token = rand_for(ctx.seed, &def.id);
-    let result = tokio::time::timeout(def.timeout + GRACE, swap::run(check, ctx, &token)).await;
-    let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let Ok(judged) = result else {
-        return timed_out(def, took);
-    };
-    let message = match judged.verdict {
-        Verdict::Error => platform_fault(def),
-        _ => format!("{}: {}", def.title, judged.message),
-    };
-    outcome(def, judged.verdict, message, judged.detail, took)
-}
-
-async fn run_image(def: &CheckDef, check: &image::ImageCheck, ctx: &CheckContext) -> CheckOutcome {
-    let start = Instant::now();
-    let control = ctx.control.as_deref();
-    let result = tokio::time::timeout(def.timeout + GRACE, image::run(check, control)).await;
+    let result = tokio::time::timeout(def.timeout + GRACE, judging).await;
     let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     let Ok(judged) = result else {
         return timed_out(def, took);

@@ -22,7 +22,7 @@ mod tools;
 
 use std::pin::Pin;
 
-use super::{ServiceControl, Verdict};
+use super::ServiceControl;
 
 pub use export::{scan_export, LayerScan, ScanError, SCAN_CAP};
 pub use report::Finding;
@@ -149,12 +149,7 @@ impl ImageFacts {
 /// The engine's side of an image check, as the grader provides it.
 pub type ExportStream = Pin<Box<dyn tokio::io::AsyncRead + Send>>;
 
-/// How an image check ended: a verdict with its learner message (after the title) and hidden detail.
-pub(super) struct Judged {
-    pub verdict: Verdict,
-    pub message: String,
-    pub detail: String,
-}
+pub(super) use super::judged::Judged;
 
 /// Runs `check` on the run's image.
 pub(super) async fn run(check: &ImageCheck, control: Option<&dyn ServiceControl>) -> Judged {
@@ -198,14 +193,4 @@ pub(super) async fn run(check: &ImageCheck, control: Option<&dyn ServiceControl>
         }
     }
     report::judged(check, &facts, scanned.as_ref(), findings)
-}
-
-impl Judged {
-    fn broken(detail: String) -> Judged {
-        Judged {
-            verdict: Verdict::Error,
-            message: String::new(),
-            detail,
-        }
-    }
 }

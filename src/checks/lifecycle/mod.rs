@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use super::{ServiceControl, Verdict};
+use super::ServiceControl;
 
 /// The environment variable that asks the service for a start-up delay (documented in the w05 README).
 pub const READY_DELAY_VAR: &str = "READY_DELAY_MS";
@@ -104,14 +104,9 @@ impl Expect {
     }
 }
 
-/// What a lifecycle check concluded, before the runner adds the check's title and timing.
-pub(super) struct Judged {
-    pub verdict: Verdict,
-    /// Learner-safe: the property that failed, with measured times.
-    pub message: String,
-    /// Hidden: the instance, its port and environment names, the whole timeline.
-    pub detail: String,
-}
+/// What a lifecycle check concluded: the property that failed, with measured times; for the instructor the
+/// instance, its port and environment names, the whole timeline.
+pub(super) use super::judged::Judged;
 
 /// The instance's port: drawn from the check's seeded generator, never the default 8080 nor the run's own.
 pub(super) fn port_for(rng: &mut impl Rng, service_port: Option<u16>) -> u16 {

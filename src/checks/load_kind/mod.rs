@@ -13,7 +13,7 @@ pub(super) mod parse;
 
 use std::time::Duration;
 
-use super::{Target, Verdict};
+use super::Target;
 use crate::loadgen::{self, LoadSpec};
 
 /// One load check, as written under `[check.load]`.
@@ -51,14 +51,9 @@ pub struct Limits {
     pub max_error_rate: Option<f64>,
 }
 
-/// What a load check concluded, before the runner adds the check's title and timing.
-pub(super) struct Judged {
-    pub verdict: Verdict,
-    /// Learner-safe: measured figures and the names of the metrics that missed.
-    pub message: String,
-    /// Hidden: spec, limits, every figure.
-    pub detail: String,
-}
+/// What a load check concluded: measured figures and the names of the metrics that missed; for the instructor
+/// the spec, limits and every figure.
+pub(super) use super::judged::Judged;
 
 /// Runs the load against the target and judges it.
 pub(super) async fn run(check: &LoadCheck, target: &Target) -> Judged {

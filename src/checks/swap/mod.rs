@@ -101,14 +101,9 @@ impl SwapCheck {
     }
 }
 
-/// What a swap check concluded, before the runner adds the check's title and timing.
-pub(super) struct Judged {
-    pub verdict: Verdict,
-    /// Learner-safe: the one-line summary, and what failed.
-    pub message: String,
-    /// Hidden: the settings, the swap's own requests, the failed requests and the timeline.
-    pub detail: String,
-}
+/// What a swap check concluded: the learner's one-line summary and what failed; for the instructor the settings,
+/// the swap's own requests, the failed requests and the timeline.
+pub(super) use super::judged::Judged;
 
 /// Runs the swap with the run's service control; `token` marks the note carried over (from the run's seed).
 pub(super) async fn run(check: &SwapCheck, ctx: &CheckContext, token: &str) -> Judged {
