@@ -51,8 +51,9 @@ func main() {
 	go func() {
 		defer close(drained)
 		<-stop.Done()
-		// TODO(week 5): from the moment SIGTERM arrives /readyz must answer 503, so that a platform stops
-		// sending new traffic while the requests in flight finish.
+		// Not ready from the moment SIGTERM arrives, so that a platform stops sending new traffic while the
+		// requests in flight finish. (Shutdown also closes the listener at once: new connections are refused.)
+		ready.Store(false)
 		log.Printf("SIGTERM: draining")
 		ctx, done := context.WithTimeout(context.Background(), drainTimeout)
 		defer done()
