@@ -6,9 +6,7 @@
 //! as a tar stream read only up to the caller's cap, so a huge file costs no more than the cap in memory.
 
 use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{
-    CreateContainerOptions, DownloadFromContainerOptions, RemoveContainerOptions,
-};
+use bollard::query_parameters::{CreateContainerOptions, DownloadFromContainerOptions};
 use futures_util::StreamExt;
 
 use super::build::ImageId;
@@ -71,20 +69,11 @@ impl Sandbox {
             ))?;
         let read = self.download(&holder.id, path, cap).await;
         let removed = self
-            .docker
-            .remove_container(
+            .remove_holder(
                 &holder.id,
-                Some(RemoveContainerOptions {
-                    force: true,
-                    // With the anonymous volumes an image's `VOLUME` made, which carry no label of the run.
-                    v: true,
-                    ..Default::default()
-                }),
-            )
-            .await
-            .map_err(SandboxError::docker(
                 "remove the container that read a file of the image",
-            ));
+            )
+            .await;
         let bytes = read?;
         removed?;
         Ok(bytes)

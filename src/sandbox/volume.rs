@@ -79,21 +79,28 @@ impl Sandbox {
                 "hand the data volume to the service's user",
             ));
         let removed = self
-            .docker
-            .remove_container(
-                &holder.id,
-                Some(RemoveContainerOptions {
-                    force: true,
-                    // With the anonymous volumes an image's `VOLUME` made, which carry no label of the run.
-                    v: true,
-                    ..Default::default()
-                }),
-            )
-            .await
-            .map_err(SandboxError::docker(
-                "remove the data volume's owner container",
-            ));
+            .remove_holder(&holder.id, "remove the data volume's owner container")
+            .await;
         uploaded.and(removed).map_err(StartError::from)
+    }
+
+    /// Removes a never-started container made only to reach into a volume or an image (the volume's owner, a
+    /// file read out of an image), with the anonymous volumes an image's `VOLUME` made, which carry no label of
+    /// the run and so would outlive it.
+    pub(super) async fn remove_holder(
+        &self,
+        id: &str,
+        action: &'static str,
+    ) -> Result<(), SandboxError> {
+        let options = RemoveContainerOptions {
+            force: true,
+            v: true,
+            ..Default::default()
+        };
+        self.docker
+            .remove_container(id, Some(options))
+            .await
+            .map_err(SandboxError::docker(action))
     }
 }
 
