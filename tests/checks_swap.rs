@@ -11,14 +11,7 @@ use std::process::Command;
 const SWAP: &str = "zero-downtime-swap";
 
 fn reference() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    common::testsvc::binary();
-    let status = Command::new("bash")
-        .arg(root.join("scripts/build-references"))
-        .status()
-        .unwrap();
-    assert!(status.success(), "scripts/build-references failed");
-    root.join("target/references/w06-deploy")
+    common::testsvc::reference("w06-deploy")
 }
 
 fn prove() -> serde_json::Value {

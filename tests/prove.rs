@@ -6,23 +6,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
-/// The Docker context of a lab's reference service, written by `scripts/build-references` (run once per test
-/// process): the static testsvc and the lab's Dockerfile, with a `test` stage where the lab asks for one.
 fn reference(lab: &str) -> PathBuf {
-    static WRITTEN: OnceLock<()> = OnceLock::new();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    WRITTEN.get_or_init(|| {
-        // The same static build the other tests use, so this is quick once they have built it.
-        common::testsvc::binary();
-        let status = Command::new("bash")
-            .arg(root.join("scripts/build-references"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "scripts/build-references failed");
-    });
-    root.join("target/references").join(lab)
+    common::testsvc::reference(lab)
 }
 
 fn prove(lab_dir: &Path, reference: &Path) -> (bool, serde_json::Value) {

@@ -20,6 +20,7 @@
 //!   requests generated from it);
 //! - `lifecycle/`: the `lifecycle` kind (readiness while starting, SIGTERM with requests in flight, the exit),
 //!   on an instance of the service the check starts itself;
+//! - `counterpart.rs`: the containers a lab runs beside the service (a broker), as checks find and pause them;
 //! - `instance.rs`: the `Instance` trait, more copies of the service a check starts and stops itself;
 //! - `swap/`: the `swap` kind (a zero-downtime release: two instances of the learner's image behind Gauntlet's
 //!   own router, steady traffic moved from blue to green);
@@ -29,6 +30,7 @@
 //!   check);
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
+pub mod counterpart;
 mod graph;
 pub mod http;
 pub mod image;
@@ -53,6 +55,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use counterpart::{CounterpartInfo, CounterpartKind};
 pub use http::HttpScenario;
 pub use image::ImageCheck;
 pub use instance::{
@@ -177,6 +180,21 @@ pub trait ServiceControl: Send + Sync {
     fn submitted_file(&self, path: String, max: usize) -> SubmittedFile<'_> {
         let _ = (path, max);
         Box::pin(async { Err("the submitted project is not at hand".to_string()) })
+    }
+    /// The counterpart `name` of the lab (`[[counterpart]]` in `lab.toml`), started beside the service; `None`
+    /// when the lab declares none of that name (or this grader starts none).
+    fn counterpart(&self, name: &str) -> Option<CounterpartInfo> {
+        let _ = name;
+        None
+    }
+    /// Freezes (`paused = true`) or thaws the counterpart `name`: its processes stop without being told, its
+    /// connections stay open and unanswered, as in a network partition or a stalled broker.
+    fn pause_counterpart(&self, name: &str, paused: bool) -> BoxFuture<'_, Result<(), String>> {
+        let message = format!(
+            "this grader cannot {} counterpart `{name}`",
+            if paused { "pause" } else { "unpause" }
+        );
+        Box::pin(async move { Err(message) })
     }
 }
 

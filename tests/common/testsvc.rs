@@ -40,3 +40,21 @@ fn build() -> PathBuf {
     );
     binary
 }
+
+/// The Docker context of a bundled lab's reference service, written by `scripts/build-references` once per
+/// test process (the script itself also takes a lock, so test processes running side by side never write the
+/// same file at once).
+#[allow(dead_code)]
+pub fn reference(lab: &str) -> PathBuf {
+    static WRITTEN: OnceLock<()> = OnceLock::new();
+    let root = workspace_root();
+    WRITTEN.get_or_init(|| {
+        binary();
+        let status = Command::new("bash")
+            .arg(root.join("scripts/build-references"))
+            .status()
+            .expect("bash can run scripts/build-references");
+        assert!(status.success(), "scripts/build-references failed");
+    });
+    root.join("target").join("references").join(lab)
+}
