@@ -480,7 +480,8 @@ mod tests {
             "1 to 20",
         );
         one_problem(
-            "[[counterpart]]\nname = \"k\"\nkind = \"kafka\"\n[[counterpart]]\nname = \"k\"\nkind = \"kafka\"\n",
+            "[[counterpart]]\nname = \"k\"\nkind = \"kafka\"\n[[counterpart]]\nname = \"k\"\nkind = \"container\"\n\
+             image = \"x\"\ncommand = []\nport = 1\n",
             5,
             "declared twice",
         );
@@ -588,7 +589,7 @@ mod tests {
             "[[counterpart]]\nname = \"a\"\nkind = \"kafka\"\n[counterpart.service_env]\nT = \"x\"\n\
              [[counterpart]]\nname = \"b\"\nkind = \"container\"\nimage = \"x\"\ncommand = []\nport = 1\n\
              [counterpart.service_env]\nT = \"y\"\n",
-            12,
+            13,
             "another counterpart",
         );
     }

@@ -32,7 +32,8 @@ pub fn broker_run(image: &str, host: &str) -> BrokerRun {
                 "--advertised-listener-url",
                 &format!("tcp://{advertised}"),
                 "--storage-engine",
-                "sqlite:///data/tansu.db",
+                // Relative to the working folder, `/data` (tansu reads `sqlite:///data/x` as `/data/data/x`).
+                "sqlite://tansu.db",
             ]
             .map(String::from)
             .to_vec(),
