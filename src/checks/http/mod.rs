@@ -15,9 +15,10 @@ pub(super) mod parse;
 mod transcript;
 
 pub(super) use exec::{
-    client, error_chain, receive, run_observed, run_scenario, Observer, StepError,
+    build, client, error_chain, prepare, receive, render_expect, run_observed, run_scenario,
+    Observer, Prepared, StepError,
 };
-pub(super) use expect::{glob, Answer, Failure};
+pub(super) use expect::{check as check_answer, contains, glob, Answer, Failure};
 
 /// The steps of one http check, run in order; the first failing step ends the check.
 #[derive(Debug, Clone)]
