@@ -10,7 +10,7 @@ mod tansu;
 
 use std::time::Duration;
 
-use gauntlet::kafka::{self, Broker, KafkaError, NewRecord, ReadUntil};
+use gauntlet::kafka::{self, Broker, KafkaError, NewRecord, Proxy, ReadUntil};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::ClientConfig;
 use rdkafka::Message;
@@ -128,4 +128,30 @@ async fn a_missing_topic_and_a_dead_broker_are_named() {
     let dead = Broker::new(format!("127.0.0.1:{port}"));
     let err = kafka::committed_offsets(&dead, "g", "present").await.expect_err("dead broker");
     assert!(matches!(err, KafkaError::Unreachable { .. }), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_advertising_a_name_the_host_cannot_resolve_is_reached_through_the_proxy() {
+    let port = ports::free_port();
+    // As on a run's network: the broker calls itself by an alias only that network resolves.
+    let broker_proc = tansu::Tansu::advertising(port, &[("accounts", 2)], "kafka.gauntlet.invalid");
+    let proxy = Proxy::start(broker_proc.addr).await.expect("proxy");
+    let broker = Broker::new(proxy.addr.to_string());
+    let records: Vec<NewRecord> = (0..6).map(|i| record(&format!("k{i}"), "{}")).collect();
+    let delivered = kafka::produce(&broker, "accounts", &records, Duration::ZERO).await.expect("produce through the proxy");
+    assert_eq!(delivered.len(), 6);
+    let read = kafka::read_topic(&broker, "accounts", ReadUntil::End).await.expect("read through the proxy");
+    assert_eq!(read.len(), 6);
+    let offsets = kafka::committed_offsets(&broker, "g", "accounts").await.expect("offsets through the proxy");
+    assert_eq!(offsets.total_lag(), 6);
+    // Without the proxy the advertised name leads nowhere: the records are never delivered.
+    let direct = Broker::new(broker_proc.addr.to_string());
+    let err = tokio::time::timeout(
+        Duration::from_secs(40),
+        kafka::produce(&direct, "accounts", &records[..1], Duration::ZERO),
+    )
+    .await
+    .expect("gives up within the message timeout")
+    .expect_err("the advertised name does not resolve");
+    assert!(matches!(err, KafkaError::Produce { .. }), "{err}");
 }

@@ -1,9 +1,8 @@
 //! Where the broker is and the settings every client of the grader shares.
 //!
 //! rdkafka 0.39 offers no hook to rewrite the addresses a broker advertises (librdkafka's `resolve_cb` is not
-//! exposed, and the `resolve_broker_addr` of Materialize's fork is not in the released crate), so the grader
-//! must be able to reach the broker at the address it advertises: on the host in tests, and on the run's
-//! network the advertised listener must be an address the grader resolves too (see the report of issue 12).
+//! exposed, and the `resolve_broker_addr` of Materialize's fork is not in the released crate), so a broker on a
+//! run's network is reached through [`super::Proxy`], and `bootstrap` is the proxy's address.
 
 use std::time::Duration;
 

@@ -4,17 +4,21 @@
 //!
 //! - `connect.rs`: the client settings shared by every connection (where the broker is, timeouts);
 //! - `records.rs`: producing records and reading a topic back;
-//! - `offsets.rs`: a consumer group's committed offsets and the topic's end, giving the lag.
+//! - `offsets.rs`: a consumer group's committed offsets and the topic's end, giving the lag;
+//! - `proxy.rs`: the loopback proxy through which the grader reaches a broker that advertises a name only the
+//!   run's network resolves.
 //!
 //! None of these clients ever joins a consumer group: the learner's service owns its group, and a grader that
 //! joined it would take partitions away from the service under test.
 
 mod connect;
 mod offsets;
+mod proxy;
 mod records;
 
 pub use connect::Broker;
 pub use offsets::{committed_offsets, GroupOffsets, PartitionOffsets};
+pub use proxy::Proxy;
 pub use records::{produce, read_topic, Delivered, NewRecord, ReadRecord, ReadUntil};
 
 /// Why the grader's Kafka client could not do what a check asked; every variant is a platform fault from the

@@ -40,6 +40,11 @@ pub fn binary() -> PathBuf {
 impl Tansu {
     /// Starts a broker on `port` with `topics` (name, partitions) created first.
     pub fn start(port: u16, topics: &[(&str, u32)]) -> Tansu {
+        Tansu::advertising(port, topics, "127.0.0.1")
+    }
+
+    /// [`Tansu::start`], advertised under `host` (as a broker on a run's network advertises its alias).
+    pub fn advertising(port: u16, topics: &[(&str, u32)], host: &str) -> Tansu {
         let dir = tempfile::tempdir().expect("temp dir");
         let bin = binary();
         let storage = "sqlite://tansu.db";
@@ -57,9 +62,10 @@ impl Tansu {
             );
         }
         let url = format!("tcp://127.0.0.1:{port}");
+        let advertised = format!("tcp://{host}:{port}");
         let child = Command::new(&bin)
             .current_dir(dir.path())
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &advertised])
             .args(["--storage-engine", storage])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
