@@ -77,10 +77,6 @@ impl Timeline {
         ));
     }
 
-    pub fn elapsed(&self) -> std::time::Duration {
-        self.start.elapsed()
-    }
-
     pub fn into_string(self) -> String {
         self.text
     }

@@ -15,10 +15,9 @@ pub(super) mod parse;
 mod transcript;
 
 pub(super) use exec::{
-    build, client, error_chain, prepare, receive, render_expect, run_observed, run_scenario,
-    Observer, Prepared, StepError,
+    build, client, error_chain, prepare, receive, run_observed, run_scenario, Observer, StepError,
 };
-pub(super) use expect::{check as check_answer, contains, glob, Answer, Failure};
+pub(super) use expect::{contains, glob, Answer, Failure};
 
 /// The steps of one http check, run in order; the first failing step ends the check.
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::checks::events::Includes;
 
 fn rec(partition: i32, offset: i64, key: &str, value: Value) -> ReadRecord {
     ReadRecord {
