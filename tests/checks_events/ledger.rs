@@ -5,12 +5,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message};
 use serde_json::{json, Value};
-use tokio::task::JoinHandle;
 
 #[path = "http.rs"]
 mod http;
@@ -21,21 +23,27 @@ struct Ledger {
     seen: HashSet<String>,
 }
 
+/// The consumer runs on a thread of its own and leaves its group when the service is dropped, while the
+/// broker still runs (a consumer dropped after its broker waits a long time for an answer to its leave).
 pub struct Service {
     pub addr: SocketAddr,
     _http: http::Server,
-    consumer: JoinHandle<()>,
+    stop: Arc<AtomicBool>,
+    consumer: Option<JoinHandle<()>>,
 }
 
 impl Drop for Service {
     fn drop(&mut self) {
-        self.consumer.abort();
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.consumer.take() {
+            let _ = t.join();
+        }
     }
 }
 
 pub async fn start(broker: SocketAddr, topic: &str, group: &str, dedupe: bool) -> Service {
     let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let consumer: StreamConsumer = ClientConfig::new()
+    let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", broker.to_string())
         .set("group.id", group)
         .set("auto.offset.reset", "earliest")
@@ -45,9 +53,11 @@ pub async fn start(broker: SocketAddr, topic: &str, group: &str, dedupe: bool) -
         .expect("consumer");
     consumer.subscribe(&[topic]).expect("subscribe");
     let l = Arc::clone(&ledger);
-    let consumer = tokio::spawn(async move {
-        loop {
-            let Ok(m) = consumer.recv().await else { continue };
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = Arc::clone(&stop);
+    let consumer = std::thread::spawn(move || {
+        while !stopping.load(Ordering::SeqCst) {
+            let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) else { continue };
             let Some(v) = m.payload().and_then(|p| serde_json::from_slice::<Value>(p).ok()) else { continue };
             let id = v["id"].as_str().unwrap_or_default().to_string();
             let account = v["account"].as_str().unwrap_or_default().to_string();
@@ -76,6 +86,7 @@ pub async fn start(broker: SocketAddr, topic: &str, group: &str, dedupe: bool) -
     Service {
         addr: http.addr,
         _http: http,
-        consumer,
+        stop,
+        consumer: Some(consumer),
     }
 }
