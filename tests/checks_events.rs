@@ -4,14 +4,14 @@
 //! consumer that applies each event once and fails, with the balance it saw, on one that does not dedupe; a
 //! producing service is judged by the records it wrote, with the broker frozen (SIGSTOP) in the middle.
 
-#[path = "common/ports.rs"]
-mod ports;
-#[path = "common/tansu.rs"]
-mod tansu;
 #[path = "checks_events/ledger.rs"]
 mod ledger;
 #[path = "checks_events/notes.rs"]
 mod notes;
+#[path = "common/ports.rs"]
+mod ports;
+#[path = "common/tansu.rs"]
+mod tansu;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -60,17 +60,32 @@ impl ServiceControl for HostControl {
                 .status()
                 .await
                 .map_err(|e| e.to_string())?;
-            status.success().then_some(()).ok_or_else(|| format!("kill {signal} failed"))
+            status
+                .success()
+                .then_some(())
+                .ok_or_else(|| format!("kill {signal} failed"))
         })
     }
 }
 
-async fn run(check: &str, broker: &tansu::Tansu, service: SocketAddr, env: &[(&str, &str)]) -> CheckOutcome {
-    let suite = CheckSuite::parse_file(Path::new("checks/events.toml"), check, &["events".to_string()])
-        .unwrap_or_else(|ps| panic!("the check file is valid: {ps:?}"));
+async fn run(
+    check: &str,
+    broker: &tansu::Tansu,
+    service: SocketAddr,
+    env: &[(&str, &str)],
+) -> CheckOutcome {
+    let suite = CheckSuite::parse_file(
+        Path::new("checks/events.toml"),
+        check,
+        &["events".to_string()],
+    )
+    .unwrap_or_else(|ps| panic!("the check file is valid: {ps:?}"));
     let ctx = CheckContext {
         seed: 42,
-        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>(),
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>(),
         control: Some(Arc::new(HostControl {
             broker: broker.addr,
             broker_pid: broker.pid(),
@@ -82,7 +97,10 @@ async fn run(check: &str, broker: &tansu::Tansu, service: SocketAddr, env: &[(&s
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let mut outcomes = run_suite(&suite, &target, &ctx, &tx).await;
     // Shown with a failing test: the outcome and its whole timeline.
-    eprintln!("{:?}: {}\n{}", outcomes[0].verdict, outcomes[0].message, outcomes[0].detail);
+    eprintln!(
+        "{:?}: {}\n{}",
+        outcomes[0].verdict, outcomes[0].message, outcomes[0].detail
+    );
     assert_eq!(outcomes.len(), 1);
     outcomes.remove(0)
 }
@@ -139,9 +157,18 @@ async fn duplicates_pass_on_a_deduplicating_consumer() {
     let service = ledger::start(broker.addr, "accounts", "ledger", true).await;
     let o = run(APPLIES_ONCE, &broker, service.addr, &ENV).await;
     assert_eq!(o.verdict, Verdict::Pass, "{}\n{}", o.message, o.detail);
-    assert!(o.message.contains("records/s") && o.message.contains("lag 0"), "{}", o.message);
+    assert!(
+        o.message.contains("records/s") && o.message.contains("lag 0"),
+        "{}",
+        o.message
+    );
     // The timeline names the records produced, the exchanges and the group's offsets.
-    for part in ["produced 4 records to `accounts`", "GET /accounts/", "group `ledger` on `accounts`: lag 0", "read `accounts`: 4 records"] {
+    for part in [
+        "produced 4 records to `accounts`",
+        "GET /accounts/",
+        "group `ledger` on `accounts`: lag 0",
+        "read `accounts`: 4 records",
+    ] {
         assert!(o.detail.contains(part), "no `{part}` in:\n{}", o.detail);
     }
 }
@@ -153,7 +180,11 @@ async fn duplicates_fail_on_a_consumer_that_applies_each_copy() {
     let o = run(APPLIES_ONCE, &broker, service.addr, &ENV).await;
     assert_eq!(o.verdict, Verdict::Fail, "{}\n{}", o.message, o.detail);
     assert!(o.message.contains("failed at step 3 of 5"), "{}", o.message);
-    assert!(o.message.contains("at `/balance`: expected 5, got 15"), "{}", o.message);
+    assert!(
+        o.message.contains("at `/balance`: expected 5, got 15"),
+        "{}",
+        o.message
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -167,7 +198,9 @@ async fn a_consumer_group_that_never_commits_is_named() {
     let o = run(&check, &broker, service.addr, &ENV).await;
     assert_eq!(o.verdict, Verdict::Fail, "{}\n{}", o.message, o.detail);
     assert!(
-        o.message.contains("the consumer group `someone-else` committed nothing on `accounts` within 2 s"),
+        o.message.contains(
+            "the consumer group `someone-else` committed nothing on `accounts` within 2 s"
+        ),
         "{}",
         o.message
     );
@@ -177,11 +210,22 @@ async fn a_consumer_group_that_never_commits_is_named() {
 async fn a_broker_the_grader_cannot_reach_is_a_platform_fault() {
     let broker = tansu::Tansu::start(ports::free_port(), &[("accounts", 1)]);
     let service = ledger::start(broker.addr, "accounts", "ledger", true).await;
-    let check = APPLIES_ONCE.replace("produce = \"{{env.KAFKA_TOPIC}}\"", "produce = \"no-such-topic\"");
+    let check = APPLIES_ONCE.replace(
+        "produce = \"{{env.KAFKA_TOPIC}}\"",
+        "produce = \"no-such-topic\"",
+    );
     let o = run(&check, &broker, service.addr, &ENV).await;
     assert_eq!(o.verdict, Verdict::Error, "{}\n{}", o.message, o.detail);
-    assert!(o.message.contains("does not count against you"), "{}", o.message);
-    assert!(o.detail.contains("topic `no-such-topic` does not exist"), "{}", o.detail);
+    assert!(
+        o.message.contains("does not count against you"),
+        "{}",
+        o.message
+    );
+    assert!(
+        o.detail.contains("topic `no-such-topic` does not exist"),
+        "{}",
+        o.detail
+    );
 }
 
 /// A stream of writes to a service that publishes each as a record, the broker frozen for a while in the
@@ -229,8 +273,16 @@ async fn an_outbox_keeps_writes_fast_and_publishes_them_after_an_outage() {
     let service = notes::start(broker.addr, "notes", notes::Mode::Outbox).await;
     let o = run(OUTBOX, &broker, service.addr, &[]).await;
     assert_eq!(o.verdict, Verdict::Pass, "{}\n{}", o.message, o.detail);
-    assert!(o.message.contains("20 of 20 writes acknowledged"), "{}", o.message);
-    assert!(o.detail.contains("broker paused") && o.detail.contains("broker unpaused"), "{}", o.detail);
+    assert!(
+        o.message.contains("20 of 20 writes acknowledged"),
+        "{}",
+        o.message
+    );
+    assert!(
+        o.detail.contains("broker paused") && o.detail.contains("broker unpaused"),
+        "{}",
+        o.detail
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -239,10 +291,17 @@ async fn a_service_that_publishes_inline_stalls_with_the_broker() {
     let service = notes::start(broker.addr, "notes", notes::Mode::Inline).await;
     let o = run(OUTBOX, &broker, service.addr, &[]).await;
     // Unfreeze whatever happened, so the broker can be stopped.
-    let _ = std::process::Command::new("kill").args(["-CONT", &broker.pid().to_string()]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-CONT", &broker.pid().to_string()])
+        .status();
     assert_eq!(o.verdict, Verdict::Fail, "{}\n{}", o.message, o.detail);
     assert!(o.message.contains("failed at step 2 of 5"), "{}", o.message);
-    assert!(o.message.contains("took longer than 1500 ms") || o.message.contains("was not acknowledged"), "{}", o.message);
+    assert!(
+        o.message.contains("took longer than 1500 ms")
+            || o.message.contains("was not acknowledged"),
+        "{}",
+        o.message
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -252,5 +311,10 @@ async fn a_lost_publication_is_counted_against_the_acknowledged_writes() {
     let check = OUTBOX.replace("within_secs = 20\n[check", "within_secs = 3\n[check");
     let o = run(&check, &broker, service.addr, &[]).await;
     assert_eq!(o.verdict, Verdict::Fail, "{}\n{}", o.message, o.detail);
-    assert!(o.message.contains("4 of 20 acknowledged writes have no record in `notes`"), "{}", o.message);
+    assert!(
+        o.message
+            .contains("4 of 20 acknowledged writes have no record in `notes`"),
+        "{}",
+        o.message
+    );
 }

@@ -39,13 +39,24 @@ async fn produced_records_read_back_in_key_order_with_headers() {
     // A key always goes to one partition (the Java client's murmur2), and its offsets increase in send order.
     for k in 0..5 {
         let mine: Vec<_> = delivered.iter().skip(k).step_by(5).collect();
-        assert!(mine.iter().all(|d| d.partition == mine[0].partition), "key k{k}: {mine:?}");
-        assert!(mine.windows(2).all(|w| w[0].offset < w[1].offset), "key k{k}: {mine:?}");
+        assert!(
+            mine.iter().all(|d| d.partition == mine[0].partition),
+            "key k{k}: {mine:?}"
+        );
+        assert!(
+            mine.windows(2).all(|w| w[0].offset < w[1].offset),
+            "key k{k}: {mine:?}"
+        );
     }
     let used: std::collections::BTreeSet<i32> = delivered.iter().map(|d| d.partition).collect();
-    assert!(used.len() > 1, "five keys all in one partition of three: {used:?}");
+    assert!(
+        used.len() > 1,
+        "five keys all in one partition of three: {used:?}"
+    );
 
-    let read = kafka::read_topic(&broker, "accounts", ReadUntil::End).await.expect("read");
+    let read = kafka::read_topic(&broker, "accounts", ReadUntil::End)
+        .await
+        .expect("read");
     assert_eq!(read.len(), 30);
     for (r, d) in records.iter().zip(&delivered) {
         let back = read
@@ -58,13 +69,19 @@ async fn produced_records_read_back_in_key_order_with_headers() {
         assert!(back.timestamp_ms.is_some());
     }
     // A second read sees the same: reading commits nothing and moves nothing.
-    let again = kafka::read_topic(&broker, "accounts", ReadUntil::End).await.expect("read");
+    let again = kafka::read_topic(&broker, "accounts", ReadUntil::End)
+        .await
+        .expect("read");
     assert_eq!(again.len(), 30);
     // Waiting for more than there is ends at the deadline with what there is.
     let start = Instant::now();
-    let some = kafka::read_topic(&broker, "accounts", ReadUntil::AtLeast(31, start + Duration::from_millis(1500)))
-        .await
-        .expect("read");
+    let some = kafka::read_topic(
+        &broker,
+        "accounts",
+        ReadUntil::AtLeast(31, start + Duration::from_millis(1500)),
+    )
+    .await
+    .expect("read");
     assert_eq!(some.len(), 30);
     assert!(start.elapsed() >= Duration::from_millis(1400));
 }
@@ -75,9 +92,13 @@ async fn committed_offsets_follow_a_consumer_group_without_joining_it() {
     let broker_proc = tansu::Tansu::start(port, &[("events", 2)]);
     let broker = Broker::new(broker_proc.addr.to_string());
     let records: Vec<NewRecord> = (0..10).map(|i| record(&format!("k{i}"), "{}")).collect();
-    kafka::produce(&broker, "events", &records, Duration::ZERO).await.expect("produce");
+    kafka::produce(&broker, "events", &records, Duration::ZERO)
+        .await
+        .expect("produce");
 
-    let before = kafka::committed_offsets(&broker, "g1", "events").await.expect("offsets");
+    let before = kafka::committed_offsets(&broker, "g1", "events")
+        .await
+        .expect("offsets");
     assert!(!before.any_committed());
     assert_eq!(before.total_lag(), 10);
     assert_eq!(before.partitions.iter().map(|p| p.end).sum::<i64>(), 10);
@@ -100,16 +121,22 @@ async fn committed_offsets_follow_a_consumer_group_without_joining_it() {
         let _ = m.offset();
         n += 1;
     }
-    consumer.commit_consumer_state(CommitMode::Sync).expect("commit");
+    consumer
+        .commit_consumer_state(CommitMode::Sync)
+        .expect("commit");
 
-    let after = kafka::committed_offsets(&broker, "g1", "events").await.expect("offsets");
+    let after = kafka::committed_offsets(&broker, "g1", "events")
+        .await
+        .expect("offsets");
     assert!(after.any_committed());
     assert_eq!(after.total_lag(), 0, "{after:?}");
     // The group still has its one member: our read did not rebalance it away.
     let assignment = consumer.assignment().expect("assignment");
     assert_eq!(assignment.count(), 2);
     // Another group committed nothing.
-    let other = kafka::committed_offsets(&broker, "g2", "events").await.expect("offsets");
+    let other = kafka::committed_offsets(&broker, "g2", "events")
+        .await
+        .expect("offsets");
     assert!(!other.any_committed());
 }
 
@@ -118,15 +145,22 @@ async fn a_missing_topic_and_a_dead_broker_are_named() {
     let port = ports::free_port();
     let broker_proc = tansu::Tansu::start(port, &[("present", 1)]);
     let broker = Broker::new(broker_proc.addr.to_string());
-    let err = kafka::read_topic(&broker, "absent", ReadUntil::End).await.expect_err("no topic");
-    assert!(matches!(err, KafkaError::UnknownTopic(ref t) if t == "absent"), "{err}");
+    let err = kafka::read_topic(&broker, "absent", ReadUntil::End)
+        .await
+        .expect_err("no topic");
+    assert!(
+        matches!(err, KafkaError::UnknownTopic(ref t) if t == "absent"),
+        "{err}"
+    );
     let err = kafka::produce(&broker, "absent", &[record("k", "v")], Duration::ZERO)
         .await
         .expect_err("no topic");
     assert!(matches!(err, KafkaError::UnknownTopic(_)), "{err}");
     drop(broker_proc);
     let dead = Broker::new(format!("127.0.0.1:{port}"));
-    let err = kafka::committed_offsets(&dead, "g", "present").await.expect_err("dead broker");
+    let err = kafka::committed_offsets(&dead, "g", "present")
+        .await
+        .expect_err("dead broker");
     assert!(matches!(err, KafkaError::Unreachable { .. }), "{err}");
 }
 
@@ -138,11 +172,17 @@ async fn a_broker_advertising_a_name_the_host_cannot_resolve_is_reached_through_
     let proxy = Proxy::start(broker_proc.addr).await.expect("proxy");
     let broker = Broker::new(proxy.addr.to_string());
     let records: Vec<NewRecord> = (0..6).map(|i| record(&format!("k{i}"), "{}")).collect();
-    let delivered = kafka::produce(&broker, "accounts", &records, Duration::ZERO).await.expect("produce through the proxy");
+    let delivered = kafka::produce(&broker, "accounts", &records, Duration::ZERO)
+        .await
+        .expect("produce through the proxy");
     assert_eq!(delivered.len(), 6);
-    let read = kafka::read_topic(&broker, "accounts", ReadUntil::End).await.expect("read through the proxy");
+    let read = kafka::read_topic(&broker, "accounts", ReadUntil::End)
+        .await
+        .expect("read through the proxy");
     assert_eq!(read.len(), 6);
-    let offsets = kafka::committed_offsets(&broker, "g", "accounts").await.expect("offsets through the proxy");
+    let offsets = kafka::committed_offsets(&broker, "g", "accounts")
+        .await
+        .expect("offsets through the proxy");
     assert_eq!(offsets.total_lag(), 6);
     // Without the proxy the advertised name leads nowhere: the records are never delivered.
     let direct = Broker::new(broker_proc.addr.to_string());

@@ -12,8 +12,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::http::parse::{self as http_parse, RawStep};
 use super::events::parse::{self as events_parse, RawEvents};
+use super::http::parse::{self as http_parse, RawStep};
 use super::image::parse::{self as image_parse, RawImage};
 use super::include::{self, IncludeDecl, RawInclude};
 use super::lifecycle::parse::{self as lifecycle_parse, RawLifecycle};
@@ -360,7 +360,11 @@ fn check_def(
             "[check.manifests] belongs to `manifests` checks",
         ));
     }
-    if let Some(e) = raw.events.as_ref().filter(|_| raw.kind.get_ref() != "events") {
+    if let Some(e) = raw
+        .events
+        .as_ref()
+        .filter(|_| raw.kind.get_ref() != "events")
+    {
         problems.push(src.at(e.span().start, "[check.events] belongs to `events` checks"));
     }
     /// The kinds this loader knows, for the unknown-kind message and the checks below.

@@ -8,8 +8,8 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
-use super::http::{self, HttpScenario, StepError};
 use super::events;
+use super::http::{self, HttpScenario, StepError};
 use super::image;
 use super::judged::Judged;
 use super::lifecycle;

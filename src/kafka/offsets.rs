@@ -78,12 +78,13 @@ pub async fn committed_offsets(
         let partitions = parts
             .iter()
             .map(|p| {
-                let committed = committed
-                    .find_partition(&name, *p)
-                    .and_then(|e| match e.offset() {
-                        Offset::Offset(o) if o >= 0 => Some(o),
-                        _ => None,
-                    });
+                let committed =
+                    committed
+                        .find_partition(&name, *p)
+                        .and_then(|e| match e.offset() {
+                            Offset::Offset(o) if o >= 0 => Some(o),
+                            _ => None,
+                        });
                 PartitionOffsets {
                     partition: *p,
                     committed,

@@ -120,7 +120,10 @@ fn note_request(frame: &[u8], pending: &Pending) {
 /// The answer with every broker address replaced by the proxy's, or as it came when it names none (or cannot
 /// be decoded, which the client will then report itself).
 fn rewrite(frame: Bytes, pending: &Pending, me: SocketAddr) -> Bytes {
-    let Some(correlation) = frame.get(..4).map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]])) else {
+    let Some(correlation) = frame
+        .get(..4)
+        .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+    else {
         return frame;
     };
     let Some((key, version)) = pending

@@ -73,7 +73,11 @@ pub async fn produce(
         .create()
         .map_err(|e| KafkaError::Client(e.to_string()))?;
     // Asked first so that a missing topic or an unreachable broker is named as such, not as a delivery timeout.
-    let (p, addr, name) = (producer.clone(), broker.bootstrap.clone(), topic.to_string());
+    let (p, addr, name) = (
+        producer.clone(),
+        broker.bootstrap.clone(),
+        topic.to_string(),
+    );
     blocking(move || partitions(p.client(), &addr, &name)).await?;
     let mut pending = Vec::with_capacity(records.len());
     for (index, r) in records.iter().enumerate() {
@@ -138,7 +142,11 @@ pub async fn read_topic(
             .create()
             .map_err(|e| KafkaError::Client(e.to_string()))?,
     );
-    let (c, addr, name) = (consumer.clone(), broker.bootstrap.clone(), topic.to_string());
+    let (c, addr, name) = (
+        consumer.clone(),
+        broker.bootstrap.clone(),
+        topic.to_string(),
+    );
     let (parts, ends) = blocking(move || {
         let parts = partitions(c.client(), &addr, &name)?;
         let ends = super::offsets::high_watermarks(c.as_ref(), &name, &parts)?;
@@ -157,7 +165,11 @@ pub async fn read_topic(
     consumer.assign(&tpl).map_err(read_error)?;
     let mut records = Vec::new();
     // Per partition, the next offset still to read up to its end (only for `End`).
-    let mut left: BTreeMap<i32, i64> = ends.iter().filter(|(_, end)| **end > 0).map(|(p, e)| (*p, *e)).collect();
+    let mut left: BTreeMap<i32, i64> = ends
+        .iter()
+        .filter(|(_, end)| **end > 0)
+        .map(|(p, e)| (*p, *e))
+        .collect();
     let deadline = match until {
         ReadUntil::End => Instant::now() + REQUEST_TIMEOUT * 3,
         ReadUntil::AtLeast(_, d) => d,
@@ -170,16 +182,18 @@ pub async fn read_topic(
         if done {
             break;
         }
-        let message = match tokio::time::timeout_at(deadline, consumer.recv()).await {
-            Err(_) if matches!(until, ReadUntil::AtLeast(..)) => break,
-            Err(_) => {
-                return Err(KafkaError::Read {
+        let message =
+            match tokio::time::timeout_at(deadline, consumer.recv()).await {
+                Err(_) if matches!(until, ReadUntil::AtLeast(..)) => break,
+                Err(_) => return Err(KafkaError::Read {
                     topic: topic.to_string(),
-                    error: format!("the records up to the end were not all read in time ({} partitions short)", left.len()),
-                })
-            }
-            Ok(m) => m.map_err(read_error)?,
-        };
+                    error: format!(
+                        "the records up to the end were not all read in time ({} partitions short)",
+                        left.len()
+                    ),
+                }),
+                Ok(m) => m.map_err(read_error)?,
+            };
         let r = ReadRecord {
             partition: message.partition(),
             offset: message.offset(),
@@ -189,7 +203,12 @@ pub async fn read_topic(
                 .headers()
                 .map(|h| {
                     h.iter()
-                        .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec).unwrap_or_default()))
+                        .map(|h| {
+                            (
+                                h.key.to_string(),
+                                h.value.map(<[u8]>::to_vec).unwrap_or_default(),
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -200,7 +219,8 @@ pub async fn read_topic(
                 left.remove(&r.partition);
             }
         }
-        if matches!(until, ReadUntil::End) && ends.get(&r.partition).is_some_and(|e| r.offset >= *e) {
+        if matches!(until, ReadUntil::End) && ends.get(&r.partition).is_some_and(|e| r.offset >= *e)
+        {
             continue;
         }
         records.push(r);

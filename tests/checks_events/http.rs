@@ -35,7 +35,9 @@ where
     let handler = Arc::new(handler);
     let task = tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let handler = Arc::clone(&handler);
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
@@ -44,7 +46,12 @@ where
                         use http_body_util::BodyExt;
                         let method = req.method().to_string();
                         let path = req.uri().path().to_string();
-                        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let body = req
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
                         let (status, json) = handler(method, path, body).await;
                         let response = Response::builder()
                             .status(status)

@@ -57,8 +57,15 @@ pub async fn start(broker: SocketAddr, topic: &str, group: &str, dedupe: bool) -
     let stopping = Arc::clone(&stop);
     let consumer = std::thread::spawn(move || {
         while !stopping.load(Ordering::SeqCst) {
-            let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) else { continue };
-            let Some(v) = m.payload().and_then(|p| serde_json::from_slice::<Value>(p).ok()) else { continue };
+            let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) else {
+                continue;
+            };
+            let Some(v) = m
+                .payload()
+                .and_then(|p| serde_json::from_slice::<Value>(p).ok())
+            else {
+                continue;
+            };
             let id = v["id"].as_str().unwrap_or_default().to_string();
             let account = v["account"].as_str().unwrap_or_default().to_string();
             let amount = v["amount"].as_i64().unwrap_or(0);

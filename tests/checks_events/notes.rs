@@ -46,7 +46,14 @@ async fn publish(producer: &FutureProducer, topic: &str, event: &Value) -> bool 
 pub async fn start(broker: SocketAddr, topic: &str, mode: Mode) -> Service {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", broker.to_string())
-        .set("message.timeout.ms", if mode == Mode::Inline { "3000" } else { "120000" })
+        .set(
+            "message.timeout.ms",
+            if mode == Mode::Inline {
+                "3000"
+            } else {
+                "120000"
+            },
+        )
         .create()
         .expect("producer");
     let (tx, mut rx) = mpsc::unbounded_channel::<Value>();
@@ -62,14 +69,20 @@ pub async fn start(broker: SocketAddr, topic: &str, mode: Mode) -> Service {
     });
     let next = Arc::new(AtomicUsize::new(0));
     let http = http::serve(move |method, path, _| {
-        let (next, tx, producer, topic) = (Arc::clone(&next), tx.clone(), producer.clone(), topic.clone());
+        let (next, tx, producer, topic) = (
+            Arc::clone(&next),
+            tx.clone(),
+            producer.clone(),
+            topic.clone(),
+        );
         async move {
             if method != "POST" || path != "/notes" {
                 return (404, json!({"error": "not found"}));
             }
             let n = next.fetch_add(1, Ordering::SeqCst);
             let id = format!("n_{n}");
-            let event = json!({"event_id": format!("e_{n}"), "type": "note.created", "note_id": id});
+            let event =
+                json!({"event_id": format!("e_{n}"), "type": "note.created", "note_id": id});
             match mode {
                 Mode::Inline if !publish(&producer, &topic, &event).await => {
                     return (503, json!({"error": "broker unavailable"}))

@@ -22,12 +22,16 @@ pub fn binary() -> PathBuf {
     if let Ok(p) = std::env::var("GAUNTLET_TANSU") {
         return PathBuf::from(p);
     }
-    let cache = std::env::var("GAUNTLET_CACHE").map(PathBuf::from).unwrap_or_else(|_| {
-        let base = std::env::var("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache"));
-        base.join("gauntlet")
-    });
+    let cache = std::env::var("GAUNTLET_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            let base = std::env::var("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| {
+                    PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache")
+                });
+            base.join("gauntlet")
+        });
     let bin = cache.join("tansu-0.6.0/bin/tansu");
     assert!(
         bin.exists(),
@@ -52,18 +56,20 @@ impl Tansu {
         let advertised = format!("tcp://{host}:{port}");
         let child = Command::new(&bin)
             .current_dir(dir.path())
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &advertised])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &advertised,
+            ])
             .args(["--storage-engine", storage])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start tansu");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
-        let t = Tansu {
-            child,
-            addr,
-            dir,
-        };
+        let t = Tansu { child, addr, dir };
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(addr).is_err() {
             assert!(Instant::now() < deadline, "tansu did not listen on {addr}");
@@ -73,7 +79,13 @@ impl Tansu {
         for (name, partitions) in topics {
             let out = Command::new(&bin)
                 .current_dir(t.dir.path())
-                .args(["topic", "create", name, "--partitions", &partitions.to_string()])
+                .args([
+                    "topic",
+                    "create",
+                    name,
+                    "--partitions",
+                    &partitions.to_string(),
+                ])
                 .args(["--broker", &url])
                 .output()
                 .expect("run tansu topic create");

@@ -55,7 +55,10 @@ pub(super) fn judge(
     }
     if let Some(n) = expect.count {
         if selected.len() != n {
-            return Err(format!("expected {n} records {which}, found {}", selected.len()));
+            return Err(format!(
+                "expected {n} records {which}, found {}",
+                selected.len()
+            ));
         }
     }
     if let Some(id_at) = &expect.id {
@@ -83,7 +86,12 @@ pub(super) fn judge(
         let wanted = lists.get(&inc.list).map(Vec::as_slice).unwrap_or_default();
         let present: BTreeSet<String> = selected
             .iter()
-            .filter_map(|j| j.json.as_ref().and_then(|v| v.pointer(&inc.at)).map(as_text))
+            .filter_map(|j| {
+                j.json
+                    .as_ref()
+                    .and_then(|v| v.pointer(&inc.at))
+                    .map(as_text)
+            })
             .collect();
         let missing: Vec<String> = wanted
             .iter()
@@ -101,10 +109,18 @@ pub(super) fn judge(
             ));
         }
     }
-    Ok(format!("{} records {which}: every expectation held", selected.len()))
+    Ok(format!(
+        "{} records {which}: every expectation held",
+        selected.len()
+    ))
 }
 
-fn ids(expect: &RecordsExpect, id_at: &str, which: &str, selected: &[Judged]) -> Result<(), String> {
+fn ids(
+    expect: &RecordsExpect,
+    id_at: &str,
+    which: &str,
+    selected: &[Judged],
+) -> Result<(), String> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for j in selected {
         let Some(id) = j.json.as_ref().and_then(|v| v.pointer(id_at)).map(as_text) else {

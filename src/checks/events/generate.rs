@@ -94,12 +94,21 @@ mod tests {
         let mut vars = Vars::new(1, "r".into(), &BTreeMap::new());
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         let got = records(&step(false), &mut vars, &mut rng).expect("renders");
-        let ids: Vec<_> = got.iter().map(|g| g.id.clone().unwrap_or_default()).collect();
+        let ids: Vec<_> = got
+            .iter()
+            .map(|g| g.id.clone().unwrap_or_default())
+            .collect();
         assert_eq!(ids, ["e-0-r", "e-0-r", "e-1-r", "e-1-r", "e-2-r", "e-2-r"]);
-        let keys: Vec<_> = got.iter().map(|g| g.key.clone().unwrap_or_default()).collect();
+        let keys: Vec<_> = got
+            .iter()
+            .map(|g| g.key.clone().unwrap_or_default())
+            .collect();
         assert_eq!(keys, ["k-0", "k-0", "k-1", "k-1", "k-0", "k-0"]);
         assert_eq!(got[2].record.value, br#"{"id":"e-1-r","n":1}"#.to_vec());
-        assert_eq!(got[0].record.headers, vec![("source".to_string(), b"gauntlet".to_vec())]);
+        assert_eq!(
+            got[0].record.headers,
+            vec![("source".to_string(), b"gauntlet".to_vec())]
+        );
     }
 
     #[test]

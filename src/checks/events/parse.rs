@@ -72,7 +72,15 @@ struct RawEventStep {
 
 /// The actions, in the order the diagnostics name them.
 const ACTIONS: [&str; 9] = [
-    "produce", "request", "settle", "restart", "pause", "sleep_ms", "writes", "read", "group_lag",
+    "produce",
+    "request",
+    "settle",
+    "restart",
+    "pause",
+    "sleep_ms",
+    "writes",
+    "read",
+    "group_lag",
 ];
 
 /// Reads the `[check.events]` table of the check starting at byte `start`; `None` when any problem was found.
@@ -110,7 +118,10 @@ pub(in crate::checks) fn check(
         }
     };
     if raw.step.is_empty() {
-        problems.push(src.at(table_at, "an events check needs at least one [[check.events.step]]"));
+        problems.push(src.at(
+            table_at,
+            "an events check needs at least one [[check.events.step]]",
+        ));
     }
     let mut p = Parser {
         src,
@@ -179,12 +190,12 @@ impl Parser<'_, '_> {
     pub(super) fn json_template(&mut self, offset: usize, v: &serde_json::Value, indexed: bool) {
         match v {
             serde_json::Value::String(s) => self.template(offset, s, indexed),
-            serde_json::Value::Array(items) => {
-                items.iter().for_each(|i| self.json_template(offset, i, indexed))
-            }
-            serde_json::Value::Object(map) => {
-                map.values().for_each(|i| self.json_template(offset, i, indexed))
-            }
+            serde_json::Value::Array(items) => items
+                .iter()
+                .for_each(|i| self.json_template(offset, i, indexed)),
+            serde_json::Value::Object(map) => map
+                .values()
+                .for_each(|i| self.json_template(offset, i, indexed)),
             _ => {}
         }
     }
@@ -210,7 +221,12 @@ impl Parser<'_, '_> {
     }
 
     fn within(&mut self, w: Option<&Spanned<i64>>) -> Option<Duration> {
-        w.map(|w| Duration::from_secs(self.ranged(w, "within_secs", 1, MAX_WITHIN_SECS).unsigned_abs()))
+        w.map(|w| {
+            Duration::from_secs(
+                self.ranged(w, "within_secs", 1, MAX_WITHIN_SECS)
+                    .unsigned_abs(),
+            )
+        })
     }
 
     fn step(&mut self, at: usize, raw: RawEventStep) -> Option<EventStep> {
@@ -241,7 +257,9 @@ impl Parser<'_, '_> {
             [(a, _), (b, o), ..] => {
                 self.problem(
                     *o,
-                    format!("a step has exactly one action, but this one has `{a}` and `{b}`: split it"),
+                    format!(
+                        "a step has exactly one action, but this one has `{a}` and `{b}`: split it"
+                    ),
                 );
                 return None;
             }
@@ -267,27 +285,86 @@ impl Parser<'_, '_> {
     /// Fields given beside an action they do not belong to.
     fn stray_fields(&mut self, action: &str, raw: &RawEventStep) {
         let fields: [(&str, Option<usize>, &[&str]); 14] = [
-            ("records", raw.records.as_ref().map(|s| s.span().start), &["produce"]),
-            ("repeat", raw.repeat.as_ref().map(|s| s.span().start), &["produce"]),
-            ("shuffle", raw.shuffle.as_ref().map(|s| s.span().start), &["produce"]),
-            ("pace_ms", raw.pace_ms.as_ref().map(|s| s.span().start), &["produce"]),
-            ("expect", raw.expect.as_ref().map(|s| s.span().start), &["request", "settle"]),
-            ("capture", raw.capture.as_ref().map(|s| s.span().start), &["request", "settle"]),
-            ("within_secs", raw.within_secs.as_ref().map(|s| s.span().start), &["settle", "read", "group_lag"]),
-            ("min_rate", raw.min_rate.as_ref().map(|s| s.span().start), &["settle"]),
-            ("count", raw.count.as_ref().map(|s| s.span().start), &["writes"]),
-            ("concurrency", raw.concurrency.as_ref().map(|s| s.span().start), &["writes"]),
-            ("kill_after", raw.kill_after.as_ref().map(|s| s.span().start), &["writes"]),
-            ("collect", raw.collect.as_ref().map(|s| s.span().start), &["writes"]),
-            ("max_ms", raw.max_ms.as_ref().map(|s| s.span().start), &["writes"]),
-            ("expect_records", raw.expect_records.as_ref().map(|s| s.span().start), &["read"]),
+            (
+                "records",
+                raw.records.as_ref().map(|s| s.span().start),
+                &["produce"],
+            ),
+            (
+                "repeat",
+                raw.repeat.as_ref().map(|s| s.span().start),
+                &["produce"],
+            ),
+            (
+                "shuffle",
+                raw.shuffle.as_ref().map(|s| s.span().start),
+                &["produce"],
+            ),
+            (
+                "pace_ms",
+                raw.pace_ms.as_ref().map(|s| s.span().start),
+                &["produce"],
+            ),
+            (
+                "expect",
+                raw.expect.as_ref().map(|s| s.span().start),
+                &["request", "settle"],
+            ),
+            (
+                "capture",
+                raw.capture.as_ref().map(|s| s.span().start),
+                &["request", "settle"],
+            ),
+            (
+                "within_secs",
+                raw.within_secs.as_ref().map(|s| s.span().start),
+                &["settle", "read", "group_lag"],
+            ),
+            (
+                "min_rate",
+                raw.min_rate.as_ref().map(|s| s.span().start),
+                &["settle"],
+            ),
+            (
+                "count",
+                raw.count.as_ref().map(|s| s.span().start),
+                &["writes"],
+            ),
+            (
+                "concurrency",
+                raw.concurrency.as_ref().map(|s| s.span().start),
+                &["writes"],
+            ),
+            (
+                "kill_after",
+                raw.kill_after.as_ref().map(|s| s.span().start),
+                &["writes"],
+            ),
+            (
+                "collect",
+                raw.collect.as_ref().map(|s| s.span().start),
+                &["writes"],
+            ),
+            (
+                "max_ms",
+                raw.max_ms.as_ref().map(|s| s.span().start),
+                &["writes"],
+            ),
+            (
+                "expect_records",
+                raw.expect_records.as_ref().map(|s| s.span().start),
+                &["read"],
+            ),
         ];
         for (name, at, owners) in fields {
             if let Some(at) = at.filter(|_| !owners.contains(&action)) {
                 let owners: Vec<String> = owners.iter().map(|o| format!("`{o}`")).collect();
                 self.problem(
                     at,
-                    format!("`{name}` belongs to a {} step, not to `{action}`", owners.join(" or ")),
+                    format!(
+                        "`{name}` belongs to a {} step, not to `{action}`",
+                        owners.join(" or ")
+                    ),
                 );
             }
         }
@@ -311,16 +388,20 @@ impl Parser<'_, '_> {
             .into_iter()
             .map(|r| self.record(r))
             .collect();
-        let repeat = raw
-            .repeat
-            .map_or(1, |r| self.ranged(&r, "repeat", 1, MAX_RECORDS as i64).unsigned_abs() as usize);
+        let repeat = raw.repeat.map_or(1, |r| {
+            self.ranged(&r, "repeat", 1, MAX_RECORDS as i64)
+                .unsigned_abs() as usize
+        });
         let total: usize = records.iter().map(|r| r.copies).sum::<usize>() * repeat;
         if total > MAX_RECORDS {
-            self.problem(at, format!("this step produces {total} records; at most {MAX_RECORDS}"));
+            self.problem(
+                at,
+                format!("this step produces {total} records; at most {MAX_RECORDS}"),
+            );
         }
-        let pace = raw
-            .pace_ms
-            .map_or(0, |p| self.ranged(&p, "pace_ms", 0, MAX_PACE_MS).unsigned_abs());
+        let pace = raw.pace_ms.map_or(0, |p| {
+            self.ranged(&p, "pace_ms", 0, MAX_PACE_MS).unsigned_abs()
+        });
         self.produced = true;
         Some(Produce {
             topic: topic.into_inner(),
@@ -348,7 +429,10 @@ impl Parser<'_, '_> {
                 RecordValue::Text(t.into_inner())
             }
             (Some(_), Some(t)) => {
-                self.problem(t.span().start, "a record has either `json` or `text`, not both");
+                self.problem(
+                    t.span().start,
+                    "a record has either `json` or `text`, not both",
+                );
                 RecordValue::Text(String::new())
             }
             (None, None) => {
@@ -367,9 +451,9 @@ impl Parser<'_, '_> {
                 (k.into_inner(), v.into_inner())
             })
             .collect();
-        let copies = raw
-            .copies
-            .map_or(1, |c| self.ranged(&c, "copies", 1, 1000).unsigned_abs() as usize);
+        let copies = raw.copies.map_or(1, |c| {
+            self.ranged(&c, "copies", 1, 1000).unsigned_abs() as usize
+        });
         RecordTemplate {
             key,
             value,
@@ -392,7 +476,10 @@ impl Parser<'_, '_> {
             self.problem(at, "a request here has no `restart` or `burst`: a restart is a step of its own (`restart = \"kill\"`)");
         }
         if raw.expect.is_some() || !raw.capture.is_empty() {
-            self.problem(at, "write `expect` and `capture` beside the request, not inside it");
+            self.problem(
+                at,
+                "write `expect` and `capture` beside the request, not inside it",
+            );
         }
         raw.expect = expect.map(Spanned::into_inner);
         raw.capture = capture.map(Spanned::into_inner).unwrap_or_default();
@@ -411,17 +498,25 @@ impl Parser<'_, '_> {
         let req = raw.settle?;
         let at = req.span().start;
         if raw.expect.is_none() {
-            self.problem(at, "a `settle` step needs `expect`: the answer it waits for");
+            self.problem(
+                at,
+                "a `settle` step needs `expect`: the answer it waits for",
+            );
         }
         if let Some(r) = raw.min_rate.as_ref() {
             if !(r.get_ref().is_finite() && *r.get_ref() > 0.0) {
-                self.problem(r.span().start, "min_rate must be a positive number of records per second");
+                self.problem(
+                    r.span().start,
+                    "min_rate must be a positive number of records per second",
+                );
             }
             if !self.produced {
                 self.problem(r.span().start, "`min_rate` measures the records of an earlier `produce` step, and there is none");
             }
         }
-        let within = self.within(raw.within_secs.as_ref()).unwrap_or(DEFAULT_WITHIN);
+        let within = self
+            .within(raw.within_secs.as_ref())
+            .unwrap_or(DEFAULT_WITHIN);
         let step = self.http_step(req, raw.expect, raw.capture, false);
         Some(EventStep::Settle(Box::new(Settle {
             step,
@@ -437,12 +532,18 @@ impl Parser<'_, '_> {
             RawRestart::Mode(m) if m == "graceful" => RestartMode::Graceful,
             RawRestart::Mode(m) if m == "kill" => RestartMode::Kill,
             RawRestart::Flag(false) => {
-                self.problem(r.span().start, "`restart = false` does nothing: remove the step");
+                self.problem(
+                    r.span().start,
+                    "`restart = false` does nothing: remove the step",
+                );
                 return None;
             }
             RawRestart::Mode(m) => {
                 let m = m.clone();
-                self.problem(r.span().start, format!("unknown restart `{m}` (known: \"kill\", \"graceful\", true)"));
+                self.problem(
+                    r.span().start,
+                    format!("unknown restart `{m}` (known: \"kill\", \"graceful\", true)"),
+                );
                 return None;
             }
         };
@@ -458,17 +559,24 @@ impl Parser<'_, '_> {
         };
         let count = self.ranged(count, "count", 1, MAX_WRITES).unsigned_abs() as usize;
         let concurrency = raw.concurrency.as_ref().map_or(1, |c| {
-            self.ranged(c, "concurrency", 1, MAX_CONCURRENCY).unsigned_abs() as usize
+            self.ranged(c, "concurrency", 1, MAX_CONCURRENCY)
+                .unsigned_abs() as usize
         });
         let kill_after = raw.kill_after.as_ref().map(|k| {
             let hi = i64::try_from(count).unwrap_or(i64::MAX) - 1;
             if hi < 1 {
-                self.problem(k.span().start, "kill_after needs at least 2 writes in `count`");
+                self.problem(
+                    k.span().start,
+                    "kill_after needs at least 2 writes in `count`",
+                );
                 return 1;
             }
             self.ranged(k, "kill_after", 1, hi).unsigned_abs() as usize
         });
-        let max_ms = raw.max_ms.as_ref().map(|m| self.ranged(m, "max_ms", 1, 600_000).unsigned_abs());
+        let max_ms = raw
+            .max_ms
+            .as_ref()
+            .map(|m| self.ranged(m, "max_ms", 1, 600_000).unsigned_abs());
         let step = self.http_step(req, None, None, true);
         let mut collect = Vec::new();
         for (name, source) in raw.collect.map(Spanned::into_inner).unwrap_or_default() {
@@ -478,7 +586,10 @@ impl Parser<'_, '_> {
                 && !template::is_builtin(&n)
                 && n != "i";
             if !valid {
-                self.problem(name.span().start, format!("`{n}` cannot be a list name (letters, digits and `_`)"));
+                self.problem(
+                    name.span().start,
+                    format!("`{n}` cannot be a list name (letters, digits and `_`)"),
+                );
             }
             let s = source.get_ref();
             let src = match s.strip_prefix("header:") {
@@ -486,7 +597,10 @@ impl Parser<'_, '_> {
                 None => {
                     let p = s.strip_prefix("json:").unwrap_or(s);
                     if !valid_pointer(p) {
-                        self.problem(source.span().start, format!("`{s}` is neither `json:<pointer>` nor `header:<name>`"));
+                        self.problem(
+                            source.span().start,
+                            format!("`{s}` is neither `json:<pointer>` nor `header:<name>`"),
+                        );
                     }
                     CaptureSource::JsonPointer(p.to_string())
                 }
@@ -526,11 +640,16 @@ impl Parser<'_, '_> {
         let group = raw.group_lag?;
         self.template(group.span().start, group.get_ref(), false);
         let Some(topic) = raw.topic else {
-            self.problem(at, "a `group_lag` step needs `topic`: the topic whose end the group must reach");
+            self.problem(
+                at,
+                "a `group_lag` step needs `topic`: the topic whose end the group must reach",
+            );
             return None;
         };
         self.template(topic.span().start, topic.get_ref(), false);
-        let within = self.within(raw.within_secs.as_ref()).unwrap_or(DEFAULT_WITHIN);
+        let within = self
+            .within(raw.within_secs.as_ref())
+            .unwrap_or(DEFAULT_WITHIN);
         Some(GroupLag {
             group: group.into_inner(),
             topic: topic.into_inner(),

@@ -71,7 +71,11 @@ pub(in crate::checks) async fn run(
     timeout: Duration,
 ) -> Judged {
     let mut t = Timeline::new();
-    let Some(info) = ctx.control.as_ref().and_then(|c| c.counterpart(&check.broker)) else {
+    let Some(info) = ctx
+        .control
+        .as_ref()
+        .and_then(|c| c.counterpart(&check.broker))
+    else {
         return Judged::broken(format!(
             "the lab runs no counterpart `{}` (or this grader starts none): the check has no broker",
             check.broker
@@ -110,7 +114,10 @@ pub(in crate::checks) async fn run(
             let (verdict, message) = match end {
                 StepEnd::Failed(why) => {
                     r.t.event(&format!("FAILED at step {}: {why}", i + 1));
-                    (Verdict::Fail, format!("failed at step {} of {of}: {why}", i + 1))
+                    (
+                        Verdict::Fail,
+                        format!("failed at step {} of {of}: {why}", i + 1),
+                    )
                 }
                 StepEnd::Broken(why) => {
                     r.t.event(&format!("ERROR at step {}: {why}", i + 1));
@@ -165,7 +172,11 @@ impl<'a> Runner<'a> {
                     .pause_counterpart(broker, *paused)
                     .await
                     .map_err(|e| StepEnd::Broken(format!("pausing `{broker}`: {e}")))?;
-                self.t.event(if *paused { "broker paused" } else { "broker unpaused" });
+                self.t.event(if *paused {
+                    "broker paused"
+                } else {
+                    "broker unpaused"
+                });
                 Ok(())
             }
             EventStep::Sleep(d) => {
@@ -226,8 +237,15 @@ impl<'a> Runner<'a> {
         match done.result {
             Ok(()) => Ok(()),
             Err((_, StepError::Failed(f))) => {
-                let path = self.vars.render(&step.path).unwrap_or_else(|_| step.path.clone());
-                Err(StepEnd::Failed(format!("{} {path}: {}", step.method, f.detail())))
+                let path = self
+                    .vars
+                    .render(&step.path)
+                    .unwrap_or_else(|_| step.path.clone());
+                Err(StepEnd::Failed(format!(
+                    "{} {path}: {}",
+                    step.method,
+                    f.detail()
+                )))
             }
             Err((_, StepError::Broken(why))) => Err(StepEnd::Broken(why)),
         }
@@ -250,7 +268,8 @@ impl<'a> Runner<'a> {
                 }
                 Err(StepEnd::Broken(why)) => return Err(StepEnd::Broken(why)),
                 Err(StepEnd::Failed(why)) if Instant::now() + POLL >= until => {
-                    self.t.event(&format!("not settled after {tries} tries; the last:"));
+                    self.t
+                        .event(&format!("not settled after {tries} tries; the last:"));
                     self.t.block(&probe.into_string());
                     return Err(StepEnd::Failed(format!(
                         "not as expected within {} s: {why}",
@@ -286,7 +305,8 @@ impl<'a> Runner<'a> {
             RestartMode::Kill => "SIGKILL",
             RestartMode::Graceful => "SIGTERM",
         };
-        self.t.event(&format!("restart the service ({how}), keeping its data"));
+        self.t
+            .event(&format!("restart the service ({how}), keeping its data"));
         let left = self.deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, control.restart(mode)).await {
             Ok(Ok(url)) => {
@@ -331,7 +351,11 @@ impl<'a> Runner<'a> {
 
     fn render_expect(&self, e: &RecordsExpect) -> Result<RecordsExpect, TemplateError> {
         Ok(RecordsExpect {
-            filter: e.filter.as_ref().map(|f| self.vars.render_json(f)).transpose()?,
+            filter: e
+                .filter
+                .as_ref()
+                .map(|f| self.vars.render_json(f))
+                .transpose()?,
             ids: e
                 .ids
                 .as_ref()

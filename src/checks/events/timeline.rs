@@ -27,7 +27,12 @@ impl Timeline {
     /// A line stamped with the time since the check began.
     pub fn event(&mut self, line: &str) {
         let t = self.start.elapsed();
-        let _ = writeln!(self.text, "[{:>4}.{:03} s] {line}", t.as_secs(), t.subsec_millis());
+        let _ = writeln!(
+            self.text,
+            "[{:>4}.{:03} s] {line}",
+            t.as_secs(),
+            t.subsec_millis()
+        );
     }
 
     /// Text as it came (an HTTP transcript), indented under the last event.

@@ -83,9 +83,18 @@ pub(super) async fn run(w: &Writes, r: &mut Runner<'_>) -> Result<(), StepEnd> {
         .into_iter()
         .collect();
     ended?;
-    let mut sent = shared.sent.into_inner().unwrap_or_else(PoisonError::into_inner);
-    let kill = shared.kill.into_inner().unwrap_or_else(PoisonError::into_inner);
-    r.target.base_url = shared.url.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let mut sent = shared
+        .sent
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    let kill = shared
+        .kill
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    r.target.base_url = shared
+        .url
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
     sent.sort_by_key(|s| s.index);
     report(r, w, &sent, &kill, began);
     judge(r, w, &sent, &kill)
@@ -101,7 +110,10 @@ async fn worker(s: &Shared<'_>) -> Result<(), StepEnd> {
         }
         let sent = send(s, index).await?;
         let acked = sent.acked();
-        s.sent.lock().unwrap_or_else(PoisonError::into_inner).push(sent);
+        s.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(sent);
         if !acked {
             continue;
         }
@@ -121,9 +133,15 @@ async fn send(s: &Shared<'_>, index: usize) -> Result<Sent, StepEnd> {
     let broken = |e: crate::checks::http::StepError| StepEnd::Broken(e.to_string());
     let p = prepare(&s.w.step, &target, &vars).map_err(broken)?;
     let left = s.deadline.saturating_duration_since(Instant::now());
-    let request = build(s.client, &s.w.step.method, p.url, &p.headers, p.body.as_ref())
-        .map_err(broken)?
-        .timeout(left);
+    let request = build(
+        s.client,
+        &s.w.step.method,
+        p.url,
+        &p.headers,
+        p.body.as_ref(),
+    )
+    .map_err(broken)?
+    .timeout(left);
     let started = Instant::now();
     let answer = receive(request, KEEP).await;
     let ended = Instant::now();
@@ -131,19 +149,20 @@ async fn send(s: &Shared<'_>, index: usize) -> Result<Sent, StepEnd> {
     Ok(match answer {
         Ok(a) => {
             let json: Option<Value> = serde_json::from_slice(&a.body).ok();
-            let values = s
-                .w
-                .collect
-                .iter()
-                .map(|(_, from)| match from {
-                    CaptureSource::JsonPointer(p) => json.as_ref().and_then(|j| j.pointer(p)).cloned(),
-                    CaptureSource::Header(h) => a
-                        .headers
-                        .iter()
-                        .find(|(n, _)| n == h)
-                        .map(|(_, v)| Value::String(v.clone())),
-                })
-                .collect();
+            let values =
+                s.w.collect
+                    .iter()
+                    .map(|(_, from)| match from {
+                        CaptureSource::JsonPointer(p) => {
+                            json.as_ref().and_then(|j| j.pointer(p)).cloned()
+                        }
+                        CaptureSource::Header(h) => a
+                            .headers
+                            .iter()
+                            .find(|(n, _)| n == h)
+                            .map(|(_, v)| Value::String(v.clone())),
+                    })
+                    .collect();
             Sent {
                 index,
                 started,
@@ -188,7 +207,12 @@ fn during_kill(sent: &Sent, kill: &Kill) -> bool {
 
 fn report(r: &mut Runner<'_>, w: &Writes, sent: &[Sent], kill: &Kill, began: Instant) {
     let acked = sent.iter().filter(|s| s.acked()).count();
-    let slowest = sent.iter().filter(|s| s.acked()).map(|s| s.elapsed_ms).max().unwrap_or(0);
+    let slowest = sent
+        .iter()
+        .filter(|s| s.acked())
+        .map(|s| s.elapsed_ms)
+        .max()
+        .unwrap_or(0);
     r.t.event(&format!(
         "{} {}: {} sent, {concurrency} at a time, {acked} acknowledged, slowest acknowledged {slowest} ms, \
          all in {} ms",
@@ -205,21 +229,34 @@ fn report(r: &mut Runner<'_>, w: &Writes, sent: &[Sent], kill: &Kill, began: Ins
             w.kill_after.unwrap_or(0),
             at(k),
             kill.ended.map_or("never".into(), at),
-            kill.error.as_ref().map_or(String::new(), |e| format!(" ({e})")),
+            kill.error
+                .as_ref()
+                .map_or(String::new(), |e| format!(" ({e})")),
         ));
     }
     let failed: Vec<&Sent> = sent.iter().filter(|s| !s.acked()).collect();
-    r.t.records(failed.iter().take(LISTED).map(|s| {
-        format!(
-            "write {} not acknowledged{}: {}",
-            s.index,
-            if during_kill(s, kill) { " (service down)" } else { "" },
-            match &s.answer {
-                Ok(status) => format!("status {status}"),
-                Err(e) => e.clone(),
-            }
-        )
-    }).collect::<Vec<_>>().into_iter());
+    r.t.records(
+        failed
+            .iter()
+            .take(LISTED)
+            .map(|s| {
+                format!(
+                    "write {} not acknowledged{}: {}",
+                    s.index,
+                    if during_kill(s, kill) {
+                        " (service down)"
+                    } else {
+                        ""
+                    },
+                    match &s.answer {
+                        Ok(status) => format!("status {status}"),
+                        Err(e) => e.clone(),
+                    }
+                )
+            })
+            .collect::<Vec<_>>()
+            .into_iter(),
+    );
 }
 
 fn judge(r: &mut Runner<'_>, w: &Writes, sent: &[Sent], kill: &Kill) -> Result<(), StepEnd> {
@@ -232,7 +269,9 @@ fn judge(r: &mut Runner<'_>, w: &Writes, sent: &[Sent], kill: &Kill) -> Result<(
             )));
         }
         if kill.error.is_some() {
-            return Err(StepEnd::Failed("the service did not come back after being killed".into()));
+            return Err(StepEnd::Failed(
+                "the service did not come back after being killed".into(),
+            ));
         }
     }
     if let Some(s) = sent.iter().find(|s| !s.acked() && !during_kill(s, kill)) {
@@ -246,7 +285,10 @@ fn judge(r: &mut Runner<'_>, w: &Writes, sent: &[Sent], kill: &Kill) -> Result<(
         )));
     }
     if let Some(limit) = w.max_ms {
-        let slow: Vec<&Sent> = sent.iter().filter(|s| s.acked() && s.elapsed_ms > limit).collect();
+        let slow: Vec<&Sent> = sent
+            .iter()
+            .filter(|s| s.acked() && s.elapsed_ms > limit)
+            .collect();
         if let Some(worst) = slow.iter().map(|s| s.elapsed_ms).max() {
             return Err(StepEnd::Failed(format!(
                 "{} of {} acknowledged writes took longer than {limit} ms (the slowest {worst} ms)",
@@ -277,6 +319,7 @@ fn judge(r: &mut Runner<'_>, w: &Writes, sent: &[Sent], kill: &Kill) -> Result<(
         r.lists.insert(name.clone(), list);
     }
     let acked = sent.iter().filter(|s| s.acked()).count();
-    r.figures.push(format!("{acked} of {} writes acknowledged", w.count));
+    r.figures
+        .push(format!("{acked} of {} writes acknowledged", w.count));
     Ok(())
 }

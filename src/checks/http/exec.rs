@@ -201,7 +201,11 @@ pub(in crate::checks) struct Prepared {
 }
 
 /// Substitutes the variables of a step's request and adds the default content type of its body.
-pub(in crate::checks) fn prepare(step: &Step, target: &Target, vars: &Vars) -> Result<Prepared, StepError> {
+pub(in crate::checks) fn prepare(
+    step: &Step,
+    target: &Target,
+    vars: &Vars,
+) -> Result<Prepared, StepError> {
     let path = vars.render(&step.path)?;
     let url = resolve(target, &step.path, &path)?;
     let mut headers: Vec<(String, String)> = step

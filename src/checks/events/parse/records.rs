@@ -53,19 +53,34 @@ pub(super) fn expect(
     let before = p.problems.len();
     if let Some(f) = &raw.filter {
         if !f.get_ref().is_object() {
-            p.problem(f.span().start, "`where` is a table: the subset a record's JSON value must contain");
+            p.problem(
+                f.span().start,
+                "`where` is a table: the subset a record's JSON value must contain",
+            );
         }
         p.json_template(f.span().start, f.get_ref(), false);
     }
     let id = raw.id.as_ref().map(|i| p.pointer(i));
     let needs_id = [
         ("ids", raw.ids.as_ref().map(|s| s.span().start)),
-        ("each_once", raw.each_once.as_ref().filter(|e| *e.get_ref()).map(|s| s.span().start)),
-        ("one_id_per", raw.one_id_per.as_ref().map(|s| s.span().start)),
+        (
+            "each_once",
+            raw.each_once
+                .as_ref()
+                .filter(|e| *e.get_ref())
+                .map(|s| s.span().start),
+        ),
+        (
+            "one_id_per",
+            raw.one_id_per.as_ref().map(|s| s.span().start),
+        ),
     ];
     for (name, offset) in needs_id {
         if let Some(o) = offset.filter(|_| id.is_none()) {
-            p.problem(o, format!("`{name}` needs `id`: the JSON pointer to a record's id"));
+            p.problem(
+                o,
+                format!("`{name}` needs `id`: the JSON pointer to a record's id"),
+            );
         }
     }
     let ids = raw.ids.map(|ids| {
@@ -92,7 +107,10 @@ pub(super) fn expect(
         if !lists.contains(i.list.get_ref()) {
             p.problem(
                 i.list.span().start,
-                format!("`{}` is not a list collected by an earlier `writes` step", i.list.get_ref()),
+                format!(
+                    "`{}` is not a list collected by an earlier `writes` step",
+                    i.list.get_ref()
+                ),
             );
         }
         Includes {

@@ -17,7 +17,10 @@ fn parse(steps: &str) -> Result<CheckSuite, Vec<Diagnostic>> {
 fn problems(steps: &str) -> Vec<(usize, String)> {
     match parse(steps) {
         Ok(_) => Vec::new(),
-        Err(ps) => ps.into_iter().map(|p| (p.line.unwrap_or(0), p.message)).collect(),
+        Err(ps) => ps
+            .into_iter()
+            .map(|p| (p.line.unwrap_or(0), p.message))
+            .collect(),
     }
 }
 
@@ -108,7 +111,10 @@ fn the_documented_syntax_parses_into_every_step() {
             EventStep::Pause(false) => "unpause",
             EventStep::Sleep(_) => "sleep",
             EventStep::Writes(w) => {
-                assert_eq!((w.count, w.concurrency, w.kill_after, w.max_ms), (60, 4, Some(25), Some(800)));
+                assert_eq!(
+                    (w.count, w.concurrency, w.kill_after, w.max_ms),
+                    (60, 4, Some(25), Some(800))
+                );
                 "writes"
             }
             EventStep::Read(r) => {
@@ -120,7 +126,17 @@ fn the_documented_syntax_parses_into_every_step() {
         .collect();
     assert_eq!(
         kinds,
-        ["produce", "request", "settle", "restart", "pause", "sleep", "writes", "read", "group_lag"]
+        [
+            "produce",
+            "request",
+            "settle",
+            "restart",
+            "pause",
+            "sleep",
+            "writes",
+            "read",
+            "group_lag"
+        ]
     );
 }
 
@@ -129,33 +145,65 @@ fn a_step_with_no_action_or_two_is_refused() {
     let ps = problems("[[check.events.step]]\nwithin_secs = 3\n");
     assert!(has(&ps, 8, "a step needs one action"), "{ps:?}");
     let ps = problems("[[check.events.step]]\npause = true\nsleep_ms = 10\n");
-    assert!(has(&ps, 10, "exactly one action, but this one has `pause` and `sleep_ms`"), "{ps:?}");
+    assert!(
+        has(
+            &ps,
+            10,
+            "exactly one action, but this one has `pause` and `sleep_ms`"
+        ),
+        "{ps:?}"
+    );
 }
 
 #[test]
 fn unknown_fields_are_refused_with_their_line() {
     let ps = problems("[[check.events.step]]\npause = true\npaws = 1\n");
-    assert!(ps.iter().any(|(_, m)| m.contains("unknown field `paws`")), "{ps:?}");
+    assert!(
+        ps.iter().any(|(_, m)| m.contains("unknown field `paws`")),
+        "{ps:?}"
+    );
     let ps = problems("[[check.events.step]]\nread = \"t\"\n[check.events.step.expect_records]\ncount = 1\nevery = 2\n");
-    assert!(ps.iter().any(|(_, m)| m.contains("unknown field `every`")), "{ps:?}");
+    assert!(
+        ps.iter().any(|(_, m)| m.contains("unknown field `every`")),
+        "{ps:?}"
+    );
 }
 
 #[test]
 fn fields_of_another_action_are_refused() {
     let ps = problems("[[check.events.step]]\npause = true\nmin_rate = 3\n");
-    assert!(has(&ps, 10, "`min_rate` belongs to a `settle` step, not to `pause`"), "{ps:?}");
+    assert!(
+        has(
+            &ps,
+            10,
+            "`min_rate` belongs to a `settle` step, not to `pause`"
+        ),
+        "{ps:?}"
+    );
     let ps = problems("[[check.events.step]]\nrestart = \"kill\"\n[check.events.step.expect_records]\ncount = 1\n");
-    assert!(has(&ps, 10, "`expect_records` belongs to a `read` step"), "{ps:?}");
+    assert!(
+        has(&ps, 10, "`expect_records` belongs to a `read` step"),
+        "{ps:?}"
+    );
     let ps = problems("[[check.events.step]]\nread = \"t\"\ntopic = \"t\"\n[check.events.step.expect_records]\ncount = 1\n");
-    assert!(has(&ps, 10, "`topic` belongs to a `group_lag` step"), "{ps:?}");
+    assert!(
+        has(&ps, 10, "`topic` belongs to a `group_lag` step"),
+        "{ps:?}"
+    );
 }
 
 #[test]
 fn read_needs_expectations_and_group_lag_a_topic() {
     let ps = problems("[[check.events.step]]\nread = \"t\"\n");
-    assert!(has(&ps, 8, "needs [check.events.step.expect_records]"), "{ps:?}");
+    assert!(
+        has(&ps, 8, "needs [check.events.step.expect_records]"),
+        "{ps:?}"
+    );
     let ps = problems("[[check.events.step]]\nread = \"t\"\n[check.events.step.expect_records]\nwhere = { a = 1 }\n");
-    assert!(has(&ps, 10, "expect_records needs an expectation"), "{ps:?}");
+    assert!(
+        has(&ps, 10, "expect_records needs an expectation"),
+        "{ps:?}"
+    );
     let ps = problems("[[check.events.step]]\ngroup_lag = \"g\"\n");
     assert!(has(&ps, 8, "needs `topic`"), "{ps:?}");
 }
@@ -170,14 +218,18 @@ fn min_rate_needs_an_earlier_produce() {
 fn settle_needs_expect_and_expect_goes_beside_the_request() {
     let ps = problems("[[check.events.step]]\nsettle = { path = \"/x\" }\n");
     assert!(has(&ps, 9, "needs `expect`"), "{ps:?}");
-    let ps = problems("[[check.events.step]]\nrequest = { path = \"/x\", expect = { status = 200 } }\n");
+    let ps =
+        problems("[[check.events.step]]\nrequest = { path = \"/x\", expect = { status = 200 } }\n");
     assert!(has(&ps, 9, "beside the request"), "{ps:?}");
 }
 
 #[test]
 fn variables_must_be_defined_earlier_and_i_only_where_many_are_sent() {
     let ps = problems("[[check.events.step]]\nrequest = { path = \"/n/{{note}}\" }\n");
-    assert!(ps.iter().any(|(l, m)| *l == 9 && m.contains("`note`")), "{ps:?}");
+    assert!(
+        ps.iter().any(|(l, m)| *l == 9 && m.contains("`note`")),
+        "{ps:?}"
+    );
     let ps = problems("[[check.events.step]]\nread = \"t-{{i}}\"\n[check.events.step.expect_records]\ncount = 1\n");
     assert!(has(&ps, 9, "variable `i` is not defined"), "{ps:?}");
     let ps = problems("[[check.events.step]]\nread = \"t\"\n[check.events.step.expect_records]\nincludes = { list = \"acked\", at = \"/id\" }\n");
@@ -209,7 +261,10 @@ fn id_expectations_need_an_id_and_none_stands_alone() {
     let ps = problems("[[check.events.step]]\nread = \"t\"\n[check.events.step.expect_records]\neach_once = true\n");
     assert!(has(&ps, 11, "`each_once` needs `id`"), "{ps:?}");
     let ps = problems("[[check.events.step]]\nread = \"t\"\n[check.events.step.expect_records]\nnone = true\ncount = 2\n");
-    assert!(has(&ps, 11, "`none = true` asks for no record at all"), "{ps:?}");
+    assert!(
+        has(&ps, 11, "`none = true` asks for no record at all"),
+        "{ps:?}"
+    );
     let ps = problems("[[check.events.step]]\nread = \"t\"\n[check.events.step.expect_records]\nkey_is = \"note_id\"\n");
     assert!(has(&ps, 11, "is not a JSON pointer"), "{ps:?}");
 }
@@ -217,11 +272,21 @@ fn id_expectations_need_an_id_and_none_stands_alone() {
 #[test]
 fn the_table_is_required_and_belongs_to_events_checks() {
     let text = "[[check]]\nid = \"e\"\nkind = \"events\"\ntitle = \"E\"\npillar = \"events\"\n";
-    let ps = CheckSuite::parse_file(Path::new("e.toml"), text, &["events".to_string()]).expect_err("no table");
-    assert!(ps.iter().any(|p| p.message.contains("needs a [check.events] table")), "{ps:?}");
+    let ps = CheckSuite::parse_file(Path::new("e.toml"), text, &["events".to_string()])
+        .expect_err("no table");
+    assert!(
+        ps.iter()
+            .any(|p| p.message.contains("needs a [check.events] table")),
+        "{ps:?}"
+    );
     let text = "[[check]]\nid = \"e\"\nkind = \"http\"\ntitle = \"E\"\npillar = \"events\"\n[[check.step]]\npath = \"/\"\n[check.events]\nbroker = \"kafka\"\n";
-    let ps = CheckSuite::parse_file(Path::new("e.toml"), text, &["events".to_string()]).expect_err("wrong kind");
-    assert!(ps.iter().any(|p| p.line == Some(8) && p.message.contains("belongs to `events` checks")), "{ps:?}");
+    let ps = CheckSuite::parse_file(Path::new("e.toml"), text, &["events".to_string()])
+        .expect_err("wrong kind");
+    assert!(
+        ps.iter()
+            .any(|p| p.line == Some(8) && p.message.contains("belongs to `events` checks")),
+        "{ps:?}"
+    );
     let ps = problems("broker = \"Kafka!\"\n[[check.events.step]]\npause = true\n");
     assert!(has(&ps, 8, "not a counterpart name"), "{ps:?}");
     let ps = problems("broker = \"kafka\"\n");
