@@ -1,6 +1,8 @@
 //! Gauntlet's own Kafka client: what the grader needs of a lab's broker (a `kafka` counterpart) to prepare it
 //! (`admin.rs`: wait until it answers, create the lab's topics, read its metadata) and, for the `events` checks,
-//! to produce and read records (`records.rs`, on the same [`KafkaTarget`]).
+//! to produce and read records (`records.rs`) and read a consumer group's committed offsets and the lag
+//! (`offsets.rs`), all on the same [`KafkaTarget`]. None of these clients ever joins a consumer group: the
+//! learner's service owns its group, and a grader that joined it would take partitions away from the service.
 //!
 //! The client is rdkafka (librdkafka 2.12, built with the crate). The broker advertises its fixed address on the
 //! run network (`sandbox/network.rs` says why), which the grader reaches directly, so a target is only that
@@ -8,6 +10,8 @@
 //! back by the broker. librdkafka's own log goes to `tracing` at debug level through [`GraderContext`].
 
 pub mod admin;
+mod offsets;
+mod records;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -17,6 +21,8 @@ use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 
 pub use crate::curriculum::TopicSpec;
 pub use admin::{create_topics, topics, wait_ready, TopicInfo};
+pub use offsets::{committed_offsets, GroupOffsets, PartitionOffsets};
+pub use records::{produce, read_topic, Delivered, NewRecord, ReadRecord, ReadUntil};
 
 /// One broker as the grader reaches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +58,18 @@ impl KafkaTarget {
             .set_log_level(RDKafkaLogLevel::Warning);
         config
     }
+
+    /// A consumer that reads by `assign` and never commits: librdkafka wants a `group.id` even then, but the
+    /// group is never joined.
+    pub fn reader_config(&self) -> ClientConfig {
+        let mut c = self.client_config();
+        c.set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("enable.partition.eof", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("fetch.wait.max.ms", "100");
+        c
+    }
 }
 
 /// The grader's client context: librdkafka's log lines and errors go to `tracing` (debug level: a broker being
@@ -84,4 +102,20 @@ pub enum KafkaError {
     Client(#[from] rdkafka::error::KafkaError),
     #[error("a Kafka client task failed: {0}")]
     Task(String),
+    /// The broker did not answer a metadata request in time, or refused it (during a check).
+    #[error("the broker at {broker} could not be reached: {error}")]
+    Unreachable { broker: String, error: String },
+    /// The broker does not know the topic (tansu does not create topics on use).
+    #[error("topic `{0}` does not exist on the broker")]
+    UnknownTopic(String),
+    /// A record was not acknowledged by the broker.
+    #[error("record {index} to `{topic}` was not delivered: {error}")]
+    Produce {
+        topic: String,
+        index: usize,
+        error: String,
+    },
+    /// Reading records or offsets failed.
+    #[error("reading `{topic}` failed: {error}")]
+    Read { topic: String, error: String },
 }
