@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::accounts::{self, State};
 use crate::http::Response;
@@ -34,6 +34,8 @@ static STATE: OnceLock<Mutex<State>> = OnceLock::new();
 const FETCH_BYTES: i32 = 1024 * 1024;
 /// How long an idle fetch waits at the broker.
 const FETCH_WAIT: Duration = Duration::from_millis(200);
+/// The shortest time between two fetches that found nothing.
+const IDLE_POLL: Duration = Duration::from_millis(50);
 
 struct Config {
     bootstrap: String,
@@ -162,6 +164,7 @@ fn run(cfg: &Config) {
     let mut uncommitted = true;
     loop {
         let from: Vec<(i32, i64)> = next.iter().map(|(p, o)| (*p, *o)).collect();
+        let asked = Instant::now();
         let fetched = match client.fetch_partitions(&cfg.topic, &from, FETCH_BYTES, FETCH_WAIT) {
             Ok(f) => f,
             Err(e) => {
@@ -174,6 +177,10 @@ fn run(cfg: &Config) {
         if records.is_empty() {
             if uncommitted {
                 uncommitted = !commit(&mut client, cfg, &next);
+            }
+            // A broker that answers an empty fetch at once instead of waiting must not be polled in a loop.
+            if let Some(rest) = IDLE_POLL.checked_sub(asked.elapsed()) {
+                std::thread::sleep(rest);
             }
             continue;
         }

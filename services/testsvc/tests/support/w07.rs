@@ -29,7 +29,7 @@ impl Lab {
             broker,
             svc,
             producer,
-            data: data,
+            data,
         }
     }
 
