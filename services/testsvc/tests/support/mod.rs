@@ -83,38 +83,12 @@ impl Tansu {
     pub fn start(topics: &[(&str, u32)]) -> Tansu {
         let dir = TempDir::new("tansu");
         let bin = tansu_binary();
-        let storage = "sqlite://tansu.db";
-        for (name, partitions) in topics {
-            let out = Command::new(&bin)
-                .current_dir(&dir.0)
-                .args([
-                    "topic",
-                    "create",
-                    name,
-                    "--partitions",
-                    &partitions.to_string(),
-                ])
-                .args(["--storage-engine", storage])
-                .output()
-                .expect("run tansu topic create");
-            assert!(
-                out.status.success(),
-                "tansu topic create {name}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
         let port = free_port();
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(&bin)
             .current_dir(&dir.0)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", storage])
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "sqlite://tansu.db"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -126,6 +100,20 @@ impl Tansu {
             _dir: dir,
         };
         wait_listening(addr, "tansu");
+        // `tansu topic create` asks the running broker (it does not create topics on demand).
+        for (name, partitions) in topics {
+            let out = Command::new(&bin)
+                .current_dir(&t._dir.0)
+                .args(["topic", "create", name, "--partitions", &partitions.to_string()])
+                .args(["--broker", &url])
+                .output()
+                .expect("run tansu topic create");
+            assert!(
+                out.status.success(),
+                "tansu topic create {name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         t
     }
 
