@@ -87,7 +87,13 @@ impl Tansu {
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(&bin)
             .current_dir(&dir.0)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
             .args(["--storage-engine", "sqlite://tansu.db"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -104,7 +110,13 @@ impl Tansu {
         for (name, partitions) in topics {
             let out = Command::new(&bin)
                 .current_dir(&t._dir.0)
-                .args(["topic", "create", name, "--partitions", &partitions.to_string()])
+                .args([
+                    "topic",
+                    "create",
+                    name,
+                    "--partitions",
+                    &partitions.to_string(),
+                ])
                 .args(["--broker", &url])
                 .output()
                 .expect("run tansu topic create");
