@@ -187,10 +187,11 @@ pub fn crash_mid_stream(lab: &mut Lab) -> (bool, (u16, i64, Option<String>, i64)
         .collect();
     lab.produce(&first);
     assert!(lab.settle("crash", 20, 20, WAIT).0, "the first twenty");
-    let second: Vec<_> = (0..40)
-        .map(|i| credit(&format!("b{i}"), "crash", 1))
-        .collect();
-    lab.produce(&second);
+    // Paced like the check's produce step (pace_ms = 10), so that the kill lands mid-stream.
+    for i in 0..40 {
+        lab.produce(&[credit(&format!("b{i}"), "crash", 1)]);
+        std::thread::sleep(Duration::from_millis(10));
+    }
     lab.svc.kill_and_restart();
     lab.settle("crash", 60, 60, Duration::from_secs(8))
 }
