@@ -7,7 +7,7 @@
 //! the next call reconnects. [`Producer::send`] retries within a deadline; the other calls try once and let
 //! the caller's loop decide.
 //!
-//! `kafka_conn.rs` frames requests and negotiates versions; `kafka_records.rs` encodes and decodes record
+//! `kafka_types.rs` holds the types of its API; `kafka_conn.rs` frames requests and negotiates versions; `kafka_records.rs` encodes and decodes record
 //! batches; `kafka_producer.rs` is [`Producer`]; `kafka_murmur.rs` picks a key's partition like the Java client.
 //! Parts of the API serve only w08's outbox relay and the tests.
 #![allow(dead_code)]
@@ -17,7 +17,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
 use indexmap::IndexMap;
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -37,6 +36,7 @@ use crate::kafka_conn::Conn;
 use crate::kafka_murmur::partition_for;
 pub use crate::kafka_producer::Producer;
 use crate::kafka_records::{decode_batches, to_record};
+pub use crate::kafka_types::{At, Fetched, KafkaError, Message, Outgoing};
 
 /// Version caps (see `kafka_conn.rs`): non-flexible versions every Kafka-protocol broker of the last years
 /// speaks, with topics addressed by name.
@@ -46,103 +46,6 @@ const V_FETCH: i16 = 11;
 const V_LIST_OFFSETS: i16 = 5;
 const V_OFFSET_COMMIT: i16 = 7;
 const V_OFFSET_FETCH: i16 = 5;
-
-/// What went wrong talking to the broker.
-#[derive(Debug, Clone)]
-pub enum KafkaError {
-    /// No TCP connection to the bootstrap address.
-    Connect(String),
-    /// The connection failed or timed out mid-call.
-    Io(String),
-    /// The broker's answer made no sense (or a request could not be encoded).
-    Protocol(String),
-    /// The broker answered with an error code.
-    Broker { api: &'static str, code: i16 },
-    /// The topic does not exist.
-    UnknownTopic(String),
-    /// [`Producer::send`] gave up at its deadline; the last error.
-    Deadline(Box<KafkaError>),
-}
-
-impl KafkaError {
-    pub(crate) fn io(e: std::io::Error) -> KafkaError {
-        KafkaError::Io(e.to_string())
-    }
-
-    pub(crate) fn broker(api: &'static str, code: i16) -> KafkaError {
-        KafkaError::Broker { api, code }
-    }
-
-    /// Whether trying again later may succeed: connection trouble, and the broker errors Kafka marks so.
-    pub fn retriable(&self) -> bool {
-        match self {
-            KafkaError::Connect(_) | KafkaError::Io(_) | KafkaError::UnknownTopic(_) => true,
-            KafkaError::Broker { code, .. } => {
-                ResponseError::try_from_code(*code).is_some_and(|e| e.is_retriable())
-            }
-            KafkaError::Protocol(_) | KafkaError::Deadline(_) => false,
-        }
-    }
-}
-
-impl std::fmt::Display for KafkaError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KafkaError::Connect(m) => write!(f, "cannot connect to the broker: {m}"),
-            KafkaError::Io(m) => write!(f, "broker connection: {m}"),
-            KafkaError::Protocol(m) => write!(f, "Kafka protocol: {m}"),
-            KafkaError::Broker { api, code } => match ResponseError::try_from_code(*code) {
-                Some(e) => write!(f, "{api}: broker error {code} ({e})"),
-                None => write!(f, "{api}: broker error {code}"),
-            },
-            KafkaError::UnknownTopic(t) => write!(f, "topic `{t}` does not exist"),
-            KafkaError::Deadline(last) => write!(f, "gave up at the deadline: {last}"),
-        }
-    }
-}
-
-impl std::error::Error for KafkaError {}
-
-/// A record read back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Message {
-    pub partition: i32,
-    pub offset: i64,
-    pub timestamp: i64,
-    pub key: Option<Vec<u8>>,
-    pub value: Option<Vec<u8>>,
-    pub headers: Vec<(String, Vec<u8>)>,
-}
-
-impl Message {
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_slice())
-    }
-}
-
-/// One fetch's records (offsets at or after the one asked for) and the partition's end.
-#[derive(Debug, Clone, Default)]
-pub struct Fetched {
-    pub records: Vec<Message>,
-    pub high_watermark: i64,
-}
-
-/// Which end of a partition [`Client::list_offset`] asks for.
-#[derive(Debug, Clone, Copy)]
-pub enum At {
-    Earliest,
-    Latest,
-}
-
-/// A record to produce: key (`None`: spread over the partitions), value, headers.
-pub struct Outgoing<'a> {
-    pub key: Option<&'a [u8]>,
-    pub value: &'a [u8],
-    pub headers: &'a [(&'a str, &'a [u8])],
-}
 
 /// A connection to one broker (made on first use, remade after a failure).
 pub struct Client {

@@ -33,6 +33,7 @@ mod kafka_conn;
 mod kafka_murmur;
 mod kafka_producer;
 mod kafka_records;
+mod kafka_types;
 mod lifecycle;
 mod manifests;
 mod notes;

@@ -17,6 +17,8 @@ mod kafka_murmur;
 mod kafka_producer;
 #[path = "../src/kafka_records.rs"]
 mod kafka_records;
+#[path = "../src/kafka_types.rs"]
+mod kafka_types;
 mod support;
 #[path = "support/w07.rs"]
 mod w07;
