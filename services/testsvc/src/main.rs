@@ -16,14 +16,24 @@
 //! - `plant.rs`: `testsvc plant`/`unplant`, build steps that write the files the w05 image mutants need.
 //! - `hostile.rs`: with `TESTSVC_HOSTILE`, what a hostile submission does from inside the sandbox.
 //! - `deploy.rs`: the w06 release behaviours (`/version`, a store that opens after start).
+//! - `consumer.rs`: the w07 Kafka consumer (`accounts.rs`: its events and state; `kafka.rs`,
+//!   `kafka_conn.rs`, `kafka_murmur.rs`: the Kafka client).
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
+mod accounts;
 mod auth;
+mod consumer;
 mod deploy;
 mod etag;
 mod hostile;
 mod http;
 mod json;
+mod kafka;
+mod kafka_conn;
+mod kafka_murmur;
+mod kafka_producer;
+mod kafka_records;
+mod kafka_types;
 mod lifecycle;
 mod manifests;
 mod notes;
@@ -65,5 +75,6 @@ fn main() {
         Err(_) => eprintln!("testsvc: listening on {bind}:{port}"),
     }
     lifecycle::after_listen();
+    consumer::start();
     http::serve(listener, routes::handle);
 }
