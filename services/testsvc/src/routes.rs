@@ -107,6 +107,7 @@ fn route(req: &Request) -> Response {
             crate::deploy::not_ready()
         }
         ("GET" | "HEAD", "/version") => crate::deploy::version(),
+        ("GET" | "HEAD", "/outbox") if crate::outbox::enabled() => crate::outbox::status(),
         (_, p) if (p == "/notes" || p.starts_with("/notes/")) && crate::deploy::store_closed() => {
             crate::deploy::store_opening()
         }
