@@ -16,6 +16,8 @@
 //! - `plant.rs`: `testsvc plant`/`unplant`, build steps that write the files the w05 image mutants need.
 //! - `hostile.rs`: with `TESTSVC_HOSTILE`, what a hostile submission does from inside the sandbox.
 //! - `deploy.rs`: the w06 release behaviours (`/version`, a store that opens after start).
+//! - `outbox.rs`, `relay.rs`: the w08 transactional outbox of the notes and the relay that publishes it to
+//!   Kafka, on with `GAUNTLET_LAB=w08-outbox` and `KAFKA_BOOTSTRAP_SERVERS`.
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
 mod auth;
@@ -31,8 +33,10 @@ mod lifecycle;
 mod manifests;
 mod notes;
 mod openapi;
+mod outbox;
 mod plant;
 mod races;
+mod relay;
 mod routes;
 mod selftest;
 
@@ -68,5 +72,6 @@ fn main() {
         Err(_) => eprintln!("testsvc: listening on {bind}:{port}"),
     }
     lifecycle::after_listen();
+    relay::start();
     http::serve(listener, routes::handle);
 }
