@@ -329,7 +329,7 @@ fn replace(seq: u64, req: &Request, caller: Option<&Caller>) -> Response {
         Ok(n) => n,
         Err(r) => {
             if r.status == 422 {
-                refused_422(seq, req);
+                crate::outbox::refused_422(seq, req);
             }
             return r;
         }
@@ -385,21 +385,6 @@ fn replace(seq: u64, req: &Request, caller: Option<&Caller>) -> Response {
     etag::with_etag(Response::json(200, body), version)
 }
 
-/// `publishes-rejected`: a PUT refused with 422 records an event carrying the refused fields.
-fn refused_422(seq: u64, req: &Request) {
-    if !defect("publishes-rejected") {
-        return;
-    }
-    let mut s = store();
-    let Some(version) = s.notes.get(&seq).map(|n| n.version) else {
-        return;
-    };
-    let data = String::from_utf8_lossy(&req.body).into_owned();
-    s.outbox
-        .record_refused("note.updated", seq, Some(data), version + 1);
-    save(&s);
-}
-
 fn delete(seq: u64, req: &Request) -> Response {
     let mut guard = store();
     let s = &mut *guard;
@@ -407,8 +392,7 @@ fn delete(seq: u64, req: &Request) -> Response {
         let version = note.version;
         relay::before_commit("note.deleted", seq, None, version);
         if let Err(refused) = etag::precondition(req, version) {
-            s.outbox
-                .record_refused("note.deleted", seq, None, version);
+            s.outbox.record_refused("note.deleted", seq, None, version);
             save(s);
             return refused;
         }

@@ -175,6 +175,21 @@ fn number(v: Option<&Json>) -> u64 {
     }
 }
 
+/// `publishes-rejected`: a PUT refused with 422 records an event carrying the refused fields.
+pub fn refused_422(seq: u64, req: &crate::http::Request) {
+    if !defect("publishes-rejected") {
+        return;
+    }
+    let mut s = crate::notes::store();
+    let Some(version) = s.notes.get(&seq).map(|n| n.version) else {
+        return;
+    };
+    let data = String::from_utf8_lossy(&req.body).into_owned();
+    s.outbox
+        .record_refused("note.updated", seq, Some(data), version + 1);
+    crate::notes::save(&s);
+}
+
 /// Whether this process runs lab w08 with a broker to publish to.
 pub fn enabled() -> bool {
     std::env::var("GAUNTLET_LAB").is_ok_and(|l| l == "w08-outbox")
@@ -289,7 +304,8 @@ mod tests {
         };
         o.pending
             .push_back(Event::new(1, "note.updated", 7, Some(&note), 2));
-        o.pending.push_back(Event::new(2, "note.deleted", 7, None, 2));
+        o.pending
+            .push_back(Event::new(2, "note.deleted", 7, None, 2));
         o.next = 3;
         o.mark_published(&[1]);
         let mut text = String::new();

@@ -174,7 +174,10 @@ fn publish_now(kind: &str, seq: u64, note: Option<&Note>, version: u64) {
     let mut guard = IN_REQUEST.lock().unwrap_or_else(|e| e.into_inner());
     let producer = guard.get_or_insert_with(producer);
     if let Err(err) = send(producer, &topic(), &e) {
-        eprintln!("testsvc: publishing {} of {} failed: {err}", e.id, e.note_id);
+        eprintln!(
+            "testsvc: publishing {} of {} failed: {err}",
+            e.id, e.note_id
+        );
     }
 }
 

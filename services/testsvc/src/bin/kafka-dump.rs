@@ -39,8 +39,9 @@ fn dump(client: &mut kafka::Client, topic: &str) -> Result<(), kafka::KafkaError
             };
             for m in got.records.iter().filter(|m| m.offset < end) {
                 let text = |b: &Option<Vec<u8>>| {
-                    b.as_deref()
-                        .map_or("null".to_string(), |b| json::string(&String::from_utf8_lossy(b)))
+                    b.as_deref().map_or("null".to_string(), |b| {
+                        json::string(&String::from_utf8_lossy(b))
+                    })
                 };
                 println!(
                     r#"{{"partition":{},"offset":{},"key":{},"value":{}}}"#,
