@@ -27,7 +27,7 @@ use crate::outbox::{self, Event};
 use crate::routes::defect;
 
 /// Bounds each attempt's connect, write and read: how long a stalled broker can hold one event.
-const SEND_TIMEOUT: Duration = Duration::from_secs(1);
+const SEND_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the relay waits after being woken, so that a burst of commits is sent in one pass.
 const LINGER: Duration = Duration::from_millis(20);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
