@@ -7,15 +7,16 @@
 //! the next call reconnects. [`Producer::send`] retries within a deadline; the other calls try once and let
 //! the caller's loop decide.
 //!
-//! `kafka_conn.rs` frames requests and negotiates versions; `kafka_murmur.rs` picks a key's partition like the
-//! Java client.
+//! `kafka_types.rs` holds the types of its API; `kafka_conn.rs` frames requests and negotiates versions; `kafka_records.rs` encodes and decodes record
+//! batches; `kafka_producer.rs` is [`Producer`]; `kafka_murmur.rs` picks a key's partition like the Java client.
+//! Parts of the API serve only w08's outbox relay and the tests.
+#![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use indexmap::IndexMap;
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -29,12 +30,13 @@ use kafka_protocol::messages::{
     OffsetFetchRequest, ProduceRequest, TopicName,
 };
 use kafka_protocol::protocol::{Request, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions};
 
 use crate::kafka_conn::Conn;
 use crate::kafka_murmur::partition_for;
+pub use crate::kafka_producer::Producer;
+use crate::kafka_records::{decode_batches, to_record};
+pub use crate::kafka_types::{At, Fetched, KafkaError, Message, Outgoing};
 
 /// Version caps (see `kafka_conn.rs`): non-flexible versions every Kafka-protocol broker of the last years
 /// speaks, with topics addressed by name.
@@ -44,103 +46,6 @@ const V_FETCH: i16 = 11;
 const V_LIST_OFFSETS: i16 = 5;
 const V_OFFSET_COMMIT: i16 = 7;
 const V_OFFSET_FETCH: i16 = 5;
-
-/// What went wrong talking to the broker.
-#[derive(Debug, Clone)]
-pub enum KafkaError {
-    /// No TCP connection to the bootstrap address.
-    Connect(String),
-    /// The connection failed or timed out mid-call.
-    Io(String),
-    /// The broker's answer made no sense (or a request could not be encoded).
-    Protocol(String),
-    /// The broker answered with an error code.
-    Broker { api: &'static str, code: i16 },
-    /// The topic does not exist.
-    UnknownTopic(String),
-    /// [`Producer::send`] gave up at its deadline; the last error.
-    Deadline(Box<KafkaError>),
-}
-
-impl KafkaError {
-    pub(crate) fn io(e: std::io::Error) -> KafkaError {
-        KafkaError::Io(e.to_string())
-    }
-
-    pub(crate) fn broker(api: &'static str, code: i16) -> KafkaError {
-        KafkaError::Broker { api, code }
-    }
-
-    /// Whether trying again later may succeed: connection trouble, and the broker errors Kafka marks so.
-    pub fn retriable(&self) -> bool {
-        match self {
-            KafkaError::Connect(_) | KafkaError::Io(_) | KafkaError::UnknownTopic(_) => true,
-            KafkaError::Broker { code, .. } => {
-                ResponseError::try_from_code(*code).is_some_and(|e| e.is_retriable())
-            }
-            KafkaError::Protocol(_) | KafkaError::Deadline(_) => false,
-        }
-    }
-}
-
-impl std::fmt::Display for KafkaError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KafkaError::Connect(m) => write!(f, "cannot connect to the broker: {m}"),
-            KafkaError::Io(m) => write!(f, "broker connection: {m}"),
-            KafkaError::Protocol(m) => write!(f, "Kafka protocol: {m}"),
-            KafkaError::Broker { api, code } => match ResponseError::try_from_code(*code) {
-                Some(e) => write!(f, "{api}: broker error {code} ({e})"),
-                None => write!(f, "{api}: broker error {code}"),
-            },
-            KafkaError::UnknownTopic(t) => write!(f, "topic `{t}` does not exist"),
-            KafkaError::Deadline(last) => write!(f, "gave up at the deadline: {last}"),
-        }
-    }
-}
-
-impl std::error::Error for KafkaError {}
-
-/// A record read back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Message {
-    pub partition: i32,
-    pub offset: i64,
-    pub timestamp: i64,
-    pub key: Option<Vec<u8>>,
-    pub value: Option<Vec<u8>>,
-    pub headers: Vec<(String, Vec<u8>)>,
-}
-
-impl Message {
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_slice())
-    }
-}
-
-/// One fetch's records (offsets at or after the one asked for) and the partition's end.
-#[derive(Debug, Clone, Default)]
-pub struct Fetched {
-    pub records: Vec<Message>,
-    pub high_watermark: i64,
-}
-
-/// Which end of a partition [`Client::list_offset`] asks for.
-#[derive(Debug, Clone, Copy)]
-pub enum At {
-    Earliest,
-    Latest,
-}
-
-/// A record to produce: key (`None`: spread over the partitions), value, headers.
-pub struct Outgoing<'a> {
-    pub key: Option<&'a [u8]>,
-    pub value: &'a [u8],
-    pub headers: &'a [(&'a str, &'a [u8])],
-}
 
 /// A connection to one broker (made on first use, remade after a failure).
 pub struct Client {
@@ -313,41 +218,69 @@ impl Client {
         max_bytes: i32,
         max_wait: Duration,
     ) -> Result<Fetched, KafkaError> {
+        let mut all = self.fetch_partitions(topic, &[(partition, offset)], max_bytes, max_wait)?;
+        all.pop().map(|(_, f)| f).ok_or_else(|| {
+            KafkaError::Protocol(format!("no fetch answer for partition {partition}"))
+        })
+    }
+
+    /// [`Client::fetch`] of several partitions (partition, from offset) in one request: one wait for all,
+    /// at most about `max_bytes` per partition. Answers in the order asked.
+    pub fn fetch_partitions(
+        &mut self,
+        topic: &str,
+        from: &[(i32, i64)],
+        max_bytes: i32,
+        max_wait: Duration,
+    ) -> Result<Vec<(i32, Fetched)>, KafkaError> {
+        let parts = from
+            .iter()
+            .map(|&(p, o)| {
+                FetchPartition::default()
+                    .with_partition(p)
+                    .with_fetch_offset(o)
+                    .with_partition_max_bytes(max_bytes)
+            })
+            .collect();
         let req = FetchRequest::default()
             .with_max_wait_ms(max_wait.as_millis().min(30_000) as i32)
             .with_min_bytes(1)
-            .with_max_bytes(max_bytes)
+            .with_max_bytes(max_bytes.saturating_mul(from.len().max(1) as i32))
             .with_topics(vec![FetchTopic::default()
                 .with_topic(name(topic))
-                .with_partitions(vec![FetchPartition::default()
-                    .with_partition(partition)
-                    .with_fetch_offset(offset)
-                    .with_partition_max_bytes(max_bytes)])]);
+                .with_partitions(parts)]);
         let resp = self.call(&req, V_FETCH)?;
         if resp.error_code != 0 {
             return Err(KafkaError::broker("Fetch", resp.error_code));
         }
-        let pd = resp
-            .responses
-            .iter()
-            .flat_map(|t| t.partitions.iter())
-            .find(|p| p.partition_index == partition)
-            .ok_or_else(|| {
-                KafkaError::Protocol(format!("no fetch answer for partition {partition}"))
-            })?;
-        match pd.error_code {
-            0 => {}
-            3 => return Err(KafkaError::UnknownTopic(topic.to_string())),
-            code => return Err(KafkaError::broker("Fetch", code)),
+        let mut out = Vec::with_capacity(from.len());
+        for &(partition, offset) in from {
+            let pd = resp
+                .responses
+                .iter()
+                .flat_map(|t| t.partitions.iter())
+                .find(|p| p.partition_index == partition)
+                .ok_or_else(|| {
+                    KafkaError::Protocol(format!("no fetch answer for partition {partition}"))
+                })?;
+            match pd.error_code {
+                0 => {}
+                3 => return Err(KafkaError::UnknownTopic(topic.to_string())),
+                code => return Err(KafkaError::broker("Fetch", code)),
+            }
+            let mut records = Vec::new();
+            if let Some(bytes) = &pd.records {
+                decode_batches(bytes, partition, offset, &mut records)?;
+            }
+            out.push((
+                partition,
+                Fetched {
+                    records,
+                    high_watermark: pd.high_watermark,
+                },
+            ));
         }
-        let mut records = Vec::new();
-        if let Some(bytes) = &pd.records {
-            decode_batches(bytes, partition, offset, &mut records)?;
-        }
-        Ok(Fetched {
-            records,
-            high_watermark: pd.high_watermark,
-        })
+        Ok(out)
     }
 
     /// The partition's first or next offset (ListOffsets).
@@ -446,153 +379,5 @@ impl Client {
             3 => Ok(None),
             code => Err(KafkaError::broker("OffsetFetch", code)),
         }
-    }
-}
-
-fn to_record(r: &Outgoing<'_>, offset: i64, ts: i64) -> Record {
-    Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: -1,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset,
-        sequence: -1,
-        timestamp: ts,
-        key: r.key.map(Bytes::copy_from_slice),
-        value: Some(Bytes::copy_from_slice(r.value)),
-        headers: r
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    StrBytes::from_string((*k).to_string()),
-                    Some(Bytes::copy_from_slice(v)),
-                )
-            })
-            .collect(),
-    }
-}
-
-/// Decodes the complete record batches in `bytes` (a fetch may end in a cut-off one, which is skipped), keeping
-/// records at or after `from` (a batch can start before the offset asked for) and no control records.
-fn decode_batches(
-    bytes: &Bytes,
-    partition: i32,
-    from: i64,
-    out: &mut Vec<Message>,
-) -> Result<(), KafkaError> {
-    let mut at = 0usize;
-    while bytes.len() - at >= 12 {
-        let len =
-            i32::from_be_bytes([bytes[at + 8], bytes[at + 9], bytes[at + 10], bytes[at + 11]]);
-        let end = at + 12 + len.max(0) as usize;
-        if len <= 0 || end > bytes.len() {
-            break;
-        }
-        let mut one = bytes.slice(at..end);
-        let set = RecordBatchDecoder::decode(&mut one)
-            .map_err(|e| KafkaError::Protocol(format!("decoding records: {e}")))?;
-        for r in set.records {
-            if r.control || r.offset < from {
-                continue;
-            }
-            out.push(Message {
-                partition,
-                offset: r.offset,
-                timestamp: r.timestamp,
-                key: r.key.map(|k| k.to_vec()),
-                value: r.value.map(|v| v.to_vec()),
-                headers: r
-                    .headers
-                    .into_iter()
-                    .map(|(k, v)| {
-                        (
-                            k.as_str().to_string(),
-                            v.map(|v| v.to_vec()).unwrap_or_default(),
-                        )
-                    })
-                    .collect(),
-            });
-        }
-        at = end;
-    }
-    Ok(())
-}
-
-/// A producer that retries within a deadline: what an outbox relay or a DLQ writer wants.
-pub struct Producer {
-    client: Client,
-    deadline: Duration,
-}
-
-impl Producer {
-    /// Retries each send for up to 30 s.
-    pub fn new(bootstrap: &str) -> Producer {
-        Producer {
-            client: Client::new(bootstrap),
-            deadline: Duration::from_secs(30),
-        }
-    }
-
-    pub fn with_deadline(mut self, deadline: Duration) -> Producer {
-        self.deadline = deadline;
-        self
-    }
-
-    /// Bounds each attempt's connect, read and write.
-    pub fn with_timeout(mut self, timeout: Duration) -> Producer {
-        self.client = self.client.with_timeout(timeout);
-        self
-    }
-
-    /// Produces one record (acks=all) and returns its (partition, offset), retrying retriable failures until
-    /// the deadline. A retry after a lost answer may write the record twice: at-least-once, like every
-    /// producer without idempotence.
-    pub fn send(
-        &mut self,
-        topic: &str,
-        key: Option<&[u8]>,
-        value: &[u8],
-        headers: &[(&str, &[u8])],
-    ) -> Result<(i32, i64), KafkaError> {
-        let one = [Outgoing {
-            key,
-            value,
-            headers,
-        }];
-        let mut sent = self.send_many(topic, &one)?;
-        sent.pop()
-            .ok_or_else(|| KafkaError::Protocol("no offset for the record".into()))
-    }
-
-    /// Produces several records in one request (retried whole), (partition, offset) per record in order.
-    pub fn send_many(
-        &mut self,
-        topic: &str,
-        records: &[Outgoing<'_>],
-    ) -> Result<Vec<(i32, i64)>, KafkaError> {
-        let start = Instant::now();
-        let mut pause = Duration::from_millis(50);
-        loop {
-            match self.client.produce(topic, records) {
-                Ok(r) => return Ok(r),
-                Err(e) if !e.retriable() => return Err(e),
-                Err(e) if start.elapsed() + pause >= self.deadline => {
-                    return Err(KafkaError::Deadline(Box::new(e)))
-                }
-                Err(_) => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_secs(1));
-                }
-            }
-        }
-    }
-
-    /// The client underneath, for metadata and offsets.
-    pub fn client(&mut self) -> &mut Client {
-        &mut self.client
     }
 }

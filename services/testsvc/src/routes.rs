@@ -40,6 +40,9 @@
 //! engine's own tests. `/count` counts the requests it answers and `/count/total` tells how many, so that the
 //! load generator's own tests can compare its figures with the server's.
 //!
+//! For w07 (`consumer.rs`, on with `GAUNTLET_LAB=w07-consumer` and `KAFKA_BOOTSTRAP_SERVERS`):
+//! `GET /accounts/{account}` and the consumer defects listed there.
+//!
 //! For w06 (`deploy.rs`): `GET /version` from `APP_VERSION`, a store that opens `STORE_OPEN_MS` after start,
 //! with the defects `ready-before-store` and `version-ignores-env`.
 
@@ -138,6 +141,10 @@ fn route(req: &Request) -> Response {
         ),
         ("GET" | "HEAD", "/openapi.json") => crate::openapi::document(),
         ("GET" | "HEAD", "/manifests") => crate::manifests::serve(),
+        // w07 (`consumer.rs`): the accounts the consumer keeps.
+        ("GET" | "HEAD", p) if p.starts_with("/accounts/") && crate::consumer::enabled() => {
+            crate::consumer::account(&p["/accounts/".len()..])
+        }
         (_, "/redirect") => Response::json(302, "{}").with_header("Location", "/healthz"),
         ("POST", "/login") if crate::auth::enabled() => crate::auth::login(req),
         (_, p) if p == "/notes" || p.starts_with("/notes/") => notes(req, p),

@@ -12,6 +12,12 @@ mod kafka;
 mod kafka_conn;
 #[path = "../kafka_murmur.rs"]
 mod kafka_murmur;
+#[path = "../kafka_producer.rs"]
+mod kafka_producer;
+#[path = "../kafka_records.rs"]
+mod kafka_records;
+#[path = "../kafka_types.rs"]
+mod kafka_types;
 
 use std::time::Duration;
 
