@@ -2,7 +2,7 @@
 //! (`{"partition":…,"offset":…,"key":"…","value":<the value as text>}`), from offset 0 to the end. For
 //! `scripts/w08-outbox-defects`, which reads back what the w08 reference published, with testsvc's own client.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 #[path = "../json.rs"]
 mod json;
