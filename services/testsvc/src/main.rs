@@ -18,6 +18,8 @@
 //! - `deploy.rs`: the w06 release behaviours (`/version`, a store that opens after start).
 //! - `consumer.rs`: the w07 Kafka consumer (`accounts.rs`: its events and state; `kafka.rs`,
 //!   `kafka_conn.rs`, `kafka_murmur.rs`: the Kafka client).
+//! - `outbox.rs`, `relay.rs`: the w08 transactional outbox of the notes and the relay that publishes it to
+//!   Kafka, on with `GAUNTLET_LAB=w08-outbox` and `KAFKA_BOOTSTRAP_SERVERS`.
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
 mod accounts;
@@ -38,8 +40,10 @@ mod lifecycle;
 mod manifests;
 mod notes;
 mod openapi;
+mod outbox;
 mod plant;
 mod races;
+mod relay;
 mod routes;
 mod selftest;
 
@@ -76,5 +80,6 @@ fn main() {
     }
     lifecycle::after_listen();
     consumer::start();
+    relay::start();
     http::serve(listener, routes::handle);
 }

@@ -30,6 +30,10 @@
 //!   `drop-in-flight`, `exit-nonzero`, `ignore-sigterm`, `fixed-port`; for w03 also `save-on-shutdown`.
 //!   For w06's `manifests` kind (`GET /manifests`, `manifests.rs`): `no-manifests` (404), `manifests-text`
 //!   (served as text/plain), and one `manifests-*` switch per policy rule, each listed in `manifests::EDITS`.
+//!   For w08 (`GAUNTLET_LAB=w08-outbox` with `KAFKA_BOOTSTRAP_SERVERS`: the notes' outbox and its relay,
+//!   `outbox.rs` and `relay.rs`, and `GET /outbox`): `publish-in-handler`, `publish-before-commit`,
+//!   `new-id-on-retry`, `wrong-key`, `publishes-rejected`, `noop-publishes`, `out-of-order`, `outbox-in-memory`,
+//!   `pending-lies`.
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
@@ -110,6 +114,7 @@ fn route(req: &Request) -> Response {
             crate::deploy::not_ready()
         }
         ("GET" | "HEAD", "/version") => crate::deploy::version(),
+        ("GET" | "HEAD", "/outbox") if crate::outbox::enabled() => crate::outbox::status(),
         (_, p) if (p == "/notes" || p.starts_with("/notes/")) && crate::deploy::store_closed() => {
             crate::deploy::store_opening()
         }
