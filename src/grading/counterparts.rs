@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::checks::{CounterpartInfo, CounterpartKind};
 use crate::curriculum::{CounterpartSpec, Lab};
-use crate::kafka::{KafkaError, KafkaTarget};
+use crate::kafka::{AdminError, KafkaTarget};
 use crate::sandbox::{
     broker_run, missing_broker_hint, Addressing, CounterpartError, CounterpartLaunch, ImageId,
     RunLabel, Running, RunningCounterpart, Sandbox, SandboxError, StartError, StartSpec,
@@ -51,7 +51,7 @@ pub enum PrepareError {
     Kafka {
         name: String,
         #[source]
-        source: KafkaError,
+        source: AdminError,
         log: String,
     },
 }
@@ -171,7 +171,7 @@ async fn prepare_broker(
     spec: &CounterpartSpec,
     addr: SocketAddr,
     left: Duration,
-) -> Result<(), KafkaError> {
+) -> Result<(), AdminError> {
     let target = KafkaTarget::new(addr);
     let started = Instant::now();
     // A broker may accept connections a moment before it answers requests.

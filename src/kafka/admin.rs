@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::{GraderContext, KafkaError, KafkaTarget, TopicSpec, REQUEST_TIMEOUT};
+use super::{GraderContext, KafkaTarget, TopicSpec, REQUEST_TIMEOUT};
 
 /// A topic as the broker describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,16 +24,16 @@ const POLL: Duration = Duration::from_millis(100);
 
 type Admin = Arc<AdminClient<GraderContext>>;
 
-fn admin(target: &KafkaTarget) -> Result<Admin, KafkaError> {
+fn admin(target: &KafkaTarget) -> Result<Admin, AdminError> {
     Ok(Arc::new(
         target.client_config().create_with_context(GraderContext)?,
     ))
 }
 
 /// The broker's topics (those it reports without an error), by one metadata request bounded by `timeout`.
-async fn fetch_topics(admin: &Admin, timeout: Duration) -> Result<Vec<TopicInfo>, KafkaError> {
+async fn fetch_topics(admin: &Admin, timeout: Duration) -> Result<Vec<TopicInfo>, AdminError> {
     let admin = admin.clone();
-    tokio::task::spawn_blocking(move || -> Result<Vec<TopicInfo>, KafkaError> {
+    tokio::task::spawn_blocking(move || -> Result<Vec<TopicInfo>, AdminError> {
         let metadata = admin.inner().fetch_metadata(None, timeout)?;
         Ok(metadata
             .topics()
@@ -46,11 +46,11 @@ async fn fetch_topics(admin: &Admin, timeout: Duration) -> Result<Vec<TopicInfo>
             .collect())
     })
     .await
-    .map_err(|e| KafkaError::Task(e.to_string()))?
+    .map_err(|e| AdminError::Task(e.to_string()))?
 }
 
 /// Waits until the broker answers a metadata request, for at most `deadline`.
-pub async fn wait_ready(target: &KafkaTarget, deadline: Duration) -> Result<(), KafkaError> {
+pub async fn wait_ready(target: &KafkaTarget, deadline: Duration) -> Result<(), AdminError> {
     let admin = admin(target)?;
     let started = Instant::now();
     loop {
@@ -61,7 +61,7 @@ pub async fn wait_ready(target: &KafkaTarget, deadline: Duration) -> Result<(), 
             Err(e) => e.to_string(),
         };
         if started.elapsed() >= deadline {
-            return Err(KafkaError::NotReady {
+            return Err(AdminError::NotReady {
                 addr: target.addr,
                 after: deadline,
                 last,
@@ -73,7 +73,7 @@ pub async fn wait_ready(target: &KafkaTarget, deadline: Duration) -> Result<(), 
 
 /// The broker's topics, by one metadata request bounded by `timeout`: an unanswered request (a paused broker) is
 /// an error once it has passed.
-pub async fn topics(target: &KafkaTarget, timeout: Duration) -> Result<Vec<TopicInfo>, KafkaError> {
+pub async fn topics(target: &KafkaTarget, timeout: Duration) -> Result<Vec<TopicInfo>, AdminError> {
     fetch_topics(&admin(target)?, timeout).await
 }
 
@@ -83,7 +83,7 @@ pub async fn create_topics(
     target: &KafkaTarget,
     wanted: &[TopicSpec],
     deadline: Duration,
-) -> Result<(), KafkaError> {
+) -> Result<(), AdminError> {
     if wanted.is_empty() {
         return Ok(());
     }
@@ -101,7 +101,7 @@ pub async fn create_topics(
             Ok(_) => {}
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => {
-                return Err(KafkaError::CreateTopic {
+                return Err(AdminError::CreateTopic {
                     topic,
                     reason: code.to_string(),
                 })
@@ -123,11 +123,28 @@ pub async fn create_topics(
         };
         if started.elapsed() >= deadline {
             let topic = wanted.first().map(|t| t.name.clone()).unwrap_or_default();
-            return Err(KafkaError::CreateTopic {
+            return Err(AdminError::CreateTopic {
                 topic,
                 reason: format!("not listed after {}s: {missing}", deadline.as_secs()),
             });
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// Why the grader could not prepare a broker.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("the broker at {addr} did not answer a metadata request within {}s: {last}", .after.as_secs())]
+    NotReady {
+        addr: std::net::SocketAddr,
+        after: Duration,
+        last: String,
+    },
+    #[error("the broker could not create topic `{topic}`: {reason}")]
+    CreateTopic { topic: String, reason: String },
+    #[error("the Kafka client failed: {0}")]
+    Client(#[from] rdkafka::error::KafkaError),
+    #[error("a Kafka client task failed: {0}")]
+    Task(String),
 }
