@@ -4,6 +4,8 @@
 //! consumer that applies each event once and fails, with the balance it saw, on one that does not dedupe; a
 //! producing service is judged by the records it wrote, with the broker frozen (SIGSTOP) in the middle.
 
+#[path = "checks_events/http.rs"]
+mod http;
 #[path = "checks_events/ledger.rs"]
 mod ledger;
 #[path = "checks_events/notes.rs"]

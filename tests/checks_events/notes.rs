@@ -14,8 +14,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-#[path = "http.rs"]
-mod http;
+use super::http;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
