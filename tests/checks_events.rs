@@ -4,6 +4,8 @@
 //! consumer that applies each event once and fails, with the balance it saw, on one that does not dedupe; a
 //! producing service is judged by the records it wrote, with the broker frozen (SIGSTOP) in the middle.
 
+#[path = "checks_events/http.rs"]
+mod http;
 #[path = "checks_events/ledger.rs"]
 mod ledger;
 #[path = "checks_events/notes.rs"]
@@ -28,11 +30,16 @@ use gauntlet::checks::{
 struct HostControl {
     broker: SocketAddr,
     broker_pid: u32,
+    /// Restarts the in-process service, where the test gives one.
+    restart: Option<notes::Restarter>,
 }
 
 impl ServiceControl for HostControl {
     fn restart(&self, _: RestartMode) -> BoxFuture<'_, Result<url::Url, String>> {
-        Box::pin(async { Err("no restart on the host".to_string()) })
+        match &self.restart {
+            Some(r) => r(),
+            None => Box::pin(async { Err("no restart on the host".to_string()) }),
+        }
     }
     fn base_url(&self) -> Option<url::Url> {
         None
@@ -74,6 +81,16 @@ async fn run(
     service: SocketAddr,
     env: &[(&str, &str)],
 ) -> CheckOutcome {
+    run_restartable(check, broker, service, env, None).await
+}
+
+async fn run_restartable(
+    check: &str,
+    broker: &tansu::Tansu,
+    service: SocketAddr,
+    env: &[(&str, &str)],
+    restart: Option<notes::Restarter>,
+) -> CheckOutcome {
     let suite = CheckSuite::parse_file(
         Path::new("checks/events.toml"),
         check,
@@ -89,6 +106,7 @@ async fn run(
         control: Some(Arc::new(HostControl {
             broker: broker.addr,
             broker_pid: broker.pid(),
+            restart,
         })),
     };
     let target = Target {
@@ -314,6 +332,68 @@ async fn a_lost_publication_is_counted_against_the_acknowledged_writes() {
     assert!(
         o.message
             .contains("4 of 20 acknowledged writes have no record in `notes`"),
+        "{}",
+        o.message
+    );
+}
+
+/// Writes with a restart after the tenth acknowledgement: the writers follow the service to its new address,
+/// and every acknowledged note is published.
+const WRITES_WITH_A_KILL: &str = r#"
+[[check]]
+id = "survives-a-kill"
+kind = "events"
+title = "Acknowledged notes survive a crash"
+pillar = "events"
+timeout_secs = 60
+
+[check.events]
+
+[[check.events.step]]
+writes = { method = "POST", path = "/notes", json = { title = "w{{i}} {{rand}}" } }
+count = 30
+concurrency = 3
+kill_after = 10
+collect = { acked = "json:/id" }
+
+[[check.events.step]]
+read = "notes"
+within_secs = 20
+[check.events.step.expect_records]
+where = { type = "note.created" }
+id = "/event_id"
+each_once = true
+includes = { list = "acked", at = "/note_id" }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_follow_the_service_through_a_kill_and_every_acknowledged_one_is_judged() {
+    let broker = tansu::Tansu::start(ports::free_port(), &[("notes", 2), ("lossy", 2)]);
+    let service = notes::start(broker.addr, "notes", notes::Mode::Outbox).await;
+    let restart = Some(service.restarter.clone());
+    let o = run_restartable(WRITES_WITH_A_KILL, &broker, service.addr, &[], restart).await;
+    assert_eq!(o.verdict, Verdict::Pass, "{}\n{}", o.message, o.detail);
+    assert!(
+        o.detail.contains("killed after 10 acknowledged writes"),
+        "{}",
+        o.detail
+    );
+    assert!(
+        o.message.contains("of 30 writes acknowledged"),
+        "{}",
+        o.message
+    );
+    // A service that loses publications is caught the same way after the kill.
+    let lossy = notes::start(broker.addr, "lossy", notes::Mode::DropEveryFifth).await;
+    let restart = Some(lossy.restarter.clone());
+    let check = WRITES_WITH_A_KILL
+        .replace("within_secs = 20", "within_secs = 3")
+        .replace("read = \"notes\"", "read = \"lossy\"");
+    let o = run_restartable(&check, &broker, lossy.addr, &[], restart).await;
+    assert_eq!(o.verdict, Verdict::Fail, "{}\n{}", o.message, o.detail);
+    assert!(
+        o.message
+            .contains("6 of 30 acknowledged writes have no record in `lossy`"),
         "{}",
         o.message
     );

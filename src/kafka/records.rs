@@ -182,18 +182,19 @@ pub async fn read_topic(
         if done {
             break;
         }
-        let message =
-            match tokio::time::timeout_at(deadline, consumer.recv()).await {
-                Err(_) if matches!(until, ReadUntil::AtLeast(..)) => break,
-                Err(_) => return Err(KafkaError::Read {
+        let message = match tokio::time::timeout_at(deadline, consumer.recv()).await {
+            Err(_) if matches!(until, ReadUntil::AtLeast(..)) => break,
+            Err(_) => {
+                return Err(KafkaError::Read {
                     topic: topic.to_string(),
                     error: format!(
                         "the records up to the end were not all read in time ({} partitions short)",
                         left.len()
                     ),
-                }),
-                Ok(m) => m.map_err(read_error)?,
-            };
+                })
+            }
+            Ok(m) => m.map_err(read_error)?,
+        };
         let r = ReadRecord {
             partition: message.partition(),
             offset: message.offset(),

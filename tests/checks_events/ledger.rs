@@ -14,8 +14,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message};
 use serde_json::{json, Value};
 
-#[path = "http.rs"]
-mod http;
+use super::http;
 
 #[derive(Default)]
 struct Ledger {

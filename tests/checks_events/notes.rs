@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -14,8 +14,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-#[path = "http.rs"]
-mod http;
+use super::http;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -24,14 +23,22 @@ pub enum Mode {
     DropEveryFifth,
 }
 
+/// Starts the HTTP side again (a new listener, a new port), as a restart of the process would; the notes and
+/// the outbox live on, as data on the run's volume does.
+pub type Restarter = Arc<dyn Fn() -> BoxFuture<'static, Result<url::Url, String>> + Send + Sync>;
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 pub struct Service {
     pub addr: SocketAddr,
-    _http: http::Server,
+    /// The HTTP side of the service, replaced by a restart.
+    http: Arc<Mutex<Option<http::Server>>>,
+    pub restarter: Restarter,
     relay: JoinHandle<()>,
 }
 
 impl Drop for Service {
     fn drop(&mut self) {
+        drop(self.http.lock().map(|mut s| s.take()));
         self.relay.abort();
     }
 }
@@ -68,7 +75,7 @@ pub async fn start(broker: SocketAddr, topic: &str, mode: Mode) -> Service {
         }
     });
     let next = Arc::new(AtomicUsize::new(0));
-    let http = http::serve(move |method, path, _| {
+    let handler = move |method: String, path: String, _body: hyper::body::Bytes| {
         let (next, tx, producer, topic) = (
             Arc::clone(&next),
             tx.clone(),
@@ -95,11 +102,27 @@ pub async fn start(broker: SocketAddr, topic: &str, mode: Mode) -> Service {
             }
             (201, json!({"id": id}))
         }
-    })
-    .await;
+    };
+    let first = http::serve(handler.clone()).await;
+    let addr = first.addr;
+    let current = Arc::new(Mutex::new(Some(first)));
+    let slot = Arc::clone(&current);
+    let restarter: Restarter = Arc::new(move || {
+        let (slot, handler) = (Arc::clone(&slot), handler.clone());
+        Box::pin(async move {
+            // The old listener stops accepting (its open connections may finish), the new one takes over.
+            drop(slot.lock().expect("server").take());
+            let server = http::serve(handler).await;
+            let url =
+                url::Url::parse(&format!("http://{}/", server.addr)).map_err(|e| e.to_string())?;
+            *slot.lock().expect("server") = Some(server);
+            Ok(url)
+        })
+    });
     Service {
-        addr: http.addr,
-        _http: http,
+        addr,
+        http: current,
+        restarter,
         relay,
     }
 }
