@@ -163,4 +163,3 @@ async fn a_missing_topic_and_a_dead_broker_are_named() {
         .expect_err("dead broker");
     assert!(matches!(err, KafkaError::Unreachable { .. }), "{err}");
 }
-

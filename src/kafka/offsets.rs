@@ -9,9 +9,9 @@ use std::sync::Arc;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{KafkaTarget, REQUEST_TIMEOUT};
 use super::records::{blocking, partitions};
 use super::KafkaError;
+use super::{KafkaTarget, REQUEST_TIMEOUT};
 
 /// One partition's progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

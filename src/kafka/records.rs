@@ -17,8 +17,8 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::time::Instant;
 
-use super::{KafkaTarget, REQUEST_TIMEOUT};
 use super::KafkaError;
+use super::{KafkaTarget, REQUEST_TIMEOUT};
 
 /// A record to produce.
 #[derive(Debug, Clone, Default)]
@@ -73,11 +73,7 @@ pub async fn produce(
         .create()
         .map_err(KafkaError::Client)?;
     // Asked first so that a missing topic or an unreachable broker is named as such, not as a delivery timeout.
-    let (p, addr, name) = (
-        producer.clone(),
-        target.addr.to_string(),
-        topic.to_string(),
-    );
+    let (p, addr, name) = (producer.clone(), target.addr.to_string(), topic.to_string());
     blocking(move || partitions(p.client(), &addr, &name)).await?;
     let mut pending = Vec::with_capacity(records.len());
     for (index, r) in records.iter().enumerate() {
@@ -142,11 +138,7 @@ pub async fn read_topic(
             .create()
             .map_err(KafkaError::Client)?,
     );
-    let (c, addr, name) = (
-        consumer.clone(),
-        target.addr.to_string(),
-        topic.to_string(),
-    );
+    let (c, addr, name) = (consumer.clone(), target.addr.to_string(), topic.to_string());
     let (parts, ends) = blocking(move || {
         let parts = partitions(c.client(), &addr, &name)?;
         let ends = super::offsets::high_watermarks(c.as_ref(), &name, &parts)?;

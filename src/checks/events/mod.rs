@@ -8,11 +8,13 @@
 //! - `generate.rs`: the records a `produce` step sends (copies, `repeat`, the seeded shuffle);
 //! - `steps.rs`: running the steps in order against the service and the broker;
 //! - `writes.rs`: the `writes` step (concurrent HTTP writes, the kill in the middle);
+//! - `outage.rs`: a broker a `pause` step froze is thawed however the check ends;
 //! - `expect.rs`: judging the records read back (`expect_records`);
 //! - `timeline.rs`: the instructor's detail, every event with its time since the check began.
 
 mod expect;
 mod generate;
+mod outage;
 pub(super) mod parse;
 mod steps;
 mod timeline;

@@ -59,6 +59,8 @@ pub(super) struct Runner<'a> {
     pub t: Timeline,
     /// Measured figures for the learner's message (throughput, lag).
     pub figures: Vec<String>,
+    /// Whether a `pause` step left the broker paused, thawed however the check ends.
+    pub outage: super::outage::Outage,
 }
 
 /// Runs the check within `timeout`; `rand` is the check's `{{rand}}`, `rng` its seeded generator.
@@ -100,6 +102,7 @@ pub(in crate::checks) async fn run(
         deadline: Instant::now() + timeout,
         t,
         figures: Vec::new(),
+        outage: super::outage::Outage::new(ctx.control.clone(), &check.broker),
     };
     let of = check.steps.len();
     for (i, step) in check.steps.iter().enumerate() {
@@ -118,6 +121,7 @@ pub(in crate::checks) async fn run(
                     (Verdict::Error, String::new())
                 }
             };
+            r.thaw().await;
             return Judged {
                 verdict,
                 message,
@@ -125,6 +129,7 @@ pub(in crate::checks) async fn run(
             };
         }
     }
+    r.thaw().await;
     r.t.event("passed");
     let message = if r.figures.is_empty() {
         "passed".to_string()
@@ -154,6 +159,18 @@ fn name(step: &EventStep) -> &'static str {
 }
 
 impl<'a> Runner<'a> {
+    /// Unpauses the broker if a `pause` step left it paused (a step failed mid-outage, or the check ended
+    /// without its `pause = false`), and says so in the timeline.
+    async fn thaw(&mut self) {
+        match self.outage.end().await {
+            Ok(true) => self
+                .t
+                .event("broker unpaused (the check ended while it was paused)"),
+            Ok(false) => {}
+            Err(e) => self.t.event(&format!("unpausing the broker failed: {e}")),
+        }
+    }
+
     async fn step(&mut self, step: &EventStep, broker: &str) -> Result<(), StepEnd> {
         match step {
             EventStep::Produce(p) => self.produce(p).await,
@@ -166,6 +183,7 @@ impl<'a> Runner<'a> {
                     .pause_counterpart(broker, *paused)
                     .await
                     .map_err(|e| StepEnd::Broken(format!("pausing `{broker}`: {e}")))?;
+                self.outage.set(*paused);
                 self.t.event(if *paused {
                     "broker paused"
                 } else {
