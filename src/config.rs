@@ -114,6 +114,16 @@ pub struct ConfigArgs {
         value_name = "MODE"
     )]
     pub sandbox_firewall: Option<String>,
+    /// Image of the Kafka-protocol broker that labs' `kafka` counterparts run; never pulled. An image whose name
+    /// contains `tansu` runs as tansu, any other as Apache Kafka's image in KRaft mode
+    /// [default: gauntlet-ci/tansu:0.6.0, built by scripts/ci-broker]
+    #[arg(
+        long,
+        env = "GAUNTLET_KAFKA_IMAGE",
+        global = true,
+        value_name = "IMAGE"
+    )]
+    pub kafka_image: Option<String>,
 }
 
 /// Settings only the server reads.
@@ -162,6 +172,7 @@ struct FileConfig {
     build_context_mb: Option<u64>,
     build_cgroup: Option<String>,
     sandbox_firewall: Option<String>,
+    kafka_image: Option<String>,
 }
 
 /// How log lines are written.
@@ -263,14 +274,18 @@ pub struct GradingSettings {
     pub build: crate::sandbox::BuildPolicy,
     /// How run networks are kept off the grading host.
     pub firewall: crate::sandbox::FirewallMode,
+    /// The broker image labs' `kafka` counterparts run.
+    pub kafka_image: String,
 }
 
 impl GradingSettings {
-    /// `sandbox` set up as these settings say: who keeps run networks off the host, and what builds may read.
+    /// `sandbox` set up as these settings say: who keeps run networks off the host, what builds may read, and
+    /// which broker image `kafka` counterparts run.
     pub fn configure(&self, sandbox: crate::sandbox::Sandbox) -> crate::sandbox::Sandbox {
         sandbox
             .with_firewall(self.firewall)
             .with_build_policy(self.build.clone())
+            .with_kafka_image(&self.kafka_image)
     }
 }
 
@@ -287,6 +302,7 @@ impl Default for GradingSettings {
             shutdown_grace: std::time::Duration::from_secs(10),
             build: crate::sandbox::BuildPolicy::default(),
             firewall: crate::sandbox::FirewallMode::default(),
+            kafka_image: crate::sandbox::DEFAULT_KAFKA_IMAGE.to_string(),
         }
     }
 }
@@ -411,6 +427,11 @@ pub fn resolve(
                 Some(mode) => mode.parse()?,
                 None => crate::sandbox::FirewallMode::default(),
             },
+            kafka_image: pick(args.kafka_image.clone(), file.kafka_image, || {
+                crate::sandbox::DEFAULT_KAFKA_IMAGE.to_string()
+            })
+            .trim()
+            .to_string(),
         },
     };
     let bind_str = pick(server.bind.clone(), file.bind, || "127.0.0.1:8080".into());
@@ -603,6 +624,32 @@ mod tests {
         };
         let err = resolve(&args, &ServerArgs::default()).unwrap_err();
         assert!(err.to_string().contains("debian:["), "{err}");
+    }
+
+    #[test]
+    fn the_kafka_image_comes_from_flags_or_the_file_and_defaults_to_tansu() {
+        let (d, _) = resolve(&ConfigArgs::default(), &ServerArgs::default()).unwrap();
+        assert_eq!(d.grading.kafka_image, "gauntlet-ci/tansu:0.6.0");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(&file, "kafka_image = \"apache/kafka:3.9.0\"\n").unwrap();
+        let args = ConfigArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let (s, _) = resolve(&args, &ServerArgs::default()).unwrap();
+        assert_eq!(s.grading.kafka_image, "apache/kafka:3.9.0");
+        let args = ConfigArgs {
+            config: Some(file),
+            kafka_image: Some("local/kafka:1".into()),
+            ..Default::default()
+        };
+        let (s, _) = resolve(&args, &ServerArgs::default()).unwrap();
+        assert_eq!(s.grading.kafka_image, "local/kafka:1");
+        let sandbox = s.grading.configure(crate::sandbox::Sandbox::from_docker(
+            bollard::Docker::connect_with_defaults().unwrap(),
+        ));
+        assert_eq!(sandbox.kafka_image(), "local/kafka:1");
     }
 
     #[test]

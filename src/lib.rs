@@ -14,6 +14,7 @@ pub mod curriculum;
 pub mod diagnostics;
 pub mod domain;
 pub mod grading;
+pub mod kafka;
 pub mod loadgen;
 pub mod progress;
 pub mod sandbox;

@@ -105,7 +105,7 @@ async fn a_visitor_registers_in_the_browser_and_reads_the_course_on_a_laptop_and
             "{device}: a lab with a starter fits"
         );
         // A lab without checks says so where a learner submits.
-        c.goto(&app.url("/labs/w07-consumer")).await.unwrap();
+        c.goto(&app.url("/labs/w11-observability")).await.unwrap();
         let notice = c
             .wait()
             .for_element(Locator::Css(".submit-box .notice"))

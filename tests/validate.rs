@@ -497,3 +497,35 @@ fn includes_of_unknown_labs_checks_and_later_weeks_are_reported_with_their_lines
     let report = validate(&course);
     assert!(report.success, "{}", report.stderr);
 }
+
+#[test]
+fn counterpart_problems_are_reported_at_their_lines() {
+    let course = Course::valid();
+    course.write(
+        "labs/w01-hello/lab.toml",
+        "title = \"Hello\"\nweek = 1\n\n[pillars]\nlanguage = 1.0\n\n\
+         [[counterpart]]\nname = \"Kafka\"\nkind = \"kafka\"\n\n\
+         [[counterpart]]\nname = \"peer\"\nkind = \"container\"\nimage = \"x\"\ncommand = []\nport = 9000\n\
+         topics = [ { name = \"t\" } ]\nmemory_mb = 0\n\
+         [counterpart.service_env]\nPORT = \"1\"\n",
+    );
+    let report = validate(&course);
+    assert!(!report.success, "{}", report.stdout);
+    let rel = "labs/w01-hello/lab.toml";
+    assert_reports(&report, &course, rel, 8, "name must be 1 to 20");
+    assert_reports(
+        &report,
+        &course,
+        rel,
+        17,
+        "only a `kafka` counterpart has `topics`",
+    );
+    assert_reports(
+        &report,
+        &course,
+        rel,
+        18,
+        "memory_mb must be greater than 0",
+    );
+    assert_reports(&report, &course, rel, 20, "may not set `PORT`");
+}

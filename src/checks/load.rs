@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::events::parse::{self as events_parse, RawEvents};
 use super::http::parse::{self as http_parse, RawStep};
 use super::image::parse::{self as image_parse, RawImage};
 use super::include::{self, IncludeDecl, RawInclude};
@@ -108,6 +109,8 @@ struct RawCheck {
     image: Option<Spanned<RawImage>>,
     /// The rule and source of a `manifests` check.
     manifests: Option<Spanned<RawManifests>>,
+    /// The broker and steps of an `events` check.
+    events: Option<Spanned<RawEvents>>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -357,8 +360,16 @@ fn check_def(
             "[check.manifests] belongs to `manifests` checks",
         ));
     }
+    if let Some(e) = raw
+        .events
+        .as_ref()
+        .filter(|_| raw.kind.get_ref() != "events")
+    {
+        problems.push(src.at(e.span().start, "[check.events] belongs to `events` checks"));
+    }
     /// The kinds this loader knows, for the unknown-kind message and the checks below.
-    const KINDS: [&str; 8] = [
+    const KINDS: [&str; 9] = [
+        "events",
         "http",
         "image",
         "lifecycle",
@@ -398,6 +409,8 @@ fn check_def(
         }
         "manifests" => manifests_parse::check(src, start, raw.manifests, has_steps, problems)
             .map(CheckKind::Manifests),
+        "events" => events_parse::check(src, start, raw.events, has_steps, problems)
+            .map(|c| CheckKind::Events(Box::new(c))),
         other => {
             problems.push(src.at(
                 raw.kind.span().start,

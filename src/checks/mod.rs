@@ -26,11 +26,14 @@
 //!   own router, steady traffic moved from blue to green);
 //! - `image/`: the `image` kind (the built image itself: user, entrypoint, build tools, secrets, size), read
 //!   through [`ServiceControl`];
+//! - `events/`: the `events` kind (records produced to the lab's broker, the service's state settling, topics
+//!   and a consumer group's offsets read back), through [`crate::kafka`];
 //! - `manifests/`: the `manifests` kind (the learner's Kubernetes YAML, typed, against one policy rule per
 //!   check);
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 pub mod counterpart;
+pub mod events;
 mod graph;
 pub mod http;
 pub mod image;
@@ -56,6 +59,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use counterpart::{CounterpartInfo, CounterpartKind};
+pub use events::EventsCheck;
 pub use http::HttpScenario;
 pub use image::ImageCheck;
 pub use instance::{
@@ -113,6 +117,8 @@ pub enum CheckKind {
     Swap(Box<SwapCheck>),
     Image(ImageCheck),
     Manifests(ManifestsCheck),
+    /// Boxed: steps with records, requests and expectations. Records through the lab's broker and the service.
+    Events(Box<EventsCheck>),
 }
 
 impl CheckKind {
@@ -127,6 +133,7 @@ impl CheckKind {
             CheckKind::Swap(_) => "swap",
             CheckKind::Image(_) => "image",
             CheckKind::Manifests(_) => "manifests",
+            CheckKind::Events(_) => "events",
         }
     }
 }

@@ -8,6 +8,7 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
+use super::events;
 use super::http::{self, HttpScenario, StepError};
 use super::image;
 use super::judged::Judged;
@@ -121,6 +122,11 @@ async fn run_check(
             return run_judged(def, swap::run(s, ctx, &token)).await;
         }
         CheckKind::Image(c) => return run_judged(def, image::run(c, ctx.control.as_deref())).await,
+        CheckKind::Events(c) => {
+            let (rand, rng) = (rand_for(ctx.seed, &def.id), check_rng(ctx.seed, &def.id));
+            let run = events::run(c, ctx, target, rand, rng, def.timeout);
+            return run_judged(def, run).await;
+        }
         CheckKind::Http(_)
         | CheckKind::Security(_)
         | CheckKind::OpenApi(_)
@@ -146,7 +152,8 @@ async fn run_check(
             CheckKind::Load(_)
             | CheckKind::Lifecycle(_)
             | CheckKind::Swap(_)
-            | CheckKind::Image(_) => Ended::Broken(String::new()),
+            | CheckKind::Image(_)
+            | CheckKind::Events(_) => Ended::Broken(String::new()),
         }
     };
     let result = tokio::time::timeout(def.timeout + GRACE, run).await;

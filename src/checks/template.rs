@@ -3,7 +3,8 @@
 //! Variables are JSON values so that a captured number can be compared as a number: a string that is exactly
 //! one `{{var}}` becomes the variable's value, anything else becomes text. Built-ins: `{{seed}}` (the run's
 //! seed), `{{rand}}` (a random hex string drawn once per check from the seeded RNG, so a run replays exactly)
-//! and `{{env.NAME}}` (the container's environment). `{{var|url}}` form-encodes the value for a query string.
+//! and `{{env.NAME}}` (the container's environment). `{{var|url}}` form-encodes the value for a query string;
+//! `{{var%K}}` is an integer variable modulo K (`{{i%4}}`: the index of a repeated step spread over four keys).
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,10 @@ pub enum TemplateError {
     BadFilter(String),
     #[error("variable `{0}` is not defined at this point")]
     Unknown(String),
+    #[error("`{0}`: only a positive whole number may follow `%`")]
+    BadModulo(String),
+    #[error("variable `{0}` is not a whole number, so `%` cannot apply")]
+    NotInteger(String),
 }
 
 /// One `{{...}}` found in a string.
@@ -28,6 +33,8 @@ struct Reference<'a> {
     end: usize,
     name: &'a str,
     url: bool,
+    /// `{{i%K}}`: the integer variable modulo K (records spread over K keys).
+    modulo: Option<u64>,
 }
 
 fn parse(s: &str) -> Result<Vec<Reference<'_>>, TemplateError> {
@@ -42,6 +49,13 @@ fn parse(s: &str) -> Result<Vec<Reference<'_>>, TemplateError> {
         let (name, filter) = match inner.split_once('|') {
             Some((n, f)) => (n.trim(), Some(f.trim())),
             None => (inner, None),
+        };
+        let (name, modulo) = match name.split_once('%') {
+            Some((n, k)) => match k.trim().parse::<u64>() {
+                Ok(k) if k > 0 => (n.trim(), Some(k)),
+                _ => return Err(TemplateError::BadModulo(name.to_string())),
+            },
+            None => (name, None),
         };
         let valid = !name.is_empty()
             && name
@@ -60,6 +74,7 @@ fn parse(s: &str) -> Result<Vec<Reference<'_>>, TemplateError> {
             end: close + 2,
             name,
             url,
+            modulo,
         });
         from = close + 2;
     }
@@ -98,6 +113,21 @@ impl Vars {
         self.values.insert(name.to_string(), value);
     }
 
+    /// The value a reference stands for, `%` applied.
+    fn value(&self, r: &Reference<'_>) -> Result<Value, TemplateError> {
+        let v = self
+            .values
+            .get(r.name)
+            .ok_or_else(|| TemplateError::Unknown(r.name.to_string()))?;
+        match r.modulo {
+            None => Ok(v.clone()),
+            Some(k) => v
+                .as_u64()
+                .map(|n| Value::from(n % k))
+                .ok_or_else(|| TemplateError::NotInteger(r.name.to_string())),
+        }
+    }
+
     /// Substitutes every reference in `s`.
     pub fn render(&self, s: &str) -> Result<String, TemplateError> {
         let refs = parse(s)?;
@@ -105,11 +135,7 @@ impl Vars {
         let mut last = 0;
         for r in refs {
             out.push_str(&s[last..r.start]);
-            let value = self
-                .values
-                .get(r.name)
-                .ok_or_else(|| TemplateError::Unknown(r.name.to_string()))?;
-            let text = as_text(value);
+            let text = as_text(&self.value(&r)?);
             if r.url {
                 out.extend(url::form_urlencoded::byte_serialize(text.as_bytes()));
             } else {
@@ -127,11 +153,7 @@ impl Vars {
             Value::String(s) => {
                 let refs = parse(s)?;
                 match refs.as_slice() {
-                    [r] if r.start == 0 && r.end == s.len() && !r.url => self
-                        .values
-                        .get(r.name)
-                        .cloned()
-                        .ok_or_else(|| TemplateError::Unknown(r.name.to_string()))?,
+                    [r] if r.start == 0 && r.end == s.len() && !r.url => self.value(r)?,
                     _ => Value::String(self.render(s)?),
                 }
             }
@@ -191,6 +213,21 @@ mod tests {
         assert_eq!(
             v.render_json(&json!({"id": "{{id}}", "t": "x{{id}}"})),
             Ok(json!({"id": 42, "t": "x42"}))
+        );
+    }
+
+    #[test]
+    fn modulo_spreads_an_index() {
+        let mut v = vars();
+        v.set("i", json!(7));
+        assert_eq!(v.render("k-{{i%3}}-{{i}}"), Ok("k-1-7".into()));
+        assert_eq!(v.render_json(&json!("{{ i % 4 }}")), Ok(json!(3)));
+        assert_eq!(references("{{i%3}}"), Ok(vec!["i".into()]));
+        assert!(references("{{i%0}}").is_err());
+        assert!(references("{{i%x}}").is_err());
+        assert_eq!(
+            v.render("{{cursor%2}}"),
+            Err(TemplateError::NotInteger("cursor".into()))
         );
     }
 

@@ -9,6 +9,8 @@ use toml::Spanned;
 
 use super::lab_build::RawBuild;
 pub use super::lab_build::{BuildSpec, ReportPath};
+use super::lab_counterpart::RawCounterpart;
+pub use super::lab_counterpart::{CounterpartSpec, TopicSpec};
 use super::markdown::{self, TocEntry};
 use crate::diagnostics::Diagnostic;
 use crate::domain::{LabId, PillarId, Week};
@@ -26,6 +28,8 @@ pub struct Lab {
     pub limits: Limits,
     pub timeouts: Timeouts,
     pub build: BuildSpec,
+    /// Containers the grader starts beside the service on the run network, in `lab.toml`'s order.
+    pub counterparts: Vec<CounterpartSpec>,
     pub readme_html: String,
     pub toc: Vec<TocEntry>,
     /// The lab's folder.
@@ -199,6 +203,8 @@ struct RawLab {
     timeouts: Timeouts,
     #[serde(default)]
     build: RawBuild,
+    #[serde(default)]
+    counterpart: Vec<RawCounterpart>,
 }
 
 /// A lab as parsed, with the lines that cross-references must check later.
@@ -233,6 +239,13 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
     let build = raw
         .build
         .resolve(|offset, message| problems.push(at(offset, message)));
+    let counterparts = super::lab_counterpart::resolve(
+        raw.counterpart,
+        &super::lab_counterpart::Reserved {
+            secrets: &raw.service.secrets,
+        },
+        |offset, message| problems.push(at(offset, message)),
+    );
     let week_line = crate::diagnostics::line_of(&text, raw.week.span().start);
     let week = match Week::parse(*raw.week.get_ref()) {
         Ok(w) => w,
@@ -318,6 +331,7 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
             limits: raw.limits,
             timeouts: raw.timeouts,
             build,
+            counterparts,
             readme_html: rendered.html,
             toc: rendered.toc,
             dir: dir.to_path_buf(),

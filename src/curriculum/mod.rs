@@ -8,6 +8,7 @@ mod course;
 mod frontmatter;
 mod lab;
 mod lab_build;
+mod lab_counterpart;
 pub mod markdown;
 mod module;
 pub mod starter;
@@ -16,7 +17,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use course::{Course, Pillar};
-pub use lab::{Lab, Limits, ReportPath, RunAs, ServiceSpec, Timeouts};
+pub use lab::{CounterpartSpec, Lab, Limits, ReportPath, RunAs, ServiceSpec, Timeouts, TopicSpec};
+pub use lab_counterpart::{KAFKA_BOOTSTRAP, KAFKA_PORT};
 pub use module::Module;
 
 use crate::diagnostics::Diagnostic;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::instance::{start_error, DockerInstance};
 use crate::checks::image::{BaseImage, ExportStream, HistoryEntry, ImageFacts};
 use crate::checks::{
-    BoxFuture, Instance, InstanceData, InstanceError, InstanceSpec, RestartMode, ServiceControl,
-    SubmittedFile,
+    BoxFuture, CounterpartInfo, Instance, InstanceData, InstanceError, InstanceSpec, RestartMode,
+    ServiceControl, SubmittedFile,
 };
 use crate::sandbox::{base_url, DataVolume, ImageRecord, Launch, Running, Sandbox};
 
@@ -28,6 +28,8 @@ pub struct DockerControl {
     launched: AtomicU32,
     /// The unpacked submission, for checks that read a file of it; `None` where there is none.
     project: Option<std::path::PathBuf>,
+    /// The lab's counterparts, started before the service; checks find and pause them by name.
+    counterparts: Vec<super::counterparts::Started>,
 }
 
 impl DockerControl {
@@ -46,7 +48,14 @@ impl DockerControl {
             current: Mutex::new(Some(url)),
             launched: AtomicU32::new(0),
             project: None,
+            counterparts: Vec::new(),
         }
+    }
+
+    /// Lets checks reach (and pause) the run's counterparts.
+    pub fn with_counterparts(mut self, counterparts: Vec<super::counterparts::Started>) -> Self {
+        self.counterparts = counterparts;
+        self
     }
 
     /// Lets checks read files of the unpacked submission at `dir` (kept until the run is cleaned up).
@@ -159,6 +168,31 @@ impl ServiceControl for DockerControl {
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| format!("reading the submitted file {path}: {e}"))
+        })
+    }
+
+    fn counterpart(&self, name: &str) -> Option<CounterpartInfo> {
+        self.counterparts
+            .iter()
+            .find(|c| c.spec.name == name)
+            .map(super::counterparts::Started::info)
+    }
+
+    fn pause_counterpart(&self, name: &str, paused: bool) -> BoxFuture<'_, Result<(), String>> {
+        let found = self
+            .counterparts
+            .iter()
+            .find(|c| c.spec.name == name)
+            .map(|c| c.running.clone());
+        let name = name.to_string();
+        Box::pin(async move {
+            let Some(running) = found else {
+                return Err(format!("the lab has no counterpart `{name}`"));
+            };
+            self.sandbox
+                .pause_counterpart(&running, paused)
+                .await
+                .map_err(|e| format!("counterpart `{name}`: {e}"))
         })
     }
 }

@@ -10,6 +10,8 @@
 //! - `events.rs`: what a run reports as it goes (stages, build log lines, verdicts).
 //! - `test_stage.rs`: a lab's test stage, built before the final image, and the shared build budget;
 //!   `junit.rs`: counting the tests of the JUnit XML report the stage leaves in its image.
+//! - `counterparts.rs`: the lab's counterparts (a broker) started, made ready and given their topics before the
+//!   service, and their logs after it.
 //! - `service.rs`: the service's environment and container settings; `control.rs`: restarting it for checks,
 //!   and starting instances of it (`instance.rs`);
 //!   `secrets.rs`: per-run secrets under the server's key; `submitted.rs`: a file of the submission for a check.
@@ -17,6 +19,7 @@
 
 mod attempt;
 pub mod control;
+pub mod counterparts;
 pub mod events;
 mod explain;
 mod instance;

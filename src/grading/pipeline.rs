@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::counterparts::StartFailure;
 use super::events::RunEvent;
 use super::explain;
 use super::service::{service_env, start_spec};
@@ -133,7 +134,13 @@ pub async fn grade(
     running: &mut Option<Running>,
 ) -> Report {
     let mut tests = None;
-    let mut report = stages(sandbox, job, events, running, &mut tests).await;
+    let mut counterparts = Vec::new();
+    let mut report = stages(sandbox, job, events, running, &mut tests, &mut counterparts).await;
+    // Instructors see what the broker (or any counterpart) said, after the service's own output.
+    if !counterparts.is_empty() {
+        let logs = super::counterparts::logs(sandbox, &counterparts).await;
+        report.container_log.push_str(&logs);
+    }
     // The learner's own tests passed in the test stage: the run's reason says how many, whatever came after.
     if let Some(tests) = tests.filter(|_| report.state != RunState::Error) {
         report.reason = format!("{} Your tests: {}.", report.reason, tests.summary());
@@ -170,6 +177,7 @@ async fn stages(
     events: &UnboundedSender<RunEvent>,
     slot: &mut Option<Running>,
     tests: &mut Option<super::junit::TestCounts>,
+    counterparts: &mut Vec<super::counterparts::Started>,
 ) -> Report {
     let context = match build_context(job).await {
         Ok(c) => c,
@@ -250,14 +258,30 @@ async fn stages(
         },
     );
     let spec = start_spec(&job.lab, &service_env(&job.lab, job.seed, &job.secrets));
-    let running = match sandbox.start(&job.label, &image, &spec).await {
+    let started = super::counterparts::start_with_service(
+        sandbox,
+        &job.label,
+        &job.lab,
+        &image,
+        &spec,
+        counterparts,
+    )
+    .await;
+    let running = match started {
         Ok(r) => r,
-        Err(StartError::Platform(e)) => {
+        Err(StartFailure::Counterparts(e)) => {
+            let mut r = Report::new(RunState::Error, Stage::Start, PLATFORM_FAULT);
+            r.detail = e.detail();
+            r.retry = e.retry();
+            r.build_log = build_log;
+            return r;
+        }
+        Err(StartFailure::Service(StartError::Platform(e))) => {
             let mut r = Report::platform(Stage::Start, &e);
             r.build_log = build_log;
             return r;
         }
-        Err(e) => {
+        Err(StartFailure::Service(e)) => {
             let mut r = Report::new(RunState::Failed, Stage::Start, format!("Start: {e}."));
             r.build_log = build_log;
             return r;
@@ -302,7 +326,7 @@ async fn stages(
         report.container_log = container_log(sandbox, &running).await;
         return report;
     }
-    let outcomes = run_checks(sandbox, job, &running, address, events).await;
+    let outcomes = run_checks(sandbox, job, &running, address, events, counterparts).await;
     let fault = match sandbox.fault(&running).await {
         Ok(fault) => fault,
         Err(e) => {
@@ -386,6 +410,7 @@ async fn run_checks(
     running: &Running,
     address: std::net::SocketAddr,
     events: &UnboundedSender<RunEvent>,
+    counterparts: &[super::counterparts::Started],
 ) -> Option<Vec<CheckOutcome>> {
     let base = url::Url::parse(&crate::sandbox::base_url(address)).ok()?;
     let control = super::control::DockerControl::new(
@@ -395,7 +420,8 @@ async fn run_checks(
         Duration::from_secs(job.lab.timeouts.start_secs),
         base.clone(),
     )
-    .with_project(job.work_dir.join("project"));
+    .with_project(job.work_dir.join("project"))
+    .with_counterparts(counterparts.to_vec());
     let target = Target { base_url: base };
     let ctx = CheckContext {
         seed: job.seed,

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::counterparts::StartFailure;
 use super::secrets::RunSecrets;
 use super::service::{service_env, start_spec};
 use super::test_stage::ReportProblem;
@@ -35,6 +36,8 @@ pub enum ProveError {
     Build(String),
     #[error(transparent)]
     Sandbox(#[from] crate::sandbox::SandboxError),
+    #[error("a counterpart of the lab could not be started: {0}")]
+    Counterpart(String),
 }
 
 fn lines(d: &[Diagnostic]) -> String {
@@ -295,10 +298,21 @@ async fn try_one(
     let mut env = service_env(lab, seed, &RunSecrets::ephemeral());
     env.extend(mutant.env.clone());
     let spec = start_spec(lab, &env);
-    let running = match sandbox.start(label, image, &spec).await {
+    let mut counterparts = Vec::new();
+    let started = super::counterparts::start_with_service(
+        sandbox,
+        label,
+        lab,
+        image,
+        &spec,
+        &mut counterparts,
+    )
+    .await;
+    let running = match started {
         Ok(running) => running,
-        Err(StartError::Platform(e)) => return Err(e.into()),
-        Err(e) => {
+        Err(StartFailure::Counterparts(e)) => return Err(ProveError::Counterpart(e.detail())),
+        Err(StartFailure::Service(StartError::Platform(e))) => return Err(e.into()),
+        Err(StartFailure::Service(e)) => {
             return Ok(Trial::before_checks(
                 mutant,
                 FailStage::Start,
@@ -330,7 +344,8 @@ async fn try_one(
                 lab.service.health.clone(),
                 Duration::from_secs(lab.timeouts.start_secs),
                 base_url.clone(),
-            );
+            )
+            .with_counterparts(counterparts);
             let target = Target { base_url };
             let ctx = CheckContext {
                 seed,

@@ -32,8 +32,9 @@ pub fn service_port(lab: &Lab, seed: u64) -> u16 {
 }
 
 /// The environment the service starts with, which the checks also see: the port (not the lab's default, see
-/// [`service_port`]), the run's seed and, when the lab asks for them, the run's secrets (derived under
-/// `secrets`' key, so the seed alone does not give them).
+/// [`service_port`]), the run's seed, when the lab asks for them the run's secrets (derived under `secrets`' key,
+/// so the seed alone does not give them), and what its counterparts add (`KAFKA_BOOTSTRAP_SERVERS`, their
+/// `service_env`; `validate` keeps those from replacing the rest).
 pub fn service_env(lab: &Lab, seed: u64, secrets: &RunSecrets) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     env.insert("PORT".to_string(), service_port(lab, seed).to_string());
@@ -43,6 +44,11 @@ pub fn service_env(lab: &Lab, seed: u64, secrets: &RunSecrets) -> BTreeMap<Strin
     }
     if let Some(dir) = &lab.service.data_dir {
         env.insert("DATA_DIR".to_string(), dir.clone());
+    }
+    for counterpart in &lab.counterparts {
+        for (key, value) in counterpart.service_env() {
+            env.entry(key).or_insert(value);
+        }
     }
     env
 }

@@ -55,6 +55,8 @@ pub struct WorkerSettings {
     pub on_claim: Option<ClaimHook>,
     /// How run networks are kept off the grading host.
     pub firewall: crate::sandbox::FirewallMode,
+    /// The broker image labs' `kafka` counterparts run.
+    pub kafka_image: String,
     /// The key of per-run secrets; the server's own (from its data folder) when started by `startup`.
     pub secrets: super::secrets::RunSecrets,
 }
@@ -75,6 +77,7 @@ impl WorkerSettings {
             events: EventLimits::default(),
             on_claim: None,
             firewall: crate::sandbox::FirewallMode::default(),
+            kafka_image: crate::sandbox::DEFAULT_KAFKA_IMAGE.to_string(),
             secrets: super::secrets::RunSecrets::ephemeral(),
         }
     }
@@ -278,6 +281,7 @@ impl Worker {
         let connected = Sandbox::connect().await.map(|s| {
             s.with_build_policy(self.settings.build_policy.clone())
                 .with_firewall(self.settings.firewall)
+                .with_kafka_image(&self.settings.kafka_image)
         });
         match connected {
             Ok(s) if s.ping().await.is_ok() => {

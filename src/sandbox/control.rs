@@ -30,12 +30,21 @@ const KILL_WAIT: Duration = Duration::from_secs(10);
 impl Sandbox {
     /// The service's stdout and stderr, interleaved as written, keeping the last `cap` bytes.
     pub async fn logs(&self, running: &Running, cap: usize) -> Result<String, SandboxError> {
+        self.container_logs(&running.container_id, cap).await
+    }
+
+    /// One container's stdout and stderr, interleaved as written, keeping the last `cap` bytes.
+    pub(super) async fn container_logs(
+        &self,
+        id: &str,
+        cap: usize,
+    ) -> Result<String, SandboxError> {
         let options = LogsOptions {
             stdout: true,
             stderr: true,
             ..Default::default()
         };
-        let mut stream = self.docker.logs(&running.container_id, Some(options));
+        let mut stream = self.docker.logs(id, Some(options));
         let mut tail = LogTail::new(cap);
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(SandboxError::docker("read the container's logs"))?;

@@ -35,6 +35,10 @@ pub enum SandboxError {
     #[error("the container has no address on its network")]
     NoAddress,
 
+    /// The engine gave the run's network no IPv4 subnet, so no counterpart can have a fixed address on it.
+    #[error("the run's network has no IPv4 subnet")]
+    NoSubnet,
+
     /// A lab's `data_dir` that cannot be a mount point (`validate` refuses these; this guards other callers).
     #[error("`{dir}` cannot be a data folder: it must be an absolute path below `/`")]
     DataDir { dir: String },

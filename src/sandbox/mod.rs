@@ -16,6 +16,7 @@
 //! - `build_log.rs`: reading the build's log: lines passed on up to a cap, the image id, committed layers.
 //! - `dockerfile/`: the stages a Dockerfile declares and the images it makes the build read.
 //! - `firewall.rs`: the host firewall rule that keeps run networks from reaching the grading host.
+//! - `network.rs`: the run's internal network, its subnet pinned when counterparts need fixed addresses.
 //! - `start.rs`: internal network, optional volume, container with limits; `StartSpec` and `Running`.
 //! - `volume.rs`: handing a run's data volume to the user the service runs as.
 //! - `image_file.rs`: reading one file out of a built image (a test stage's JUnit report), size-capped.
@@ -25,16 +26,21 @@
 //! - `instance.rs`: more containers of a run's image on its network, sandboxed alike (lifecycle, swap checks).
 //! - `image_read.rs`: an image's configuration, history and base, and its export as a stream, for `image` checks.
 //! - `images.rs`: the run's image repository: tagging each committed layer, removing them children first.
+//! - `counterpart.rs`: containers a lab runs beside the service on its network (a broker), sandboxed alike:
+//!   start, wait for their port, pause, logs.
+//! - `broker.rs`: how a `kafka` counterpart's image (tansu, or Apache Kafka's) is run.
 //! - `cleanup.rs`: `remove_run` and `reap`.
 //! - `error.rs`: `SandboxError` (platform), `BuildError` and `StartError` (learner or platform).
 
 mod admit;
+mod broker;
 mod build;
 mod build_cgroup;
 mod build_log;
 mod build_network;
 mod cleanup;
 mod control;
+mod counterpart;
 pub mod dockerfile;
 mod error;
 mod fault;
@@ -45,6 +51,7 @@ mod image_read;
 mod images;
 mod instance;
 mod limits;
+mod network;
 mod policy;
 mod reference;
 mod run;
@@ -56,9 +63,13 @@ use std::sync::Arc;
 
 use bollard::Docker;
 
+pub use broker::{broker_run, missing_broker_hint, BrokerRun, BROKER_PORT, DEFAULT_KAFKA_IMAGE};
 pub use build::{BuildRequest, ImageId};
 pub use cleanup::Removed;
 pub use control::Stopped;
+pub use counterpart::{
+    valid_counterpart_name, CounterpartError, CounterpartLaunch, RunningCounterpart,
+};
 pub use error::{BuildError, SandboxError, StartError};
 pub use fault::Fault;
 pub use firewall::{FirewallError, FirewallMode, BRIDGE_PREFIX};
@@ -66,6 +77,7 @@ pub use image_file::ImageFileError;
 pub use image_read::{BaseRecord, HistoryStep, ImageRecord};
 pub use instance::{DataVolume, Exited, Launch};
 pub use limits::{BuildLimits, BuildNetwork};
+pub use network::{Addressing, RunNetwork};
 pub use policy::{BadPattern, BuildPolicy};
 pub use run::{RunLabel, IMAGE_REPO, LABEL_KIND, LABEL_RUN};
 pub use start::{base_url, Running, StartSpec, User, CONTAINER_LOG_MAX};
@@ -77,6 +89,8 @@ pub struct Sandbox {
     /// What builds may read and how large their inputs and output may be; the same for every build.
     policy: Arc<BuildPolicy>,
     firewall: FirewallMode,
+    /// The image a lab's `kafka` counterpart runs (the operator's `kafka_image` setting).
+    kafka_image: Arc<str>,
 }
 
 impl Sandbox {
@@ -103,7 +117,19 @@ impl Sandbox {
             docker,
             policy: Arc::new(BuildPolicy::default()),
             firewall: FirewallMode::default(),
+            kafka_image: Arc::from(DEFAULT_KAFKA_IMAGE),
         }
+    }
+
+    /// The same engine running `image` for labs' `kafka` counterparts.
+    pub fn with_kafka_image(mut self, image: &str) -> Self {
+        self.kafka_image = Arc::from(image);
+        self
+    }
+
+    /// The image a `kafka` counterpart runs.
+    pub fn kafka_image(&self) -> &str {
+        &self.kafka_image
     }
 
     /// The same connection with the operator's build policy.

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use bollard::models::{
-    ContainerCreateBody, HostConfig, HostConfigLogConfig, Mount, MountType, NetworkCreateRequest,
-    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, HostConfig, HostConfigLogConfig, Mount, MountType, ResourcesUlimits,
+    RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::CreateContainerOptions;
 
@@ -126,35 +126,20 @@ impl Sandbox {
         image: &ImageId,
         spec: &StartSpec,
     ) -> Result<Running, StartError> {
+        self.create_run_network(run, super::Addressing::Dynamic)
+            .await?;
+        self.start_service(run, image, spec).await
+    }
+
+    /// Starts the service on the run's network (made by [`Sandbox::create_run_network`], with any counterparts
+    /// already on it). On failure everything of the run is removed, counterparts included: the run is over.
+    pub async fn start_service(
+        &self,
+        run: &RunLabel,
+        image: &ImageId,
+        spec: &StartSpec,
+    ) -> Result<Running, StartError> {
         let name = run.object_name();
-        // Before the network exists: a run network without the rule would reach the host.
-        super::firewall::ensure(self.firewall)
-            .await
-            .map_err(SandboxError::from)?;
-        self.docker
-            .create_network(NetworkCreateRequest {
-                name: name.clone(),
-                driver: Some("bridge".to_string()),
-                internal: Some(true),
-                enable_ipv6: Some(false),
-                // The name the host firewall rule matches (`firewall.rs`).
-                options: Some(HashMap::from([(
-                    "com.docker.network.bridge.name".to_string(),
-                    super::firewall::bridge_name(run),
-                )])),
-                labels: Some(run.labels("network")),
-                ..Default::default()
-            })
-            .await
-            .map_err(SandboxError::docker("create the run's network"))?;
-        if let Err(e) =
-            super::firewall::check_bridge_is_here(self.firewall, &super::firewall::bridge_name(run))
-        {
-            if let Err(cleanup) = self.remove_run(run).await {
-                tracing::warn!(run = %run, error = %cleanup, "clean-up after a refused network failed");
-            }
-            return Err(SandboxError::from(e).into());
-        }
         // Undo in reverse order on failure; the run label finds whatever got created.
         match self.start_on_network(run, image, spec, &name).await {
             Ok(running) => Ok(running),
@@ -361,7 +346,23 @@ fn container_config(
         }]),
         _ => None,
     };
-    let host_config = HostConfig {
+    let mut host_config = sandboxed_host_config(spec, network);
+    host_config.mounts = mounts;
+    ContainerCreateBody {
+        image: Some(image.0.clone()),
+        user: spec.user.map(|u| u.to_string()),
+        env: Some(env),
+        labels: Some(run.labels("service")),
+        host_config: Some(host_config),
+        ..Default::default()
+    }
+}
+
+/// The settings every container of a run gets, the service's, its instances' and its counterparts': memory with
+/// no swap, CPU, processes, open files, a read-only root with a capped `/tmp`, no capabilities, no privilege
+/// gain, the run's internal network only, no restarts, and a capped log.
+pub(super) fn sandboxed_host_config(spec: &StartSpec, network: &str) -> HostConfig {
+    HostConfig {
         log_config: Some(HostConfigLogConfig {
             typ: Some("json-file".to_string()),
             config: Some(HashMap::from([
@@ -390,15 +391,6 @@ fn container_config(
             name: Some(RestartPolicyNameEnum::NO),
             ..Default::default()
         }),
-        mounts,
-        ..Default::default()
-    };
-    ContainerCreateBody {
-        image: Some(image.0.clone()),
-        user: spec.user.map(|u| u.to_string()),
-        env: Some(env),
-        labels: Some(run.labels("service")),
-        host_config: Some(host_config),
         ..Default::default()
     }
 }

@@ -1,9 +1,10 @@
 //! `TESTSVC_HOSTILE=1`: routes that do what a hostile submission would, from inside the sandbox, so the
 //! sandbox's own tests can show each attempt fails (or is named truthfully when it ends the service).
 //!
-//! - `GET /hostile/connect?to=ADDR[&scope=IFACE]`: one TCP connect (1.5 s budget) to `ADDR` (`ip:port` or
-//!   `[ipv6]:port`; `scope` names the interface of a link-local IPv6 address) and how it went: `connected`,
-//!   `refused`, `timeout`, `unreachable` or `error: …`. A refusal means the packet reached a host.
+//! - `GET /hostile/connect?to=ADDR[&scope=IFACE]`: one TCP connect (1.5 s budget) to `ADDR` (`ip:port`,
+//!   `[ipv6]:port` or `host:port`, a name resolved by the system's resolver; `scope` names the interface of a
+//!   link-local IPv6 address) and how it went: `connected`, `refused`, `timeout`, `unreachable` or `error: …`.
+//!   A refusal means the packet reached a host.
 //! - `GET /hostile/whoami`: the process's user and group ids and its open-files limit.
 //! - `POST /hostile/write?path=P`: writes the body to `P`.
 //! - `POST /hostile/fill?path=P`: writes 1 MiB blocks to `P` until the disk refuses; says how much it wrote.
@@ -11,7 +12,7 @@
 //! - `POST /hostile/eat-memory`, `POST /hostile/fork-bomb`: answer 202, then allocate memory or spawn threads
 //!   without end, as a service that goes wrong after it became healthy.
 
-use std::net::{SocketAddr, SocketAddrV6, TcpStream};
+use std::net::{SocketAddr, SocketAddrV6, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use crate::http::{Request, Response};
@@ -89,12 +90,25 @@ fn connect(req: &Request) -> Response {
             None => SocketAddr::V6(v6),
         },
         Ok(addr) => addr,
-        Err(e) => {
-            return Response::json(
-                400,
-                format!(r#"{{"error":{}}}"#, json::string(&e.to_string())),
-            )
-        }
+        // A host name (a counterpart's alias on the run network): resolved as the service would.
+        Err(e) => match to.to_socket_addrs().map(|mut a| a.next()) {
+            Ok(Some(addr)) => addr,
+            Ok(None) => {
+                return Response::json(
+                    200,
+                    format!(r#"{{"to":{},"result":"unresolved"}}"#, json::string(&to)),
+                )
+            }
+            Err(resolve) => {
+                return Response::json(
+                    400,
+                    format!(
+                        r#"{{"error":{}}}"#,
+                        json::string(&format!("{e}; {resolve}"))
+                    ),
+                )
+            }
+        },
     };
     let result = match TcpStream::connect_timeout(&addr, Duration::from_millis(1500)) {
         Ok(_) => "connected".to_string(),

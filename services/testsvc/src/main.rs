@@ -16,20 +16,34 @@
 //! - `plant.rs`: `testsvc plant`/`unplant`, build steps that write the files the w05 image mutants need.
 //! - `hostile.rs`: with `TESTSVC_HOSTILE`, what a hostile submission does from inside the sandbox.
 //! - `deploy.rs`: the w06 release behaviours (`/version`, a store that opens after start).
+//! - `consumer.rs`: the w07 Kafka consumer (`accounts.rs`: its events and state; `kafka.rs`,
+//!   `kafka_conn.rs`, `kafka_murmur.rs`: the Kafka client).
+//! - `outbox.rs`, `relay.rs`: the w08 transactional outbox of the notes and the relay that publishes it to
+//!   Kafka, on with `GAUNTLET_LAB=w08-outbox` and `KAFKA_BOOTSTRAP_SERVERS`.
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
+mod accounts;
 mod auth;
+mod consumer;
 mod deploy;
 mod etag;
 mod hostile;
 mod http;
 mod json;
+mod kafka;
+mod kafka_conn;
+mod kafka_murmur;
+mod kafka_producer;
+mod kafka_records;
+mod kafka_types;
 mod lifecycle;
 mod manifests;
 mod notes;
 mod openapi;
+mod outbox;
 mod plant;
 mod races;
+mod relay;
 mod routes;
 mod selftest;
 
@@ -65,5 +79,7 @@ fn main() {
         Err(_) => eprintln!("testsvc: listening on {bind}:{port}"),
     }
     lifecycle::after_listen();
+    consumer::start();
+    relay::start();
     http::serve(listener, routes::handle);
 }

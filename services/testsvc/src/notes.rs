@@ -8,6 +8,8 @@ use crate::auth::Caller;
 use crate::etag;
 use crate::http::{Request, Response};
 use crate::json::{self, Json};
+use crate::outbox::Outbox;
+use crate::relay;
 use crate::routes::{defect, error};
 
 #[derive(Clone, PartialEq)]
@@ -24,12 +26,15 @@ pub(crate) struct Note {
 pub(crate) struct Store {
     pub(crate) next: u64,
     pub(crate) notes: BTreeMap<u64, Note>,
+    /// Lab w08: the events of committed changes not yet published, saved in the same file as the notes.
+    pub(crate) outbox: Outbox,
     loaded: bool,
 }
 
 static STORE: Mutex<Store> = Mutex::new(Store {
     next: 1,
     notes: BTreeMap::new(),
+    outbox: Outbox::new(),
     loaded: false,
 });
 
@@ -61,6 +66,9 @@ fn load(s: &mut Store) {
         let Some(doc) = json::parse(line) else {
             continue;
         };
+        if s.outbox.load_line(&doc) {
+            continue;
+        }
         let seq = match doc.get("id") {
             Some(Json::Str(id)) => id.strip_prefix("n_").and_then(|n| n.parse::<u64>().ok()),
             _ => None,
@@ -111,6 +119,9 @@ pub(crate) fn save(s: &Store) {
     for (seq, n) in &s.notes {
         out.push_str(&render(*seq, n));
         out.push('\n');
+    }
+    if crate::outbox::recording() {
+        s.outbox.persist(&mut out);
     }
     let tmp = path.with_extension("tmp");
     let written = std::fs::File::create(&tmp).and_then(|mut f| {
@@ -284,8 +295,13 @@ fn create(req: &Request, caller: Option<&Caller>) -> Response {
     let seq = s.next;
     s.next += 1;
     let body = render(seq, &note);
+    relay::before_commit("note.created", seq, Some(&note), 1);
+    s.outbox.record("note.created", seq, Some(&note), 1);
     s.notes.insert(seq, note);
     save(&s);
+    if let Some(n) = s.notes.get(&seq) {
+        relay::after_commit("note.created", seq, Some(n), 1);
+    }
     let status = if defect("create-200") { 200 } else { 201 };
     let r = etag::with_etag(Response::json(status, body), 1);
     if defect("no-location") {
@@ -311,12 +327,18 @@ fn get(seq: u64, caller: Option<&Caller>) -> Response {
 fn replace(seq: u64, req: &Request, caller: Option<&Caller>) -> Response {
     let new = match parse_note(req) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => {
+            if r.status == 422 {
+                crate::outbox::refused_422(seq, req);
+            }
+            return r;
+        }
     };
     if defect("lost-update") || defect("racy-if-match") {
         return crate::races::replace(seq, req, caller, new);
     }
-    let mut s = store();
+    let mut guard = store();
+    let s = &mut *guard;
     let Some(old) = s
         .notes
         .get_mut(&seq)
@@ -330,7 +352,12 @@ fn replace(seq: u64, req: &Request, caller: Option<&Caller>) -> Response {
         }
         return error(404, "not_found", "no such note");
     };
+    relay::before_commit("note.updated", seq, Some(&new), old.version + 1);
     if let Err(refused) = etag::precondition(req, old.version) {
+        let data = crate::outbox::data_of(&new);
+        s.outbox
+            .record_refused("note.updated", seq, Some(data), old.version + 1);
+        save(s);
         return refused;
     }
     if defect("update-noop") {
@@ -345,26 +372,43 @@ fn replace(seq: u64, req: &Request, caller: Option<&Caller>) -> Response {
             owner,
             ..new
         };
+        s.outbox.record("note.updated", seq, Some(old), version);
+    } else if defect("noop-publishes") {
+        s.outbox.record("note.updated", seq, Some(old), old.version);
     }
     let body = render(seq, old);
     let version = old.version;
-    save(&s);
+    save(s);
+    if changed {
+        relay::after_commit("note.updated", seq, s.notes.get(&seq), version);
+    }
     etag::with_etag(Response::json(200, body), version)
 }
 
 fn delete(seq: u64, req: &Request) -> Response {
-    let mut s = store();
+    let mut guard = store();
+    let s = &mut *guard;
     if let Some(note) = s.notes.get(&seq) {
-        if let Err(refused) = etag::precondition(req, note.version) {
+        let version = note.version;
+        relay::before_commit("note.deleted", seq, None, version);
+        if let Err(refused) = etag::precondition(req, version) {
+            s.outbox.record_refused("note.deleted", seq, None, version);
+            save(s);
             return refused;
         }
     }
     let found = if defect("delete-noop") {
         s.notes.contains_key(&seq)
     } else {
-        let removed = s.notes.remove(&seq).is_some();
-        save(&s);
-        removed
+        let removed = s.notes.remove(&seq);
+        if let Some(n) = &removed {
+            s.outbox.record("note.deleted", seq, None, n.version);
+        }
+        save(s);
+        if let Some(n) = &removed {
+            relay::after_commit("note.deleted", seq, None, n.version);
+        }
+        removed.is_some()
     };
     if found {
         Response::new(204, "application/json", Vec::new())

@@ -40,18 +40,24 @@ fn plant(spec: &str) -> std::io::Result<()> {
         }
         let mut file = std::fs::File::create(path)?;
         match kind {
-            "dotenv" => writeln!(file, "API_{}=tk-{}", "TOKEN", filler(24))?,
+            // Secret-looking names and key prefixes are assembled at run time, so this binary (which the w05
+            // reference image holds) carries none of them whole.
+            "dotenv" => {
+                let name = "TOKEN";
+                writeln!(file, "API_{name}=tk-{}", filler(24))?
+            }
             "pem" => {
                 let edge = format!("{} KEY-----", "PRIVATE");
                 writeln!(file, "-----BEGIN {edge}\n{}\n-----END {edge}", filler(64))?
             }
-            "aws" => writeln!(
-                file,
-                "[default]\naws_access_key_id = {}{}\naws_secret_access_key = {}",
-                "AK",
-                "IAPLANTEDEXAMPLE12",
-                filler(40)
-            )?,
+            "aws" => {
+                let (prefix, rest) = ("AK", "IAPLANTEDEXAMPLE12");
+                writeln!(
+                    file,
+                    "[default]\naws_access_key_id = {prefix}{rest}\naws_secret_access_key = {}",
+                    filler(40)
+                )?
+            }
             "file" => file.write_all(b"planted by testsvc\n")?,
             other => match other
                 .strip_prefix("bytes:")

@@ -30,11 +30,18 @@
 //!   `drop-in-flight`, `exit-nonzero`, `ignore-sigterm`, `fixed-port`; for w03 also `save-on-shutdown`.
 //!   For w06's `manifests` kind (`GET /manifests`, `manifests.rs`): `no-manifests` (404), `manifests-text`
 //!   (served as text/plain), and one `manifests-*` switch per policy rule, each listed in `manifests::EDITS`.
+//!   For w08 (`GAUNTLET_LAB=w08-outbox` with `KAFKA_BOOTSTRAP_SERVERS`: the notes' outbox and its relay,
+//!   `outbox.rs` and `relay.rs`, and `GET /outbox`): `publish-in-handler`, `publish-before-commit`,
+//!   `new-id-on-retry`, `wrong-key`, `publishes-rejected`, `noop-publishes`, `out-of-order`, `outbox-in-memory`,
+//!   `pending-lies`.
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
 //! engine's own tests. `/count` counts the requests it answers and `/count/total` tells how many, so that the
 //! load generator's own tests can compare its figures with the server's.
+//!
+//! For w07 (`consumer.rs`, on with `GAUNTLET_LAB=w07-consumer` and `KAFKA_BOOTSTRAP_SERVERS`):
+//! `GET /accounts/{account}` and the consumer defects listed there.
 //!
 //! For w06 (`deploy.rs`): `GET /version` from `APP_VERSION`, a store that opens `STORE_OPEN_MS` after start,
 //! with the defects `ready-before-store` and `version-ignores-env`.
@@ -107,6 +114,7 @@ fn route(req: &Request) -> Response {
             crate::deploy::not_ready()
         }
         ("GET" | "HEAD", "/version") => crate::deploy::version(),
+        ("GET" | "HEAD", "/outbox") if crate::outbox::enabled() => crate::outbox::status(),
         (_, p) if (p == "/notes" || p.starts_with("/notes/")) && crate::deploy::store_closed() => {
             crate::deploy::store_opening()
         }
@@ -133,6 +141,10 @@ fn route(req: &Request) -> Response {
         ),
         ("GET" | "HEAD", "/openapi.json") => crate::openapi::document(),
         ("GET" | "HEAD", "/manifests") => crate::manifests::serve(),
+        // w07 (`consumer.rs`): the accounts the consumer keeps.
+        ("GET" | "HEAD", p) if p.starts_with("/accounts/") && crate::consumer::enabled() => {
+            crate::consumer::account(&p["/accounts/".len()..])
+        }
         (_, "/redirect") => Response::json(302, "{}").with_header("Location", "/healthz"),
         ("POST", "/login") if crate::auth::enabled() => crate::auth::login(req),
         (_, p) if p == "/notes" || p.starts_with("/notes/") => notes(req, p),

@@ -194,14 +194,18 @@ async fn restart(
 }
 
 /// A step's request with every variable substituted, ready to send.
-pub(super) struct Prepared {
+pub(in crate::checks) struct Prepared {
     pub url: url::Url,
     pub headers: Vec<(String, String)>,
     pub body: Option<Body>,
 }
 
 /// Substitutes the variables of a step's request and adds the default content type of its body.
-pub(super) fn prepare(step: &Step, target: &Target, vars: &Vars) -> Result<Prepared, StepError> {
+pub(in crate::checks) fn prepare(
+    step: &Step,
+    target: &Target,
+    vars: &Vars,
+) -> Result<Prepared, StepError> {
     let path = vars.render(&step.path)?;
     let url = resolve(target, &step.path, &path)?;
     let mut headers: Vec<(String, String)> = step
@@ -344,7 +348,7 @@ fn resolve(target: &Target, template: &str, path: &str) -> Result<url::Url, Step
     Ok(url)
 }
 
-pub(super) fn render_expect(e: &Expect, vars: &Vars) -> Result<Expect, TemplateError> {
+pub(in crate::checks) fn render_expect(e: &Expect, vars: &Vars) -> Result<Expect, TemplateError> {
     Ok(Expect {
         headers: e
             .headers
@@ -366,7 +370,7 @@ pub(super) fn render_expect(e: &Expect, vars: &Vars) -> Result<Expect, TemplateE
     })
 }
 
-pub(super) fn build(
+pub(in crate::checks) fn build(
     client: &reqwest::Client,
     method: &str,
     url: url::Url,

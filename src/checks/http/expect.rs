@@ -163,7 +163,7 @@ pub(super) fn status_text(s: &StatusExpect) -> String {
 
 /// Checks an answer against expectations whose variables are already substituted; returns the parsed JSON body
 /// when there is one, for captures.
-pub(super) fn check(expect: &Expect, answer: &Answer) -> Result<Option<Value>, Failure> {
+pub(in crate::checks) fn check(expect: &Expect, answer: &Answer) -> Result<Option<Value>, Failure> {
     if let Some(s) = &expect.status {
         if !s.accepts(answer.status) {
             return Err(Failure::Status {
@@ -275,6 +275,12 @@ pub(super) fn check(expect: &Expect, answer: &Answer) -> Result<Option<Value>, F
         }
     }
     Ok(Some(body))
+}
+
+/// `expected` is contained in `got` as the `json` expectation means it (every key given matches, recursively):
+/// for other kinds that select JSON by a subset (the `events` kind's `where`).
+pub(in crate::checks) fn contains(expected: &Value, got: &Value) -> bool {
+    partial(expected, got, "").is_ok()
 }
 
 fn shown(v: Option<&Value>) -> String {

@@ -15,9 +15,9 @@ pub(super) mod parse;
 mod transcript;
 
 pub(super) use exec::{
-    client, error_chain, receive, run_observed, run_scenario, Observer, StepError,
+    build, client, error_chain, prepare, receive, run_observed, run_scenario, Observer, StepError,
 };
-pub(super) use expect::{glob, Answer, Failure};
+pub(super) use expect::{contains, glob, Answer, Failure};
 
 /// The steps of one http check, run in order; the first failing step ends the check.
 #[derive(Debug, Clone)]

@@ -21,19 +21,19 @@ use crate::diagnostics::Diagnostic;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(in crate::checks) struct RawStep {
-    method: Option<Spanned<String>>,
-    path: Option<Spanned<String>>,
+    pub(in crate::checks) method: Option<Spanned<String>>,
+    pub(in crate::checks) path: Option<Spanned<String>>,
     /// `restart = true` or `restart = "kill"`: a step that restarts the service instead of sending a request.
-    restart: Option<Spanned<RawRestart>>,
+    pub(in crate::checks) restart: Option<Spanned<RawRestart>>,
     #[serde(default)]
-    headers: BTreeMap<Spanned<String>, Spanned<String>>,
-    json: Option<Spanned<serde_json::Value>>,
-    text: Option<Spanned<String>>,
-    expect: Option<RawExpect>,
+    pub(in crate::checks) headers: BTreeMap<Spanned<String>, Spanned<String>>,
+    pub(in crate::checks) json: Option<Spanned<serde_json::Value>>,
+    pub(in crate::checks) text: Option<Spanned<String>>,
+    pub(in crate::checks) expect: Option<RawExpect>,
     #[serde(default)]
-    capture: BTreeMap<Spanned<String>, Spanned<String>>,
+    pub(in crate::checks) capture: BTreeMap<Spanned<String>, Spanned<String>>,
     /// `[check.step.burst]`: send the request many times at once.
-    burst: Option<Spanned<RawBurst>>,
+    pub(in crate::checks) burst: Option<Spanned<RawBurst>>,
 }
 
 /// `true` (graceful), `false` (no restart) or a mode's name.
@@ -46,7 +46,7 @@ pub(in crate::checks) enum RawRestart {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawBurst {
+pub(in crate::checks) struct RawBurst {
     count: Spanned<i64>,
     /// Status (a TOML key, so a string) to the exact number of answers with it.
     #[serde(default)]
@@ -57,7 +57,7 @@ struct RawBurst {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawExpect {
+pub(in crate::checks) struct RawExpect {
     status: Option<Spanned<i64>>,
     status_in: Option<Spanned<Vec<i64>>>,
     #[serde(default)]
@@ -97,6 +97,7 @@ pub(in crate::checks) fn scenario(
         defined: BTreeSet::new(),
         step_offset: start,
         in_burst: false,
+        indexed: false,
     };
     let steps: Vec<Step> = raw
         .into_iter()
@@ -117,6 +118,32 @@ struct Parser<'a, 'b> {
     step_offset: usize,
     /// The step being read is a burst, where `{{i}}` numbers the copies.
     in_burst: bool,
+    /// `{{i}}` is defined for every step read (a step of the `events` kind that is sent many times).
+    indexed: bool,
+}
+
+/// Reads one request step of another kind (the `events` kind's `request`, `settle` and `writes`) with the
+/// http kind's rules: `defined` holds the variables defined so far and gains the step's captures; `indexed`
+/// allows `{{i}}`.
+pub(in crate::checks) fn one_step(
+    src: &Source,
+    step_offset: usize,
+    raw: RawStep,
+    defined: &mut BTreeSet<String>,
+    indexed: bool,
+    problems: &mut Vec<Diagnostic>,
+) -> Step {
+    let mut p = Parser {
+        src,
+        problems,
+        defined: std::mem::take(defined),
+        step_offset,
+        in_burst: false,
+        indexed,
+    };
+    let step = p.step(raw);
+    *defined = p.defined;
+    step
 }
 
 impl Parser<'_, '_> {
@@ -130,7 +157,7 @@ impl Parser<'_, '_> {
             Err(e) => self.problem(offset, e.to_string()),
             Ok(names) => {
                 for n in names {
-                    let copy_index = self.in_burst && n == "i";
+                    let copy_index = (self.in_burst || self.indexed) && n == "i";
                     if !template::is_builtin(&n) && !self.defined.contains(&n) && !copy_index {
                         self.problem(
                             offset,
@@ -352,10 +379,19 @@ impl Parser<'_, '_> {
                 ),
             );
         }
+        // `json:/id` says what `/id` means; both forms are accepted.
         let s = source.get_ref();
         let source = match s.strip_prefix("header:") {
             Some(h) => CaptureSource::Header(self.header_name(source.span().start, h.trim())),
-            None => CaptureSource::JsonPointer(self.pointer(source)),
+            None => match s.strip_prefix("json:") {
+                Some(p) => {
+                    if !valid_pointer(p) {
+                        self.problem(source.span().start, format!("`{p}` is not a JSON pointer"));
+                    }
+                    CaptureSource::JsonPointer(p.to_string())
+                }
+                None => CaptureSource::JsonPointer(self.pointer(source)),
+            },
         };
         Capture {
             name: n.clone(),
@@ -479,7 +515,7 @@ impl Parser<'_, '_> {
 }
 
 /// RFC 6901: empty (the whole document), or `/`-separated tokens where `~` is only `~0` or `~1`.
-pub(super) fn valid_pointer(p: &str) -> bool {
+pub(in crate::checks) fn valid_pointer(p: &str) -> bool {
     if p.is_empty() {
         return true;
     }
