@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::sandbox::{build_service, run_id, setup, RunGuard};
+use common::sandbox::{build_service, connect_from, run_id, setup, RunGuard};
 use gauntlet::checks::{CounterpartKind, ServiceControl};
 use gauntlet::curriculum::Lab;
 use gauntlet::grading::counterparts::{start_with_service, StartFailure, Started};
@@ -67,22 +67,6 @@ async fn start(
     (running, base_url(address), started)
 }
 
-/// Asks the testsvc at `base` to connect to `to` (`ip:port` or `host:port`): `connected`, `refused`, `timeout`…
-async fn connect_from(base: &str, to: &str) -> String {
-    let mut url = url::Url::parse(&format!("{base}/hostile/connect")).expect("url");
-    url.query_pairs_mut().append_pair("to", to);
-    let answer: serde_json::Value = reqwest::get(url)
-        .await
-        .expect("testsvc answers")
-        .json()
-        .await
-        .expect("json");
-    answer["result"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no result: {answer}"))
-        .to_string()
-}
-
 /// This machine's IPv4 addresses but loopback (the docker bridges' included), from `ip -4 addr`.
 fn host_ipv4_addresses() -> Vec<String> {
     let out = std::process::Command::new("ip")
@@ -135,7 +119,7 @@ async fn a_container_counterpart_runs_first_on_the_run_network_sandboxed_like_th
     let peer = &started[0];
 
     // Reachable from the service by its name, and the service got the lab's variable for it.
-    assert_eq!(connect_from(&base, "peer:9000").await, "connected");
+    assert_eq!(connect_from(&base, "peer:9000", None).await, "connected");
     let service = inspect(&running.container_id);
     let env: Vec<String> = serde_json::from_value(service["Config"]["Env"].clone()).expect("env");
     assert!(
@@ -216,7 +200,7 @@ async fn a_container_counterpart_runs_first_on_the_run_network_sandboxed_like_th
         "this machine and its docker bridge: {addresses:?}"
     );
     for addr in &addresses {
-        let result = connect_from(&peer_base, &format!("{addr}:{port}")).await;
+        let result = connect_from(&peer_base, &format!("{addr}:{port}"), None).await;
         assert_ne!(result, "connected", "the counterpart reached {addr}:{port}");
     }
     assert_eq!(accepted.load(Ordering::SeqCst), 0);
@@ -371,7 +355,7 @@ async fn a_kafka_counterpart_has_the_labs_topics_and_stops_answering_while_pause
         "{env:?}"
     );
     assert!(env.contains(&"KAFKA_TOPIC=accounts".to_string()), "{env:?}");
-    assert_eq!(connect_from(&base, "kafka:9092").await, "connected");
+    assert_eq!(connect_from(&base, "kafka:9092", None).await, "connected");
 
     let control = control(&sandbox, &running, &base, &started);
     let info = control.counterpart("kafka").expect("the broker");

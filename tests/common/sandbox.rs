@@ -76,3 +76,21 @@ pub async fn start_healthy(sandbox: &Sandbox, run: &RunLabel, spec: &StartSpec) 
         .expect("healthy");
     running
 }
+
+#[allow(dead_code)]
+/// Asks the testsvc at `base` (its `/hostile/connect`) to connect to `to` (`ip:port` or `host:port`) and says how
+/// it went (`connected`, `refused`, `timeout`, …); `scope` names an IPv6 interface.
+pub async fn connect_from(base: &str, to: &str, scope: Option<&str>) -> String {
+    let mut url = url::Url::parse(&format!("{base}/hostile/connect")).expect("url");
+    url.query_pairs_mut().append_pair("to", to);
+    if let Some(scope) = scope {
+        url.query_pairs_mut().append_pair("scope", scope);
+    }
+    let answer: serde_json::Value = reqwest::get(url)
+        .await
+        .expect("the service answers")
+        .json()
+        .await
+        .expect("json");
+    answer["result"].as_str().expect("result").to_string()
+}

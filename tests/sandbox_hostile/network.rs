@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::common::sandbox::{setup, start_healthy};
+use crate::common::sandbox::{connect_from, setup, start_healthy};
 use gauntlet::sandbox::{base_url, StartSpec, BRIDGE_PREFIX};
 
 fn hostile() -> StartSpec {
@@ -12,22 +12,6 @@ fn hostile() -> StartSpec {
         env: vec![("TESTSVC_HOSTILE".into(), "1".into())],
         ..StartSpec::default()
     }
-}
-
-/// Asks the service at `base` to connect to `to` and says how it went (`connected`, `refused`, `timeout`, …).
-async fn connect_from(base: &str, to: &str, scope: Option<&str>) -> String {
-    let mut url = url::Url::parse(&format!("{base}/hostile/connect")).expect("url");
-    url.query_pairs_mut().append_pair("to", to);
-    if let Some(scope) = scope {
-        url.query_pairs_mut().append_pair("scope", scope);
-    }
-    let answer: serde_json::Value = reqwest::get(url)
-        .await
-        .expect("the service answers")
-        .json()
-        .await
-        .expect("json");
-    answer["result"].as_str().expect("result").to_string()
 }
 
 /// This machine's own addresses (every interface but loopback, whose addresses inside a container are the
