@@ -11,14 +11,16 @@
 //!
 //! Connections to backends are pooled (hyper-util's client), as a proxy keeps them alive; a backend counts the
 //! requests it has in flight, answer bodies included, for the detail ("3 slow requests were in flight on blue
-//! when it got SIGTERM").
+//! when it got SIGTERM"). A backend may also watch one request target (the swap's slow request): the router
+//! notes when such a request was last forwarded to it, so the swap can send SIGTERM while one surely is on blue.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
@@ -65,6 +67,17 @@ pub struct Backend {
     header: HeaderValue,
     addr: SocketAddr,
     in_flight: Arc<AtomicUsize>,
+    watch: Option<Arc<Watch>>,
+}
+
+/// One request target a backend watches: how many such requests are on it and when the last one was forwarded.
+#[derive(Debug)]
+struct Watch {
+    target: String,
+    epoch: Instant,
+    /// Milliseconds after `epoch` plus one when the last watched request was forwarded; 0 for never.
+    forwarded: AtomicU64,
+    in_flight: Arc<AtomicUsize>,
 }
 
 impl Backend {
@@ -77,7 +90,45 @@ impl Backend {
             header,
             addr,
             in_flight: Arc::new(AtomicUsize::new(0)),
+            watch: None,
         })
+    }
+
+    /// Also watches requests whose target (path and query) is exactly `target`; see [`Backend::watched_fresh`].
+    pub fn watching(mut self, target: &str) -> Backend {
+        self.watch = Some(Arc::new(Watch {
+            target: target.to_string(),
+            epoch: Instant::now(),
+            forwarded: AtomicU64::new(0),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+        }));
+        self
+    }
+
+    /// Waits, at most `limit`, until a watched request was forwarded to this backend less than `fresh` ago and
+    /// is still unanswered, so it surely is in flight a moment later; whether one was. The router counts a
+    /// request when it forwards it, not when a client sends it, so a request still on its way to the router
+    /// (late under load) never counts as being on this backend.
+    pub async fn watched_fresh(&self, fresh: Duration, limit: Duration) -> bool {
+        let Some(watch) = &self.watch else {
+            return false;
+        };
+        let deadline = Instant::now() + limit;
+        let fresh_ms = u64::try_from(fresh.as_millis()).unwrap_or(u64::MAX);
+        loop {
+            let forwarded = watch.forwarded.load(Ordering::SeqCst);
+            let now = u64::try_from(watch.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+            if forwarded > 0
+                && now.saturating_sub(forwarded - 1) < fresh_ms
+                && watch.in_flight.load(Ordering::SeqCst) > 0
+            {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -195,13 +246,13 @@ type Answer = Response<BoxBody<Bytes, hyper::Error>>;
 
 async fn forward(shared: &Shared, req: Request<Incoming>) -> Answer {
     let backend = shared.current();
-    let guard = InFlight::enter(&backend);
     let (mut parts, body) = req.into_parts();
     let path = parts
         .uri
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_string();
+    let guard = InFlight::enter(&backend, &path);
     parts.uri = match format!("http://{}{path}", backend.addr).parse() {
         Ok(uri) => uri,
         Err(_) => {
@@ -299,19 +350,30 @@ fn router_error(backend: &Backend, how: &'static str, why: &str) -> Answer {
     response
 }
 
-/// Counts a request in its backend's in-flight number until its answer has been passed on (or dropped).
-struct InFlight(Arc<AtomicUsize>);
+/// Counts a request in its backend's in-flight number (and its watch's, for the watched target) until its answer
+/// has been passed on (or dropped).
+struct InFlight(Vec<Arc<AtomicUsize>>);
 
 impl InFlight {
-    fn enter(backend: &Backend) -> InFlight {
-        backend.in_flight.fetch_add(1, Ordering::SeqCst);
-        InFlight(Arc::clone(&backend.in_flight))
+    fn enter(backend: &Backend, target: &str) -> InFlight {
+        let mut counters = vec![Arc::clone(&backend.in_flight)];
+        if let Some(watch) = backend.watch.as_ref().filter(|w| w.target == target) {
+            counters.push(Arc::clone(&watch.in_flight));
+            let ms = u64::try_from(watch.epoch.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+            watch.forwarded.store(ms + 1, Ordering::SeqCst);
+        }
+        for c in &counters {
+            c.fetch_add(1, Ordering::SeqCst);
+        }
+        InFlight(counters)
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        for c in &self.0 {
+            c.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -343,8 +405,6 @@ impl Body for Tracked {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::checks::swap::testing::{backend, refused, slams_the_door};
     use crate::checks::swap::traffic;
@@ -371,6 +431,46 @@ mod tests {
         assert_eq!(header(&slow, BACKEND), Some("blue"));
         assert_eq!(&slow.body[..], b"done by blue");
         assert_eq!((blue.in_flight(), green.in_flight()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_watched_request_counts_once_forwarded_and_only_while_unanswered() {
+        let blue = Backend::new("blue", backend("blue").await)
+            .unwrap()
+            .watching("/work?ms=300");
+        let router = Router::start(blue.clone()).await.unwrap();
+        let addr = router.addr();
+        let fresh = Duration::from_millis(20);
+        // Fast requests and other targets are not watched.
+        traffic::once(addr, "/version", None).await.unwrap();
+        traffic::once(addr, "/work?ms=10", None).await.unwrap();
+        assert!(!blue.watched_fresh(fresh, Duration::from_millis(100)).await);
+
+        let slow = tokio::spawn(async move {
+            let sent = Instant::now();
+            let w = traffic::once(addr, "/work?ms=300", None).await.unwrap();
+            (sent, w, Instant::now())
+        });
+        assert!(blue.watched_fresh(fresh, Duration::from_secs(2)).await);
+        let seen = Instant::now();
+        assert_eq!(blue.in_flight(), 1);
+        let (sent, answer, done) = slow.await.unwrap();
+        assert_eq!(header(&answer, BACKEND), Some("blue"));
+        // Seen on its way: it had most of its 300 ms to go.
+        assert!(seen >= sent && done >= seen + Duration::from_millis(200));
+        // Answered, it no longer counts, however fresh the window.
+        assert!(
+            !blue
+                .watched_fresh(Duration::from_secs(60), Duration::from_millis(50))
+                .await
+        );
+        // A backend that watches nothing never waits successfully.
+        let plain = Backend::new("green", backend("green").await).unwrap();
+        assert!(
+            !plain
+                .watched_fresh(Duration::from_secs(60), Duration::ZERO)
+                .await
+        );
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ use super::{Judged, SwapCheck, SLOW_WAIT};
 use crate::checks::Verdict;
 use crate::checks::{Instance, InstanceData, InstanceError, InstanceSpec, ServiceControl, Signal};
 
-/// The move to green waits (at most [`SLOW_WAIT`]) for a slow request sent to blue less than this ago.
+/// The move to green waits (at most [`SLOW_WAIT`]) for a slow request forwarded to blue less than this ago.
 const FRESH_SLOW: Duration = Duration::from_millis(50);
 /// Between two readiness probes.
 const READY_POLL: Duration = Duration::from_millis(50);
@@ -156,8 +156,11 @@ impl Swap<'_> {
             .await
             .map_err(|e| (Ran::default(), e))?;
         self.m.blue_ready = Some(self.now());
-        let blue_backend = Backend::new(&check.blue, blue.1)
+        let mut blue_backend = Backend::new(&check.blue, blue.1)
             .map_err(|e| (Ran::default(), Stop::Platform(e.to_string())))?;
+        if check.slow_lanes > 0 {
+            blue_backend = blue_backend.watching(&check.slow_path);
+        }
         let router = Router::start(blue_backend.clone())
             .await
             .map_err(|e| (Ran::default(), Stop::Platform(e.to_string())))?;
@@ -178,7 +181,7 @@ impl Swap<'_> {
             self.write_carried(router.addr(), token).await;
         }
         tokio::time::sleep(check.before).await;
-        let moved = self.green(&router, &blue_backend, &blue.0, &lanes).await;
+        let moved = self.green(&router, &blue_backend, &blue.0).await;
         if moved.is_ok() {
             tokio::time::sleep(check.after).await;
         }
@@ -204,7 +207,6 @@ impl Swap<'_> {
         router: &Router,
         blue: &Backend,
         blue_instance: &Arc<dyn Instance>,
-        lanes: &traffic::Running,
     ) -> Result<(), Stop> {
         let check = self.check;
         self.m.green_started = Some(self.now());
@@ -212,9 +214,9 @@ impl Swap<'_> {
         let green =
             Backend::new(&check.green, green_addr).map_err(|e| Stop::Platform(e.to_string()))?;
         if check.slow_lanes > 0 {
-            // Green is ready; moving traffic just after a slow request left for blue puts SIGTERM on blue while
-            // that request has most of its time to run, whatever the lanes' rhythm.
-            let fresh = lanes.fresh_slow_request(FRESH_SLOW, SLOW_WAIT).await;
+            // Green is ready; moving traffic just after the router forwarded a slow request to blue puts SIGTERM
+            // on blue while that request has most of its time to run, whatever the lanes' rhythm or the load.
+            let fresh = blue.watched_fresh(FRESH_SLOW, SLOW_WAIT).await;
             if !fresh {
                 self.note("no slow request was sent to blue just before the move");
             }

@@ -7,7 +7,6 @@
 //! so a request the service accepted is always seen to its end (or to its failure).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -134,16 +133,12 @@ pub enum Outcome {
 pub struct Running {
     stop: watch::Sender<bool>,
     lanes: JoinSet<Vec<Sample>>,
-    /// When the last slow request was sent, in ms from the epoch plus one (0: none yet).
-    slow_sent: Arc<AtomicU64>,
-    epoch: Instant,
 }
 
 /// Starts every lane of `mix` against the router at `router`; times are measured from `epoch`.
 pub fn start(router: SocketAddr, mix: Arc<Mix>, epoch: Instant) -> Running {
     let (stop, stopped) = watch::channel(false);
     let mut lanes = JoinSet::new();
-    let slow_sent = Arc::new(AtomicU64::new(0));
     let kinds = std::iter::repeat_n(Kind::Read, mix.read_lanes)
         .chain(std::iter::repeat_n(Kind::Write, mix.write_lanes))
         .chain(std::iter::repeat_n(Kind::Slow, mix.slow_lanes));
@@ -154,38 +149,13 @@ pub fn start(router: SocketAddr, mix: Arc<Mix>, epoch: Instant) -> Running {
             router,
             mix: Arc::clone(&mix),
             epoch,
-            slow_sent: Arc::clone(&slow_sent),
         };
         lanes.spawn(lane.run(stopped.clone()));
     }
-    Running {
-        stop,
-        lanes,
-        slow_sent,
-        epoch,
-    }
+    Running { stop, lanes }
 }
 
 impl Running {
-    /// Waits, at most `limit`, until a slow request was sent less than `fresh` ago, so that one is surely still
-    /// in flight a moment later; whether one was. The swap moves traffic then, so that blue gets SIGTERM with a
-    /// slow request on it, every time.
-    pub async fn fresh_slow_request(&self, fresh: Duration, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        loop {
-            let sent = self.slow_sent.load(Ordering::SeqCst);
-            let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
-            let fresh_ms = u64::try_from(fresh.as_millis()).unwrap_or(u64::MAX);
-            if sent > 0 && now.saturating_sub(sent - 1) < fresh_ms {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    }
-
     /// Tells every lane to stop after its request in flight and collects the samples (in the order sent),
     /// waiting at most `wait` for the last answers; also says how many lanes were still waiting then (each a
     /// request the service never answered; their earlier samples are lost with them).
@@ -217,7 +187,6 @@ struct Lane {
     router: SocketAddr,
     mix: Arc<Mix>,
     epoch: Instant,
-    slow_sent: Arc<AtomicU64>,
 }
 
 impl Lane {
@@ -250,10 +219,6 @@ impl Lane {
             let is_version = *path == *self.mix.version_path;
             n += 1;
             let sent = self.epoch.elapsed();
-            if self.kind == Kind::Slow {
-                let ms = u64::try_from(sent.as_millis()).unwrap_or(u64::MAX - 1);
-                self.slow_sent.store(ms + 1, Ordering::SeqCst);
-            }
             let started = Instant::now();
             let outcome = match sender.as_mut() {
                 Some(s) => exchange(s, req, is_version).await,
@@ -480,41 +445,6 @@ mod tests {
         );
         assert_eq!(version_of(br#"{"version":1}"#), None);
         assert_eq!(version_of(b"blue"), None);
-    }
-
-    #[tokio::test]
-    async fn the_swap_can_wait_for_a_slow_request_that_just_left() {
-        let router = Router::start(Backend::new("blue", backend("blue").await).unwrap())
-            .await
-            .unwrap();
-        let epoch = Instant::now();
-        let running = start(router.addr(), mix(&["/version"], "/work?ms=300"), epoch);
-        let fresh = Duration::from_millis(20);
-        assert!(
-            running
-                .fresh_slow_request(fresh, Duration::from_secs(2))
-                .await
-        );
-        let at = epoch.elapsed();
-        // Then: a slow request is on its way and has most of its 300 ms to go.
-        let (samples, _) = running.stop(Duration::from_secs(1)).await;
-        assert!(
-            samples.iter().any(|s| s.kind == Kind::Slow
-                && s.sent <= at
-                && s.done() > at + Duration::from_millis(200)),
-            "{samples:?}"
-        );
-
-        let no_slow = Mix {
-            slow_lanes: 0,
-            ..(*mix(&["/version"], "/work")).clone()
-        };
-        let running = start(router.addr(), Arc::new(no_slow), Instant::now());
-        assert!(
-            !running
-                .fresh_slow_request(fresh, Duration::from_millis(100))
-                .await
-        );
     }
 
     #[tokio::test]
