@@ -83,6 +83,9 @@ int main(int argc, char **argv) {
 }
 "#;
 
+/// Taken by the tests that build on the shared build network, since one of them removes it.
+static BUILD_NETWORK_USERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Builds `dockerfile` with `program` beside it as `/p`, under `limits`; the outcome and the lines passed on.
 async fn build(
     policy: BuildPolicy,
@@ -193,6 +196,7 @@ async fn a_build_printing_without_end_has_its_output_capped() {
 
 #[tokio::test]
 async fn a_run_step_without_network_cannot_reach_this_machine() {
+    let _network = BUILD_NETWORK_USERS.lock().await;
     let address = host_address();
     let listener = TcpListener::bind((address.as_str(), 0)).expect("listen on the host address");
     listener.set_nonblocking(true).expect("non-blocking");
@@ -331,4 +335,57 @@ async fn a_build_step_starting_threads_past_the_process_limit_is_stopped_and_nam
         })
         .unwrap_or(0);
     assert_eq!(left, 0, "the builds' cgroups outlived them");
+}
+
+/// Builds started at once on an engine without the build network (a fresh machine, or several workers after an
+/// upgrade) all get it: the engine lets only one create win, the others find it made. CI failed on this once,
+/// when two proofs started their first builds together.
+#[tokio::test]
+async fn builds_that_create_the_build_network_at_once_all_run() {
+    let _one_at_a_time = BUILD_NETWORK_USERS.lock().await;
+    let docker = Sandbox::connect().await.expect("engine");
+    // The network is shared and kept; a build of another process may hold it for a moment.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while docker
+        .docker()
+        .inspect_network("gauntlet-build", None)
+        .await
+        .is_ok()
+    {
+        let removed = docker.docker().remove_network("gauntlet-build").await;
+        if removed.is_err() {
+            assert!(Instant::now() < deadline, "the build network stays in use");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    let dockerfile = "FROM scratch\nCOPY p /p\nRUN [\"/p\", \"127.0.0.1\", \"9\"]\n";
+    let builds = (0..3).map(|i| {
+        let test = format!("netrace{i}");
+        async move {
+            build(
+                BuildPolicy::default(),
+                &test,
+                dockerfile,
+                PROBE,
+                BuildLimits {
+                    network: BuildNetwork::Default,
+                    ..BuildLimits::default()
+                },
+                BUILD_TIMEOUT,
+            )
+            .await
+        }
+    });
+    for (outcome, lines) in futures_util::future::join_all(builds).await {
+        outcome.unwrap_or_else(|e| panic!("{e}: {lines:?}"));
+    }
+    let named: Vec<_> = docker
+        .docker()
+        .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
+        .await
+        .expect("networks")
+        .into_iter()
+        .filter(|n| n.name.as_deref() == Some("gauntlet-build"))
+        .collect();
+    assert_eq!(named.len(), 1, "one build network, not one per build");
 }

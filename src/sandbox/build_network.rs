@@ -64,11 +64,13 @@ impl Sandbox {
             .await;
         match created {
             Ok(_) => Ok(()),
-            // Another worker created it in the meantime.
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 409, ..
-            }) => Ok(()),
-            Err(e) => Err(SandboxError::docker("create the build network")(e)),
+            // Another worker (or a build of this process) created it in the meantime. The engine says so with a
+            // 409 for the name or, when both creates got past the name check at once, a 403 for the bridge's
+            // name, which only one network can hold: whichever it was, the network is there now.
+            Err(e) => match self.docker.inspect_network(BUILD_NETWORK, None).await {
+                Ok(_) => Ok(()),
+                Err(_) => Err(SandboxError::docker("create the build network")(e)),
+            },
         }
     }
 }
