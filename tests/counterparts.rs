@@ -289,6 +289,62 @@ async fn a_counterpart_that_never_opens_its_port_is_a_platform_error_with_its_lo
     common::grading::wait_no_docker_objects(label.as_str()).await;
 }
 
+/// A service that cannot start at all (its command names a missing file) beside a counterpart: the learner is
+/// told why, the instructor still gets the counterpart's log, and nothing of the run is left.
+#[tokio::test]
+async fn a_service_that_cannot_start_keeps_its_counterparts_log_for_the_instructor() {
+    let sandbox = Sandbox::connect().await.expect("docker");
+    let images = run_id("t", "cp-img-norun");
+    let _images_guard = RunGuard {
+        sandbox: sandbox.clone(),
+        run: images.clone(),
+    };
+    let image = build_service(&sandbox, &images).await;
+    let root = tempfile::tempdir().expect("temp");
+    let lab = lab(root.path(), "norun", &peer(&image, 9000, 9000));
+    let label = run_id("t", "cp-norun");
+    let _guard = RunGuard {
+        sandbox: sandbox.clone(),
+        run: label.clone(),
+    };
+    let work = tempfile::tempdir().expect("work");
+    let project = common::project::Project::with_dockerfile(
+        "FROM scratch\nCOPY testsvc /testsvc\nENTRYPOINT [\"/no-such-program\"]\n",
+    );
+    let job = gauntlet::grading::Job {
+        label: label.clone(),
+        lab,
+        suite: Default::default(),
+        archive: project.archive(),
+        seed: 3,
+        secrets: RunSecrets::ephemeral(),
+        limits: Default::default(),
+        work_dir: work.path().join("run"),
+    };
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let report = gauntlet::grading::execute(&sandbox, job, &tx).await;
+    assert_eq!(
+        report.state,
+        gauntlet::domain::RunState::Failed,
+        "{report:?}"
+    );
+    assert_eq!(report.stage.as_str(), "start");
+    assert!(
+        report.reason.contains("could not be started"),
+        "{}",
+        report.reason
+    );
+    assert!(
+        report.container_log.contains("--- counterpart peer ---")
+            && report
+                .container_log
+                .contains("testsvc: listening on 0.0.0.0:9000"),
+        "the counterpart's log: {}",
+        report.container_log
+    );
+    common::grading::wait_no_docker_objects(label.as_str()).await;
+}
+
 #[tokio::test]
 async fn a_missing_broker_image_is_a_platform_error_that_says_how_to_get_it_and_nothing_is_pulled()
 {

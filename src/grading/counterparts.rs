@@ -93,8 +93,8 @@ pub enum StartFailure {
 
 /// Creates the run network, starts the lab's counterparts and then the service on it. `slot` receives the
 /// counterparts as soon as they run, so a failure later still gets their logs. Whatever was created is left to the
-/// run's clean-up (`remove_run` finds it all by the run label), except on a failed service start, which removes
-/// the run itself.
+/// run's clean-up (`remove_run` finds it all by the run label), even after a failed service start, so that the
+/// counterparts' logs can be read first. Without counterparts, a failed start removes the run itself.
 pub async fn start_with_service(
     sandbox: &Sandbox,
     run: &RunLabel,
@@ -113,7 +113,7 @@ pub async fn start_with_service(
         .await
         .map_err(StartFailure::Counterparts)?;
     sandbox
-        .start_service(run, image, spec)
+        .start_service_beside_counterparts(run, image, spec)
         .await
         .map_err(StartFailure::Service)
 }

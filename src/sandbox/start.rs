@@ -152,6 +152,18 @@ impl Sandbox {
         }
     }
 
+    /// Starts the service on a run network its counterparts already run on. A failure removes nothing: the
+    /// counterparts' logs are still to be read for the instructor, and the caller's clean-up removes the run.
+    pub async fn start_service_beside_counterparts(
+        &self,
+        run: &RunLabel,
+        image: &ImageId,
+        spec: &StartSpec,
+    ) -> Result<Running, StartError> {
+        self.start_on_network(run, image, spec, &run.object_name())
+            .await
+    }
+
     async fn start_on_network(
         &self,
         run: &RunLabel,
