@@ -337,6 +337,38 @@ async fn a_lost_publication_is_counted_against_the_acknowledged_writes() {
     );
 }
 
+/// Two bursts of writes collecting into one list: the second adds to the first, so the read judges all twenty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_writes_steps_collect_into_one_list() {
+    let broker = tansu::Tansu::start(ports::free_port(), &[("notes", 2)]);
+    let service = notes::start(broker.addr, "notes", notes::Mode::DropEveryFifth).await;
+    let burst = "[[check.events.step]]\nwrites = { method = \"POST\", path = \"/notes\", json = { title = \"w{{i}} {{rand}}\" } }\ncount = 10\nconcurrency = 1\ncollect = { acked = \"json:/id\" }\n\n";
+    let check = OUTBOX
+        .replace(
+            "[[check.events.step]]\npause = true\n\n",
+            "",
+        )
+        .replace(
+            "[[check.events.step]]\npause = false\n\n",
+            "",
+        )
+        .replace(
+            "[[check.events.step]]\nwrites = { method = \"POST\", path = \"/notes\", json = { title = \"w{{i}} {{rand}}\" } }\ncount = 20\nconcurrency = 4\ncollect = { acked = \"json:/id\" }\nmax_ms = 1500\n\n",
+            &format!("{burst}{burst}"),
+        )
+        .replace("within_secs = 20\n[check", "within_secs = 3\n[check");
+    assert_eq!(check.matches("count = 10").count(), 2, "{check}");
+    let o = run(&check, &broker, service.addr, &[]).await;
+    assert_eq!(o.verdict, Verdict::Fail, "{}\n{}", o.message, o.detail);
+    assert!(
+        o.message
+            .contains("4 of 20 acknowledged writes have no record in `notes`"),
+        "{}",
+        o.message
+    );
+    assert!(o.detail.contains("(20 in all)"), "{}", o.detail);
+}
+
 /// Writes with a restart after the tenth acknowledgement: the writers follow the service to its new address,
 /// and every acknowledged note is published.
 const WRITES_WITH_A_KILL: &str = r#"

@@ -286,6 +286,53 @@ fn mutants_naming_unknown_checks_are_reported_with_their_line() {
 }
 
 #[test]
+fn near_misses_without_a_reason_or_with_a_taken_name_or_a_fails_list_are_reported_with_their_line()
+{
+    let course = Course::valid();
+    course.write(
+        "labs/w01-hello/checks/health.toml",
+        "[[check]]\nid = \"health\"\nkind = \"http\"\ntitle = \"Health\"\npillar = \"language\"\n\n[[check.step]]\npath = \"/healthz\"\n[check.step.expect]\nstatus = 200\n",
+    );
+    course.write(
+        "labs/w01-hello/mutants.toml",
+        "[[mutant]]\nname = \"broken\"\nenv = { X = \"1\" }\nfails = [\"health\"]\n\n\
+         [[near_miss]]\nname = \"broken\"\nbecause = \"a reason\"\n\n\
+         [[near_miss]]\nname = \"quiet\"\nbecause = \"  \"\n",
+    );
+    let report = validate(&course);
+    assert!(!report.success);
+    assert_reports(
+        &report,
+        &course,
+        "labs/w01-hello/mutants.toml",
+        7,
+        "`broken` is declared twice",
+    );
+    assert_reports(
+        &report,
+        &course,
+        "labs/w01-hello/mutants.toml",
+        12,
+        "needs `because`",
+    );
+    // A near miss passes every check: it has no `fails`.
+    course.write(
+        "labs/w01-hello/mutants.toml",
+        "[[mutant]]\nname = \"broken\"\nenv = { X = \"1\" }\nfails = [\"health\"]\n\n\
+         [[near_miss]]\nname = \"picky\"\nbecause = \"a reason\"\nfails = [\"health\"]\n",
+    );
+    let report = validate(&course);
+    assert!(!report.success);
+    assert_reports(
+        &report,
+        &course,
+        "labs/w01-hello/mutants.toml",
+        9,
+        "unknown field `fails`",
+    );
+}
+
+#[test]
 fn an_image_check_with_an_unknown_rule_and_a_mutant_dockerfile_with_a_path_are_reported_with_their_lines(
 ) {
     let course = Course::valid();

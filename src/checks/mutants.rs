@@ -3,6 +3,10 @@
 //! grades each and compares. A mutant may instead need an image of its own: built with `build_args`, or from
 //! another Dockerfile of the reference's folder (`dockerfile`). Parsed here, beside the checks it names, so `gauntlet validate` can report an
 //! unknown check id with its file and line.
+//!
+//! The same file declares near misses (`[[near_miss]]`): the reference with an unusual but correct design
+//! switched on, which must pass every check. A check is only as good as the wrong service it fails and the right
+//! one it lets through; a near miss that fails shows a check demanding more than the lab asks.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,6 +33,8 @@ pub struct Mutant {
     pub fails: Vec<String>,
     /// When set, the mutant must fail before the checks, at this stage; then no check runs.
     pub fails_at: Option<FailStage>,
+    /// For a near miss, why it is correct though unusual; it must then pass every check (`fails` is empty).
+    pub near_miss: Option<String>,
 }
 
 /// A stage a mutant must fail at instead of failing checks.
@@ -63,6 +69,21 @@ impl FailStage {
 struct RawFile {
     #[serde(default)]
     mutant: Vec<RawMutant>,
+    #[serde(default)]
+    near_miss: Vec<RawNearMiss>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNearMiss {
+    name: Spanned<String>,
+    because: Spanned<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    build_args: BTreeMap<String, String>,
+    #[serde(default)]
+    dockerfile: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -94,13 +115,8 @@ pub fn load(lab_dir: &Path, suite: &CheckSuite) -> Result<Vec<Mutant>, Vec<Diagn
     let mut mutants: Vec<Mutant> = Vec::new();
     for m in raw.mutant {
         let name = m.name.get_ref().trim().to_string();
-        if name.is_empty() {
-            problems.push(at(m.name.span().start, "a mutant needs a name".into()));
-        } else if mutants.iter().any(|seen| seen.name == name) {
-            problems.push(at(
-                m.name.span().start,
-                format!("mutant `{name}` is declared twice"),
-            ));
+        if let Some(problem) = name_problem(&name, &mutants) {
+            problems.push(at(m.name.span().start, problem));
         }
         for id in &m.fails {
             if !suite.checks.iter().any(|c| &c.id == id.get_ref()) {
@@ -152,14 +168,8 @@ pub fn load(lab_dir: &Path, suite: &CheckSuite) -> Result<Vec<Mutant>, Vec<Diagn
             )),
             _ => {}
         }
-        if let Some(file) = &m.dockerfile {
-            let f = file.get_ref();
-            if f.is_empty() || f.contains(['/', '\\']) || f.starts_with('.') {
-                problems.push(at(
-                    file.span().start,
-                    format!("dockerfile `{f}` must be a file name in the reference's folder, without a path"),
-                ));
-            }
+        if let Some(problem) = dockerfile_problem(m.dockerfile.as_ref()) {
+            problems.push(at(problem.0, problem.1));
         }
         mutants.push(Mutant {
             name,
@@ -168,6 +178,32 @@ pub fn load(lab_dir: &Path, suite: &CheckSuite) -> Result<Vec<Mutant>, Vec<Diagn
             dockerfile: m.dockerfile.map(|d| d.into_inner()),
             fails: m.fails.iter().map(|f| f.get_ref().clone()).collect(),
             fails_at,
+            near_miss: None,
+        });
+    }
+    for n in raw.near_miss {
+        let name = n.name.get_ref().trim().to_string();
+        if let Some(problem) = name_problem(&name, &mutants) {
+            problems.push(at(n.name.span().start, problem));
+        }
+        let because = n.because.get_ref().trim().to_string();
+        if because.is_empty() {
+            problems.push(at(
+                n.because.span().start,
+                format!("near miss `{name}` needs `because`: why it is correct though unusual"),
+            ));
+        }
+        if let Some(problem) = dockerfile_problem(n.dockerfile.as_ref()) {
+            problems.push(at(problem.0, problem.1));
+        }
+        mutants.push(Mutant {
+            name,
+            env: n.env,
+            build_args: n.build_args,
+            dockerfile: n.dockerfile.map(|d| d.into_inner()),
+            fails: Vec::new(),
+            fails_at: None,
+            near_miss: Some(because),
         });
     }
     if problems.is_empty() {
@@ -175,4 +211,29 @@ pub fn load(lab_dir: &Path, suite: &CheckSuite) -> Result<Vec<Mutant>, Vec<Diagn
     } else {
         Err(problems)
     }
+}
+
+/// A missing name, or one a mutant or near miss before it already has.
+fn name_problem(name: &str, seen: &[Mutant]) -> Option<String> {
+    if name.is_empty() {
+        Some("a mutant or near miss needs a name".into())
+    } else if seen.iter().any(|m| m.name == name) {
+        Some(format!("`{name}` is declared twice"))
+    } else {
+        None
+    }
+}
+
+/// A `dockerfile` that is not a plain file name of the reference's folder: its offset and the problem.
+fn dockerfile_problem(file: Option<&Spanned<String>>) -> Option<(usize, String)> {
+    let file = file?;
+    let f = file.get_ref();
+    (f.is_empty() || f.contains(['/', '\\']) || f.starts_with('.')).then(|| {
+        (
+            file.span().start,
+            format!(
+                "dockerfile `{f}` must be a file name in the reference's folder, without a path"
+            ),
+        )
+    })
 }

@@ -45,6 +45,9 @@ fn print(p: &Proof) {
     for m in &p.mutants {
         line(m, "fails exactly its declared checks");
     }
+    for n in &p.near_misses {
+        line(n, "(a near miss) passes every check");
+    }
     if !p.never_failed.is_empty() {
         println!(
             "  FAIL  no mutant fails: {} (a check that cannot fail proves nothing)",

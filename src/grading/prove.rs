@@ -78,6 +78,8 @@ pub struct Proof {
     pub lab: String,
     pub reference: Trial,
     pub mutants: Vec<Trial>,
+    /// Unusual but correct variants of the reference, each of which must pass every check.
+    pub near_misses: Vec<Trial>,
     /// Checks that no mutant fails.
     pub never_failed: Vec<String>,
     pub ok: bool,
@@ -117,6 +119,7 @@ pub async fn prove(
         dockerfile: None,
         fails: Vec::new(),
         fails_at: None,
+        near_miss: None,
     };
     let all = std::iter::once(&reference_mutant).chain(mutants.iter());
     let trials = async {
@@ -151,6 +154,8 @@ pub async fn prove(
     let _ = sandbox.remove_run(&image_label).await;
     let mut trials = trials?;
     let reference = trials.remove(0);
+    // Trials are in the order of `mutants`, where near misses follow the mutants.
+    let near_misses = trials.split_off(mutants.iter().filter(|m| m.near_miss.is_none()).count());
     let caught: BTreeSet<&String> = trials.iter().flat_map(|t| t.failed.iter()).collect();
     let never_failed: Vec<String> = suite
         .checks
@@ -158,11 +163,13 @@ pub async fn prove(
         .map(|c| c.id.clone())
         .filter(|id| !caught.contains(id))
         .collect();
-    let ok = reference.ok && trials.iter().all(|t| t.ok) && never_failed.is_empty();
+    let ok =
+        reference.ok && trials.iter().chain(&near_misses).all(|t| t.ok) && never_failed.is_empty();
     Ok(Proof {
         lab: lab.id.to_string(),
         reference,
         mutants: trials,
+        near_misses,
         never_failed,
         ok,
     })

@@ -15,6 +15,9 @@
 //! holding the store lock, and answers success even when the publish failed, so a stalled broker stalls
 //! writes and the event is lost) and `publish-before-commit` (no outbox: the request publishes what it is
 //! about to do before checking If-Match or writing, so a refused or lost change still has its event).
+//!
+//! Near miss (`TESTSVC_VARIANT`): `poll-relay` (never woken: a pass every 500 ms, as a relay polling the outbox
+//! table would), which the checks must pass.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,12 +27,14 @@ use std::time::Duration;
 use crate::kafka::{KafkaError, Producer};
 use crate::notes::{save, store, Note};
 use crate::outbox::{self, Event};
-use crate::routes::defect;
+use crate::routes::{defect, variant};
 
 /// Bounds each attempt's connect, write and read: how long a stalled broker can hold one event.
 const SEND_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the relay waits after being woken, so that a burst of commits is sent in one pass.
 const LINGER: Duration = Duration::from_millis(20);
+/// The pass interval of the `poll-relay` near miss.
+const POLL_EVERY: Duration = Duration::from_millis(500);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
@@ -93,8 +98,13 @@ fn run() {
     }
 }
 
-/// Waits until a commit wakes the relay, or 200 ms (to retry what is pending).
+/// Waits until a commit wakes the relay, or 200 ms (to retry what is pending); the polling near miss sleeps
+/// 500 ms instead.
 fn wait_for_work() {
+    if variant("poll-relay") {
+        std::thread::sleep(POLL_EVERY);
+        return;
+    }
     let work = WORK.lock().unwrap_or_else(|e| e.into_inner());
     let (mut work, _) = WOKEN
         .wait_timeout_while(work, Duration::from_millis(200), |w| !*w)

@@ -60,6 +60,12 @@ pub fn defect(name: &str) -> bool {
     std::env::var("TESTSVC_DEFECT").is_ok_and(|d| d.split(',').any(|x| x.trim() == name))
 }
 
+/// Whether `TESTSVC_VARIANT` (a comma-separated list) switches on `name`: a near miss, an unusual design that is
+/// still correct, which every check must pass (the labs' `[[near_miss]]` entries).
+pub fn variant(name: &str) -> bool {
+    std::env::var("TESTSVC_VARIANT").is_ok_and(|d| d.split(',').any(|x| x.trim() == name))
+}
+
 /// A JSON error body of the labs' shape.
 pub fn error(status: u16, code: &str, message: &str) -> Response {
     if status == 404 && defect("no-json-404") {

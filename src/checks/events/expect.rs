@@ -80,7 +80,7 @@ pub(super) fn judge(
         }
     }
     if let Some(at) = &expect.key_order {
-        key_order(at, &selected)?;
+        key_order(at, expect.id.as_deref(), &selected)?;
     }
     if let Some(inc) = &expect.includes {
         let wanted = lists.get(&inc.list).map(Vec::as_slice).unwrap_or_default();
@@ -194,8 +194,11 @@ fn ids(
     Ok(())
 }
 
-/// Within each key, the value at `at` strictly increases in (partition, offset) order.
-fn key_order(at: &str, selected: &[Judged]) -> Result<(), String> {
+/// Within each key, the value at `at` strictly increases in (partition, offset) order. With `id_at`, a record
+/// whose id an earlier record of its key had is a resend (at-least-once delivery repeats what it could not know
+/// was sent) and is judged where it first appeared, not again where it was repeated; whether resends are allowed
+/// at all is `each_once`'s business.
+fn key_order(at: &str, id_at: Option<&str>, selected: &[Judged]) -> Result<(), String> {
     let mut by_key: BTreeMap<String, Vec<&Judged>> = BTreeMap::new();
     for j in selected {
         let key = j
@@ -207,6 +210,13 @@ fn key_order(at: &str, selected: &[Judged]) -> Result<(), String> {
     }
     for (key, mut rows) in by_key {
         rows.sort_by_key(|j| (j.record.partition, j.record.offset));
+        if let Some(id_at) = id_at {
+            let mut seen = BTreeSet::new();
+            rows.retain(|j| {
+                let id = j.json.as_ref().and_then(|v| v.pointer(id_at)).map(as_text);
+                id.is_none_or(|id| seen.insert(id))
+            });
+        }
         let values: Vec<Option<&Value>> = rows
             .iter()
             .map(|j| j.json.as_ref().and_then(|v| v.pointer(at)))

@@ -314,9 +314,16 @@ fn judge(r: &mut Runner<'_>, w: &Writes, sent: &[Sent], kill: &Kill) -> Result<(
                 }
             }
         }
-        r.t.event(&format!("collected {} values into `{name}`", list.len()));
-        r.vars.set(name, Value::Array(list.clone()));
-        r.lists.insert(name.clone(), list);
+        // A list another `writes` step started grows: two bursts of writes can be judged as one.
+        let whole = r.lists.entry(name.clone()).or_default();
+        let before = whole.len();
+        whole.extend(list);
+        r.t.event(&format!(
+            "collected {} values into `{name}` ({} in all)",
+            whole.len() - before,
+            whole.len()
+        ));
+        r.vars.set(name, Value::Array(whole.clone()));
     }
     let acked = sent.iter().filter(|s| s.acked()).count();
     r.figures

@@ -137,6 +137,38 @@ fn key_is_and_key_order() {
 }
 
 #[test]
+fn key_order_with_an_id_judges_a_resend_where_it_first_appeared() {
+    let mut e = RecordsExpect {
+        key_order: Some("/version".into()),
+        ..Default::default()
+    };
+    // A relay restarted after a crash sends versions 1 and 2 of n1 again, then 3.
+    let mut rs = notes();
+    for (offset, id, version) in [(2, "a", 1), (3, "b", 2), (4, "e", 3)] {
+        rs.push(rec(
+            0,
+            offset,
+            "n1",
+            json!({"id": id, "note_id": "n1", "version": version}),
+        ));
+    }
+    let why =
+        judge(&e, "notes", &rs, &no_lists()).expect_err("without ids, a resend looks out of order");
+    assert_eq!(why, "records of key n1 out of /version order: 2 then 1");
+    e.id = Some("/id".into());
+    assert!(judge(&e, "notes", &rs, &no_lists()).is_ok());
+    // A new event with an older version is out of order, resends or not.
+    rs.push(rec(
+        0,
+        5,
+        "n1",
+        json!({"id": "f", "note_id": "n1", "version": 2}),
+    ));
+    let why = judge(&e, "notes", &rs, &no_lists()).expect_err("2 after 3");
+    assert_eq!(why, "records of key n1 out of /version order: 3 then 2");
+}
+
+#[test]
 fn includes_counts_acknowledged_writes_without_a_record() {
     let mut lists = BTreeMap::new();
     lists.insert(
