@@ -87,3 +87,23 @@ pub fn assert_says(o: &CheckOutcome, part: &str) {
         o.detail
     );
 }
+
+/// The token fields of the w10 service, for the checks a test writes itself.
+pub const TOKEN: &str = "secret_env = \"JWT_SECRET\"\nissuer = \"gauntlet-notes\"\naudience = \"notes-api\"\nsubject = \"alice\"\n";
+
+/// Runs one check written by the test (`fields` after its shared head) against a service with `defects`.
+pub async fn judge_toml(fields: &str, defects: &str, verdict: Verdict) -> CheckOutcome {
+    let toml = format!(
+        "[[check]]\nid = \"probe\"\nkind = \"security\"\ntitle = \"T\"\npillar = \"security\"\ntimeout_secs = 30\n{fields}"
+    );
+    let svc = service(defects);
+    let outcomes = run_in(&crate::support::suite(&toml), &svc, &context(7)).await;
+    let o = outcomes.into_iter().next().expect("one outcome");
+    assert_eq!(
+        o.verdict, verdict,
+        "`{fields}` with `{defects}`: {}\n{}",
+        o.message, o.detail
+    );
+    assert_safe(&o);
+    o
+}
