@@ -5,7 +5,7 @@
 //! Defect switches (in `TESTSVC_DEFECT`): `jwt-alg-none` (a token with `alg: none` is accepted unsigned),
 //! `jwt-any-key` (signatures are not checked), `jwt-no-exp-check` (`exp` and `nbf` are ignored), `jwt-no-aud`
 //! (`aud` and `iss` are ignored), `hardcoded-secret` (signs and verifies with a constant, not `JWT_SECRET`),
-//! `no-auth` (requests without a valid token pass as an anonymous user), `no-headers` (no security headers),
+//! `weak-jwt-key` (signs and verifies with the tutorial secret `secret`), `no-auth` (requests without a valid token pass as an anonymous user), `no-headers` (no security headers),
 //! `no-rate-limit` (logins are never limited). The owner filter of the notes (`notes.rs`) has its own:
 //! `no-owner-read` (any user reads any note by id), `no-owner-update` (any user replaces any note) and
 //! `no-owner-list` (lists and searches show every user's notes).
@@ -43,6 +43,9 @@ pub fn enabled() -> bool {
 fn secret() -> Vec<u8> {
     if defect("hardcoded-secret") {
         return b"change-me-this-is-the-dev-secret!".to_vec();
+    }
+    if defect("weak-jwt-key") {
+        return b"secret".to_vec();
     }
     std::env::var("JWT_SECRET").unwrap_or_default().into_bytes()
 }
