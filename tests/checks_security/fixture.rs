@@ -10,12 +10,15 @@ use crate::support::{load_lab, Service};
 pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef0123456789";
 pub const ADMIN_PASSWORD: &str = "admin-pw-7f3a9c";
 pub const USER_PASSWORD: &str = "alice-pw-2b8e1d";
+/// A second user of the `user` role, for probes where two users sign in through the service.
+pub const BOB_PASSWORD: &str = "bob-pw-9c4d2a";
 
 pub fn env() -> Vec<(&'static str, &'static str)> {
     vec![
         ("JWT_SECRET", JWT_SECRET),
         ("ADMIN_PASSWORD", ADMIN_PASSWORD),
         ("USER_PASSWORD", USER_PASSWORD),
+        ("BOB_PASSWORD", BOB_PASSWORD),
     ]
 }
 
@@ -70,7 +73,14 @@ pub async fn judge(id: &str, defects: &str, verdict: Verdict) -> CheckOutcome {
 
 /// The learner's message never carries a secret, a password or anything shaped like a token.
 pub fn assert_safe(o: &CheckOutcome) {
-    for secret in [JWT_SECRET, ADMIN_PASSWORD, USER_PASSWORD, "eyJ", "Bearer "] {
+    for secret in [
+        JWT_SECRET,
+        ADMIN_PASSWORD,
+        USER_PASSWORD,
+        BOB_PASSWORD,
+        "eyJ",
+        "Bearer ",
+    ] {
         assert!(
             !o.message.contains(secret),
             "the message leaks `{secret}`: {}",

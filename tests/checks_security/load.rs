@@ -139,3 +139,11 @@ fn refuses_a_template_variable_in_a_probe_field_which_would_be_sent_literally() 
     );
     assert_problem(&toml, 7, "`{{...}}` variables are not replaced here");
 }
+
+#[test]
+fn refuses_an_ownership_login_without_another_user() {
+    let toml = format!(
+        "{HEAD}probe = \"ownership\"\nlogin = {{ path = \"/login\", username = \"alice\", password_env = \"P\" }}\ncreate = {{ path = \"/n\", json = {{ t = \"{{marker}}\" }} }}\nowner_only = [{{ path = \"/n/{{id}}\" }}]\n"
+    );
+    assert_problem(&toml, 7, "needs `other_username` and `other_password_env`");
+}

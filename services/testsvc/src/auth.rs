@@ -1,5 +1,5 @@
 //! The w10 auth mode, on only when `JWT_SECRET` is set: `POST /login` for the built-in users `admin`
-//! (`ADMIN_PASSWORD`) and `alice` (`USER_PASSWORD`), HS256 bearer tokens checked on the notes routes, a login
+//! (`ADMIN_PASSWORD`), `alice` (`USER_PASSWORD`) and `bob` (`BOB_PASSWORD`, when set), HS256 bearer tokens checked on the notes routes, a login
 //! rate limit of 5 failures per username per 60 s, and the security headers on every answer.
 //!
 //! Defect switches (in `TESTSVC_DEFECT`): `jwt-alg-none` (a token with `alg: none` is accepted unsigned),
@@ -198,6 +198,8 @@ pub fn login(req: &Request) -> Response {
     let role = match user.as_str() {
         "admin" => Some(("admin", "ADMIN_PASSWORD")),
         "alice" => Some(("user", "USER_PASSWORD")),
+        // A second user of the same role, only when a run sets its password (tests of two signed-in users).
+        "bob" => Some(("user", "BOB_PASSWORD")),
         _ => None,
     }
     .filter(|(_, env)| std::env::var(env).is_ok_and(|p| !p.is_empty() && p == *pass));

@@ -80,7 +80,7 @@ pub enum SecurityProbe {
     JwtWeakKey { login: Login, pointer: String },
     /// Another user of the same role reading, changing, deleting, listing or searching the owner's resources is
     /// refused (403 or 404) and sees none of them; the owner's resource is unchanged afterwards.
-    Ownership(Ownership),
+    Ownership(Box<Ownership>),
 }
 
 impl SecurityProbe {

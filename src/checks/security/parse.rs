@@ -147,6 +147,8 @@ pub(in crate::checks) fn probe(
                 "listings",
                 "other_subject",
                 "owner_field",
+                "login",
+                "token_pointer",
             ],
             true,
             p.ownership(&raw),
@@ -418,7 +420,11 @@ impl Parser<'_, '_> {
 
     /// An `ownership` probe: the owner's token, another subject, how to create, and the routes to try.
     fn ownership(&mut self, raw: &RawSecurity) -> Option<SecurityProbe> {
-        let token = self.token(raw, true);
+        let login = match &raw.login {
+            Some(_) => Some(self.signed_in_pair(raw)?),
+            None => None,
+        };
+        let token = self.token(raw, login.is_none());
         let create = self.create(raw.create.as_ref());
         if create.is_none() {
             self.problem(
@@ -451,6 +457,18 @@ impl Parser<'_, '_> {
             .map(|l| self.routes("listings", Some(l), None))
             .unwrap_or_default();
         let other_subject = match raw.other_subject.as_deref().map(str::trim) {
+            None if login.is_some() => login
+                .as_ref()
+                .and_then(|(l, _)| l.other.as_ref())
+                .map(|(u, _)| u.clone())
+                .unwrap_or_default(),
+            Some(_) if login.is_some() => {
+                self.problem(
+                    "other_subject",
+                    "with `login`, the other user is `login.other_username`",
+                );
+                String::new()
+            }
             Some(o) if !o.is_empty() && Some(o) != raw.subject.as_deref().map(str::trim) => {
                 o.to_string()
             }
@@ -469,24 +487,62 @@ impl Parser<'_, '_> {
                 String::new()
             }
         };
-        Some(SecurityProbe::Ownership(Ownership {
-            token: token?,
+        if login.is_none() && token.is_none() {
+            return None;
+        }
+        Some(SecurityProbe::Ownership(Box::new(Ownership {
+            token,
             other_subject,
+            login,
             create: create?,
             owner_only,
             listings,
             owner_field: raw.owner_field.clone().filter(|f| !f.is_empty()),
-        }))
+        })))
+    }
+
+    /// An ownership probe's two users signing in: `login` with `other_username`, and the token's pointer.
+    fn signed_in_pair(&mut self, raw: &RawSecurity) -> Option<(Login, String)> {
+        let Some(SecurityProbe::JwtWeakKey { login, pointer }) = self.weak_key_login(raw) else {
+            return None;
+        };
+        match &login.other {
+            Some((other, _)) if *other != login.username => Some((login, pointer)),
+            _ => {
+                self.problem(
+                    "login",
+                    "an ownership probe's `login` needs `other_username` and `other_password_env`, another user of the same role",
+                );
+                None
+            }
+        }
     }
 
     /// A `jwt_weak_key` probe: the login that issues a token, and where the token is in its answer.
     fn weak_key(&mut self, raw: &RawSecurity) -> Option<SecurityProbe> {
+        if raw
+            .login
+            .as_ref()
+            .is_some_and(|l| l.other_username.is_some())
+        {
+            self.problem(
+                "login",
+                "a jwt_weak_key probe's `login` takes only path, username, password_env and the field names",
+            );
+        }
+        self.weak_key_login(raw)
+    }
+
+    /// A login that issues a token (no success or refusal rules), and where the token is in its answer.
+    fn weak_key_login(&mut self, raw: &RawSecurity) -> Option<SecurityProbe> {
         let Some(SecurityProbe::RateLimit { login, .. }) = self.rate_limit(raw) else {
             return None;
         };
-        if raw.login.as_ref().is_some_and(|l| {
-            l.other_username.is_some() || l.success.is_some() || l.limited.is_some()
-        }) {
+        if raw
+            .login
+            .as_ref()
+            .is_some_and(|l| l.success.is_some() || l.limited.is_some())
+        {
             self.problem(
                 "login",
                 "a jwt_weak_key probe's `login` takes only path, username, password_env and the field names",

@@ -77,29 +77,42 @@ fn alg(token: &str) -> Option<String> {
     v.get("alg")?.as_str().map(str::to_string)
 }
 
-pub(super) async fn weak_key(
+/// Logs `username` in (password from `password_env`) and returns the token at `pointer` of the answer.
+pub(super) async fn signed_in(
     s: &mut Session<'_>,
     login: &Login,
+    username: &str,
+    password_env: &str,
     pointer: &str,
-) -> Result<(), ProbeError> {
-    let password = s.env_value(&login.password_env)?;
+) -> Result<String, ProbeError> {
+    let password = s.env_value(password_env)?;
     let a = s
         .send(
-            "log in for a token the service signed",
-            login_req(login, &login.username, &password),
+            &format!("{username} logs in"),
+            login_req(login, username, &password),
         )
         .await?;
     let json: Option<Value> = serde_json::from_slice(&a.body).ok();
     let token = json
         .as_ref()
         .and_then(|j| j.pointer(pointer))
-        .and_then(Value::as_str);
-    let Some(token) = token.filter(|_| a.success()) else {
-        return Err(ProbeError::Failed(format!(
+        .and_then(Value::as_str)
+        .filter(|_| a.success());
+    token.map(str::to_string).ok_or_else(|| {
+        ProbeError::Failed(format!(
             "logging in with correct credentials did not answer 2xx with a token (status {})",
             a.status
-        )));
-    };
+        ))
+    })
+}
+
+pub(super) async fn weak_key(
+    s: &mut Session<'_>,
+    login: &Login,
+    pointer: &str,
+) -> Result<(), ProbeError> {
+    let token = signed_in(s, login, &login.username, &login.password_env, pointer).await?;
+    let token = token.as_str();
     match alg(token).as_deref() {
         Some("HS256") => {}
         other => {
