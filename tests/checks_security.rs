@@ -12,6 +12,9 @@ mod support;
 #[path = "checks_security/auth.rs"]
 mod auth;
 
+#[path = "checks_security/differential.rs"]
+mod differential;
+
 #[path = "checks_security/fixture.rs"]
 mod fixture;
 
@@ -23,3 +26,6 @@ mod load;
 
 #[path = "checks_security/ownership.rs"]
 mod ownership;
+
+#[path = "checks_security/rules.rs"]
+mod rules;

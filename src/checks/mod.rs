@@ -33,6 +33,7 @@
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 pub mod counterpart;
+pub mod env_refs;
 pub mod events;
 mod graph;
 pub mod http;

@@ -35,8 +35,12 @@ pub enum Command {
     /// Run the web server (SQLite and the bundled curriculum unless configured otherwise)
     Serve(ServerArgs),
     /// Check the curriculum and labs (`--curriculum DIR`, `--labs DIR`) and report every problem with its
-    /// file and line
-    Validate,
+    /// file and line; with `--lab DIR`, only that lab
+    Validate {
+        /// One lab's folder to validate on its own (lab.toml, checks/, mutants.toml)
+        #[arg(long)]
+        lab: Option<PathBuf>,
+    },
     /// Run grading workers only, against the configured database (several may share it on PostgreSQL)
     Worker,
     /// Grade a project against a lab locally, with no server or database; prints hidden detail too
@@ -171,7 +175,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             app.run_until_stopped().await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Validate => Ok(validate(&settings.curriculum_dir, &settings.labs_dir)),
+        Command::Validate { lab: None } => {
+            Ok(validate(&settings.curriculum_dir, &settings.labs_dir))
+        }
+        Command::Validate { lab: Some(dir) } => Ok(validate_lab(&settings.curriculum_dir, &dir)),
         Command::Worker => worker::run(settings).await,
         Command::Grade {
             lab_dir,
@@ -208,6 +215,22 @@ fn validate(curriculum_dir: &std::path::Path, labs_dir: &std::path::Path) -> Exi
                 c.labs.len(),
                 c.course.pillars.len()
             );
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            eprintln!("{} problem(s) found", problems.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn validate_lab(curriculum_dir: &std::path::Path, lab_dir: &std::path::Path) -> ExitCode {
+    match curriculum::Curriculum::validate_lab(curriculum_dir, lab_dir) {
+        Ok((lab, checks)) => {
+            println!("ok: lab {} with {checks} checks", lab.id);
             ExitCode::SUCCESS
         }
         Err(problems) => {

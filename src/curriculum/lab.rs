@@ -30,6 +30,9 @@ pub struct Lab {
     pub build: BuildSpec,
     /// Containers the grader starts beside the service on the run network, in `lab.toml`'s order.
     pub counterparts: Vec<CounterpartSpec>,
+    /// Fixed, non-secret values of the service's environment (`[env]` in lab.toml), known to the checks as
+    /// `{{env.NAME}}` like the secrets; a check may refer only to names the run's environment will hold.
+    pub env: BTreeMap<String, String>,
     pub readme_html: String,
     pub toc: Vec<TocEntry>,
     /// The lab's folder.
@@ -205,6 +208,8 @@ struct RawLab {
     build: RawBuild,
     #[serde(default)]
     counterpart: Vec<RawCounterpart>,
+    #[serde(default)]
+    env: BTreeMap<Spanned<String>, String>,
 }
 
 /// A lab as parsed, with the lines that cross-references must check later.
@@ -246,6 +251,26 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
         },
         |offset, message| problems.push(at(offset, message)),
     );
+    let reserved = super::lab_counterpart::Reserved {
+        secrets: &raw.service.secrets,
+    };
+    let mut env = BTreeMap::new();
+    for (name, value) in &raw.env {
+        let why = if !env_name(name.get_ref()) {
+            Some("names are upper-case letters, digits and `_`, not starting with a digit")
+        } else {
+            reserved.why(name.get_ref())
+        };
+        match why {
+            Some(why) => problems.push(at(
+                name.span().start,
+                format!("[env] cannot set `{}`: {why}", name.get_ref()),
+            )),
+            None => {
+                env.insert(name.get_ref().clone(), value.clone());
+            }
+        }
+    }
     let week_line = crate::diagnostics::line_of(&text, raw.week.span().start);
     let week = match Week::parse(*raw.week.get_ref()) {
         Ok(w) => w,
@@ -332,6 +357,7 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
             timeouts: raw.timeouts,
             build,
             counterparts,
+            env,
             readme_html: rendered.html,
             toc: rendered.toc,
             dir: dir.to_path_buf(),
@@ -343,7 +369,35 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
     })
 }
 
+/// Whether `name` is a plain environment variable name.
+fn env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
 impl Lab {
+    /// The names the service's (and so the checks') environment holds in every run: what Gauntlet sets, the
+    /// secrets, the counterparts' values and `[env]`. `validate` refuses a `{{env.NAME}}` outside them, which
+    /// would otherwise end the check in `error` at run time while the run could still pass.
+    pub fn env_names(&self) -> std::collections::BTreeSet<String> {
+        let mut names: std::collections::BTreeSet<String> = ["PORT", "GAUNTLET_SEED"]
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if self.service.data_dir.is_some() {
+            names.insert("DATA_DIR".into());
+        }
+        names.extend(self.service.secrets.iter().cloned());
+        for c in &self.counterparts {
+            names.extend(c.service_env().map(|(k, _)| k));
+        }
+        names.extend(self.env.keys().cloned());
+        names
+    }
+
     /// Loads one lab folder on its own (for `gauntlet grade`, which needs no course); its id is the folder's name.
     pub fn load(dir: &Path) -> Result<Lab, Vec<Diagnostic>> {
         let name = dir

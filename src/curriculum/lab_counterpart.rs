@@ -80,7 +80,7 @@ pub(super) struct Reserved<'a> {
 }
 
 impl Reserved<'_> {
-    fn why(&self, name: &str) -> Option<&'static str> {
+    pub(super) fn why(&self, name: &str) -> Option<&'static str> {
         match name {
             "PORT" | "GAUNTLET_SEED" | "DATA_DIR" => Some("Gauntlet sets it for every service"),
             KAFKA_BOOTSTRAP => Some("a `kafka` counterpart sets it"),

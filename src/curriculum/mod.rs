@@ -59,6 +59,7 @@ impl Curriculum {
         if let Some(c) = &curriculum {
             let pillars = c.pillar_ids();
             for lab in c.labs.values() {
+                problems.extend(crate::checks::env_refs::unknown(&lab.dir, &lab.env_names()));
                 match crate::checks::CheckSuite::load(&lab.dir, &pillars) {
                     Ok(suite) => {
                         if let Err(found) = crate::checks::mutants::load(&lab.dir, &suite) {
@@ -77,6 +78,40 @@ impl Curriculum {
                     ..c
                 });
             }
+        }
+        problems.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+        problems.dedup();
+        Err(problems)
+    }
+
+    /// Checks one lab folder without a whole curriculum (`validate --lab`): its lab.toml, checks, mutants and
+    /// `{{env.NAME}}` references. Pillars are the course's when `curriculum_dir` has a readable course.toml,
+    /// else the lab's own. Returns the lab and its number of checks.
+    pub fn validate_lab(
+        curriculum_dir: &Path,
+        lab_dir: &Path,
+    ) -> Result<(Lab, usize), Vec<Diagnostic>> {
+        let lab = Lab::load(lab_dir)?;
+        let mut ignored = Vec::new();
+        let mut pillars: Vec<String> = load_course(curriculum_dir, &mut ignored)
+            .map(|c| c.pillars.iter().map(|p| p.id.to_string()).collect())
+            .unwrap_or_default();
+        pillars.extend(lab.pillars.iter().map(|(p, _)| p.to_string()));
+        let mut problems = crate::checks::env_refs::unknown(&lab.dir, &lab.env_names());
+        let checks = match crate::checks::CheckSuite::load(&lab.dir, &pillars) {
+            Ok(suite) => {
+                if let Err(found) = crate::checks::mutants::load(&lab.dir, &suite) {
+                    problems.extend(found);
+                }
+                suite.checks.len()
+            }
+            Err(found) => {
+                problems.extend(found);
+                0
+            }
+        };
+        if problems.is_empty() {
+            return Ok((lab, checks));
         }
         problems.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
         problems.dedup();

@@ -45,6 +45,9 @@ pub fn service_env(lab: &Lab, seed: u64, secrets: &RunSecrets) -> BTreeMap<Strin
     if let Some(dir) = &lab.service.data_dir {
         env.insert("DATA_DIR".to_string(), dir.clone());
     }
+    for (key, value) in &lab.env {
+        env.insert(key.clone(), value.clone());
+    }
     for counterpart in &lab.counterparts {
         for (key, value) in counterpart.service_env() {
             env.entry(key).or_insert(value);

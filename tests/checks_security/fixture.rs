@@ -10,12 +10,15 @@ use crate::support::{load_lab, Service};
 pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef0123456789";
 pub const ADMIN_PASSWORD: &str = "admin-pw-7f3a9c";
 pub const USER_PASSWORD: &str = "alice-pw-2b8e1d";
+/// A second user of the `user` role, for probes where two users sign in through the service.
+pub const BOB_PASSWORD: &str = "bob-pw-9c4d2a";
 
 pub fn env() -> Vec<(&'static str, &'static str)> {
     vec![
         ("JWT_SECRET", JWT_SECRET),
         ("ADMIN_PASSWORD", ADMIN_PASSWORD),
         ("USER_PASSWORD", USER_PASSWORD),
+        ("BOB_PASSWORD", BOB_PASSWORD),
     ]
 }
 
@@ -70,7 +73,14 @@ pub async fn judge(id: &str, defects: &str, verdict: Verdict) -> CheckOutcome {
 
 /// The learner's message never carries a secret, a password or anything shaped like a token.
 pub fn assert_safe(o: &CheckOutcome) {
-    for secret in [JWT_SECRET, ADMIN_PASSWORD, USER_PASSWORD, "eyJ", "Bearer "] {
+    for secret in [
+        JWT_SECRET,
+        ADMIN_PASSWORD,
+        USER_PASSWORD,
+        BOB_PASSWORD,
+        "eyJ",
+        "Bearer ",
+    ] {
         assert!(
             !o.message.contains(secret),
             "the message leaks `{secret}`: {}",
@@ -86,4 +96,24 @@ pub fn assert_says(o: &CheckOutcome, part: &str) {
         o.message,
         o.detail
     );
+}
+
+/// The token fields of the w10 service, for the checks a test writes itself.
+pub const TOKEN: &str = "secret_env = \"JWT_SECRET\"\nissuer = \"gauntlet-notes\"\naudience = \"notes-api\"\nsubject = \"alice\"\n";
+
+/// Runs one check written by the test (`fields` after its shared head) against a service with `defects`.
+pub async fn judge_toml(fields: &str, defects: &str, verdict: Verdict) -> CheckOutcome {
+    let toml = format!(
+        "[[check]]\nid = \"probe\"\nkind = \"security\"\ntitle = \"T\"\npillar = \"security\"\ntimeout_secs = 30\n{fields}"
+    );
+    let svc = service(defects);
+    let outcomes = run_in(&crate::support::suite(&toml), &svc, &context(7)).await;
+    let o = outcomes.into_iter().next().expect("one outcome");
+    assert_eq!(
+        o.verdict, verdict,
+        "`{fields}` with `{defects}`: {}\n{}",
+        o.message, o.detail
+    );
+    assert_safe(&o);
+    o
 }

@@ -27,6 +27,7 @@ fn the_bundled_w10_checks_load_as_security_probes() {
         "headers",
         "rate_limit",
         "ownership",
+        "jwt_weak_key",
     ] {
         assert!(
             names.contains(&probe),
@@ -55,7 +56,9 @@ fn refuses_a_jwt_probe_without_its_claims() {
         "{HEAD}probe = \"jwt\"\nprotected = [{{ path = \"/notes\" }}]\nsecret_env = \"\"\n"
     );
     assert_problem(&toml, 8, "needs a non-empty `secret_env`");
-    assert_problem(&toml, 6, "needs a non-empty `issuer`");
+    assert_problem(&toml, 6, "needs a non-empty `subject`");
+    let empty = format!("{toml}issuer = \"\"\n");
+    assert_problem(&empty, 9, "`issuer` must not be empty");
 }
 
 #[test]
@@ -123,4 +126,24 @@ fn refuses_an_ownership_probe_without_its_parts() {
     let bare = format!("{HEAD}probe = \"ownership\"\n{claims}");
     assert_problem(&bare, 6, "needs `create`");
     assert_problem(&bare, 6, "needs `other_subject`");
+}
+
+#[test]
+fn refuses_a_template_variable_in_a_probe_field_which_would_be_sent_literally() {
+    let toml = format!(
+        "{HEAD}probe = \"unauthenticated\"\nprotected = [{{ path = \"/notes/{{{{rand}}}}\" }}]\n"
+    );
+    assert_problem(&toml, 7, "`{{...}}` variables are not replaced here");
+    let toml = format!(
+        "{HEAD}probe = \"rate_limit\"\nlogin = {{ path = \"/login\", username = \"{{{{env.USER}}}}\", password_env = \"P\" }}\n"
+    );
+    assert_problem(&toml, 7, "`{{...}}` variables are not replaced here");
+}
+
+#[test]
+fn refuses_an_ownership_login_without_another_user() {
+    let toml = format!(
+        "{HEAD}probe = \"ownership\"\nlogin = {{ path = \"/login\", username = \"alice\", password_env = \"P\" }}\ncreate = {{ path = \"/n\", json = {{ t = \"{{marker}}\" }} }}\nowner_only = [{{ path = \"/n/{{id}}\" }}]\n"
+    );
+    assert_problem(&toml, 7, "needs `other_username` and `other_password_env`");
 }

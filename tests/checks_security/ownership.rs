@@ -57,3 +57,20 @@ async fn ownership_is_not_fooled_by_a_missing_role_check_alone() {
     let o = judge(CHECK, "no-roles", Verdict::Fail).await;
     assert_says(&o, "could be deleted");
 }
+
+/// The ownership probe with both users signed in through the service's login: no token fields, no secret.
+const SIGNED_IN: &str = "probe = \"ownership\"\nlogin = { path = \"/login\", username = \"alice\", password_env = \"USER_PASSWORD\", other_username = \"bob\", other_password_env = \"BOB_PASSWORD\" }\ncreate = { path = \"/v1/notes\", json = { title = \"{marker}\" } }\nowner_only = [{ path = \"/v1/notes/{id}\" }, { method = \"PUT\", path = \"/v1/notes/{id}\", json = { title = \"{marker}\" } }]\nlistings = [{ path = \"/v1/notes\" }, { path = \"/v1/notes?q={marker}\" }]\n";
+
+#[tokio::test]
+async fn two_users_signed_in_through_the_login_pass_on_the_correct_service_and_catch_each_leak() {
+    let o = crate::fixture::judge_toml(SIGNED_IN, "", Verdict::Pass).await;
+    assert!(o.detail.contains("── alice logs in"), "{}", o.detail);
+    assert!(o.detail.contains("── bob logs in"), "{}", o.detail);
+    let o = crate::fixture::judge_toml(SIGNED_IN, "no-owner-read", Verdict::Fail).await;
+    assert_says(
+        &o,
+        "another user's resource could be read (status 200) on GET /v1/notes/{id}",
+    );
+    let o = crate::fixture::judge_toml(SIGNED_IN, "no-owner-list", Verdict::Fail).await;
+    assert_says(&o, "on GET /v1/notes");
+}

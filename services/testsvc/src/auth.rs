@@ -1,11 +1,11 @@
 //! The w10 auth mode, on only when `JWT_SECRET` is set: `POST /login` for the built-in users `admin`
-//! (`ADMIN_PASSWORD`) and `alice` (`USER_PASSWORD`), HS256 bearer tokens checked on the notes routes, a login
+//! (`ADMIN_PASSWORD`), `alice` (`USER_PASSWORD`) and `bob` (`BOB_PASSWORD`, when set), HS256 bearer tokens checked on the notes routes, a login
 //! rate limit of 5 failures per username per 60 s, and the security headers on every answer.
 //!
 //! Defect switches (in `TESTSVC_DEFECT`): `jwt-alg-none` (a token with `alg: none` is accepted unsigned),
 //! `jwt-any-key` (signatures are not checked), `jwt-no-exp-check` (`exp` and `nbf` are ignored), `jwt-no-aud`
 //! (`aud` and `iss` are ignored), `hardcoded-secret` (signs and verifies with a constant, not `JWT_SECRET`),
-//! `no-auth` (requests without a valid token pass as an anonymous user), `no-headers` (no security headers),
+//! `weak-jwt-key` (signs and verifies with the tutorial secret `secret`), `no-auth` (requests without a valid token pass as an anonymous user), `no-headers` (no security headers),
 //! `no-rate-limit` (logins are never limited). The owner filter of the notes (`notes.rs`) has its own:
 //! `no-owner-read` (any user reads any note by id), `no-owner-update` (any user replaces any note) and
 //! `no-owner-list` (lists and searches show every user's notes).
@@ -43,6 +43,9 @@ pub fn enabled() -> bool {
 fn secret() -> Vec<u8> {
     if defect("hardcoded-secret") {
         return b"change-me-this-is-the-dev-secret!".to_vec();
+    }
+    if defect("weak-jwt-key") {
+        return b"secret".to_vec();
     }
     std::env::var("JWT_SECRET").unwrap_or_default().into_bytes()
 }
@@ -195,6 +198,8 @@ pub fn login(req: &Request) -> Response {
     let role = match user.as_str() {
         "admin" => Some(("admin", "ADMIN_PASSWORD")),
         "alice" => Some(("user", "USER_PASSWORD")),
+        // A second user of the same role, only when a run sets its password (tests of two signed-in users).
+        "bob" => Some(("user", "BOB_PASSWORD")),
         _ => None,
     }
     .filter(|(_, env)| std::env::var(env).is_ok_and(|p| !p.is_empty() && p == *pass));

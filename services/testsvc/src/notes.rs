@@ -165,7 +165,9 @@ pub fn handle(req: &Request, path: &str, caller: Option<&Caller>) -> Response {
         ("GET", None) => list(&req.query, caller),
         (_, None) => error(405, "method_not_allowed", "use GET or POST on /notes"),
         ("DELETE", Some(_)) if caller.is_some_and(|c| !c.admin) && !defect("no-roles") => {
-            error(403, "forbidden", "only admins may delete notes")
+            // `roles-401`: a refusal with 401 rather than 403, as many real APIs answer; still a refusal.
+            let status = if defect("roles-401") { 401 } else { 403 };
+            error(status, "forbidden", "only admins may delete notes")
         }
         (method, Some(id)) => {
             let seq = id.strip_prefix("n_").and_then(|s| s.parse::<u64>().ok());
@@ -442,6 +444,13 @@ fn list(query: &str, caller: Option<&Caller>) -> Response {
     if quoted && defect("sql-500") {
         let msg = r#"database error: near "'": syntax error in SELECT * FROM notes WHERE owner = ? AND title LIKE '%"#;
         return error(500, "internal", msg);
+    }
+    // `sql-sleep`: what a time-based blind injection does to string-built SQL: the payload's sleep runs.
+    if defect("sql-sleep")
+        && q.as_ref()
+            .is_some_and(|q| q.to_ascii_lowercase().contains("sleep("))
+    {
+        std::thread::sleep(std::time::Duration::from_secs(3));
     }
     // What string-built SQL does with a quote: the owner condition is commented or OR-ed away.
     let caller = caller.filter(|_| !(quoted && defect("sql-injectable")));

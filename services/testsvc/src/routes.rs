@@ -17,7 +17,9 @@
 //!   (`selftest.rs`) with `selftest-no-tests`, `selftest-no-report`.
 //!   With `JWT_SECRET` set (the w10 auth mode, `auth.rs`): `no-roles` (a non-admin may DELETE), `sql-500` (a
 //!   quote in the search `q` answers 500 with database error text), `sql-injectable` (a quote in `q` escapes the
-//!   owner filter and lists everyone's notes), `stack-trace` (error bodies carry a panic trace with file paths),
+//!   owner filter and lists everyone's notes), `sql-sleep` (a `sleep(` in `q` delays the answer by 3 s, as a
+//!   time-based blind injection does), `roles-401` (a non-admin's DELETE is refused with 401, not 403),
+//!   `stack-trace` (error bodies carry a panic trace with file paths),
 //!   `no-owner-read`, `no-owner-update`, `no-owner-list` (one user reads, replaces or lists another's notes),
 //!   plus the token and header switches listed in `auth.rs`.
 //!   For the `openapi` kind (`GET /openapi.json`, `openapi.rs`): `openapi-bad-ref` (the document has a `$ref`

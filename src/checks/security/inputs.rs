@@ -5,6 +5,9 @@
 //! same ones; the leak patterns are fixed and avoid anything the payloads themselves contain, since a service
 //! may rightly echo stored data.
 
+use std::time::Duration;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use serde_json::Value;
@@ -43,6 +46,15 @@ const CLASSES: &[(&str, &[&str])] = &[
             "..%2f..%2f..%2fetc%2fpasswd",
             "....//....//etc/passwd",
             "..\\..\\..\\windows\\win.ini",
+        ],
+    ),
+    (
+        "time-based SQL injection",
+        &[
+            "' OR SLEEP(3) -- ",
+            "'; SELECT pg_sleep(3); --",
+            "' || pg_sleep(3) || '",
+            "1 AND SLEEP(3)",
         ],
     ),
     (
@@ -104,34 +116,51 @@ struct LeakRules<'a> {
     banners: bool,
 }
 
-/// The first leak in an answer, in the learner's terms.
-fn leak(a: &Answer, rules: &LeakRules) -> Option<&'static str> {
+/// Every kind of leak in an answer, in the learner's terms, in a fixed order.
+fn leaks(a: &Answer, rules: &LeakRules) -> Vec<&'static str> {
     let text = a.text();
+    let mut found = Vec::new();
     if rules.marker.is_some_and(|m| text.contains(m)) {
-        return Some("another user's data");
+        found.push("another user's data");
     }
     if rules.secrets.iter().any(|s| {
         !s.is_empty()
             && (text.contains(s.as_str()) || a.headers.iter().any(|(_, v)| v.contains(s.as_str())))
     }) {
-        return Some("the value of a secret");
+        found.push("the value of a secret");
     }
     if rules.banners
         && (a.header("x-powered-by").is_some()
             || a.header("server")
                 .is_some_and(|v| v.contains(|c: char| c.is_ascii_digit())))
     {
-        return Some("a framework banner with its version");
+        found.push("a framework banner with its version");
     }
-    LEAKS
-        .iter()
-        .find(|(_, pats)| pats.iter().any(|p| text.contains(p)))
-        .map(|(what, _)| *what)
+    found.extend(
+        LEAKS
+            .iter()
+            .filter(|(_, pats)| pats.iter().any(|p| text.contains(p)))
+            .map(|(what, _)| *what),
+    );
+    found
 }
+
+/// The first leak in an answer, in the learner's terms.
+fn leak(a: &Answer, rules: &LeakRules) -> Option<&'static str> {
+    leaks(a, rules).into_iter().next()
+}
+
+/// What stays unencoded in a path or query: RFC 3986's unreserved characters. A space becomes `%20`, never
+/// `+`, which only form bodies and some query parsers read as a space (a path keeps it as a plus).
+const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// `route` with `payload` in its `{payload}` slots: percent-encoded in the path, verbatim in JSON strings.
 fn with_payload(route: &Route, payload: &str) -> Route {
-    let encoded: String = url::form_urlencoded::byte_serialize(payload.as_bytes()).collect();
+    let encoded = utf8_percent_encode(payload, ENCODE).to_string();
     Route {
         method: route.method.clone(),
         path: route.path.replace("{payload}", &encoded),
@@ -166,6 +195,99 @@ pub(super) fn token_for(
     }
 }
 
+/// How much longer than the benign request a time-based payload's answer may take before the delay counts
+/// as the payload's `sleep` having run (the payloads ask for 3 s).
+const DELAY: Duration = Duration::from_millis(2500);
+
+/// One answer reduced to what the differential judgement compares.
+struct Observed {
+    status: u16,
+    /// Objects in the answer's arrays that do not carry the sent value (rows the request did not ask for).
+    rows: usize,
+    elapsed: Duration,
+}
+
+/// Sends `route` with `value` in its slots and observes the answer.
+async fn observe(
+    s: &mut Session<'_>,
+    label: &str,
+    route: &Route,
+    value: &str,
+    token: Option<&str>,
+) -> Result<(Answer, Observed), ProbeError> {
+    let started = tokio::time::Instant::now();
+    let a = s
+        .send(
+            label,
+            request(&with_payload(route, value), None).bearer(token),
+        )
+        .await?;
+    let elapsed = started.elapsed();
+    let rows = if a.success() {
+        serde_json::from_slice::<Value>(&a.body).map_or(0, |v| unasked_rows(&v, value))
+    } else {
+        0
+    };
+    let o = Observed {
+        status: a.status,
+        rows,
+        elapsed,
+    };
+    Ok((a, o))
+}
+
+/// Objects inside arrays of `v` (at any depth) with no string containing `sent`: what a search returned
+/// besides the records the value itself created or matched.
+fn unasked_rows(v: &Value, sent: &str) -> usize {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .map(|x| {
+                let own = usize::from(x.is_object() && !carries(x, sent));
+                own + unasked_rows(x, sent)
+            })
+            .sum(),
+        Value::Object(o) => o.values().map(|x| unasked_rows(x, sent)).sum(),
+        _ => 0,
+    }
+}
+
+/// Whether a string anywhere in `v` contains `sent`.
+fn carries(v: &Value, sent: &str) -> bool {
+    match v {
+        Value::String(s) => s.contains(sent),
+        Value::Array(a) => a.iter().any(|x| carries(x, sent)),
+        Value::Object(o) => o.values().any(|x| carries(x, sent)),
+        _ => false,
+    }
+}
+
+/// What a payload's answer gives away compared with the benign one's, in the learner's terms.
+fn differs(class: &str, benign: &Observed, hostile: &Observed) -> Option<String> {
+    if hostile.status >= 500 {
+        return Some(format!(
+            "{class} input made the service answer {}",
+            hostile.status
+        ));
+    }
+    if hostile.rows > benign.rows {
+        return Some(format!(
+            "{class} input returned {} more records than an ordinary value (status {})",
+            hostile.rows - benign.rows,
+            hostile.status
+        ));
+    }
+    if class.starts_with("time-based") && hostile.elapsed > benign.elapsed + DELAY {
+        return Some(format!(
+            "{class} input delayed the answer by {:.1} s: the payload's sleep ran",
+            hostile.elapsed.saturating_sub(benign.elapsed).as_secs_f64()
+        ));
+    }
+    None
+}
+
+/// Judged differentially: each route is first sent with a benign value, and each payload's answer is compared
+/// with it (a 5xx, more records, a delay for the time-based payloads), besides the leaks of [`leak`].
 pub(super) async fn injection(
     s: &mut Session<'_>,
     routes: &[Route],
@@ -185,6 +307,7 @@ pub(super) async fn injection(
     }
     let long = 6000 + s.rng.gen_range(0..2000);
     payloads.push(("an oversized input", "A".repeat(long)));
+    let benign = format!("gauntlet{:08x}", s.rng.gen::<u32>());
     let secrets: Vec<String> = spec
         .and_then(|t| s.env.get(&t.secret_env).cloned())
         .into_iter()
@@ -195,18 +318,21 @@ pub(super) async fn injection(
         banners: false,
     };
     for route in routes {
+        let (_, base) = observe(s, "a benign value", route, &benign, token.as_deref()).await?;
+        s.note(&format!(
+            "(benign: status {}, {} records, {} ms)",
+            base.status,
+            base.rows,
+            base.elapsed.as_millis()
+        ));
         for (class, payload) in &payloads {
-            let r = with_payload(route, payload);
-            let a = s
-                .send(class, request(&r, None).bearer(token.as_deref()))
-                .await?;
-            let what = if a.status >= 500 {
-                Some(format!(
-                    "{class} input made the service answer {}",
-                    a.status
-                ))
+            let (a, seen) = observe(s, class, route, payload, token.as_deref()).await?;
+            let leaked = leak(&a, &rules)
+                .map(|l| format!("{class} input produced an answer containing {l}"));
+            let what = if seen.status >= 500 {
+                differs(class, &base, &seen)
             } else {
-                leak(&a, &rules).map(|l| format!("{class} input produced an answer containing {l}"))
+                leaked.or_else(|| differs(class, &base, &seen))
             };
             if let Some(what) = what {
                 return Err(ProbeError::Failed(with_route(&what, route)));
@@ -293,7 +419,11 @@ pub(super) async fn error_leaks(
         marker: None,
         banners: true,
     };
+    // Every finding is reported, not only the first: a learner fixing one leak should see the others too.
+    let mut findings: Vec<String> = Vec::new();
     for route in routes {
+        // The attacks of this route whose answers leaked the same things, in the order first seen.
+        let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
         for (attack, req) in malformed(route) {
             let req = if attack == "a garbled bearer token" {
                 req
@@ -301,11 +431,55 @@ pub(super) async fn error_leaks(
                 req.bearer(token.as_deref())
             };
             let a = s.send(attack, req).await?;
-            if let Some(l) = leak(&a, &rules) {
-                let what = format!("an answer to {attack} contained {l}");
-                return Err(ProbeError::Failed(with_route(&what, route)));
+            let found = leaks(&a, &rules);
+            if found.is_empty() {
+                continue;
+            }
+            let what = found.join(" and ");
+            match groups.iter_mut().find(|(w, _)| *w == what) {
+                Some((_, attacks)) => attacks.push(attack),
+                None => groups.push((what, vec![attack])),
             }
         }
+        for (what, attacks) in groups {
+            let to = if attacks.len() == 1 {
+                "an answer to"
+            } else {
+                "answers to"
+            };
+            let what = format!("{to} {} contained {what}", attacks.join(", "));
+            findings.push(with_route(&what, route));
+        }
     }
-    Ok(())
+    if findings.is_empty() {
+        return Ok(());
+    }
+    Err(ProbeError::Failed(findings.join("; ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payload_in_a_path_is_percent_encoded_with_no_plus_for_a_space() {
+        let route = Route {
+            method: "GET".into(),
+            path: "/x/{payload}?q={payload}".into(),
+            json: Some(serde_json::json!({"t": "{payload}"})),
+        };
+        let r = with_payload(&route, "a b+c/é'~");
+        assert_eq!(r.path, "/x/a%20b%2Bc%2F%C3%A9%27~?q=a%20b%2Bc%2F%C3%A9%27~");
+        assert_eq!(r.json, Some(serde_json::json!({"t": "a b+c/é'~"})));
+    }
+
+    #[test]
+    fn rows_that_carry_the_sent_value_are_not_counted_as_unasked() {
+        let v = serde_json::json!({"items": [{"title": "x"}, {"title": "a-sent-b"}, {"tags": ["sent"]}], "n": 3});
+        assert_eq!(unasked_rows(&v, "sent"), 1);
+        assert_eq!(
+            unasked_rows(&serde_json::json!({"tags": ["a", "b"]}), "z"),
+            0
+        );
+    }
 }

@@ -41,6 +41,16 @@ impl Forgery {
         Forgery::WrongIssuer,
     ];
 
+    /// Whether the forgery tests something `spec` asks of the service: a wrong `aud` or `iss` only when the
+    /// check names the audience or issuer the service must insist on.
+    pub fn applies(self, spec: &TokenSpec) -> bool {
+        match self {
+            Forgery::WrongAudience => spec.audience.is_some(),
+            Forgery::WrongIssuer => spec.issuer.is_some(),
+            _ => true,
+        }
+    }
+
     /// What got through, in the learner's terms: the class of attack, never the token.
     pub fn accepted(self) -> &'static str {
         match self {
@@ -72,12 +82,16 @@ pub(super) fn claims(spec: &TokenSpec, rng: &mut impl Rng) -> Value {
     let ttl = i64::try_from(spec.ttl_secs).unwrap_or(3600);
     let mut c = json!({
         "sub": spec.subject,
-        "iss": spec.issuer,
-        "aud": spec.audience,
         "iat": iat,
         "exp": iat + ttl,
         "jti": format!("{:016x}", rng.gen::<u64>()),
     });
+    if let Some(iss) = &spec.issuer {
+        c["iss"] = json!(iss);
+    }
+    if let Some(aud) = &spec.audience {
+        c["aud"] = json!(aud);
+    }
     c[spec.role_claim.as_str()] = json!(spec.role);
     c
 }
@@ -134,11 +148,17 @@ pub(super) fn forge(f: Forgery, spec: &TokenSpec, secret: &str, rng: &mut impl R
             format!("{header}.{}.{signature}", b64(&c))
         }
         Forgery::WrongAudience => {
-            c["aud"] = json!(format!("{}-other", spec.audience));
+            c["aud"] = json!(format!(
+                "{}-other",
+                spec.audience.as_deref().unwrap_or("api")
+            ));
             sign("HS256", key, &c)
         }
         Forgery::WrongIssuer => {
-            c["iss"] = json!(format!("{}-other", spec.issuer));
+            c["iss"] = json!(format!(
+                "{}-other",
+                spec.issuer.as_deref().unwrap_or("issuer")
+            ));
             sign("HS256", key, &c)
         }
     }
@@ -183,8 +203,8 @@ mod tests {
     fn spec() -> TokenSpec {
         TokenSpec {
             secret_env: "S".into(),
-            issuer: "iss".into(),
-            audience: "aud".into(),
+            issuer: Some("iss".into()),
+            audience: Some("aud".into()),
             subject: "alice".into(),
             role_claim: "role".into(),
             role: "user".into(),
@@ -200,6 +220,26 @@ mod tests {
         assert_eq!(parts.len(), 3);
         let header = URL_SAFE_NO_PAD.decode(parts[0]).expect("base64url header");
         assert_eq!(header, br#"{"alg":"HS256","typ":"JWT"}"#);
+    }
+
+    #[test]
+    fn without_issuer_and_audience_tokens_carry_neither_and_their_forgeries_are_skipped() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let bare = TokenSpec {
+            issuer: None,
+            audience: None,
+            ..spec()
+        };
+        let c = claims(&bare, &mut rng);
+        assert!(c.get("iss").is_none() && c.get("aud").is_none(), "{c}");
+        assert_eq!(c["sub"], "alice");
+        let c = claims(&spec(), &mut rng);
+        assert_eq!(
+            (c["iss"].as_str(), c["aud"].as_str()),
+            (Some("iss"), Some("aud"))
+        );
+        assert!(!Forgery::WrongAudience.applies(&bare) && !Forgery::WrongIssuer.applies(&bare));
+        assert!(Forgery::WrongAudience.applies(&spec()) && Forgery::AlgNone.applies(&bare));
     }
 
     #[test]

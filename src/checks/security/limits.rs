@@ -6,8 +6,8 @@ use serde_json::json;
 
 use super::auth::{request, with_route};
 use super::inputs::token_for;
-use super::session::{ProbeError, Req, Session};
-use super::{Login, Route, TokenSpec};
+use super::session::{Answer, ProbeError, Req, Session};
+use super::{Login, Route, Rule, TokenSpec};
 
 pub(super) async fn headers(
     s: &mut Session<'_>,
@@ -42,11 +42,24 @@ pub(super) async fn headers(
     Ok(())
 }
 
-fn login_req(login: &Login, username: &str, password: &str) -> Req {
+pub(super) fn login_req(login: &Login, username: &str, password: &str) -> Req {
     let mut body = json!({});
     body[login.username_field.as_str()] = json!(username);
     body[login.password_field.as_str()] = json!(password);
     Req::new("POST", &login.path).json(&body)
+}
+
+/// Whether an answer matches a login rule; a rule without a status takes any 2xx when `success`, else any.
+fn matches(rule: &Rule, a: &Answer, success: bool) -> bool {
+    let status = match rule.status {
+        Some(st) => a.status == st,
+        None => !success || a.success(),
+    };
+    status
+        && rule
+            .body
+            .as_deref()
+            .is_none_or(|p| crate::checks::http::glob(p, &a.text(), false))
 }
 
 pub(super) async fn rate_limit(
@@ -54,6 +67,8 @@ pub(super) async fn rate_limit(
     login: &Login,
     attempts: u32,
 ) -> Result<(), ProbeError> {
+    let ok = |a: &Answer| matches(&login.success, a, true);
+    let limited = |a: &Answer| matches(&login.limited, a, false);
     let password = s.env_value(&login.password_env)?;
     let a = s
         .send(
@@ -61,7 +76,7 @@ pub(super) async fn rate_limit(
             login_req(login, &login.username, &password),
         )
         .await?;
-    if !a.success() {
+    if !ok(&a) {
         return Err(ProbeError::Failed(format!(
             "logging in with correct credentials did not succeed (status {})",
             a.status
@@ -75,17 +90,17 @@ pub(super) async fn rate_limit(
                 login_req(login, &login.username, &wrong),
             )
             .await?;
-        if a.success() {
+        if ok(&a) {
             return Err(ProbeError::Failed(
                 "a login with a wrong password succeeded".to_string(),
             ));
         }
-        if n <= attempts && a.status == 429 {
+        if n <= attempts && limited(&a) {
             s.note("(limited early: allowed, the contract only sets the latest attempt)");
         }
-        if n == attempts + 1 && a.status != 429 {
+        if n == attempts + 1 && !limited(&a) {
             return Err(ProbeError::Failed(format!(
-                "after {attempts} failed logins for one username, the next attempt was not refused with 429 (status {})",
+                "after {attempts} failed logins for one username, the next attempt was not refused as rate-limited (status {})",
                 a.status
             )));
         }
@@ -96,9 +111,9 @@ pub(super) async fn rate_limit(
             login_req(login, &login.username, &password),
         )
         .await?;
-    if a.status != 429 {
+    if !limited(&a) {
         return Err(ProbeError::Failed(format!(
-            "while a username was rate-limited, a login with the correct password was not refused with 429 (status {})",
+            "while a username was rate-limited, a login with the correct password was not refused as rate-limited (status {})",
             a.status
         )));
     }
@@ -110,7 +125,7 @@ pub(super) async fn rate_limit(
                 login_req(login, other, &password),
             )
             .await?;
-        if !a.success() {
+        if !ok(&a) {
             return Err(ProbeError::Failed(format!(
                 "while one username was rate-limited, another username could not log in (status {})",
                 a.status

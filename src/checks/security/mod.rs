@@ -13,6 +13,7 @@
 //! - `auth.rs`: the `unauthenticated`, `jwt` and `roles` probes;
 //! - `inputs.rs`: the `injection` and `error_leaks` probes and what counts as a leak;
 //! - `limits.rs`: the `headers` and `rate_limit` probes;
+//! - `weak_key.rs`: the `jwt_weak_key` probe (the service's own tokens against a dictionary of secrets);
 //! - `ownership.rs`: the `ownership` probe (object-level authorisation: one user on another's resources).
 
 mod auth;
@@ -23,6 +24,7 @@ mod ownership;
 pub(super) mod parse;
 mod raw;
 mod session;
+mod weak_key;
 
 use rand::SeedableRng;
 use tokio::time::Instant;
@@ -42,10 +44,12 @@ pub enum SecurityProbe {
         routes: Vec<Route>,
         token: TokenSpec,
     },
-    /// A token of a non-admin role gets 403 on admin-only routes; with `admin`, an admin token then succeeds.
+    /// A token of a non-admin role is refused (401 or 403 by default, `refused`) on admin-only routes; with
+    /// `admin`, an admin token then succeeds.
     Roles {
         routes: Vec<Route>,
         token: TokenSpec,
+        refused: Vec<u16>,
         admin: Option<Admin>,
         create: Option<Create>,
     },
@@ -71,9 +75,12 @@ pub enum SecurityProbe {
     /// Failed logins for one username are refused with 429 by attempt `attempts + 1`, even with the right
     /// password; with `other`, another username still logs in.
     RateLimit { login: Login, attempts: u32 },
+    /// A token the service issues at `login` (at JSON pointer `pointer` of the answer) is not signed with a
+    /// common HS256 secret.
+    JwtWeakKey { login: Login, pointer: String },
     /// Another user of the same role reading, changing, deleting, listing or searching the owner's resources is
     /// refused (403 or 404) and sees none of them; the owner's resource is unchanged afterwards.
-    Ownership(Ownership),
+    Ownership(Box<Ownership>),
 }
 
 impl SecurityProbe {
@@ -87,6 +94,7 @@ impl SecurityProbe {
             SecurityProbe::ErrorLeaks { .. } => "error_leaks",
             SecurityProbe::Headers { .. } => "headers",
             SecurityProbe::RateLimit { .. } => "rate_limit",
+            SecurityProbe::JwtWeakKey { .. } => "jwt_weak_key",
             SecurityProbe::Ownership(_) => "ownership",
         }
     }
@@ -107,8 +115,10 @@ pub struct Route {
 pub struct TokenSpec {
     /// Name of the container's environment variable holding the HS256 secret.
     pub secret_env: String,
-    pub issuer: String,
-    pub audience: String,
+    /// `iss` of the tokens, and what a wrong-issuer forgery changes; without it tokens carry no `iss`.
+    pub issuer: Option<String>,
+    /// `aud` of the tokens, likewise.
+    pub audience: Option<String>,
     pub subject: String,
     pub role_claim: String,
     pub role: String,
@@ -149,6 +159,18 @@ pub struct Login {
     pub password_field: String,
     /// Another user whose login must stay unaffected: username and its password's environment variable.
     pub other: Option<(String, String)>,
+    /// What a successful login looks like (default: any 2xx): some APIs answer 200 to a failed one too.
+    pub success: Rule,
+    /// What a refusal for too many attempts looks like (default: status 429).
+    pub limited: Rule,
+}
+
+/// An answer a login probe recognises: the status (any 2xx when `None` for success, any status when `None`
+/// for a refusal with a body) and a body pattern with `*`.
+#[derive(Debug, Clone, Default)]
+pub struct Rule {
+    pub status: Option<u16>,
+    pub body: Option<String>,
 }
 
 /// What running a probe produced.
@@ -175,9 +197,17 @@ pub(super) async fn run_probe(
         SecurityProbe::Roles {
             routes,
             token,
+            refused,
             admin,
             create,
-        } => auth::roles(&mut s, routes, token, admin.as_ref(), create.as_ref()).await,
+        } => {
+            let who = auth::Who {
+                admin: admin.as_ref(),
+                create: create.as_ref(),
+                refused,
+            };
+            auth::roles(&mut s, routes, token, &who).await
+        }
         SecurityProbe::Injection {
             routes,
             token,
@@ -196,6 +226,9 @@ pub(super) async fn run_probe(
         } => limits::headers(&mut s, routes, token.as_ref(), headers, absent).await,
         SecurityProbe::RateLimit { login, attempts } => {
             limits::rate_limit(&mut s, login, *attempts).await
+        }
+        SecurityProbe::JwtWeakKey { login, pointer } => {
+            weak_key::weak_key(&mut s, login, pointer).await
         }
         SecurityProbe::Ownership(p) => ownership::ownership(&mut s, p).await,
     };

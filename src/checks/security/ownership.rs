@@ -16,7 +16,8 @@ use super::auth::{request, with_route};
 use super::inputs::fill;
 use super::jwt;
 use super::session::{Answer, ProbeError, Session};
-use super::{Create, Route, TokenSpec};
+use super::weak_key::signed_in;
+use super::{Create, Login, Route, TokenSpec};
 
 /// What the other user's attempts may be answered with.
 const REFUSED: [u16; 2] = [403, 404];
@@ -24,10 +25,13 @@ const REFUSED: [u16; 2] = [403, 404];
 /// The probe's parameters.
 #[derive(Debug, Clone)]
 pub struct Ownership {
-    /// The owner's token claims (`subject` is the owner).
-    pub token: TokenSpec,
-    /// The other user's subject, of the same role.
+    /// The owner's token claims (`subject` is the owner), when the probe mints the tokens.
+    pub token: Option<TokenSpec>,
+    /// The other user's subject, of the same role (with `login`, the other username).
     pub other_subject: String,
+    /// Both users sign in through the service's own login instead (`username` the owner, `other` the other
+    /// user), with the token at this JSON pointer of the answer: for APIs whose secret the grader cannot know.
+    pub login: Option<(Login, String)>,
     /// How a resource is created; `{marker}` in its JSON is replaced with a random marker.
     pub create: Create,
     /// Routes on one resource (`{id}`), tried by the other user; the first `GET` is how its owner reads it.
@@ -57,14 +61,32 @@ fn done(method: &str) -> &'static str {
     }
 }
 
-pub(super) async fn ownership(s: &mut Session<'_>, p: &Ownership) -> Result<(), ProbeError> {
-    let secret = s.env_value(&p.token.secret_env)?;
-    let owner = jwt::valid(&p.token, &secret, &mut s.rng);
+/// The owner's and the other user's tokens: signed in through the service's login, or minted.
+async fn tokens(s: &mut Session<'_>, p: &Ownership) -> Result<(String, String), ProbeError> {
+    if let Some((login, pointer)) = &p.login {
+        let owner = signed_in(s, login, &login.username, &login.password_env, pointer).await?;
+        let (name, env) = login
+            .other
+            .clone()
+            .ok_or_else(|| ProbeError::Broken("the login names no other user".to_string()))?;
+        let other = signed_in(s, login, &name, &env, pointer).await?;
+        return Ok((owner, other));
+    }
+    let spec = p
+        .token
+        .as_ref()
+        .ok_or_else(|| ProbeError::Broken("neither token fields nor a login".to_string()))?;
+    let secret = s.env_value(&spec.secret_env)?;
+    let owner = jwt::valid(spec, &secret, &mut s.rng);
     let other_spec = TokenSpec {
         subject: p.other_subject.clone(),
-        ..p.token.clone()
+        ..spec.clone()
     };
-    let other = jwt::valid(&other_spec, &secret, &mut s.rng);
+    Ok((owner, jwt::valid(&other_spec, &secret, &mut s.rng)))
+}
+
+pub(super) async fn ownership(s: &mut Session<'_>, p: &Ownership) -> Result<(), ProbeError> {
+    let (owner, other) = tokens(s, p).await?;
     let mine = marker(s);
     let theirs = marker(s);
     let id = create(s, &p.create, &owner, &mine, "the owner creates a resource").await?;

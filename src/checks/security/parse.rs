@@ -5,8 +5,8 @@
 //! by `Source::key_offset`, or to the check's first line.
 
 pub(in crate::checks) use super::raw::RawSecurity;
-use super::raw::{OneOrMany, RawCreate, RawRoute};
-use super::{Admin, Create, Login, Ownership, Plant, Route, SecurityProbe, TokenSpec};
+use super::raw::{OneOrMany, RawCreate, RawRoute, RawRule};
+use super::{Admin, Create, Login, Ownership, Plant, Route, Rule, SecurityProbe, TokenSpec};
 use crate::checks::http::METHODS;
 use crate::checks::load::Source;
 use crate::diagnostics::Diagnostic;
@@ -23,8 +23,7 @@ const TOKEN_FIELDS: [&str; 7] = [
 ];
 
 /// The probes, for the diagnostics.
-const PROBES: &str =
-    "jwt, unauthenticated, roles, injection, error_leaks, headers, rate_limit, ownership";
+const PROBES: &str = "jwt, jwt_weak_key, unauthenticated, roles, injection, error_leaks, headers, rate_limit, ownership";
 
 /// Refuses security fields on a check of another kind.
 pub(in crate::checks) fn reject_on_other_kind(
@@ -87,10 +86,17 @@ pub(in crate::checks) fn probe(
             }),
         ),
         "roles" => (
-            &["admin_only", "admin_subject", "admin_role", "create"],
+            &[
+                "admin_only",
+                "admin_subject",
+                "admin_role",
+                "create",
+                "refused_with",
+            ],
             true,
             p.token(&raw, true).map(|token| SecurityProbe::Roles {
                 routes: p.routes("admin_only", raw.admin_only.as_deref(), None),
+                refused: p.refused(raw.refused_with.as_deref()),
                 admin: p.admin(&raw),
                 create: p.create(raw.create.as_ref()),
                 token,
@@ -133,6 +139,7 @@ pub(in crate::checks) fn probe(
             }),
         ),
         "rate_limit" => (&["login", "attempts"], false, p.rate_limit(&raw)),
+        "jwt_weak_key" => (&["login", "token_pointer"], false, p.weak_key(&raw)),
         "ownership" => (
             &[
                 "create",
@@ -140,6 +147,8 @@ pub(in crate::checks) fn probe(
                 "listings",
                 "other_subject",
                 "owner_field",
+                "login",
+                "token_pointer",
             ],
             true,
             p.ownership(&raw),
@@ -190,10 +199,25 @@ impl Parser<'_, '_> {
         if !path.starts_with('/') {
             self.problem(key, format!("path `{path}` does not start with `/`"));
         }
+        self.literal(key, path);
+        if let Some(j) = json {
+            self.literal(key, &j.to_string());
+        }
         Route {
             method,
             path: path.to_string(),
             json: json.cloned(),
+        }
+    }
+
+    /// Refuses a `{{variable}}` in a probe field: probes send their fields as written (only their own slots,
+    /// `{payload}`, `{id}`, `{marker}`, are filled), so it would reach the service verbatim.
+    fn literal(&mut self, key: &str, text: &str) {
+        if text.contains("{{") {
+            self.problem(
+                key,
+                "a security probe sends its fields as written: `{{...}}` variables are not replaced here",
+            );
         }
     }
 
@@ -244,9 +268,9 @@ impl Parser<'_, '_> {
         };
         let spec = TokenSpec {
             secret_env: need("secret_env", &raw.secret_env),
-            issuer: need("issuer", &raw.issuer),
-            audience: need("audience", &raw.audience),
             subject: need("subject", &raw.subject),
+            issuer: None,
+            audience: None,
             role_claim: raw.role_claim.clone().unwrap_or_else(|| "role".into()),
             role: raw.role.clone().unwrap_or_else(|| "user".into()),
             ttl_secs: 600,
@@ -259,10 +283,61 @@ impl Parser<'_, '_> {
                 600
             }
         };
+        let mut optional = |key: &str, v: &Option<String>| match v.as_deref().map(str::trim) {
+            Some("") => {
+                self.problem(
+                    key,
+                    format!("`{key}` must not be empty (leave it out instead)"),
+                );
+                None
+            }
+            other => other.map(str::to_string),
+        };
         Some(TokenSpec {
+            issuer: optional("issuer", &raw.issuer),
+            audience: optional("audience", &raw.audience),
             ttl_secs: ttl,
             ..spec
         })
+    }
+
+    /// The statuses that count as a refusal: 401 and 403 unless the check narrows them.
+    fn refused(&mut self, raw: Option<&[i64]>) -> Vec<u16> {
+        let Some(raw) = raw else {
+            return vec![401, 403];
+        };
+        let ok: Vec<u16> = raw
+            .iter()
+            .filter_map(|&n| u16::try_from(n).ok().filter(|n| (400..500).contains(n)))
+            .collect();
+        if ok.is_empty() || ok.len() != raw.len() {
+            self.problem(
+                "refused_with",
+                "`refused_with` must be a non-empty list of 4xx statuses",
+            );
+        }
+        ok
+    }
+
+    /// A login answer rule; `what` names it in diagnostics.
+    fn rule(&mut self, raw: Option<&RawRule>, what: &str, default: Rule) -> Rule {
+        let Some(r) = raw else {
+            return default;
+        };
+        if r.status.is_none() && r.body.is_none() {
+            self.problem("login", format!("`{what}` needs `status`, `body` or both"));
+        }
+        let status = r.status.and_then(|n| {
+            let s = u16::try_from(n).ok().filter(|s| (100..600).contains(s));
+            if s.is_none() {
+                self.problem("login", format!("`{what}.status` must be an HTTP status"));
+            }
+            s
+        });
+        Rule {
+            status,
+            body: r.body.clone(),
+        }
     }
 
     fn admin(&mut self, raw: &RawSecurity) -> Option<Admin> {
@@ -345,7 +420,11 @@ impl Parser<'_, '_> {
 
     /// An `ownership` probe: the owner's token, another subject, how to create, and the routes to try.
     fn ownership(&mut self, raw: &RawSecurity) -> Option<SecurityProbe> {
-        let token = self.token(raw, true);
+        let login = match &raw.login {
+            Some(_) => Some(self.signed_in_pair(raw)?),
+            None => None,
+        };
+        let token = self.token(raw, login.is_none());
         let create = self.create(raw.create.as_ref());
         if create.is_none() {
             self.problem(
@@ -378,6 +457,18 @@ impl Parser<'_, '_> {
             .map(|l| self.routes("listings", Some(l), None))
             .unwrap_or_default();
         let other_subject = match raw.other_subject.as_deref().map(str::trim) {
+            None if login.is_some() => login
+                .as_ref()
+                .and_then(|(l, _)| l.other.as_ref())
+                .map(|(u, _)| u.clone())
+                .unwrap_or_default(),
+            Some(_) if login.is_some() => {
+                self.problem(
+                    "other_subject",
+                    "with `login`, the other user is `login.other_username`",
+                );
+                String::new()
+            }
             Some(o) if !o.is_empty() && Some(o) != raw.subject.as_deref().map(str::trim) => {
                 o.to_string()
             }
@@ -396,22 +487,90 @@ impl Parser<'_, '_> {
                 String::new()
             }
         };
-        Some(SecurityProbe::Ownership(Ownership {
-            token: token?,
+        if login.is_none() && token.is_none() {
+            return None;
+        }
+        Some(SecurityProbe::Ownership(Box::new(Ownership {
+            token,
             other_subject,
+            login,
             create: create?,
             owner_only,
             listings,
             owner_field: raw.owner_field.clone().filter(|f| !f.is_empty()),
-        }))
+        })))
+    }
+
+    /// An ownership probe's two users signing in: `login` with `other_username`, and the token's pointer.
+    fn signed_in_pair(&mut self, raw: &RawSecurity) -> Option<(Login, String)> {
+        let Some(SecurityProbe::JwtWeakKey { login, pointer }) = self.weak_key_login(raw) else {
+            return None;
+        };
+        match &login.other {
+            Some((other, _)) if *other != login.username => Some((login, pointer)),
+            _ => {
+                self.problem(
+                    "login",
+                    "an ownership probe's `login` needs `other_username` and `other_password_env`, another user of the same role",
+                );
+                None
+            }
+        }
+    }
+
+    /// A `jwt_weak_key` probe: the login that issues a token, and where the token is in its answer.
+    fn weak_key(&mut self, raw: &RawSecurity) -> Option<SecurityProbe> {
+        if raw
+            .login
+            .as_ref()
+            .is_some_and(|l| l.other_username.is_some())
+        {
+            self.problem(
+                "login",
+                "a jwt_weak_key probe's `login` takes only path, username, password_env and the field names",
+            );
+        }
+        self.weak_key_login(raw)
+    }
+
+    /// A login that issues a token (no success or refusal rules), and where the token is in its answer.
+    fn weak_key_login(&mut self, raw: &RawSecurity) -> Option<SecurityProbe> {
+        let Some(SecurityProbe::RateLimit { login, .. }) = self.rate_limit(raw) else {
+            return None;
+        };
+        if raw
+            .login
+            .as_ref()
+            .is_some_and(|l| l.success.is_some() || l.limited.is_some())
+        {
+            self.problem(
+                "login",
+                "a jwt_weak_key probe's `login` takes only path, username, password_env and the field names",
+            );
+        }
+        let pointer = raw
+            .token_pointer
+            .clone()
+            .unwrap_or_else(|| "/access_token".into());
+        if !pointer.starts_with('/') {
+            self.problem(
+                "token_pointer",
+                format!("`{pointer}` is not a JSON pointer"),
+            );
+        }
+        Some(SecurityProbe::JwtWeakKey { login, pointer })
     }
 
     fn rate_limit(&mut self, raw: &RawSecurity) -> Option<SecurityProbe> {
         let Some(l) = &raw.login else {
-            self.problem("probe", "a rate_limit probe needs `login`");
+            self.problem(
+                "probe",
+                "this probe needs `login`, the route that logs a user in",
+            );
             return None;
         };
         let _ = self.route("login", Some("POST"), &l.path, None);
+        self.literal("login", &l.username);
         let attempts = match raw.attempts {
             None => 5,
             Some(n) if (1..=100).contains(&n) => u32::try_from(n).unwrap_or(5),
@@ -431,8 +590,19 @@ impl Parser<'_, '_> {
                 None
             }
         };
+        let success = self.rule(l.success.as_ref(), "success", Rule::default());
+        let limited = self.rule(
+            l.limited.as_ref(),
+            "limited",
+            Rule {
+                status: Some(429),
+                body: None,
+            },
+        );
         Some(SecurityProbe::RateLimit {
             login: Login {
+                success,
+                limited,
                 path: l.path.clone(),
                 username: l.username.clone(),
                 password_env: l.password_env.clone(),

@@ -31,6 +31,8 @@ pub(in crate::checks) struct RawSecurity {
     pub(super) listings: Option<Vec<RawRoute>>,
     pub(super) other_subject: Option<String>,
     pub(super) owner_field: Option<String>,
+    pub(super) refused_with: Option<Vec<i64>>,
+    pub(super) token_pointer: Option<String>,
 }
 
 /// A header's acceptable value: one pattern, or several that must all match.
@@ -77,6 +79,16 @@ pub(super) struct RawLogin {
     pub(super) password_field: Option<String>,
     pub(super) other_username: Option<String>,
     pub(super) other_password_env: Option<String>,
+    pub(super) success: Option<RawRule>,
+    pub(super) limited: Option<RawRule>,
+}
+
+/// How a login answer is recognised: a status and/or a body pattern (`*` = any run).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    pub(super) status: Option<i64>,
+    pub(super) body: Option<String>,
 }
 
 impl RawSecurity {
@@ -107,6 +119,8 @@ impl RawSecurity {
             ("listings", self.listings.is_some()),
             ("other_subject", self.other_subject.is_some()),
             ("owner_field", self.owner_field.is_some()),
+            ("refused_with", self.refused_with.is_some()),
+            ("token_pointer", self.token_pointer.is_some()),
         ];
         all.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect()
     }
