@@ -29,7 +29,7 @@ async fn valid_and_invalid_bodies_get_documented_answers_on_the_correct_service(
     let o = judge("openapi-generated", "", Verdict::Pass).await;
     assert!(
         o.detail
-            .contains("24 generated requests: 16 with valid bodies, 8 with invalid ones"),
+            .contains("24 generated requests: 12 with valid bodies, 12 with invalid ones"),
         "{}",
         o.detail
     );
@@ -63,6 +63,25 @@ async fn a_crash_on_a_malformed_body_is_caught() {
 async fn accepting_bodies_that_break_the_schema_is_caught() {
     let o = judge("openapi-generated", "no-validation", Verdict::Fail).await;
     assert_says(&o, "instead of refusing it with a 4xx");
+    // Every case ran and every failure is counted, not just the first; the transcript has them all by
+    // operation.
+    assert!(o.detail.contains("case 24: "), "{}", o.detail);
+    assert_says(
+        &o,
+        "of 24 generated requests got answers the document does not allow",
+    );
+    for op in ["createNote", "replaceNote"] {
+        let group = o
+            .detail
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("── {op}: ")))
+            .unwrap_or_else(|| panic!("no group for {op}:\n{}", o.detail));
+        assert!(
+            group.parse::<usize>().expect("a count") >= 2,
+            "{}",
+            o.detail
+        );
+    }
     assert!(
         o.message
             .contains("createNote accepted a request body with")
@@ -160,4 +179,32 @@ async fn the_documents_servers_path_prefixes_every_generated_request() {
         .await
         .remove(0);
     assert_eq!(o.verdict, Verdict::Fail, "{}\n{}", o.message, o.detail);
+}
+
+/// A one-check suite generating for `POST /notes` only, with at most `cases` requests.
+fn create_only(cases: usize) -> String {
+    format!(
+        "[[check]]\nid = \"gen\"\nkind = \"openapi\"\ntitle = \"Gen\"\npillar = \"api\"\n\
+         [check.openapi]\n[check.openapi.generate]\noperations = [\"POST /notes\"]\ncases = {cases}\n"
+    )
+}
+
+#[tokio::test]
+async fn a_small_bound_sends_invalid_bodies_too() {
+    let svc = crate::support::Service::start();
+    let o = crate::support::single(&create_only(2), &svc, Verdict::Pass).await;
+    assert!(
+        o.detail
+            .contains("2 generated requests: 1 with valid bodies, 1 with invalid ones"),
+        "{}",
+        o.detail
+    );
+    // So two requests are enough to catch a service that validates nothing.
+    let svc = crate::support::Service::with_env(&[("TESTSVC_DEFECT", "no-validation")]);
+    let o = crate::support::single(&create_only(2), &svc, Verdict::Fail).await;
+    assert_says(
+        &o,
+        "failed: 1 of 2 generated requests got answers the document does not allow",
+    );
+    assert_says(&o, "createNote accepted a request body with");
 }

@@ -1,19 +1,19 @@
 //! The generated requests of one check: which operations, which bodies, in which order, and what each answer
 //! must be.
 //!
-//! Each chosen operation contributes, in turn, a valid body, then one invalid body of each kind, then more
-//! valid ones; operations take turns (round-robin) until the check's bound is reached, so a small bound still
-//! covers every operation. Every random choice comes from the check's seeded generator, in a fixed order, so a
+//! Operations take turns (round-robin) until the check's bound is reached, so a small bound still covers
+//! every operation; valid and invalid bodies alternate (see [`build`]), so a small bound still sends both. Every random choice comes from the check's seeded generator, in a fixed order, so a
 //! re-graded run sends exactly the same requests. The requests are ordinary `http` steps, run by the `http`
 //! kind's runner (deadline, body caps, transcript), with [`CaseObserver`] judging the answers.
 
 use rand::rngs::StdRng;
 
 use super::document::{DocOperation, Document};
+use super::failures::CaseFailure;
 use super::generate::Generator;
 use super::mutate::{self, Broken, Invalid};
 use super::operation::Segment;
-use super::responses::{contract, Responses};
+use super::responses::Responses;
 use super::schemas::Schemas;
 use super::Generate;
 use crate::checks::http::{Answer, Body, Expect, Failure, HttpScenario, Observer, Step};
@@ -60,19 +60,21 @@ pub fn build(
     let targets = targets(doc, settings, notes)?;
     let mut schemas = Schemas::default();
     let mut gen = Generator::new(doc, rng);
-    let wants: Vec<Want> = std::iter::once(Want::Valid)
-        .chain(
-            Invalid::ALL
-                .into_iter()
-                .filter(|_| settings.invalid)
-                .map(Want::Refused),
-        )
-        .collect();
-    // Per target, how far along its list of wants it is (past the list: more valid bodies), and whether it
-    // can give no more.
-    let mut next = vec![0usize; targets.len()];
+    // Valid and invalid requests alternate, per operation from one round to the next and between
+    // operations within a round, so any bound sends both. Each operation cycles through the kinds of invalid
+    // body its schema can break; a kind that yields nothing is dropped for that operation.
+    let mut breakable: Vec<Vec<Invalid>> = vec![
+        if settings.invalid {
+            Invalid::ALL.to_vec()
+        } else {
+            Vec::new()
+        };
+        targets.len()
+    ];
+    let mut next_kind = vec![0usize; targets.len()];
     let mut exhausted = vec![false; targets.len()];
     let mut cases = Vec::new();
+    let mut round = 0usize;
     'rounds: while exhausted.iter().any(|e| !e) {
         for (t, target) in targets.iter().enumerate() {
             if cases.len() >= settings.cases {
@@ -81,20 +83,35 @@ pub fn build(
             if exhausted[t] {
                 continue;
             }
-            // The target's next want that yields a body; a want with nothing to break is passed over.
-            let mut made = false;
-            while !made && next[t] <= wants.len() {
-                let want = wants.get(next[t]).copied().unwrap_or(Want::Valid);
-                next[t] = (next[t] + 1).min(wants.len());
-                if let Some(case) = one(&mut gen, &mut schemas, target, want, settings, notes) {
-                    cases.push(case);
-                    made = true;
-                } else if want == Want::Valid {
-                    break;
+            let mut made = None;
+            if (round + t) % 2 == 1 {
+                while made.is_none() && !breakable[t].is_empty() {
+                    let i = next_kind[t] % breakable[t].len();
+                    let kind = breakable[t][i];
+                    made = one(
+                        &mut gen,
+                        &mut schemas,
+                        target,
+                        Want::Refused(kind),
+                        settings,
+                        notes,
+                    );
+                    if made.is_some() {
+                        next_kind[t] = i + 1;
+                    } else {
+                        breakable[t].remove(i);
+                    }
                 }
             }
-            exhausted[t] = !made;
+            if made.is_none() {
+                made = one(&mut gen, &mut schemas, target, Want::Valid, settings, notes);
+            }
+            match made {
+                Some(case) => cases.push(case),
+                None => exhausted[t] = true,
+            }
         }
+        round += 1;
     }
     Ok(cases)
 }
@@ -233,10 +250,56 @@ pub fn scenario(cases: &[Case]) -> HttpScenario {
     }
 }
 
-/// Judges the answer to each generated request by what its case wants.
+/// Judges the answer to each generated request by what its case wants, keeping every failure so that the
+/// run goes on to the last case.
 pub struct CaseObserver<'c, 'd> {
     pub cases: &'c [Case],
     pub responses: Responses<'d>,
+    pub failures: Vec<CaseFailure>,
+}
+
+impl CaseObserver<'_, '_> {
+    /// `Ok` with the transcript line, or the failure (learner sentence, detail) of case `n`.
+    fn judge(
+        &mut self,
+        n: usize,
+        case: &Case,
+        method: &str,
+        url: &url::Url,
+        answer: &Answer,
+    ) -> Result<String, (String, String)> {
+        let label = &case.label;
+        let status = answer.status;
+        let what = match case.want {
+            Want::Valid => "valid body".to_string(),
+            Want::Refused(kind) => kind.describe().to_string(),
+        };
+        match case.want {
+            Want::Valid if status >= 500 => Err((
+                format!("a valid request body for {label} got a server error ({status})"),
+                format!("valid body for {label}: got {status}, want a documented non-5xx status"),
+            )),
+            Want::Refused(kind) if status >= 500 => Err((
+                format!(
+                    "a request body with {} for {label} got a server error ({status}) instead of a 4xx",
+                    kind.describe()
+                ),
+                format!("{what} for {label}: got {status}, want a 4xx"),
+            )),
+            Want::Refused(kind) if !(400..500).contains(&status) => Err((
+                format!(
+                    "{label} accepted a request body with {} (status {status}) instead of refusing it with a 4xx",
+                    kind.describe()
+                ),
+                format!("{what} for {label}: got {status}, want a 4xx"),
+            )),
+            _ => match self.responses.judge(method, url, answer) {
+                Ok(line) => Ok(format!("case {n}: {what} for {label} → {status}; {line}")),
+                Err(Failure::Contract { learner, detail }) => Err((learner, detail)),
+                Err(other) => Err((other.to_string(), other.detail())),
+            },
+        }
+    }
 }
 
 impl Observer for CaseObserver<'_, '_> {
@@ -250,34 +313,17 @@ impl Observer for CaseObserver<'_, '_> {
         let Some(case) = self.cases.get(n.wrapping_sub(1)) else {
             return Ok(None);
         };
-        let label = &case.label;
-        let status = answer.status;
-        match case.want {
-            Want::Valid if status >= 500 => Err(contract(
-                format!("a valid request body for {label} got a server error ({status})"),
-                format!("case {n}: valid body for {label}: got {status}, want a documented non-5xx status"),
-            )),
-            Want::Refused(kind) if status >= 500 => Err(contract(
-                format!(
-                    "a request body with {} for {label} got a server error ({status}) instead of a 4xx",
-                    kind.describe()
-                ),
-                format!("case {n}: {} for {label}: got {status}, want a 4xx", kind.describe()),
-            )),
-            Want::Refused(kind) if !(400..500).contains(&status) => Err(contract(
-                format!(
-                    "{label} accepted a request body with {} (status {status}) instead of refusing it with a 4xx",
-                    kind.describe()
-                ),
-                format!("case {n}: {} for {label}: got {status}, want a 4xx", kind.describe()),
-            )),
-            want => {
-                let line = self.responses.judge(method, url, answer)?;
-                let what = match want {
-                    Want::Valid => "valid body".to_string(),
-                    Want::Refused(kind) => kind.describe().to_string(),
-                };
-                Ok(Some(format!("case {n}: {what} for {label} → {status}; {line}")))
+        match self.judge(n, case, method, url, answer) {
+            Ok(line) => Ok(Some(line)),
+            Err((learner, detail)) => {
+                let line = format!("case {n}: FAILED: {detail}");
+                self.failures.push(CaseFailure {
+                    n,
+                    label: case.label.clone(),
+                    learner,
+                    detail,
+                });
+                Ok(Some(line))
             }
         }
     }

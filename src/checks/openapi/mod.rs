@@ -8,16 +8,20 @@
 //!
 //! - `parse.rs`: from `[check.openapi]` (and the steps) to an [`OpenApiCheck`], with diagnostics;
 //! - `operation.rs`: operation names (`"GET /notes/{id}"`) and path templates, and matching them;
+//! - `fetch.rs`: the document fetched (JSON or YAML) and referenced once in the transcript;
 //! - `validate.rs`, `structure.json`: is the fetched JSON a usable OpenAPI 3.0/3.1 document;
 //! - `document.rs`: a valid document's operations, responses and `$ref`s;
 //! - `schemas.rs`: its schemas compiled in the version's dialect (3.0's `nullable` included);
 //! - `responses.rs`: does an answer match the document (documented status, body schema);
 //! - `generate.rs`: seeded valid values from a schema; `mutate.rs`: invalid bodies made from valid ones;
 //! - `cases.rs`: the bounded, seeded list of generated requests and what each must get;
+//! - `failures.rs`: every failing generated request, reported grouped;
 //! - `run.rs`: the phases of one check, in order.
 
 mod cases;
 mod document;
+mod failures;
+mod fetch;
 mod generate;
 mod mutate;
 mod operation;
@@ -35,7 +39,7 @@ use super::http::HttpScenario;
 /// One openapi check.
 #[derive(Debug, Clone)]
 pub struct OpenApiCheck {
-    /// Where the service serves its document, e.g. `/openapi.json` (JSON only).
+    /// Where the service serves its document, e.g. `/openapi.json` (JSON, or YAML).
     pub document: String,
     /// Operations the document must describe.
     pub require: Vec<OperationName>,
