@@ -28,8 +28,9 @@ fn assert_no_inputs(o: &CheckOutcome) {
 async fn valid_and_invalid_bodies_get_documented_answers_on_the_correct_service() {
     let o = judge("openapi-generated", "", Verdict::Pass).await;
     assert!(
-        o.detail
-            .contains("24 generated requests: 12 with valid bodies, 12 with invalid ones"),
+        o.detail.contains(
+            "24 generated requests: 12 valid, 12 with invalid bodies, 0 with invalid parameters"
+        ),
         "{}",
         o.detail
     );
@@ -194,8 +195,9 @@ async fn a_small_bound_sends_invalid_bodies_too() {
     let svc = crate::support::Service::start();
     let o = crate::support::single(&create_only(2), &svc, Verdict::Pass).await;
     assert!(
-        o.detail
-            .contains("2 generated requests: 1 with valid bodies, 1 with invalid ones"),
+        o.detail.contains(
+            "2 generated requests: 1 valid, 1 with invalid bodies, 0 with invalid parameters"
+        ),
         "{}",
         o.detail
     );
@@ -207,4 +209,39 @@ async fn a_small_bound_sends_invalid_bodies_too() {
         "failed: 1 of 2 generated requests got answers the document does not allow",
     );
     assert_says(&o, "createNote accepted a request body with");
+}
+
+/// A one-check suite generating for `GET /notes` only, whose query has `limit` (1 to 100) and `cursor`.
+const LIST_ONLY: &str =
+    "[[check]]\nid = \"list\"\nkind = \"openapi\"\ntitle = \"List\"\npillar = \"api\"\n\
+    [check.openapi]\n[check.openapi.generate]\noperations = [\"GET /notes\"]\ncases = 8\n";
+
+#[tokio::test]
+async fn query_parameters_are_generated_valid_and_invalid() {
+    let svc = crate::support::Service::start();
+    let o = crate::support::single(LIST_ONLY, &svc, Verdict::Pass).await;
+    assert!(
+        o.detail.contains(
+            "8 generated requests: 4 valid, 0 with invalid bodies, 4 with invalid parameters"
+        ),
+        "{}",
+        o.detail
+    );
+    for kind in [
+        "a parameter of the wrong type",
+        "a parameter past a documented limit",
+        "an empty parameter",
+    ] {
+        assert!(
+            o.detail.contains(&format!("{kind} for listNotes → 400")),
+            "{kind}:\n{}",
+            o.detail
+        );
+    }
+    assert!(o.detail.contains("/notes?limit="), "{}", o.detail);
+    // A service that ignores a bad `limit` (answering 200) is caught.
+    let svc = crate::support::Service::with_env(&[("TESTSVC_DEFECT", "lenient-list")]);
+    let o = crate::support::single(LIST_ONLY, &svc, Verdict::Fail).await;
+    assert_says(&o, "listNotes accepted a request with a parameter");
+    assert!(!o.message.contains("limit"), "{}", o.message);
 }

@@ -13,6 +13,7 @@ use super::failures::CaseFailure;
 use super::generate::Generator;
 use super::mutate::{self, Broken, Invalid};
 use super::operation::Segment;
+use super::params::{self, In, Param};
 use super::responses::Responses;
 use super::schemas::Schemas;
 use super::Generate;
@@ -38,7 +39,10 @@ pub struct Case {
 /// An operation requests are generated for: where its body schema is and how its path is filled.
 struct Target<'d> {
     op: &'d DocOperation,
-    schema: String,
+    /// Its JSON request body's schema, if it has one.
+    schema: Option<String>,
+    /// Its query and header parameters.
+    params: Vec<Param>,
     path: String,
 }
 
@@ -125,11 +129,19 @@ fn targets<'d>(
     let mut out = Vec::new();
     if settings.operations.is_empty() {
         for op in &doc.operations {
-            let Some(schema) = body_schema(doc, op) else {
+            let schema = body_schema(doc, op);
+            let params = params::of(doc, op);
+            // By default: what has a body or a query to generate (header parameters alone are not enough).
+            if schema.is_none() && !params.iter().any(|p| p.at == In::Query) {
                 continue;
-            };
+            }
             match fill(op, &[], settings) {
-                Some(path) => out.push(Target { op, schema, path }),
+                Some(path) => out.push(Target {
+                    op,
+                    schema,
+                    params,
+                    path,
+                }),
                 None => notes.push(format!(
                     "skipped {}: no value for one of its path parameters in `params`",
                     op.label()
@@ -144,16 +156,23 @@ fn targets<'d>(
                 "the document does not describe the operation {name}"
             )));
         };
-        let Some(schema) = body_schema(doc, op) else {
+        let schema = body_schema(doc, op);
+        let params = params::of(doc, op);
+        if schema.is_none() && params.is_empty() {
             return Err(CasesError::Missing(format!(
-                "the document describes no JSON request body for {}",
+                "the document describes no JSON request body and no query or header parameter for {}",
                 op.label()
             )));
-        };
+        }
         let lab_names: Vec<&str> = name.template.params().collect();
         // Every parameter of a listed operation has a value (checked when the check file was loaded).
         let path = fill(op, &lab_names, settings).unwrap_or_default();
-        out.push(Target { op, schema, path });
+        out.push(Target {
+            op,
+            schema,
+            params,
+            path,
+        });
     }
     Ok(out)
 }
@@ -187,7 +206,7 @@ fn fill(op: &DocOperation, lab_names: &[&str], settings: &Generate) -> Option<St
     Some(path)
 }
 
-/// One case of `want` for `target`, or `None` when the schema gives nothing for it.
+/// One case of `want` for `target`, or `None` when the document gives nothing for it.
 fn one(
     gen: &mut Generator<'_, '_>,
     schemas: &mut Schemas,
@@ -196,14 +215,67 @@ fn one(
     settings: &Generate,
     notes: &mut Vec<String>,
 ) -> Option<Case> {
-    let compiled = match schemas.get(gen.doc, &target.schema) {
+    let label = target.op.label();
+    let Some(values) = params::valid(gen, schemas, &target.params) else {
+        notes.push(format!(
+            "skipped {label}: no valid value for a required parameter could be built from its schema"
+        ));
+        return None;
+    };
+    let values = match want {
+        Want::Refused(kind) if kind.in_params() => {
+            params::invalid(gen, schemas, &target.params, &values, kind)?
+        }
+        _ => values,
+    };
+    let body = match &target.schema {
+        Some(pointer) => Some(body(gen, schemas, pointer, want, &label, notes)?),
+        None if matches!(want, Want::Refused(k) if !k.in_params()) => return None,
+        None => None,
+    };
+    let (path, param_headers) = params::apply(&target.path, &target.params, &values);
+    let mut headers = settings.headers.clone();
+    for (n, v) in param_headers {
+        if !headers.iter().any(|(h, _)| *h == n) {
+            headers.push((n, v));
+        }
+    }
+    if body.is_some() && !headers.iter().any(|(n, _)| n == "content-type") {
+        headers.push(("content-type".into(), "application/json".into()));
+    }
+    Some(Case {
+        label,
+        want,
+        step: Step {
+            method: target.op.method.clone(),
+            path,
+            headers,
+            body,
+            expect: Expect::default(),
+            capture: Vec::new(),
+            restart: None,
+            burst: None,
+        },
+    })
+}
+
+/// A body for `want` from the schema at `pointer`: valid, or broken by the want's (body) kind.
+fn body(
+    gen: &mut Generator<'_, '_>,
+    schemas: &mut Schemas,
+    pointer: &str,
+    want: Want,
+    label: &str,
+    notes: &mut Vec<String>,
+) -> Option<Body> {
+    let compiled = match schemas.get(gen.doc, pointer) {
         Ok(c) => c.clone(),
         Err(e) => {
-            notes.push(format!("skipped {}: {e}", target.op.label()));
+            notes.push(format!("skipped {label}: {e}"));
             return None;
         }
     };
-    let schema = gen.doc.raw.pointer(&target.schema)?.clone();
+    let schema = gen.doc.raw.pointer(pointer)?.clone();
     // A few tries: the generator does not know every keyword, the compiled schema does.
     let valid = (0..8).find_map(|_| {
         gen.value(&schema)
@@ -211,35 +283,18 @@ fn one(
     });
     let Some(valid) = valid else {
         notes.push(format!(
-            "skipped {}: no valid body could be built from its schema",
-            target.op.label()
+            "skipped {label}: no valid body could be built from its schema"
         ));
         return None;
     };
-    let body = match want {
-        Want::Valid => Body::Json(valid),
-        Want::Refused(kind) => match mutate::invalid(gen, &schema, &compiled, &valid, kind)? {
-            Broken::Json(v) => Body::Json(v),
-            Broken::Text(t) => Body::Text(t),
-        },
-    };
-    let mut headers = settings.headers.clone();
-    if !headers.iter().any(|(n, _)| n == "content-type") {
-        headers.push(("content-type".into(), "application/json".into()));
-    }
-    Some(Case {
-        label: target.op.label(),
-        want,
-        step: Step {
-            method: target.op.method.clone(),
-            path: target.path.clone(),
-            headers,
-            body: Some(body),
-            expect: Expect::default(),
-            capture: Vec::new(),
-            restart: None,
-            burst: None,
-        },
+    Some(match want {
+        Want::Refused(kind) if !kind.in_params() => {
+            match mutate::invalid(gen, &schema, &compiled, &valid, kind)? {
+                Broken::Json(v) => Body::Json(v),
+                Broken::Text(t) => Body::Text(t),
+            }
+        }
+        _ => Body::Json(valid),
     })
 }
 
@@ -271,25 +326,27 @@ impl CaseObserver<'_, '_> {
         let label = &case.label;
         let status = answer.status;
         let what = match case.want {
-            Want::Valid => "valid body".to_string(),
+            Want::Valid => "valid request".to_string(),
             Want::Refused(kind) => kind.describe().to_string(),
         };
         match case.want {
             Want::Valid if status >= 500 => Err((
-                format!("a valid request body for {label} got a server error ({status})"),
-                format!("valid body for {label}: got {status}, want a documented non-5xx status"),
+                format!("a valid request for {label} got a server error ({status})"),
+                format!(
+                    "valid request for {label}: got {status}, want a documented non-5xx status"
+                ),
             )),
             Want::Refused(kind) if status >= 500 => Err((
                 format!(
-                    "a request body with {} for {label} got a server error ({status}) instead of a 4xx",
-                    kind.describe()
+                    "{} for {label} got a server error ({status}) instead of a 4xx",
+                    kind.request()
                 ),
                 format!("{what} for {label}: got {status}, want a 4xx"),
             )),
             Want::Refused(kind) if !(400..500).contains(&status) => Err((
                 format!(
-                    "{label} accepted a request body with {} (status {status}) instead of refusing it with a 4xx",
-                    kind.describe()
+                    "{label} accepted {} (status {status}) instead of refusing it with a 4xx",
+                    kind.request()
                 ),
                 format!("{what} for {label}: got {status}, want a 4xx"),
             )),
@@ -332,9 +389,13 @@ impl Observer for CaseObserver<'_, '_> {
 /// The generated cases' kinds, for the transcript's summary.
 pub fn summary(cases: &[Case]) -> String {
     let valid = cases.iter().filter(|c| c.want == Want::Valid).count();
+    let params = cases
+        .iter()
+        .filter(|c| matches!(c.want, Want::Refused(k) if k.in_params()))
+        .count();
     format!(
-        "{} generated requests: {valid} with valid bodies, {} with invalid ones",
+        "{} generated requests: {valid} valid, {} with invalid bodies, {params} with invalid parameters",
         cases.len(),
-        cases.len() - valid
+        cases.len() - valid - params
     )
 }

@@ -14,6 +14,7 @@
 //! - `schemas.rs`: its schemas compiled in the version's dialect (3.0's `nullable` included);
 //! - `responses.rs`: does an answer match the document (documented status, body schema);
 //! - `generate.rs`: seeded valid values from a schema; `mutate.rs`: invalid bodies made from valid ones;
+//! - `params.rs`: query and header parameters, valid and broken;
 //! - `cases.rs`: the bounded, seeded list of generated requests and what each must get;
 //! - `failures.rs`: every failing generated request, reported grouped;
 //! - `run.rs`: the phases of one check, in order.
@@ -25,6 +26,7 @@ mod fetch;
 mod generate;
 mod mutate;
 mod operation;
+mod params;
 pub(super) mod parse;
 mod responses;
 mod run;
@@ -49,10 +51,11 @@ pub struct OpenApiCheck {
     pub generate: Option<Generate>,
 }
 
-/// Requests generated from the document's JSON request bodies.
+/// Requests generated from the document's JSON request bodies and query and header parameters.
 #[derive(Debug, Clone)]
 pub struct Generate {
-    /// The operations to generate for; empty means every documented operation with a JSON request body.
+    /// The operations to generate for; empty means every documented operation with a JSON request body or
+    /// a query parameter.
     pub operations: Vec<OperationName>,
     /// At most this many requests in all, shared round-robin between the operations.
     pub cases: usize,

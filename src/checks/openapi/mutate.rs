@@ -18,15 +18,39 @@ pub enum Invalid {
     WrongType,
     PastLimit,
     NotJson,
+    /// A query or header parameter (`params.rs`), not the body.
+    ParamWrongType,
+    ParamPastLimit,
+    ParamEmpty,
 }
 
 impl Invalid {
-    pub const ALL: [Invalid; 4] = [
+    pub const ALL: [Invalid; 7] = [
         Invalid::MissingRequired,
         Invalid::WrongType,
         Invalid::PastLimit,
         Invalid::NotJson,
+        Invalid::ParamWrongType,
+        Invalid::ParamPastLimit,
+        Invalid::ParamEmpty,
     ];
+
+    /// Whether the kind breaks a parameter rather than the body.
+    pub fn in_params(self) -> bool {
+        matches!(
+            self,
+            Invalid::ParamWrongType | Invalid::ParamPastLimit | Invalid::ParamEmpty
+        )
+    }
+
+    /// The request, in the learner's words: "a request body with …" or "a request with …".
+    pub fn request(self) -> String {
+        if self.in_params() {
+            format!("a request with {}", self.describe())
+        } else {
+            format!("a request body with {}", self.describe())
+        }
+    }
 
     /// What is wrong with the body, in the learner's words.
     pub fn describe(self) -> &'static str {
@@ -35,6 +59,9 @@ impl Invalid {
             Invalid::WrongType => "a property of the wrong type",
             Invalid::PastLimit => "a value past a documented limit",
             Invalid::NotJson => "a body that is not JSON",
+            Invalid::ParamWrongType => "a parameter of the wrong type",
+            Invalid::ParamPastLimit => "a parameter past a documented limit",
+            Invalid::ParamEmpty => "an empty parameter",
         }
     }
 }
@@ -63,7 +90,10 @@ pub fn invalid(
         Invalid::MissingRequired => missing_required(&props, valid),
         Invalid::WrongType => wrong_type(gen.doc, &props, valid),
         Invalid::PastLimit => past_limit(gen, &props, valid),
-        Invalid::NotJson => Vec::new(),
+        Invalid::NotJson
+        | Invalid::ParamWrongType
+        | Invalid::ParamPastLimit
+        | Invalid::ParamEmpty => Vec::new(),
     };
     candidates.shuffle(gen.rng);
     candidates
@@ -227,7 +257,7 @@ mod tests {
         for seed in 0..20 {
             let mut rng = StdRng::seed_from_u64(seed);
             let mut gen = Generator::new(&doc, &mut rng);
-            for kind in Invalid::ALL {
+            for kind in Invalid::ALL.into_iter().filter(|k| !k.in_params()) {
                 match invalid(&mut gen, &schema, &compiled, &valid, kind) {
                     Some(Broken::Json(v)) => assert!(!compiled.is_valid(&v), "{kind:?}: {v}"),
                     Some(Broken::Text(t)) => assert!(serde_json::from_str::<Value>(&t).is_err()),

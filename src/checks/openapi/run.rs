@@ -94,7 +94,7 @@ async fn phases(check: &OpenApiCheck, r: &mut Run<'_>, t: &mut String) -> Result
         t.push_str(&format!("{}\n", cases::summary(&cases)));
         if cases.is_empty() {
             return Err(OpenApiError::Failed(
-                "failed: the document describes no JSON request body to generate requests from"
+                "failed: the document describes no JSON request body or query parameter to generate requests from"
                     .into(),
             ));
         }
