@@ -30,3 +30,6 @@ mod tiny;
 
 #[path = "checks_openapi/media.rs"]
 mod media;
+
+#[path = "checks_openapi/secured.rs"]
+mod secured;

@@ -29,7 +29,7 @@ async fn valid_and_invalid_bodies_get_documented_answers_on_the_correct_service(
     let o = judge("openapi-generated", "", Verdict::Pass).await;
     assert!(
         o.detail.contains(
-            "24 generated requests: 12 valid, 12 with invalid bodies, 0 with invalid parameters"
+            "24 generated requests: 12 valid, 12 with invalid bodies, 0 with invalid parameters, 0 with bad credentials"
         ),
         "{}",
         o.detail
@@ -196,7 +196,7 @@ async fn a_small_bound_sends_invalid_bodies_too() {
     let o = crate::support::single(&create_only(2), &svc, Verdict::Pass).await;
     assert!(
         o.detail.contains(
-            "2 generated requests: 1 valid, 1 with invalid bodies, 0 with invalid parameters"
+            "2 generated requests: 1 valid, 1 with invalid bodies, 0 with invalid parameters, 0 with bad credentials"
         ),
         "{}",
         o.detail
@@ -222,7 +222,7 @@ async fn query_parameters_are_generated_valid_and_invalid() {
     let o = crate::support::single(LIST_ONLY, &svc, Verdict::Pass).await;
     assert!(
         o.detail.contains(
-            "8 generated requests: 4 valid, 0 with invalid bodies, 4 with invalid parameters"
+            "8 generated requests: 4 valid, 0 with invalid bodies, 4 with invalid parameters, 0 with bad credentials"
         ),
         "{}",
         o.detail

@@ -35,7 +35,7 @@ const CHECK: &str = "[[check]]\nid = \"y\"\nkind = \"openapi\"\ntitle = \"Y\"\np
 
 /// Serves the YAML document and `/v1/notes`, whose GET answers `list` and DELETE answers `delete`.
 async fn against(list: Reply, delete: Reply, verdict: Verdict) -> CheckOutcome {
-    let tiny = Tiny::start(move |method, path| match (method, path) {
+    let tiny = Tiny::start(move |method, path, _, _| match (method, path) {
         ("GET", "/openapi.yaml") => (
             200,
             vec![("content-type", "application/yaml".into())],
@@ -113,7 +113,7 @@ async fn a_405_without_allow_is_caught() {
 
 #[tokio::test]
 async fn a_document_that_is_neither_json_nor_yaml_is_refused() {
-    let tiny = Tiny::start(|_, _| {
+    let tiny = Tiny::start(|_, _, _, _| {
         (
             200,
             vec![("content-type", "text/html".into())],

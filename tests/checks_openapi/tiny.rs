@@ -9,6 +9,9 @@ use std::sync::Arc;
 
 use gauntlet::checks::Target;
 
+/// A request's headers, names in lower case.
+pub type Headers = Vec<(String, String)>;
+
 /// An answer: status, headers, body.
 pub type Reply = (u16, Vec<(&'static str, String)>, String);
 
@@ -20,7 +23,8 @@ pub struct Tiny {
 }
 
 impl Tiny {
-    pub fn start(handler: impl Fn(&str, &str) -> Reply + Send + 'static) -> Tiny {
+    /// `handler` gets the method, the path (with its query), the headers (lower-case names) and the body.
+    pub fn start(handler: impl Fn(&str, &str, &Headers, &str) -> Reply + Send + 'static) -> Tiny {
         let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
         let port = listener.local_addr().expect("addr").port();
         let stop = Arc::new(AtomicBool::new(false));
@@ -40,6 +44,7 @@ impl Tiny {
                 let method = parts.next().unwrap_or("").to_string();
                 let path = parts.next().unwrap_or("").to_string();
                 let mut length = 0usize;
+                let mut headers = Vec::new();
                 loop {
                     let mut h = String::new();
                     if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
@@ -49,11 +54,13 @@ impl Tiny {
                         if n.eq_ignore_ascii_case("content-length") {
                             length = v.trim().parse().unwrap_or(0);
                         }
+                        headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
                     }
                 }
                 let mut body = vec![0; length];
                 let _ = reader.read_exact(&mut body);
-                let (status, headers, body) = handler(&method, &path);
+                let body = String::from_utf8_lossy(&body).into_owned();
+                let (status, headers, body) = handler(&method, &path, &headers, &body);
                 let mut out = format!(
                     "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n",
                     body.len()

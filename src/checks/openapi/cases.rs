@@ -9,15 +9,14 @@
 use rand::rngs::StdRng;
 
 use super::document::{DocOperation, Document};
-use super::failures::CaseFailure;
 use super::generate::Generator;
 use super::mutate::{self, Broken, Invalid};
 use super::operation::Segment;
 use super::params::{self, In, Param};
-use super::responses::Responses;
 use super::schemas::Schemas;
+use super::security::{self, Credential};
 use super::Generate;
-use crate::checks::http::{Answer, Body, Expect, Failure, HttpScenario, Observer, Step};
+use crate::checks::http::{Body, Expect, HttpScenario, Step};
 
 /// What a generated request's answer must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +42,8 @@ struct Target<'d> {
     schema: Option<String>,
     /// Its query and header parameters.
     params: Vec<Param>,
+    /// Where its credential goes, when it is secured.
+    auth: Option<Credential>,
     path: String,
 }
 
@@ -140,6 +141,7 @@ fn targets<'d>(
                     op,
                     schema,
                     params,
+                    auth: security::of(doc, op),
                     path,
                 }),
                 None => notes.push(format!(
@@ -171,6 +173,7 @@ fn targets<'d>(
             op,
             schema,
             params,
+            auth: security::of(doc, op),
             path,
         });
     }
@@ -216,6 +219,13 @@ fn one(
     notes: &mut Vec<String>,
 ) -> Option<Case> {
     let label = target.op.label();
+    let bad = match want {
+        Want::Refused(kind) => kind.credentials(),
+        Want::Valid => None,
+    };
+    if bad.is_some() && target.auth.is_none() {
+        return None;
+    }
     let Some(values) = params::valid(gen, schemas, &target.params) else {
         notes.push(format!(
             "skipped {label}: no valid value for a required parameter could be built from its schema"
@@ -230,7 +240,7 @@ fn one(
     };
     let body = match &target.schema {
         Some(pointer) => Some(body(gen, schemas, pointer, want, &label, notes)?),
-        None if matches!(want, Want::Refused(k) if !k.in_params()) => return None,
+        None if matches!(want, Want::Refused(k) if k.in_body()) => return None,
         None => None,
     };
     let (path, param_headers) = params::apply(&target.path, &target.params, &values);
@@ -239,6 +249,9 @@ fn one(
         if !headers.iter().any(|(h, _)| *h == n) {
             headers.push((n, v));
         }
+    }
+    if let (Some(bad), Some(credential)) = (bad, &target.auth) {
+        security::apply(&mut headers, credential, bad);
     }
     if body.is_some() && !headers.iter().any(|(n, _)| n == "content-type") {
         headers.push(("content-type".into(), "application/json".into()));
@@ -287,12 +300,21 @@ fn body(
         ));
         return None;
     };
+    let broken = |b: Broken| match b {
+        Broken::Json(v) => Body::Json(v),
+        Broken::Text(t) => Body::Text(t),
+    };
     Some(match want {
-        Want::Refused(kind) if !kind.in_params() => {
-            match mutate::invalid(gen, &schema, &compiled, &valid, kind)? {
-                Broken::Json(v) => Body::Json(v),
-                Broken::Text(t) => Body::Text(t),
-            }
+        Want::Refused(kind) if kind.in_body() => {
+            broken(mutate::invalid(gen, &schema, &compiled, &valid, kind)?)
+        }
+        // A bad credential goes with a body that breaks the schema when one can be made, so a service that
+        // validates before it knows the caller (a 422 instead of a 401) shows.
+        Want::Refused(kind) if kind.credentials().is_some() => {
+            [Invalid::MissingRequired, Invalid::WrongType]
+                .into_iter()
+                .find_map(|k| mutate::invalid(gen, &schema, &compiled, &valid, k))
+                .map_or(Body::Json(valid), broken)
         }
         _ => Body::Json(valid),
     })
@@ -305,97 +327,16 @@ pub fn scenario(cases: &[Case]) -> HttpScenario {
     }
 }
 
-/// Judges the answer to each generated request by what its case wants, keeping every failure so that the
-/// run goes on to the last case.
-pub struct CaseObserver<'c, 'd> {
-    pub cases: &'c [Case],
-    pub responses: Responses<'d>,
-    pub failures: Vec<CaseFailure>,
-}
-
-impl CaseObserver<'_, '_> {
-    /// `Ok` with the transcript line, or the failure (learner sentence, detail) of case `n`.
-    fn judge(
-        &mut self,
-        n: usize,
-        case: &Case,
-        method: &str,
-        url: &url::Url,
-        answer: &Answer,
-    ) -> Result<String, (String, String)> {
-        let label = &case.label;
-        let status = answer.status;
-        let what = match case.want {
-            Want::Valid => "valid request".to_string(),
-            Want::Refused(kind) => kind.describe().to_string(),
-        };
-        match case.want {
-            Want::Valid if status >= 500 => Err((
-                format!("a valid request for {label} got a server error ({status})"),
-                format!(
-                    "valid request for {label}: got {status}, want a documented non-5xx status"
-                ),
-            )),
-            Want::Refused(kind) if status >= 500 => Err((
-                format!(
-                    "{} for {label} got a server error ({status}) instead of a 4xx",
-                    kind.request()
-                ),
-                format!("{what} for {label}: got {status}, want a 4xx"),
-            )),
-            Want::Refused(kind) if !(400..500).contains(&status) => Err((
-                format!(
-                    "{label} accepted {} (status {status}) instead of refusing it with a 4xx",
-                    kind.request()
-                ),
-                format!("{what} for {label}: got {status}, want a 4xx"),
-            )),
-            _ => match self.responses.judge(method, url, answer) {
-                Ok(line) => Ok(format!("case {n}: {what} for {label} → {status}; {line}")),
-                Err(Failure::Contract { learner, detail }) => Err((learner, detail)),
-                Err(other) => Err((other.to_string(), other.detail())),
-            },
-        }
-    }
-}
-
-impl Observer for CaseObserver<'_, '_> {
-    fn answered(
-        &mut self,
-        n: usize,
-        method: &str,
-        url: &url::Url,
-        answer: &Answer,
-    ) -> Result<Option<String>, Failure> {
-        let Some(case) = self.cases.get(n.wrapping_sub(1)) else {
-            return Ok(None);
-        };
-        match self.judge(n, case, method, url, answer) {
-            Ok(line) => Ok(Some(line)),
-            Err((learner, detail)) => {
-                let line = format!("case {n}: FAILED: {detail}");
-                self.failures.push(CaseFailure {
-                    n,
-                    label: case.label.clone(),
-                    learner,
-                    detail,
-                });
-                Ok(Some(line))
-            }
-        }
-    }
-}
-
 /// The generated cases' kinds, for the transcript's summary.
 pub fn summary(cases: &[Case]) -> String {
-    let valid = cases.iter().filter(|c| c.want == Want::Valid).count();
-    let params = cases
-        .iter()
-        .filter(|c| matches!(c.want, Want::Refused(k) if k.in_params()))
-        .count();
+    let count = |f: fn(Want) -> bool| cases.iter().filter(|c| f(c.want)).count();
+    let valid = count(|w| w == Want::Valid);
+    let bodies = count(|w| matches!(w, Want::Refused(k) if k.in_body()));
+    let params = count(|w| matches!(w, Want::Refused(k) if k.in_params()));
+    let credentials = count(|w| matches!(w, Want::Refused(k) if k.credentials().is_some()));
     format!(
-        "{} generated requests: {valid} valid, {} with invalid bodies, {params} with invalid parameters",
-        cases.len(),
-        cases.len() - valid - params
+        "{} generated requests: {valid} valid, {bodies} with invalid bodies, {params} with invalid \
+         parameters, {credentials} with bad credentials",
+        cases.len()
     )
 }

@@ -15,7 +15,9 @@
 //! - `responses.rs`: does an answer match the document (documented status, body schema);
 //! - `generate.rs`: seeded valid values from a schema; `mutate.rs`: invalid bodies made from valid ones;
 //! - `params.rs`: query and header parameters, valid and broken;
+//! - `security.rs`: the credential of a secured operation, missing, malformed or expired;
 //! - `cases.rs`: the bounded, seeded list of generated requests and what each must get;
+//! - `observe.rs`: each generated request's answer judged by what its case wants;
 //! - `failures.rs`: every failing generated request, reported grouped;
 //! - `run.rs`: the phases of one check, in order.
 
@@ -25,12 +27,14 @@ mod failures;
 mod fetch;
 mod generate;
 mod mutate;
+mod observe;
 mod operation;
 mod params;
 pub(super) mod parse;
 mod responses;
 mod run;
 mod schemas;
+mod security;
 mod validate;
 
 pub use operation::{OperationError, OperationName};

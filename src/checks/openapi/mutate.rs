@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::document::Document;
 use super::generate::{bounds, merge, primary_type, uint, Generator, MAX_ITEMS, MAX_STRING};
+use super::security::Bad;
 use crate::checks::schema::JsonSchema;
 
 /// The rule an invalid body breaks; named in the learner's message.
@@ -22,10 +23,14 @@ pub enum Invalid {
     ParamWrongType,
     ParamPastLimit,
     ParamEmpty,
+    /// The credential (`security.rs`), on an otherwise valid request: must get a 401.
+    NoCredentials,
+    BadCredentials,
+    ExpiredCredentials,
 }
 
 impl Invalid {
-    pub const ALL: [Invalid; 7] = [
+    pub const ALL: [Invalid; 10] = [
         Invalid::MissingRequired,
         Invalid::WrongType,
         Invalid::PastLimit,
@@ -33,7 +38,28 @@ impl Invalid {
         Invalid::ParamWrongType,
         Invalid::ParamPastLimit,
         Invalid::ParamEmpty,
+        Invalid::NoCredentials,
+        Invalid::BadCredentials,
+        Invalid::ExpiredCredentials,
     ];
+
+    /// Whether the kind breaks the body.
+    pub fn in_body(self) -> bool {
+        matches!(
+            self,
+            Invalid::MissingRequired | Invalid::WrongType | Invalid::PastLimit | Invalid::NotJson
+        )
+    }
+
+    /// How the credential is broken, for the credential kinds.
+    pub fn credentials(self) -> Option<Bad> {
+        match self {
+            Invalid::NoCredentials => Some(Bad::Missing),
+            Invalid::BadCredentials => Some(Bad::Malformed),
+            Invalid::ExpiredCredentials => Some(Bad::Expired),
+            _ => None,
+        }
+    }
 
     /// Whether the kind breaks a parameter rather than the body.
     pub fn in_params(self) -> bool {
@@ -45,7 +71,7 @@ impl Invalid {
 
     /// The request, in the learner's words: "a request body with …" or "a request with …".
     pub fn request(self) -> String {
-        if self.in_params() {
+        if !self.in_body() {
             format!("a request with {}", self.describe())
         } else {
             format!("a request body with {}", self.describe())
@@ -62,6 +88,9 @@ impl Invalid {
             Invalid::ParamWrongType => "a parameter of the wrong type",
             Invalid::ParamPastLimit => "a parameter past a documented limit",
             Invalid::ParamEmpty => "an empty parameter",
+            Invalid::NoCredentials => "no credentials",
+            Invalid::BadCredentials => "malformed credentials",
+            Invalid::ExpiredCredentials => "expired credentials",
         }
     }
 }
@@ -93,7 +122,10 @@ pub fn invalid(
         Invalid::NotJson
         | Invalid::ParamWrongType
         | Invalid::ParamPastLimit
-        | Invalid::ParamEmpty => Vec::new(),
+        | Invalid::ParamEmpty
+        | Invalid::NoCredentials
+        | Invalid::BadCredentials
+        | Invalid::ExpiredCredentials => Vec::new(),
     };
     candidates.shuffle(gen.rng);
     candidates
@@ -257,7 +289,7 @@ mod tests {
         for seed in 0..20 {
             let mut rng = StdRng::seed_from_u64(seed);
             let mut gen = Generator::new(&doc, &mut rng);
-            for kind in Invalid::ALL.into_iter().filter(|k| !k.in_params()) {
+            for kind in Invalid::ALL.into_iter().filter(|k| k.in_body()) {
                 match invalid(&mut gen, &schema, &compiled, &valid, kind) {
                     Some(Broken::Json(v)) => assert!(!compiled.is_valid(&v), "{kind:?}: {v}"),
                     Some(Broken::Text(t)) => assert!(serde_json::from_str::<Value>(&t).is_err()),

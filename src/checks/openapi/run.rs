@@ -6,9 +6,10 @@
 use rand::rngs::StdRng;
 use tokio::time::Instant;
 
-use super::cases::{self, CaseObserver};
+use super::cases;
 use super::document::Document;
 use super::failures;
+use super::observe::CaseObserver;
 use super::responses::Responses;
 use super::validate::{self, DocumentError};
 use super::OpenApiCheck;
