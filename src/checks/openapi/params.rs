@@ -104,7 +104,10 @@ fn draw(gen: &mut Generator<'_, '_>, schemas: &mut Schemas, p: &Param) -> Option
     let schema = gen.doc.raw.pointer(&p.schema)?.clone();
     (0..8).find_map(|_| {
         let v = gen.value(&schema).filter(|v| compiled.is_valid(v))?;
-        text(&v).filter(|t| !t.contains("{{"))
+        // A header value must be visible ASCII, or the request could not be built at all.
+        let sendable =
+            |t: &String| p.at == In::Query || t.bytes().all(|b| (0x20..0x7f).contains(&b));
+        text(&v).filter(|t| !t.contains("{{") && sendable(t))
     })
 }
 
@@ -217,4 +220,73 @@ pub fn apply(
         path.to_string()
     };
     (path, headers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::openapi::document::Version;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+    use serde_json::json;
+
+    fn doc() -> Document {
+        Document::new(
+            json!({"openapi": "3.1.0", "paths": {"/notes": {
+                "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+                "get": {"parameters": [
+                    {"name": "limit", "in": "query", "required": true,
+                     "schema": {"type": "integer", "minimum": 0, "maximum": 100}},
+                    {"name": "X-Tag", "in": "header", "required": true,
+                     "schema": {"type": "string", "example": "café"}},
+                    {"name": "Accept", "in": "header", "schema": {"type": "string"}}
+                ], "responses": {}}
+            }}}),
+            Version::V31,
+        )
+    }
+
+    #[test]
+    fn the_operations_own_parameters_override_the_path_items() {
+        let d = doc();
+        let ps = of(&d, &d.operations[0]);
+        let names: Vec<&str> = ps.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["limit", "X-Tag"]);
+        assert!(ps[0].required);
+        assert_eq!(ps[0].schema, "/paths/~1notes/get/parameters/0/schema");
+    }
+
+    #[test]
+    fn values_are_valid_and_each_kind_breaks_one() {
+        let d = doc();
+        let ps = of(&d, &d.operations[0]);
+        let mut schemas = Schemas::default();
+        for seed in 0..20 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut gen = Generator::new(&d, &mut rng);
+            let values = valid(&mut gen, &mut schemas, &ps).expect("values");
+            let limit = &values.iter().find(|(i, _)| *i == 0).expect("required").1;
+            assert!(
+                (0..=100).contains(&limit.parse::<i64>().expect("a number")),
+                "{limit}"
+            );
+            for (kind, sent) in [
+                (Invalid::ParamWrongType, vec!["abc"]),
+                (Invalid::ParamPastLimit, vec!["101", "-1"]),
+                (Invalid::ParamEmpty, vec![""]),
+            ] {
+                let broken = invalid(&mut gen, &mut schemas, &ps, &values, kind).expect("broken");
+                let limit = &broken.iter().find(|(i, _)| *i == 0).expect("limit").1;
+                assert!(sent.contains(&limit.as_str()), "{kind:?}: {limit}");
+            }
+            let (path, headers) = apply("/notes", &ps, &values);
+            assert!(path.starts_with("/notes?limit="), "{path}");
+            // The non-ASCII example cannot be a header value: another value is drawn.
+            assert_eq!(headers.len(), 1, "{headers:?}");
+            assert!(
+                headers.iter().all(|(n, v)| n == "x-tag" && v.is_ascii()),
+                "{headers:?}"
+            );
+        }
+    }
 }
