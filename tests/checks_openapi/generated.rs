@@ -182,18 +182,22 @@ async fn the_documents_servers_path_prefixes_every_generated_request() {
     assert_eq!(o.verdict, Verdict::Fail, "{}\n{}", o.message, o.detail);
 }
 
-/// A one-check suite generating for `POST /notes` only, with at most `cases` requests.
-fn create_only(cases: usize) -> String {
+/// A one-check suite generating for `POST /notes` and `PUT /notes/{id}`, with at most `cases` requests.
+fn create_and_replace(cases: usize) -> String {
     format!(
         "[[check]]\nid = \"gen\"\nkind = \"openapi\"\ntitle = \"Gen\"\npillar = \"api\"\n\
-         [check.openapi]\n[check.openapi.generate]\noperations = [\"POST /notes\"]\ncases = {cases}\n"
+         [check.openapi]\n[check.openapi.generate]\noperations = [\"POST /notes\", \"PUT /notes/{{id}}\"]\n\
+         cases = {cases}\nparams = {{ id = \"{{{{note}}}}\" }}\n\
+         [[check.step]]\nmethod = \"POST\"\npath = \"/notes\"\njson = {{ title = \"target\" }}\n\
+         [check.step.capture]\nnote = \"/id\"\n"
     )
 }
 
 #[tokio::test]
-async fn a_small_bound_sends_invalid_bodies_too() {
+async fn a_bound_of_one_request_per_operation_sends_invalid_bodies_too() {
+    // Valid bodies first would spend both requests on them.
     let svc = crate::support::Service::start();
-    let o = crate::support::single(&create_only(2), &svc, Verdict::Pass).await;
+    let o = crate::support::single(&create_and_replace(2), &svc, Verdict::Pass).await;
     assert!(
         o.detail.contains(
             "2 generated requests: 1 valid, 1 with invalid bodies, 0 with invalid parameters, 0 with bad credentials"
@@ -203,12 +207,12 @@ async fn a_small_bound_sends_invalid_bodies_too() {
     );
     // So two requests are enough to catch a service that validates nothing.
     let svc = crate::support::Service::with_env(&[("TESTSVC_DEFECT", "no-validation")]);
-    let o = crate::support::single(&create_only(2), &svc, Verdict::Fail).await;
+    let o = crate::support::single(&create_and_replace(2), &svc, Verdict::Fail).await;
     assert_says(
         &o,
         "failed: 1 of 2 generated requests got answers the document does not allow",
     );
-    assert_says(&o, "createNote accepted a request body with");
+    assert_says(&o, "replaceNote accepted a request body with");
 }
 
 /// A one-check suite generating for `GET /notes` only, whose query has `limit` (1 to 100) and `cursor`.
