@@ -24,3 +24,12 @@ mod generated;
 
 #[path = "checks_openapi/load.rs"]
 mod load;
+
+#[path = "checks_openapi/tiny.rs"]
+mod tiny;
+
+#[path = "checks_openapi/media.rs"]
+mod media;
+
+#[path = "checks_openapi/secured.rs"]
+mod secured;

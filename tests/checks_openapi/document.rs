@@ -19,6 +19,13 @@ async fn a_valid_document_with_every_required_operation_passes() {
         "{}",
         o.detail
     );
+    // The document is referenced (size, type, digest), not repeated.
+    assert!(
+        o.detail.contains("bytes of application/json, sha256 "),
+        "{}",
+        o.detail
+    );
+    assert!(!o.detail.contains("\"openapi\""), "{}", o.detail);
 }
 
 #[tokio::test]

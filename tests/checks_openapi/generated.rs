@@ -28,8 +28,9 @@ fn assert_no_inputs(o: &CheckOutcome) {
 async fn valid_and_invalid_bodies_get_documented_answers_on_the_correct_service() {
     let o = judge("openapi-generated", "", Verdict::Pass).await;
     assert!(
-        o.detail
-            .contains("24 generated requests: 16 with valid bodies, 8 with invalid ones"),
+        o.detail.contains(
+            "24 generated requests: 12 valid, 12 with invalid bodies, 0 with invalid parameters, 0 with bad credentials"
+        ),
         "{}",
         o.detail
     );
@@ -63,6 +64,25 @@ async fn a_crash_on_a_malformed_body_is_caught() {
 async fn accepting_bodies_that_break_the_schema_is_caught() {
     let o = judge("openapi-generated", "no-validation", Verdict::Fail).await;
     assert_says(&o, "instead of refusing it with a 4xx");
+    // Every case ran and every failure is counted, not just the first; the transcript has them all by
+    // operation.
+    assert!(o.detail.contains("case 24: "), "{}", o.detail);
+    assert_says(
+        &o,
+        "of 24 generated requests got answers the document does not allow",
+    );
+    for op in ["createNote", "replaceNote"] {
+        let group = o
+            .detail
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("── {op}: ")))
+            .unwrap_or_else(|| panic!("no group for {op}:\n{}", o.detail));
+        assert!(
+            group.parse::<usize>().expect("a count") >= 2,
+            "{}",
+            o.detail
+        );
+    }
     assert!(
         o.message
             .contains("createNote accepted a request body with")
@@ -160,4 +180,72 @@ async fn the_documents_servers_path_prefixes_every_generated_request() {
         .await
         .remove(0);
     assert_eq!(o.verdict, Verdict::Fail, "{}\n{}", o.message, o.detail);
+}
+
+/// A one-check suite generating for `POST /notes` and `PUT /notes/{id}`, with at most `cases` requests.
+fn create_and_replace(cases: usize) -> String {
+    format!(
+        "[[check]]\nid = \"gen\"\nkind = \"openapi\"\ntitle = \"Gen\"\npillar = \"api\"\n\
+         [check.openapi]\n[check.openapi.generate]\noperations = [\"POST /notes\", \"PUT /notes/{{id}}\"]\n\
+         cases = {cases}\nparams = {{ id = \"{{{{note}}}}\" }}\n\
+         [[check.step]]\nmethod = \"POST\"\npath = \"/notes\"\njson = {{ title = \"target\" }}\n\
+         [check.step.capture]\nnote = \"/id\"\n"
+    )
+}
+
+#[tokio::test]
+async fn a_bound_of_one_request_per_operation_sends_invalid_bodies_too() {
+    // Valid bodies first would spend both requests on them.
+    let svc = crate::support::Service::start();
+    let o = crate::support::single(&create_and_replace(2), &svc, Verdict::Pass).await;
+    assert!(
+        o.detail.contains(
+            "2 generated requests: 1 valid, 1 with invalid bodies, 0 with invalid parameters, 0 with bad credentials"
+        ),
+        "{}",
+        o.detail
+    );
+    // So two requests are enough to catch a service that validates nothing.
+    let svc = crate::support::Service::with_env(&[("TESTSVC_DEFECT", "no-validation")]);
+    let o = crate::support::single(&create_and_replace(2), &svc, Verdict::Fail).await;
+    assert_says(
+        &o,
+        "failed: 1 of 2 generated requests got answers the document does not allow",
+    );
+    assert_says(&o, "replaceNote accepted a request body with");
+}
+
+/// A one-check suite generating for `GET /notes` only, whose query has `limit` (1 to 100) and `cursor`.
+const LIST_ONLY: &str =
+    "[[check]]\nid = \"list\"\nkind = \"openapi\"\ntitle = \"List\"\npillar = \"api\"\n\
+    [check.openapi]\n[check.openapi.generate]\noperations = [\"GET /notes\"]\ncases = 8\n";
+
+#[tokio::test]
+async fn query_parameters_are_generated_valid_and_invalid() {
+    let svc = crate::support::Service::start();
+    let o = crate::support::single(LIST_ONLY, &svc, Verdict::Pass).await;
+    assert!(
+        o.detail.contains(
+            "8 generated requests: 4 valid, 0 with invalid bodies, 4 with invalid parameters, 0 with bad credentials"
+        ),
+        "{}",
+        o.detail
+    );
+    for kind in [
+        "a parameter of the wrong type",
+        "a parameter past a documented limit",
+        "an empty parameter",
+    ] {
+        assert!(
+            o.detail.contains(&format!("{kind} for listNotes → 400")),
+            "{kind}:\n{}",
+            o.detail
+        );
+    }
+    assert!(o.detail.contains("/notes?limit="), "{}", o.detail);
+    // A service that ignores a bad `limit` (answering 200) is caught.
+    let svc = crate::support::Service::with_env(&[("TESTSVC_DEFECT", "lenient-list")]);
+    let o = crate::support::single(LIST_ONLY, &svc, Verdict::Fail).await;
+    assert_says(&o, "listNotes accepted a request with a parameter");
+    assert!(!o.message.contains("limit"), "{}", o.message);
 }

@@ -1,9 +1,8 @@
 //! The generated requests of one check: which operations, which bodies, in which order, and what each answer
 //! must be.
 //!
-//! Each chosen operation contributes, in turn, a valid body, then one invalid body of each kind, then more
-//! valid ones; operations take turns (round-robin) until the check's bound is reached, so a small bound still
-//! covers every operation. Every random choice comes from the check's seeded generator, in a fixed order, so a
+//! Operations take turns (round-robin) until the check's bound is reached, so a small bound still covers
+//! every operation; valid and invalid bodies alternate (see [`build`]), so a small bound still sends both. Every random choice comes from the check's seeded generator, in a fixed order, so a
 //! re-graded run sends exactly the same requests. The requests are ordinary `http` steps, run by the `http`
 //! kind's runner (deadline, body caps, transcript), with [`CaseObserver`] judging the answers.
 
@@ -13,10 +12,11 @@ use super::document::{DocOperation, Document};
 use super::generate::Generator;
 use super::mutate::{self, Broken, Invalid};
 use super::operation::Segment;
-use super::responses::{contract, Responses};
+use super::params::{self, In, Param};
 use super::schemas::Schemas;
+use super::security::{self, Credential};
 use super::Generate;
-use crate::checks::http::{Answer, Body, Expect, Failure, HttpScenario, Observer, Step};
+use crate::checks::http::{Body, Expect, HttpScenario, Step};
 
 /// What a generated request's answer must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +38,12 @@ pub struct Case {
 /// An operation requests are generated for: where its body schema is and how its path is filled.
 struct Target<'d> {
     op: &'d DocOperation,
-    schema: String,
+    /// Its JSON request body's schema, if it has one.
+    schema: Option<String>,
+    /// Its query and header parameters.
+    params: Vec<Param>,
+    /// Where its credential goes, when it is secured.
+    auth: Option<Credential>,
     path: String,
 }
 
@@ -60,19 +65,21 @@ pub fn build(
     let targets = targets(doc, settings, notes)?;
     let mut schemas = Schemas::default();
     let mut gen = Generator::new(doc, rng);
-    let wants: Vec<Want> = std::iter::once(Want::Valid)
-        .chain(
-            Invalid::ALL
-                .into_iter()
-                .filter(|_| settings.invalid)
-                .map(Want::Refused),
-        )
-        .collect();
-    // Per target, how far along its list of wants it is (past the list: more valid bodies), and whether it
-    // can give no more.
-    let mut next = vec![0usize; targets.len()];
+    // Valid and invalid requests alternate, per operation from one round to the next and between
+    // operations within a round, so any bound sends both. Each operation cycles through the kinds of invalid
+    // body its schema can break; a kind that yields nothing is dropped for that operation.
+    let mut breakable: Vec<Vec<Invalid>> = vec![
+        if settings.invalid {
+            Invalid::ALL.to_vec()
+        } else {
+            Vec::new()
+        };
+        targets.len()
+    ];
+    let mut next_kind = vec![0usize; targets.len()];
     let mut exhausted = vec![false; targets.len()];
     let mut cases = Vec::new();
+    let mut round = 0usize;
     'rounds: while exhausted.iter().any(|e| !e) {
         for (t, target) in targets.iter().enumerate() {
             if cases.len() >= settings.cases {
@@ -81,20 +88,35 @@ pub fn build(
             if exhausted[t] {
                 continue;
             }
-            // The target's next want that yields a body; a want with nothing to break is passed over.
-            let mut made = false;
-            while !made && next[t] <= wants.len() {
-                let want = wants.get(next[t]).copied().unwrap_or(Want::Valid);
-                next[t] = (next[t] + 1).min(wants.len());
-                if let Some(case) = one(&mut gen, &mut schemas, target, want, settings, notes) {
-                    cases.push(case);
-                    made = true;
-                } else if want == Want::Valid {
-                    break;
+            let mut made = None;
+            if (round + t) % 2 == 1 {
+                while made.is_none() && !breakable[t].is_empty() {
+                    let i = next_kind[t] % breakable[t].len();
+                    let kind = breakable[t][i];
+                    made = one(
+                        &mut gen,
+                        &mut schemas,
+                        target,
+                        Want::Refused(kind),
+                        settings,
+                        notes,
+                    );
+                    if made.is_some() {
+                        next_kind[t] = i + 1;
+                    } else {
+                        breakable[t].remove(i);
+                    }
                 }
             }
-            exhausted[t] = !made;
+            if made.is_none() {
+                made = one(&mut gen, &mut schemas, target, Want::Valid, settings, notes);
+            }
+            match made {
+                Some(case) => cases.push(case),
+                None => exhausted[t] = true,
+            }
         }
+        round += 1;
     }
     Ok(cases)
 }
@@ -108,11 +130,20 @@ fn targets<'d>(
     let mut out = Vec::new();
     if settings.operations.is_empty() {
         for op in &doc.operations {
-            let Some(schema) = body_schema(doc, op) else {
+            let schema = body_schema(doc, op);
+            let params = params::of(doc, op);
+            // By default: what has a body or a query to generate (header parameters alone are not enough).
+            if schema.is_none() && !params.iter().any(|p| p.at == In::Query) {
                 continue;
-            };
+            }
             match fill(op, &[], settings) {
-                Some(path) => out.push(Target { op, schema, path }),
+                Some(path) => out.push(Target {
+                    op,
+                    schema,
+                    params,
+                    auth: security::of(doc, op),
+                    path,
+                }),
                 None => notes.push(format!(
                     "skipped {}: no value for one of its path parameters in `params`",
                     op.label()
@@ -127,16 +158,24 @@ fn targets<'d>(
                 "the document does not describe the operation {name}"
             )));
         };
-        let Some(schema) = body_schema(doc, op) else {
+        let schema = body_schema(doc, op);
+        let params = params::of(doc, op);
+        if schema.is_none() && params.is_empty() {
             return Err(CasesError::Missing(format!(
-                "the document describes no JSON request body for {}",
+                "the document describes no JSON request body and no query or header parameter for {}",
                 op.label()
             )));
-        };
+        }
         let lab_names: Vec<&str> = name.template.params().collect();
         // Every parameter of a listed operation has a value (checked when the check file was loaded).
         let path = fill(op, &lab_names, settings).unwrap_or_default();
-        out.push(Target { op, schema, path });
+        out.push(Target {
+            op,
+            schema,
+            params,
+            auth: security::of(doc, op),
+            path,
+        });
     }
     Ok(out)
 }
@@ -170,7 +209,7 @@ fn fill(op: &DocOperation, lab_names: &[&str], settings: &Generate) -> Option<St
     Some(path)
 }
 
-/// One case of `want` for `target`, or `None` when the schema gives nothing for it.
+/// One case of `want` for `target`, or `None` when the document gives nothing for it.
 fn one(
     gen: &mut Generator<'_, '_>,
     schemas: &mut Schemas,
@@ -179,14 +218,77 @@ fn one(
     settings: &Generate,
     notes: &mut Vec<String>,
 ) -> Option<Case> {
-    let compiled = match schemas.get(gen.doc, &target.schema) {
+    let label = target.op.label();
+    let bad = match want {
+        Want::Refused(kind) => kind.credentials(),
+        Want::Valid => None,
+    };
+    if bad.is_some() && target.auth.is_none() {
+        return None;
+    }
+    let Some(values) = params::valid(gen, schemas, &target.params) else {
+        notes.push(format!(
+            "skipped {label}: no valid value for a required parameter could be built from its schema"
+        ));
+        return None;
+    };
+    let values = match want {
+        Want::Refused(kind) if kind.in_params() => {
+            params::invalid(gen, schemas, &target.params, &values, kind)?
+        }
+        _ => values,
+    };
+    let body = match &target.schema {
+        Some(pointer) => Some(body(gen, schemas, pointer, want, &label, notes)?),
+        None if matches!(want, Want::Refused(k) if k.in_body()) => return None,
+        None => None,
+    };
+    let (path, param_headers) = params::apply(&target.path, &target.params, &values);
+    let mut headers = settings.headers.clone();
+    for (n, v) in param_headers {
+        if !headers.iter().any(|(h, _)| *h == n) {
+            headers.push((n, v));
+        }
+    }
+    if let (Some(bad), Some(credential)) = (bad, &target.auth) {
+        security::apply(&mut headers, credential, bad);
+    }
+    if body.is_some() && !headers.iter().any(|(n, _)| n == "content-type") {
+        headers.push(("content-type".into(), "application/json".into()));
+    }
+    Some(Case {
+        label,
+        want,
+        step: Step {
+            method: target.op.method.clone(),
+            path,
+            headers,
+            body,
+            expect: Expect::default(),
+            capture: Vec::new(),
+            restart: None,
+            burst: None,
+        },
+    })
+}
+
+/// A body for `want` from the schema at `pointer`: valid, or broken by the want's (body) kind.
+fn body(
+    gen: &mut Generator<'_, '_>,
+    schemas: &mut Schemas,
+    pointer: &str,
+    want: Want,
+    label: &str,
+    notes: &mut Vec<String>,
+) -> Option<Body> {
+    let compiled = match schemas.get(gen.doc, pointer) {
         Ok(c) => c.clone(),
         Err(e) => {
-            notes.push(format!("skipped {}: {e}", target.op.label()));
+            notes.push(format!("skipped {label}: {e}"));
             return None;
         }
     };
-    let schema = gen.doc.raw.pointer(&target.schema)?.clone();
+    let schema = gen.doc.raw.pointer(pointer)?.clone();
     // A few tries: the generator does not know every keyword, the compiled schema does.
     let valid = (0..8).find_map(|_| {
         gen.value(&schema)
@@ -194,35 +296,27 @@ fn one(
     });
     let Some(valid) = valid else {
         notes.push(format!(
-            "skipped {}: no valid body could be built from its schema",
-            target.op.label()
+            "skipped {label}: no valid body could be built from its schema"
         ));
         return None;
     };
-    let body = match want {
-        Want::Valid => Body::Json(valid),
-        Want::Refused(kind) => match mutate::invalid(gen, &schema, &compiled, &valid, kind)? {
-            Broken::Json(v) => Body::Json(v),
-            Broken::Text(t) => Body::Text(t),
-        },
+    let broken = |b: Broken| match b {
+        Broken::Json(v) => Body::Json(v),
+        Broken::Text(t) => Body::Text(t),
     };
-    let mut headers = settings.headers.clone();
-    if !headers.iter().any(|(n, _)| n == "content-type") {
-        headers.push(("content-type".into(), "application/json".into()));
-    }
-    Some(Case {
-        label: target.op.label(),
-        want,
-        step: Step {
-            method: target.op.method.clone(),
-            path: target.path.clone(),
-            headers,
-            body: Some(body),
-            expect: Expect::default(),
-            capture: Vec::new(),
-            restart: None,
-            burst: None,
-        },
+    Some(match want {
+        Want::Refused(kind) if kind.in_body() => {
+            broken(mutate::invalid(gen, &schema, &compiled, &valid, kind)?)
+        }
+        // A bad credential goes with a body that breaks the schema when one can be made, so a service that
+        // validates before it knows the caller (a 422 instead of a 401) shows.
+        Want::Refused(kind) if kind.credentials().is_some() => {
+            [Invalid::MissingRequired, Invalid::WrongType]
+                .into_iter()
+                .find_map(|k| mutate::invalid(gen, &schema, &compiled, &valid, k))
+                .map_or(Body::Json(valid), broken)
+        }
+        _ => Body::Json(valid),
     })
 }
 
@@ -233,62 +327,16 @@ pub fn scenario(cases: &[Case]) -> HttpScenario {
     }
 }
 
-/// Judges the answer to each generated request by what its case wants.
-pub struct CaseObserver<'c, 'd> {
-    pub cases: &'c [Case],
-    pub responses: Responses<'d>,
-}
-
-impl Observer for CaseObserver<'_, '_> {
-    fn answered(
-        &mut self,
-        n: usize,
-        method: &str,
-        url: &url::Url,
-        answer: &Answer,
-    ) -> Result<Option<String>, Failure> {
-        let Some(case) = self.cases.get(n.wrapping_sub(1)) else {
-            return Ok(None);
-        };
-        let label = &case.label;
-        let status = answer.status;
-        match case.want {
-            Want::Valid if status >= 500 => Err(contract(
-                format!("a valid request body for {label} got a server error ({status})"),
-                format!("case {n}: valid body for {label}: got {status}, want a documented non-5xx status"),
-            )),
-            Want::Refused(kind) if status >= 500 => Err(contract(
-                format!(
-                    "a request body with {} for {label} got a server error ({status}) instead of a 4xx",
-                    kind.describe()
-                ),
-                format!("case {n}: {} for {label}: got {status}, want a 4xx", kind.describe()),
-            )),
-            Want::Refused(kind) if !(400..500).contains(&status) => Err(contract(
-                format!(
-                    "{label} accepted a request body with {} (status {status}) instead of refusing it with a 4xx",
-                    kind.describe()
-                ),
-                format!("case {n}: {} for {label}: got {status}, want a 4xx", kind.describe()),
-            )),
-            want => {
-                let line = self.responses.judge(method, url, answer)?;
-                let what = match want {
-                    Want::Valid => "valid body".to_string(),
-                    Want::Refused(kind) => kind.describe().to_string(),
-                };
-                Ok(Some(format!("case {n}: {what} for {label} → {status}; {line}")))
-            }
-        }
-    }
-}
-
 /// The generated cases' kinds, for the transcript's summary.
 pub fn summary(cases: &[Case]) -> String {
-    let valid = cases.iter().filter(|c| c.want == Want::Valid).count();
+    let count = |f: fn(Want) -> bool| cases.iter().filter(|c| f(c.want)).count();
+    let valid = count(|w| w == Want::Valid);
+    let bodies = count(|w| matches!(w, Want::Refused(k) if k.in_body()));
+    let params = count(|w| matches!(w, Want::Refused(k) if k.in_params()));
+    let credentials = count(|w| matches!(w, Want::Refused(k) if k.credentials().is_some()));
     format!(
-        "{} generated requests: {valid} with valid bodies, {} with invalid ones",
-        cases.len(),
-        cases.len() - valid
+        "{} generated requests: {valid} valid, {bodies} with invalid bodies, {params} with invalid \
+         parameters, {credentials} with bad credentials",
+        cases.len()
     )
 }

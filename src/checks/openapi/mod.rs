@@ -8,23 +8,33 @@
 //!
 //! - `parse.rs`: from `[check.openapi]` (and the steps) to an [`OpenApiCheck`], with diagnostics;
 //! - `operation.rs`: operation names (`"GET /notes/{id}"`) and path templates, and matching them;
+//! - `fetch.rs`: the document fetched (JSON or YAML) and referenced once in the transcript;
 //! - `validate.rs`, `structure.json`: is the fetched JSON a usable OpenAPI 3.0/3.1 document;
 //! - `document.rs`: a valid document's operations, responses and `$ref`s;
 //! - `schemas.rs`: its schemas compiled in the version's dialect (3.0's `nullable` included);
 //! - `responses.rs`: does an answer match the document (documented status, body schema);
 //! - `generate.rs`: seeded valid values from a schema; `mutate.rs`: invalid bodies made from valid ones;
+//! - `params.rs`: query and header parameters, valid and broken;
+//! - `security.rs`: the credential of a secured operation, missing, malformed or expired;
 //! - `cases.rs`: the bounded, seeded list of generated requests and what each must get;
+//! - `observe.rs`: each generated request's answer judged by what its case wants;
+//! - `failures.rs`: every failing generated request, reported grouped;
 //! - `run.rs`: the phases of one check, in order.
 
 mod cases;
 mod document;
+mod failures;
+mod fetch;
 mod generate;
 mod mutate;
+mod observe;
 mod operation;
+mod params;
 pub(super) mod parse;
 mod responses;
 mod run;
 mod schemas;
+mod security;
 mod validate;
 
 pub use operation::{OperationError, OperationName};
@@ -35,7 +45,7 @@ use super::http::HttpScenario;
 /// One openapi check.
 #[derive(Debug, Clone)]
 pub struct OpenApiCheck {
-    /// Where the service serves its document, e.g. `/openapi.json` (JSON only).
+    /// Where the service serves its document, e.g. `/openapi.json` (JSON, or YAML).
     pub document: String,
     /// Operations the document must describe.
     pub require: Vec<OperationName>,
@@ -45,10 +55,11 @@ pub struct OpenApiCheck {
     pub generate: Option<Generate>,
 }
 
-/// Requests generated from the document's JSON request bodies.
+/// Requests generated from the document's JSON request bodies and query and header parameters.
 #[derive(Debug, Clone)]
 pub struct Generate {
-    /// The operations to generate for; empty means every documented operation with a JSON request body.
+    /// The operations to generate for; empty means every documented operation with a JSON request body or
+    /// a query parameter.
     pub operations: Vec<OperationName>,
     /// At most this many requests in all, shared round-robin between the operations.
     pub cases: usize,

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::document::Document;
 use super::generate::{bounds, merge, primary_type, uint, Generator, MAX_ITEMS, MAX_STRING};
+use super::security::Bad;
 use crate::checks::schema::JsonSchema;
 
 /// The rule an invalid body breaks; named in the learner's message.
@@ -18,15 +19,64 @@ pub enum Invalid {
     WrongType,
     PastLimit,
     NotJson,
+    /// A query or header parameter (`params.rs`), not the body.
+    ParamWrongType,
+    ParamPastLimit,
+    ParamEmpty,
+    /// The credential (`security.rs`), on an otherwise valid request: must get a 401.
+    NoCredentials,
+    BadCredentials,
+    ExpiredCredentials,
 }
 
 impl Invalid {
-    pub const ALL: [Invalid; 4] = [
+    pub const ALL: [Invalid; 10] = [
         Invalid::MissingRequired,
         Invalid::WrongType,
         Invalid::PastLimit,
         Invalid::NotJson,
+        Invalid::ParamWrongType,
+        Invalid::ParamPastLimit,
+        Invalid::ParamEmpty,
+        Invalid::NoCredentials,
+        Invalid::BadCredentials,
+        Invalid::ExpiredCredentials,
     ];
+
+    /// Whether the kind breaks the body.
+    pub fn in_body(self) -> bool {
+        matches!(
+            self,
+            Invalid::MissingRequired | Invalid::WrongType | Invalid::PastLimit | Invalid::NotJson
+        )
+    }
+
+    /// How the credential is broken, for the credential kinds.
+    pub fn credentials(self) -> Option<Bad> {
+        match self {
+            Invalid::NoCredentials => Some(Bad::Missing),
+            Invalid::BadCredentials => Some(Bad::Malformed),
+            Invalid::ExpiredCredentials => Some(Bad::Expired),
+            _ => None,
+        }
+    }
+
+    /// Whether the kind breaks a parameter rather than the body.
+    pub fn in_params(self) -> bool {
+        matches!(
+            self,
+            Invalid::ParamWrongType | Invalid::ParamPastLimit | Invalid::ParamEmpty
+        )
+    }
+
+    /// The request, in the learner's words: "a request body with …" or "a request with …".
+    pub fn request(self) -> String {
+        if !self.in_body() {
+            format!("a request with {}", self.describe())
+        } else {
+            format!("a request body with {}", self.describe())
+        }
+    }
 
     /// What is wrong with the body, in the learner's words.
     pub fn describe(self) -> &'static str {
@@ -35,6 +85,12 @@ impl Invalid {
             Invalid::WrongType => "a property of the wrong type",
             Invalid::PastLimit => "a value past a documented limit",
             Invalid::NotJson => "a body that is not JSON",
+            Invalid::ParamWrongType => "a parameter of the wrong type",
+            Invalid::ParamPastLimit => "a parameter past a documented limit",
+            Invalid::ParamEmpty => "an empty parameter",
+            Invalid::NoCredentials => "no credentials",
+            Invalid::BadCredentials => "malformed credentials",
+            Invalid::ExpiredCredentials => "expired credentials",
         }
     }
 }
@@ -63,7 +119,13 @@ pub fn invalid(
         Invalid::MissingRequired => missing_required(&props, valid),
         Invalid::WrongType => wrong_type(gen.doc, &props, valid),
         Invalid::PastLimit => past_limit(gen, &props, valid),
-        Invalid::NotJson => Vec::new(),
+        Invalid::NotJson
+        | Invalid::ParamWrongType
+        | Invalid::ParamPastLimit
+        | Invalid::ParamEmpty
+        | Invalid::NoCredentials
+        | Invalid::BadCredentials
+        | Invalid::ExpiredCredentials => Vec::new(),
     };
     candidates.shuffle(gen.rng);
     candidates
@@ -227,7 +289,7 @@ mod tests {
         for seed in 0..20 {
             let mut rng = StdRng::seed_from_u64(seed);
             let mut gen = Generator::new(&doc, &mut rng);
-            for kind in Invalid::ALL {
+            for kind in Invalid::ALL.into_iter().filter(|k| k.in_body()) {
                 match invalid(&mut gen, &schema, &compiled, &valid, kind) {
                     Some(Broken::Json(v)) => assert!(!compiled.is_valid(&v), "{kind:?}: {v}"),
                     Some(Broken::Text(t)) => assert!(serde_json::from_str::<Value>(&t).is_err()),

@@ -17,7 +17,7 @@ use crate::diagnostics::Diagnostic;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(in crate::checks) struct RawOpenApi {
-    /// Path of the JSON document on the service; `/openapi.json` when not given.
+    /// Path of the document (JSON or YAML) on the service; `/openapi.json` when not given.
     document: Option<Spanned<String>>,
     #[serde(default)]
     require: Vec<Spanned<String>>,

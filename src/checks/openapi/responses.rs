@@ -1,6 +1,7 @@
 //! Does an answer match the learner's document: the request's operation found by method and path template,
 //! the response object picked for the status (exact code, then `2XX`-style range, then `default`; none is a
-//! failure), and a JSON body validated against that response's schema.
+//! failure), a body's `Content-Type` among the response's documented media types, a 405's `Allow` header,
+//! and a JSON body validated against that response's schema.
 //!
 //! Learner messages name the operation (its `operationId`, else `METHOD /template`) and the documented
 //! status key; the violations (instance pointer and message) go to the transcript only, since for a hidden
@@ -64,6 +65,15 @@ impl<'d> Responses<'d> {
             ));
         };
         let no_body = method == "HEAD" || answer.status == 204 || answer.status == 304;
+        if answer.status == 405 && header(answer, "allow").is_none() {
+            return Err(contract(
+                format!("a 405 answer to {label} did not say which methods are allowed (no Allow header)"),
+                format!("{label}: 405 without an Allow header"),
+            ));
+        }
+        if !no_body && !answer.body.is_empty() {
+            self.content_type(&label, &key, &response, answer)?;
+        }
         let schema = self.doc.json_schema_of(&response).filter(|_| !no_body);
         let Some(schema) = schema else {
             return Ok(format!(
@@ -92,6 +102,71 @@ impl<'d> Responses<'d> {
             format!("{label} {key}, schema {schema}: {}", list.join("; ")),
         ))
     }
+}
+
+impl Responses<'_> {
+    /// A body's `Content-Type` must be one the response object documents (`*/*` and `text/*` as wildcards);
+    /// a response object without `content` says nothing about it.
+    fn content_type(
+        &self,
+        label: &str,
+        key: &str,
+        response: &str,
+        answer: &Answer,
+    ) -> Result<(), Failure> {
+        let Some(content) = self
+            .doc
+            .raw
+            .pointer(response)
+            .and_then(|r| r.get("content"))
+            .and_then(Value::as_object)
+            .filter(|c| !c.is_empty())
+        else {
+            return Ok(());
+        };
+        let got = header(answer, "content-type").map(essence);
+        let fits = |documented: &String| {
+            let d = essence(documented);
+            got.as_deref().is_some_and(|g| match d.strip_suffix("/*") {
+                Some("*") => true,
+                Some(family) => g.split('/').next() == Some(family),
+                None => d == g,
+            })
+        };
+        if content.keys().any(fits) {
+            return Ok(());
+        }
+        let documented: Vec<&str> = content.keys().map(String::as_str).collect();
+        Err(contract(
+            format!(
+                "a response to {label} had a Content-Type the document does not give for {key}"
+            ),
+            format!(
+                "{label} {key}: Content-Type {}, documented {}",
+                got.as_deref().unwrap_or("(none)"),
+                documented.join(", ")
+            ),
+        ))
+    }
+}
+
+/// The first value of header `name` (lower-case).
+fn header<'a>(answer: &'a Answer, name: &str) -> Option<&'a str> {
+    answer
+        .headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A media type without its parameters, lower-case: `application/json; charset=utf-8` is `application/json`.
+fn essence(media: &str) -> String {
+    media
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Every answer of a scenario in an openapi check must match the document.

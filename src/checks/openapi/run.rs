@@ -1,18 +1,19 @@
 //! One openapi check, phase by phase: fetch the document, validate it, find the required operations, run the
-//! scenario against it, send the generated requests. The first phase that fails ends the check; the
-//! transcript has a section per phase that ran.
+//! scenario against it, send the generated requests. The first phase that fails ends the check (the
+//! generated requests all run, and every failure among them is reported); the transcript has a section per
+//! phase that ran.
 
 use rand::rngs::StdRng;
 use tokio::time::Instant;
 
-use super::cases::{self, CaseObserver};
+use super::cases;
 use super::document::Document;
+use super::failures;
+use super::observe::CaseObserver;
 use super::responses::Responses;
 use super::validate::{self, DocumentError};
 use super::OpenApiCheck;
-use crate::checks::http::{
-    self, Answer, Expect, Failure, HttpScenario, Observer, StatusExpect, Step, StepError,
-};
+use crate::checks::http::{self, Failure, HttpScenario, Observer, StepError};
 use crate::checks::template::Vars;
 use crate::checks::{ServiceControl, Target};
 
@@ -94,19 +95,29 @@ async fn phases(check: &OpenApiCheck, r: &mut Run<'_>, t: &mut String) -> Result
         t.push_str(&format!("{}\n", cases::summary(&cases)));
         if cases.is_empty() {
             return Err(OpenApiError::Failed(
-                "failed: the document describes no JSON request body to generate requests from"
+                "failed: the document describes no JSON request body or query parameter to generate requests from"
                     .into(),
             ));
         }
         let mut observer = CaseObserver {
             cases: &cases,
             responses: Responses::new(&doc, r.target),
+            failures: Vec::new(),
         };
         let scenario = cases::scenario(&cases);
-        observed(&scenario, r, &mut observer, t, |_, _, f| {
+        let ran = observed(&scenario, r, &mut observer, t, |_, _, f| {
             format!("failed: {f}")
         })
-        .await?;
+        .await;
+        let failures = observer.failures;
+        if !failures.is_empty() {
+            t.push_str(&failures::grouped(&failures));
+        }
+        // A request that got no answer at all ends the run; what failed before it is still reported.
+        ran?;
+        if let Some(message) = failures::message(&failures, cases.len()) {
+            return Err(OpenApiError::Failed(message));
+        }
     }
     Ok(())
 }
@@ -138,87 +149,13 @@ async fn observed(
     }
 }
 
-/// Keeps the body of the one answer it sees: the document.
-#[derive(Default)]
-struct Keep(Option<Answer>);
-
-impl Observer for Keep {
-    fn answered(
-        &mut self,
-        _: usize,
-        _: &str,
-        _: &url::Url,
-        answer: &Answer,
-    ) -> Result<Option<String>, Failure> {
-        self.0 = Some(answer.clone());
-        Ok(None)
-    }
-}
-
-/// GETs the document and validates it.
+/// Fetches the document and validates it.
 async fn fetch(
     check: &OpenApiCheck,
     r: &mut Run<'_>,
     t: &mut String,
 ) -> Result<Document, OpenApiError> {
-    t.push_str(&format!("══ document: GET {}\n", check.document));
-    let step = Step {
-        method: "GET".into(),
-        path: check.document.clone(),
-        headers: vec![("accept".into(), "application/json".into())],
-        body: None,
-        expect: Expect {
-            status: Some(StatusExpect::Exact(200)),
-            ..Expect::default()
-        },
-        capture: Vec::new(),
-        restart: None,
-        burst: None,
-    };
-    let scenario = HttpScenario { steps: vec![step] };
-    let mut keep = Keep::default();
-    let done = http::run_observed(
-        &scenario,
-        r.client,
-        r.target,
-        r.control,
-        &mut r.vars,
-        r.deadline,
-        &mut keep,
-    )
-    .await;
-    t.push_str(&done.transcript);
-    let at = &check.document;
-    match done.result {
-        Ok(()) => {}
-        Err((_, StepError::Failed(f))) => {
-            return Err(OpenApiError::Failed(format!(
-                "failed: the OpenAPI document could not be fetched from GET {at}: {f}"
-            )))
-        }
-        Err((_, StepError::Broken(why))) => return Err(OpenApiError::Broken(why)),
-    }
-    let answer = keep.0.unwrap_or_else(|| Answer {
-        status: 0,
-        headers: Vec::new(),
-        body: Vec::new(),
-        truncated: false,
-        elapsed_ms: 0,
-    });
-    let raw: serde_json::Value = match serde_json::from_slice(&answer.body) {
-        Ok(v) if !answer.truncated => v,
-        Ok(_) => {
-            return Err(OpenApiError::Failed(format!(
-                "failed: the OpenAPI document at {at} is larger than the grader reads"
-            )))
-        }
-        Err(e) => {
-            t.push_str(&format!("not JSON: {e}\n"));
-            return Err(OpenApiError::Failed(format!(
-                "failed: the OpenAPI document at {at} is not JSON (only JSON documents are read)"
-            )));
-        }
-    };
+    let raw = super::fetch::document(&check.document, r, t).await?;
     match validate::document(raw) {
         Ok(doc) => {
             t.push_str(&format!(
