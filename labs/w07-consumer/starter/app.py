@@ -82,7 +82,7 @@ def main():
     server = ThreadingHTTPServer(("0.0.0.0", cfg.port), make_handler(store))
 
     def shut_down(_signum, _frame):
-        # Leave the group on SIGTERM (the partitions move at once instead of after the session timeout).
+        # Stop consuming on SIGTERM and close the client cleanly.
         # shutdown() waits for serve_forever() to return, so it cannot run on the thread that serves.
         stop.set()
         threading.Thread(target=server.shutdown).start()

@@ -5,7 +5,7 @@ It runs in its own thread, so the HTTP server answers /healthz before (and wheth
 
 import time
 
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 import events
 
@@ -19,10 +19,9 @@ def consumer_config(cfg):
         "group.id": cfg.group_id,
         # Auto-commit commits on a timer, whatever your code has done: your code commits, after the effects.
         "enable.auto.commit": False,
-        # A group with no committed offset starts at the beginning: events may be produced before you join.
+        # A partition the group has committed nothing for is read from the beginning: events may be produced
+        # before you start.
         "auto.offset.reset": "earliest",
-        # A member killed without closing is noticed after this; keep it short so a restart resumes soon.
-        "session.timeout.ms": 6000,
     }
 
 
@@ -68,11 +67,15 @@ class DeadLetters:
 
 
 def run(cfg, store, stop):
-    """Consumes until `stop` is set; then leaves the group cleanly."""
+    """Consumes until `stop` is set."""
     consumer = Consumer(consumer_config(cfg))
     dead_letters = DeadLetters(cfg)
-    consumer.subscribe([cfg.topic])
-    print(f"consumer: subscribed to {cfg.topic} as group {cfg.group_id}", flush=True)
+    # The service is the group's only member, so it assigns itself every partition rather than joining through
+    # the group protocol: a restart after a kill resumes at once, with no rebalance to wait out. Each partition
+    # starts at the group's committed offset, and what you commit is still the group's.
+    partitions = all_partitions(consumer, cfg.topic)
+    consumer.assign(partitions)
+    print(f"consumer: reading {len(partitions)} partitions of {cfg.topic} for group {cfg.group_id}", flush=True)
     try:
         while not stop.is_set():
             batch = consumer.consume(num_messages=BATCH, timeout=0.5)
@@ -84,6 +87,14 @@ def run(cfg, store, stop):
                 # nobody applied.
     finally:
         consumer.close()
+
+
+def all_partitions(consumer, topic):
+    """The topic's partitions, from the broker's metadata (the topic exists before the service starts)."""
+    metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+    if metadata.error is not None:
+        raise KafkaException(metadata.error)
+    return [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
 
 
 def process(batch, store, dead_letters):
