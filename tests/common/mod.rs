@@ -11,4 +11,5 @@ pub mod postgres;
 pub mod project;
 pub mod sandbox;
 pub mod server;
+pub mod starter;
 pub mod testsvc;
