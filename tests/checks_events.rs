@@ -3,6 +3,7 @@
 //! `ServiceControl` whose counterpart `kafka` is the host's broker. A check that produces duplicates passes on a
 //! consumer that applies each event once and fails, with the balance it saw, on one that does not dedupe; a
 //! producing service is judged by the records it wrote, with the broker frozen (SIGSTOP) in the middle.
+//! scripts/test: needs the broker (tansu, scripts/ci-broker)
 
 #[path = "checks_events/http.rs"]
 mod http;

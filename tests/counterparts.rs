@@ -1,6 +1,7 @@
 //! Counterparts on the real engine: containers a lab runs beside the learner's service on the run's network,
 //! started before it, reachable by name, sandboxed like it, paused on demand and removed with the run; and the
 //! Kafka-protocol broker (tansu, `scripts/ci-broker`) as a `kafka` counterpart with the lab's topics.
+//! scripts/test: needs the broker (tansu, scripts/ci-broker)
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! their keys, values and headers, a key always lands in one partition in order, a consumer group's commits are
 //! seen by `committed_offsets` without the grader joining the group, and a missing topic or a dead broker is
 //! named as such.
+//! scripts/test: needs the broker (tansu, scripts/ci-broker)
 
 #[path = "common/ports.rs"]
 mod ports;

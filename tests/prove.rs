@@ -4,51 +4,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-fn reference(lab: &str) -> PathBuf {
+use common::proof::{self, prove};
+
+fn reference(lab: &str) -> std::path::PathBuf {
     common::testsvc::reference(lab)
-}
-
-fn prove(lab_dir: &Path, reference: &Path) -> (bool, serde_json::Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .arg("prove")
-        .arg(lab_dir)
-        .arg(reference)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let proof = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("JSON proof: {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.success(), proof)
-}
-
-fn bundled_labs_with_mutants() -> Vec<PathBuf> {
-    let labs = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(labs)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join("mutants.toml").exists())
-        .collect();
-    found.sort();
-    found
-}
-
-/// One test per bundled lab with mutants, so that one lab that fails does not hide the others. They take turns
-/// (`prove_bundled` holds [`ONE_AT_A_TIME`]): several mutants are caught by timing (a kill landing mid-stream,
-/// a race), which a second proof beside them on two cores would blur.
-macro_rules! proved {
-    ($($name:ident => $lab:literal),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $name() {
-                prove_bundled($lab).await;
-            }
-        )*
-        const PROVED: &[&str] = &[$($lab),*];
-    };
 }
 
 proved! {
@@ -58,80 +19,19 @@ proved! {
     w04_concurrency_is_proved => "w04-concurrency",
     w05_container_is_proved => "w05-container",
     w06_deploy_is_proved => "w06-deploy",
-    w07_consumer_is_proved => "w07-consumer",
-    w08_outbox_is_proved => "w08-outbox",
     w10_security_is_proved => "w10-security",
 }
 
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 #[test]
 fn every_bundled_lab_with_mutants_has_a_proof_test() {
-    let found: Vec<String> = bundled_labs_with_mutants()
-        .iter()
-        .map(|l| l.file_name().unwrap().to_string_lossy().to_string())
-        .collect();
-    assert_eq!(found, PROVED, "add the lab to `proved!`");
-}
-
-/// Proves bundled lab `id` by its reference and mutants, as CI requires of every lab with checks.
-async fn prove_bundled(id: &str) {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs").join(id);
-    let checks_dir = lab.join("checks");
-    assert!(
-        checks_dir.is_dir(),
-        "{} has mutants but no checks",
-        lab.display()
-    );
-    let reference = reference(id);
-    let (ok, proof) = tokio::task::spawn_blocking({
-        let lab = lab.clone();
-        move || prove(&lab, &reference)
-    })
-    .await
-    .unwrap();
-    assert!(ok, "{id} is not proved: {proof:#}");
-    assert_eq!(proof["reference"]["ok"], true);
-    assert!(proof["never_failed"].as_array().unwrap().is_empty());
-    assert!(proof["mutants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|m| m["ok"] == true));
-    if lab.join("lab.toml").exists()
-        && std::fs::read_to_string(lab.join("lab.toml"))
-            .unwrap()
-            .contains("test_stage")
-    {
-        // The reference's own tests ran in its test stage, and stopped the build of a mutant.
+    // The labs that need the broker are proved in tests/prove_events.rs.
+    let declared = [include_str!("prove.rs"), include_str!("prove_events.rs")].concat();
+    for lab in proof::bundled_labs_with_mutants() {
+        let id = lab.file_name().unwrap().to_string_lossy().to_string();
         assert!(
-            proof["mutants"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|m| m["failed_at"] == "build"
-                    && m["failure"].as_str().unwrap().contains("FAILED")),
-            "{id}: {proof:#}"
+            declared.contains(&format!("=> \"{id}\"")),
+            "add {id} to `proved!` in tests/prove.rs (or prove_events.rs when it needs the broker)"
         );
-    }
-    if lab.join("lab.toml").exists()
-        && std::fs::read_to_string(lab.join("lab.toml"))
-            .unwrap()
-            .contains("test_report")
-    {
-        // A stage that builds without running tests, or without leaving its report, stopped the build.
-        for why in ["has no test cases", "wrote no JUnit XML report"] {
-            assert!(
-                proof["mutants"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|m| m["failed_at"] == "build"
-                        && m["failure"].as_str().unwrap().contains(why)),
-                "{id} has no mutant whose report {why}: {proof:#}"
-            );
-        }
     }
 }
 

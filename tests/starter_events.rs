@@ -6,6 +6,7 @@
 //! Nothing can be pulled here, so `python:3.12-slim` is replaced by the local `gauntlet-ci/python:bookworm`
 //! (`scripts/ci-images`: Debian's Python and pip) through the starters' `PYTHON_IMAGE` build argument; their
 //! `pip install` downloads the pinned client library from PyPI, as the labs' `[build] network` allows.
+//! scripts/test: needs the broker (tansu, scripts/ci-broker)
 
 mod common;
 

@@ -9,6 +9,7 @@ pub mod grading;
 pub mod ports;
 pub mod postgres;
 pub mod project;
+pub mod proof;
 pub mod sandbox;
 pub mod server;
 pub mod starter;

@@ -1,6 +1,7 @@
 //! testsvc's Kafka client against a real broker (tansu on the host): keyed records land on the partition the
 //! Java client would pick, come back with their keys, values and headers, offsets list and commit as a
 //! standalone group member, and a missing topic or a dead broker is named as such.
+//! scripts/test: needs the broker (tansu, scripts/ci-broker)
 
 #[path = "../src/kafka.rs"]
 mod kafka;

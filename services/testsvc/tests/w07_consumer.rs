@@ -2,6 +2,7 @@
 //! hidden checks ask of it holds. (The checks themselves need the grader's `events` kind; these tests produce
 //! the checks' records with this crate's own Kafka client and read the service as the checks do.)
 //! `w07_mutants.rs` shows each defect switch breaking the property its mutant stands for.
+//! scripts/test: needs the broker (tansu, scripts/ci-broker)
 
 #[path = "../src/json.rs"]
 #[allow(dead_code)]

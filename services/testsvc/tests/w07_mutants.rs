@@ -1,6 +1,7 @@
 //! Each w07 defect switch (labs/w07-consumer/mutants.toml) against a real broker: the wrong consumer breaks
 //! the property its mutant stands for, the way the lab's checks observe it (an account's balance, the DLQ, the
 //! group's offsets, the rate).
+//! scripts/test: needs the broker (tansu, scripts/ci-broker)
 
 #[path = "../src/json.rs"]
 #[allow(dead_code)]
