@@ -118,7 +118,10 @@ fn problem(mut r: Response) -> Response {
         json::string(&code),
     );
     if r.status == 422 && !defect("problem-no-pointers") {
-        body.push_str(&format!(r#","errors":[{}]"#, pointers(doc.as_ref()).join(",")));
+        body.push_str(&format!(
+            r#","errors":[{}]"#,
+            pointers(doc.as_ref()).join(",")
+        ));
     }
     body.push('}');
     r.body = body.into_bytes();
@@ -173,7 +176,10 @@ fn title(status: u16) -> &'static str {
 fn document() -> Response {
     let mut doc = DOCUMENT.to_string();
     if defect("openapi-bad-ref") {
-        doc = doc.replace("#/components/schemas/NotePage", "#/components/schemas/NotesPage");
+        doc = doc.replace(
+            "#/components/schemas/NotePage",
+            "#/components/schemas/NotesPage",
+        );
     }
     if defect("openapi-no-delete") {
         doc = doc.replace("\"delete\":", "\"x-removed-delete\":");
@@ -185,4 +191,55 @@ fn document() -> Response {
             .replace("\"/notes/{id}\": {", "\"/v1/notes/{id}\": {");
     }
     Response::json(200, doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_segment_is_split_off_and_nothing_else_is() {
+        assert_eq!(split_version("/v1/notes/n_1"), Some(("v1", "/notes/n_1")));
+        assert_eq!(split_version("/v2"), Some(("v2", "")));
+        assert_eq!(split_version("/v/notes"), None);
+        assert_eq!(split_version("/vx/notes"), None);
+        assert_eq!(split_version("/notes"), None);
+        assert_eq!(split_version("/healthz"), None);
+    }
+
+    #[test]
+    fn a_422_becomes_problem_details_with_one_pointer_per_field() {
+        let body = r#"{"error":"validation_failed","message":"2 fields are invalid","fields":[{"field":"title","problem":"p1"},{"field":"tags","problem":"p2"}]}"#;
+        let r = problem(Response::json(422, body));
+        assert_eq!(
+            r.headers[0],
+            (
+                "Content-Type".to_string(),
+                "application/problem+json".to_string()
+            )
+        );
+        let doc = json::parse(&String::from_utf8(r.body).unwrap()).unwrap();
+        assert_eq!(doc.get("status"), Some(&Json::Num(422.0)));
+        assert_eq!(doc.get("type"), Some(&Json::Str("about:blank".into())));
+        let Some(Json::Arr(errors)) = doc.get("errors") else {
+            panic!("no errors array")
+        };
+        let pointers: Vec<_> = errors.iter().map(|e| e.get("pointer").cloned()).collect();
+        assert_eq!(
+            pointers,
+            [
+                Some(Json::Str("/title".into())),
+                Some(Json::Str("/tags".into()))
+            ]
+        );
+    }
+
+    #[test]
+    fn only_a_limit_the_listing_refuses_is_bad() {
+        assert!(bad_limit("limit=0"));
+        assert!(bad_limit("cursor=c1&limit=abc"));
+        assert!(bad_limit("limit=101"));
+        assert!(!bad_limit("limit=100&q=x"));
+        assert!(!bad_limit(""));
+    }
 }
