@@ -8,7 +8,8 @@
 //! `limit` crashes the listing with 500), `unlimited-title` (`notes.rs`: a title past 200 characters is kept),
 //! plus `openapi-no-delete` and `openapi-bad-ref` on the document. Near misses (`TESTSVC_VARIANT`):
 //! `problem-type-uri` (problem `type`s are URIs of their own, not `about:blank`) and `openapi-full-paths` (the
-//! document writes `/v1/notes` in its paths and has no `servers`).
+//! document writes `/v1/notes` in its paths and has no `servers`), `pointer-fragment` (a 422's pointers are
+//! written `#/title`) and `v1-only` (the unversioned `/notes` paths answer 404).
 
 use crate::http::{Request, Response};
 use crate::json::{self, Json};
@@ -27,6 +28,9 @@ pub fn route(req: &Request) -> Option<Response> {
     let path = req.path.as_str();
     if path == "/openapi.json" && matches!(req.method.as_str(), "GET" | "HEAD") {
         return Some(document());
+    }
+    if variant("v1-only") && (path == "/notes" || path.starts_with("/notes/")) {
+        return Some(error(404, "not_found", "the notes live under /v1"));
     }
     let (version, rest) = split_version(path)?;
     if version != "v1" && !(version == "v2" && defect("v2-answered")) {
@@ -143,6 +147,8 @@ fn pointers(doc: Option<&Json>) -> Vec<String> {
     let Some(Json::Arr(fields)) = doc.and_then(|d| d.get("fields")) else {
         return Vec::new();
     };
+    // `pointer-fragment`: the pointer in its URI fragment form (`#/title`), as RFC 9457's own example writes it.
+    let prefix = if variant("pointer-fragment") { "#" } else { "" };
     fields
         .iter()
         .map(|f| {
@@ -152,7 +158,7 @@ fn pointers(doc: Option<&Json>) -> Vec<String> {
             };
             format!(
                 r#"{{"pointer":{},"detail":{}}}"#,
-                json::string(&format!("/{}", text("field"))),
+                json::string(&format!("{prefix}/{}", text("field"))),
                 json::string(&text("problem"))
             )
         })

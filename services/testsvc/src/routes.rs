@@ -38,7 +38,8 @@
 //!   `pending-lies`.
 //!   For w09 (`GAUNTLET_LAB=w09-contract`, `contract.rs`: `/v1`, problem details, its own document):
 //!   `v2-answered`, `problem-plain-json`, `problem-no-pointers`, `problem-status-wrong`, `location-unversioned`,
-//!   `bad-limit-500`, `unlimited-title`, with the near misses `problem-type-uri` and `openapi-full-paths`.
+//!   `bad-limit-500`, `unlimited-title`, with the near misses
+//!   `problem-type-uri`, `openapi-full-paths`, `pointer-fragment` and `v1-only`.
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
