@@ -19,6 +19,7 @@ proved! {
     w04_concurrency_is_proved => "w04-concurrency",
     w05_container_is_proved => "w05-container",
     w06_deploy_is_proved => "w06-deploy",
+    w09_contract_is_proved => "w09-contract",
     w10_security_is_proved => "w10-security",
 }
 

@@ -153,6 +153,8 @@ fn reason(status: u16) -> &'static str {
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        405 => "Method Not Allowed",
+        410 => "Gone",
         409 => "Conflict",
         412 => "Precondition Failed",
         415 => "Unsupported Media Type",

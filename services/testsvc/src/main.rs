@@ -25,6 +25,7 @@
 mod accounts;
 mod auth;
 mod consumer;
+mod contract;
 mod deploy;
 mod etag;
 mod hostile;

@@ -36,6 +36,10 @@
 //!   `outbox.rs` and `relay.rs`, and `GET /outbox`): `publish-in-handler`, `publish-before-commit`,
 //!   `new-id-on-retry`, `wrong-key`, `publishes-rejected`, `noop-publishes`, `out-of-order`, `outbox-in-memory`,
 //!   `pending-lies`.
+//!   For w09 (`GAUNTLET_LAB=w09-contract`, `contract.rs`: `/v1`, problem details, its own document):
+//!   `v2-answered`, `problem-plain-json`, `problem-no-pointers`, `problem-status-wrong`, `location-unversioned`,
+//!   `bad-limit-500`, `unlimited-title`, with the near misses
+//!   `problem-type-uri`, `openapi-full-paths`, `pointer-fragment` and `v1-only`.
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
@@ -110,6 +114,11 @@ fn route(req: &Request) -> Response {
         .and_then(|v| v.parse().ok())
     {
         std::thread::sleep(Duration::from_millis(ms));
+    }
+    if crate::contract::enabled() {
+        if let Some(response) = crate::contract::route(req) {
+            return response;
+        }
     }
     if crate::hostile::enabled() && req.path.starts_with("/hostile/") {
         if let Some(response) = crate::hostile::handle(req) {
