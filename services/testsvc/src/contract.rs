@@ -180,16 +180,7 @@ fn title(status: u16) -> &'static str {
 
 /// `GET /openapi.json` in this lab: `/v1` as a server path, or in full with `openapi-full-paths`.
 fn document() -> Response {
-    let mut doc = DOCUMENT.to_string();
-    if defect("openapi-bad-ref") {
-        doc = doc.replace(
-            "#/components/schemas/NotePage",
-            "#/components/schemas/NotesPage",
-        );
-    }
-    if defect("openapi-no-delete") {
-        doc = doc.replace("\"delete\":", "\"x-removed-delete\":");
-    }
+    let mut doc = crate::openapi::with_defects(DOCUMENT);
     if variant("openapi-full-paths") {
         doc = doc
             .replace("\"servers\": [{ \"url\": \"/v1\" }],\n", "")

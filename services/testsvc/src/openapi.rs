@@ -11,8 +11,10 @@ use crate::routes::defect;
 /// The document as served; kept as JSON so it is read, reviewed and diffed as what learners write.
 const DOCUMENT: &str = include_str!("openapi.json");
 
-pub fn document() -> Response {
-    let mut doc = DOCUMENT.to_string();
+/// `document` with the document defects every lab's document shares switched on (w09's too): `openapi-bad-ref`
+/// and `openapi-no-delete`.
+pub fn with_defects(document: &str) -> String {
+    let mut doc = document.to_string();
     if defect("openapi-bad-ref") {
         doc = doc.replace(
             "#/components/schemas/NotePage",
@@ -23,6 +25,11 @@ pub fn document() -> Response {
         // An extension key instead of `delete`: still a well-formed document, just without the operation.
         doc = doc.replace("\"delete\":", "\"x-removed-delete\":");
     }
+    doc
+}
+
+pub fn document() -> Response {
+    let mut doc = with_defects(DOCUMENT);
     // `TESTSVC_OPENAPI_SERVER=/v1`: the document's paths are relative to that server path (`servers`), as
     // week 9's document is; testsvc serves the notes under `/v1` too.
     if let Ok(server) = std::env::var("TESTSVC_OPENAPI_SERVER") {
