@@ -54,6 +54,7 @@ impl ServiceControl for HostControl {
             kind: CounterpartKind::Kafka,
             port: self.broker.port(),
             addr: self.broker,
+            control_token: None,
         })
     }
     fn pause_counterpart(&self, name: &str, paused: bool) -> BoxFuture<'_, Result<(), String>> {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::sandbox::{build_service, connect_from, run_id, setup, RunGuard};
 use gauntlet::checks::{CounterpartKind, ServiceControl};
 use gauntlet::curriculum::Lab;
-use gauntlet::grading::counterparts::{start_with_service, StartFailure, Started};
+use gauntlet::grading::counterparts::{start_with_service, RunKeys, StartFailure, Started};
 use gauntlet::grading::secrets::RunSecrets;
 use gauntlet::grading::service::{service_env, start_spec};
 use gauntlet::kafka::KafkaTarget;
@@ -26,7 +26,7 @@ fn lab(root: &Path, name: &str, counterparts: &str) -> Lab {
     std::fs::write(
         dir.join("lab.toml"),
         format!(
-            "title = \"Counterparts\"\nweek = 7\n\n[pillars]\nevents = 1.0\n\n[timeouts]\nstart_secs = 5\n\n{counterparts}"
+            "title = \"Counterparts\"\nweek = 7\n\n[pillars]\nevents = 1.0\n\n[service]\nsecrets = [\"API_KEY\"]\n\n[timeouts]\nstart_secs = 5\n\n{counterparts}"
         ),
     )
     .expect("lab.toml");
@@ -35,11 +35,11 @@ fn lab(root: &Path, name: &str, counterparts: &str) -> Lab {
 }
 
 /// A `container` counterpart `peer` running testsvc (`image`) with its hostile routes, listening on `listens`
-/// while the lab says `port`.
+/// while the lab says `port`, given the run's `API_KEY` secret too.
 fn peer(image: &ImageId, listens: u16, port: u16) -> String {
     format!(
         "[[counterpart]]\nname = \"peer\"\nkind = \"container\"\nimage = \"{}\"\ncommand = []\nport = {port}\n\
-         memory_mb = 64\ncpus = 0.5\npids = 32\nenv = {{ PORT = \"{listens}\", TESTSVC_HOSTILE = \"1\" }}\n\n\
+         memory_mb = 64\ncpus = 0.5\npids = 32\nsecrets = [\"API_KEY\"]\nenv = {{ PORT = \"{listens}\", TESTSVC_HOSTILE = \"1\" }}\n\n\
          [counterpart.service_env]\nPEER_URL = \"http://peer:{port}\"\n",
         image.0
     )
@@ -52,15 +52,21 @@ async fn start(
     lab: &Lab,
     image: &ImageId,
 ) -> (Running, String, Vec<Started>) {
-    let mut env = service_env(lab, 7, &RunSecrets::ephemeral());
+    let secrets = RunSecrets::ephemeral();
+    let keys = RunKeys {
+        seed: 7,
+        secrets: &secrets,
+    };
+    let mut env = service_env(lab, 7, &secrets);
     env.insert("TESTSVC_HOSTILE".into(), "1".into());
     let spec = start_spec(lab, &env);
     let mut started = Vec::new();
-    let running = match start_with_service(sandbox, run, lab, image, &spec, &mut started).await {
-        Ok(r) => r,
-        Err(StartFailure::Counterparts(e)) => panic!("counterparts: {}", e.detail()),
-        Err(StartFailure::Service(e)) => panic!("service: {e}"),
-    };
+    let running =
+        match start_with_service(sandbox, run, lab, image, &spec, keys, &mut started).await {
+            Ok(r) => r,
+            Err(StartFailure::Counterparts(e)) => panic!("counterparts: {}", e.detail()),
+            Err(StartFailure::Service(e)) => panic!("service: {e}"),
+        };
     let address = sandbox
         .wait_healthy(&running, "/healthz", Duration::from_secs(20))
         .await
@@ -216,6 +222,27 @@ async fn a_container_counterpart_runs_first_on_the_run_network_sandboxed_like_th
     );
     assert!(control.counterpart("kafka").is_none());
 
+    // It got the run's secret it names, with the service's value, and a control token of its own that checks
+    // know and the service never sees.
+    let peer_env: Vec<String> =
+        serde_json::from_value(container["Config"]["Env"].clone()).expect("env");
+    let key = env
+        .iter()
+        .find(|e| e.starts_with("API_KEY="))
+        .expect("the service has its secret");
+    assert!(peer_env.contains(key), "{peer_env:?}");
+    let token = info
+        .control_token
+        .clone()
+        .expect("a container's control token");
+    assert_eq!(token.len(), 64, "{token}");
+    assert!(peer_env.contains(&format!("GAUNTLET_CONTROL_TOKEN={token}")));
+    assert!(
+        !env.iter()
+            .any(|e| e.contains(&token) || e.starts_with("GAUNTLET_CONTROL_TOKEN")),
+        "{env:?}"
+    );
+
     // Its log is there for instructors, and the run's clean-up removes it with everything else.
     let logs = gauntlet::grading::counterparts::logs(&sandbox, &started).await;
     assert!(
@@ -358,7 +385,8 @@ async fn a_missing_broker_image_is_a_platform_error_that_says_how_to_get_it_and_
         "missing",
         "[[counterpart]]\nname = \"kafka\"\nkind = \"kafka\"\n",
     );
-    let spec = start_spec(&lab, &service_env(&lab, 1, &RunSecrets::ephemeral()));
+    let secrets = RunSecrets::ephemeral();
+    let spec = start_spec(&lab, &service_env(&lab, 1, &secrets));
     let mut started = Vec::new();
     let failed = start_with_service(
         &sandbox,
@@ -366,6 +394,10 @@ async fn a_missing_broker_image_is_a_platform_error_that_says_how_to_get_it_and_
         &lab,
         &ImageId("unused".into()),
         &spec,
+        RunKeys {
+            seed: 1,
+            secrets: &secrets,
+        },
         &mut started,
     )
     .await;

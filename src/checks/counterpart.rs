@@ -27,4 +27,7 @@ pub struct CounterpartInfo {
     pub port: u16,
     /// Where the grader reaches it: its address on the run's network and `port`.
     pub addr: SocketAddr,
+    /// The run's control token of a `container` counterpart (its `GAUNTLET_CONTROL_TOKEN`), which checks send
+    /// on control requests; `None` for a broker.
+    pub control_token: Option<String>,
 }

@@ -19,6 +19,10 @@ pub const KAFKA_BOOTSTRAP: &str = "KAFKA_BOOTSTRAP_SERVERS";
 /// Most partitions a topic may ask for: enough for any consumer-group exercise, small enough for a broker in
 /// 256 MiB.
 const MAX_PARTITIONS: i64 = 64;
+/// The variable every `container` counterpart gets: a per-run token, derived under the server's key, that the
+/// checks present on the counterpart's control requests (faults on cue, its ledger) and the service never sees,
+/// so a submission on the same network cannot steer or read the counterpart.
+pub const CONTROL_TOKEN: &str = "GAUNTLET_CONTROL_TOKEN";
 
 /// One counterpart as the grader starts it.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +45,9 @@ pub struct CounterpartSpec {
     pub pids: i64,
     /// Extra environment of the service (and of the checks' `{{env.NAME}}`).
     pub service_env: BTreeMap<String, String>,
+    /// Names of the lab's `[service] secrets` this counterpart gets too, with the run's values (`container`
+    /// only): a model upstream must know the per-run API key the service is given.
+    pub secrets: Vec<String>,
 }
 
 /// A topic a `kafka` counterpart must have before the service starts.
@@ -65,6 +72,7 @@ pub(super) struct RawCounterpart {
     pids: Option<Spanned<i64>>,
     #[serde(default)]
     service_env: BTreeMap<Spanned<String>, String>,
+    secrets: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -238,6 +246,27 @@ pub(super) fn resolve(
             Some(v) => *v.get_ref(),
             None => 1.0,
         };
+        let secrets = match (kind, c.secrets) {
+            (CounterpartKind::Kafka, Some(s)) => {
+                report(s.span().start, format!("[[counterpart]] `{name}`: a `kafka` counterpart is configured by Gauntlet; leave out `secrets`"));
+                Vec::new()
+            }
+            (_, Some(s)) => {
+                let at = s.span().start;
+                let names = s.into_inner();
+                for unknown in names.iter().filter(|n| !reserved.secrets.contains(n)) {
+                    report(at, format!("[[counterpart]] `{name}`: secret `{unknown}` is not one of the lab's [service] secrets"));
+                }
+                names
+            }
+            (_, None) => Vec::new(),
+        };
+        if env.contains_key(CONTROL_TOKEN) || secrets.iter().any(|s| s == CONTROL_TOKEN) {
+            report(
+                c.name.span().start,
+                format!("[[counterpart]] `{name}`: {CONTROL_TOKEN} is Gauntlet's to set"),
+            );
+        }
         let mut own_env = BTreeMap::new();
         for (key, value) in c.service_env {
             let at = key.span().start;
@@ -274,6 +303,7 @@ pub(super) fn resolve(
             cpus,
             pids,
             service_env: own_env,
+            secrets,
         });
     }
     specs
@@ -524,6 +554,33 @@ mod tests {
              topics = [ { name = \"t\" } ]\n",
             7,
             "only a `kafka` counterpart has `topics`",
+        );
+    }
+
+    #[test]
+    fn a_container_may_share_the_labs_secrets_but_not_set_its_control_token() {
+        let (specs, found) = parse(
+            "[[counterpart]]\nname = \"m\"\nkind = \"container\"\nimage = \"x\"\ncommand = []\nport = 1\n\
+             secrets = [\"JWT_SECRET\"]\n",
+        );
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(specs[0].secrets, vec!["JWT_SECRET".to_string()]);
+        one_problem(
+            "[[counterpart]]\nname = \"m\"\nkind = \"container\"\nimage = \"x\"\ncommand = []\nport = 1\n\
+             secrets = [\"API_KEY\"]\n",
+            6,
+            "secret `API_KEY` is not one of the lab's [service] secrets",
+        );
+        one_problem(
+            "[[counterpart]]\nname = \"k\"\nkind = \"kafka\"\nsecrets = [\"JWT_SECRET\"]\n",
+            4,
+            "leave out `secrets`",
+        );
+        one_problem(
+            "[[counterpart]]\nname = \"m\"\nkind = \"container\"\nimage = \"x\"\ncommand = []\nport = 1\n\
+             env = { GAUNTLET_CONTROL_TOKEN = \"mine\" }\n",
+            2,
+            "GAUNTLET_CONTROL_TOKEN is Gauntlet's to set",
         );
     }
 

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 pub use course::{Course, Pillar};
 pub use lab::{CounterpartSpec, Lab, Limits, ReportPath, RunAs, ServiceSpec, Timeouts, TopicSpec};
-pub use lab_counterpart::{KAFKA_BOOTSTRAP, KAFKA_PORT};
+pub use lab_counterpart::{CONTROL_TOKEN, KAFKA_BOOTSTRAP, KAFKA_PORT};
 pub use module::Module;
 
 use crate::diagnostics::Diagnostic;

@@ -8,8 +8,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use super::secrets::RunSecrets;
 use crate::checks::{CounterpartInfo, CounterpartKind};
-use crate::curriculum::{CounterpartSpec, Lab};
+use crate::curriculum::{CounterpartSpec, Lab, CONTROL_TOKEN};
 use crate::kafka::{AdminError, KafkaTarget};
 use crate::sandbox::{
     broker_run, missing_broker_hint, Addressing, CounterpartError, CounterpartLaunch, ImageId,
@@ -26,6 +27,25 @@ pub struct Started {
     pub running: RunningCounterpart,
     /// Where the grader reaches it (its fixed address on the run network when it has one).
     pub addr: SocketAddr,
+    /// Its `GAUNTLET_CONTROL_TOKEN` (`container` counterparts only).
+    pub control_token: Option<String>,
+}
+
+/// The run's seed and the key its secrets are derived under: a counterpart gets the secrets it names and a control
+/// token of its own, both of this run.
+#[derive(Clone, Copy)]
+pub struct RunKeys<'a> {
+    pub seed: u64,
+    pub secrets: &'a RunSecrets,
+}
+
+impl RunKeys<'_> {
+    /// The control token of counterpart `name` in this run: derived, so a re-grade with the same seed on the same
+    /// server gets the same one, and nobody without the server's key can compute it.
+    fn control_token(&self, name: &str) -> String {
+        self.secrets
+            .derive(self.seed, &format!("{CONTROL_TOKEN} of counterpart {name}"))
+    }
 }
 
 impl Started {
@@ -36,6 +56,7 @@ impl Started {
             kind: self.spec.kind,
             port: self.spec.port,
             addr: self.addr,
+            control_token: self.control_token.clone(),
         }
     }
 }
@@ -101,6 +122,7 @@ pub async fn start_with_service(
     lab: &Lab,
     image: &ImageId,
     spec: &StartSpec,
+    keys: RunKeys<'_>,
     slot: &mut Vec<Started>,
 ) -> Result<Running, StartFailure> {
     if lab.counterparts.is_empty() {
@@ -109,7 +131,7 @@ pub async fn start_with_service(
             .await
             .map_err(StartFailure::Service);
     }
-    start_counterparts(sandbox, run, lab, slot)
+    start_counterparts(sandbox, run, lab, keys, slot)
         .await
         .map_err(StartFailure::Counterparts)?;
     sandbox
@@ -123,6 +145,7 @@ async fn start_counterparts(
     sandbox: &Sandbox,
     run: &RunLabel,
     lab: &Lab,
+    keys: RunKeys<'_>,
     slot: &mut Vec<Started>,
 ) -> Result<(), PrepareError> {
     let network = sandbox.create_run_network(run, Addressing::Pinned).await?;
@@ -130,7 +153,9 @@ async fn start_counterparts(
     let started = Instant::now();
     for (index, spec) in lab.counterparts.iter().enumerate() {
         let ip = network.fixed_address(index).ok_or(SandboxError::NoSubnet)?;
-        let launch = launch(sandbox, spec, ip);
+        let control_token =
+            (spec.kind == CounterpartKind::Container).then(|| keys.control_token(&spec.name));
+        let launch = launch(sandbox, spec, ip, keys, control_token.as_deref());
         let mut running = sandbox.start_counterpart(run, &launch).await?;
         let left = deadline.saturating_sub(started.elapsed());
         let addr = sandbox.wait_counterpart(&mut running, left).await;
@@ -141,6 +166,7 @@ async fn start_counterparts(
                     spec: spec.clone(),
                     addr: std::net::SocketAddr::new(ip, spec.port),
                     running,
+                    control_token,
                 });
                 return Err(e.into());
             }
@@ -149,6 +175,7 @@ async fn start_counterparts(
             spec: spec.clone(),
             running: running.clone(),
             addr,
+            control_token,
         });
         if spec.kind == CounterpartKind::Kafka {
             let left = deadline.saturating_sub(started.elapsed());
@@ -184,8 +211,14 @@ async fn prepare_broker(
 }
 
 /// How the sandbox starts `spec` at `ip`: a broker from the operator's image, advertising `ip`; any other
-/// container as the lab says.
-fn launch(sandbox: &Sandbox, spec: &CounterpartSpec, ip: std::net::IpAddr) -> CounterpartLaunch {
+/// container as the lab says, with the run's secrets it names and its control token.
+fn launch(
+    sandbox: &Sandbox,
+    spec: &CounterpartSpec,
+    ip: std::net::IpAddr,
+    keys: RunKeys<'_>,
+    control_token: Option<&str>,
+) -> CounterpartLaunch {
     let (image, command, env, working_dir, missing_hint) = match spec.kind {
         CounterpartKind::Kafka => {
             let image = sandbox.kafka_image().to_string();
@@ -199,9 +232,15 @@ fn launch(sandbox: &Sandbox, spec: &CounterpartSpec, ip: std::net::IpAddr) -> Co
             spec.env
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
+                .chain(
+                    spec.secrets
+                        .iter()
+                        .map(|name| (name.clone(), keys.secrets.derive(keys.seed, name))),
+                )
+                .chain(control_token.map(|t| (CONTROL_TOKEN.to_string(), t.to_string())))
                 .collect(),
             None,
-            "build or load it into this Docker engine; Gauntlet never pulls images".to_string(),
+            missing_container_hint(spec.image.as_deref().unwrap_or_default()),
         ),
     };
     CounterpartLaunch {
@@ -216,6 +255,17 @@ fn launch(sandbox: &Sandbox, spec: &CounterpartSpec, ip: std::net::IpAddr) -> Co
         nano_cpus: (spec.cpus * 1e9) as i64,
         pids_limit: spec.pids,
         missing_hint,
+    }
+}
+
+/// What to tell the operator when a `container` counterpart's image is not on this machine: Gauntlet's own are
+/// built from this repository.
+fn missing_container_hint(image: &str) -> String {
+    if image.starts_with("gauntlet/counterparts:") {
+        "run scripts/build-counterparts on this grading host (docs/operations.md); Gauntlet never pulls images"
+            .to_string()
+    } else {
+        "build or load it into this Docker engine; Gauntlet never pulls images".to_string()
     }
 }
 

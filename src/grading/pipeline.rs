@@ -264,6 +264,10 @@ async fn stages(
         &job.lab,
         &image,
         &spec,
+        super::counterparts::RunKeys {
+            seed: job.seed,
+            secrets: &job.secrets,
+        },
         counterparts,
     )
     .await;

@@ -302,7 +302,8 @@ async fn try_one(
     mutant: &Mutant,
     seed: u64,
 ) -> Result<Trial, ProveError> {
-    let mut env = service_env(lab, seed, &RunSecrets::ephemeral());
+    let secrets = RunSecrets::ephemeral();
+    let mut env = service_env(lab, seed, &secrets);
     env.extend(mutant.env.clone());
     let spec = start_spec(lab, &env);
     let mut counterparts = Vec::new();
@@ -312,6 +313,10 @@ async fn try_one(
         lab,
         image,
         &spec,
+        super::counterparts::RunKeys {
+            seed,
+            secrets: &secrets,
+        },
         &mut counterparts,
     )
     .await;

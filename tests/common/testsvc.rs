@@ -42,7 +42,7 @@ fn build() -> PathBuf {
 }
 
 /// The Docker context of a bundled lab's reference service, written by `scripts/build-references` once per
-/// test process (the script itself also takes a lock, so test processes running side by side never write the
+/// test process (with the image of Gauntlet's own counterparts, `scripts/build-counterparts`) (the script itself also takes a lock, so test processes running side by side never write the
 /// same file at once).
 #[allow(dead_code)]
 pub fn reference(lab: &str) -> PathBuf {
@@ -55,6 +55,12 @@ pub fn reference(lab: &str) -> PathBuf {
             .status()
             .expect("bash can run scripts/build-references");
         assert!(status.success(), "scripts/build-references failed");
+        // Weeks 11 and 12 run Gauntlet's own counterparts beside the reference.
+        let status = Command::new("bash")
+            .arg(root.join("scripts/build-counterparts"))
+            .status()
+            .expect("bash can run scripts/build-counterparts");
+        assert!(status.success(), "scripts/build-counterparts failed");
     });
     root.join("target").join("references").join(lab)
 }
