@@ -20,6 +20,8 @@
 //!   `kafka_conn.rs`, `kafka_murmur.rs`: the Kafka client).
 //! - `outbox.rs`, `relay.rs`: the w08 transactional outbox of the notes and the relay that publishes it to
 //!   Kafka, on with `GAUNTLET_LAB=w08-outbox` and `KAFKA_BOOTSTRAP_SERVERS`.
+//! - `triage.rs`, `triage_model.rs`, `llm_client.rs`: the w12 typed LLM endpoint (cache, single-flight,
+//!   retries, usage report) over the model upstream at `LLM_BASE_URL`, on with `GAUNTLET_LAB=w12-llm`.
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
 mod accounts;
@@ -38,6 +40,7 @@ mod kafka_producer;
 mod kafka_records;
 mod kafka_types;
 mod lifecycle;
+mod llm_client;
 mod manifests;
 mod notes;
 mod openapi;
@@ -47,6 +50,8 @@ mod races;
 mod relay;
 mod routes;
 mod selftest;
+mod triage;
+mod triage_model;
 
 use std::net::TcpListener;
 

@@ -40,6 +40,11 @@
 //!   `v2-answered`, `problem-plain-json`, `problem-no-pointers`, `problem-status-wrong`, `location-unversioned`,
 //!   `bad-limit-500`, `unlimited-title`, with the near misses
 //!   `problem-type-uri`, `openapi-full-paths`, `pointer-fragment` and `v1-only`.
+//!   For w12 (`GAUNTLET_LAB=w12-llm`, `triage.rs` and `triage_model.rs`: `POST /v1/triage`, `GET /v1/usage`):
+//!   `llm-no-validation`, `llm-no-cache`, `llm-no-single-flight`, `llm-cache-failures`, `llm-cost-counts-cache`,
+//!   `llm-ignores-model`, `llm-pass-invalid`, `llm-no-retry`, `llm-no-backoff`, `llm-ignore-retry-after`,
+//!   `llm-hang`, `llm-key-echoed`, with the near misses `llm-cache-by-digest`, `llm-fixed-backoff` and
+//!   `llm-no-repair`.
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
@@ -117,6 +122,11 @@ fn route(req: &Request) -> Response {
     }
     if crate::contract::enabled() {
         if let Some(response) = crate::contract::route(req) {
+            return response;
+        }
+    }
+    if crate::triage::enabled() {
+        if let Some(response) = crate::triage::route(req) {
             return response;
         }
     }
