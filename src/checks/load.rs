@@ -17,6 +17,7 @@ use super::http::parse::{self as http_parse, RawStep};
 use super::image::parse::{self as image_parse, RawImage};
 use super::include::{self, IncludeDecl, RawInclude};
 use super::lifecycle::parse::{self as lifecycle_parse, RawLifecycle};
+use super::llm::parse::{self as llm_parse, RawLlm};
 use super::load_kind::parse::{self as load_parse, RawLoad};
 use super::manifests::parse::{self as manifests_parse, RawManifests};
 use super::openapi::parse::{self as openapi_parse, RawOpenApi};
@@ -111,6 +112,8 @@ struct RawCheck {
     manifests: Option<Spanned<RawManifests>>,
     /// The broker and steps of an `events` check.
     events: Option<Spanned<RawEvents>>,
+    /// The scenario of an `llm` check.
+    llm: Option<Spanned<RawLlm>>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -367,12 +370,16 @@ fn check_def(
     {
         problems.push(src.at(e.span().start, "[check.events] belongs to `events` checks"));
     }
+    if let Some(l) = raw.llm.as_ref().filter(|_| raw.kind.get_ref() != "llm") {
+        problems.push(src.at(l.span().start, "[check.llm] belongs to `llm` checks"));
+    }
     /// The kinds this loader knows, for the unknown-kind message and the checks below.
-    const KINDS: [&str; 9] = [
+    const KINDS: [&str; 10] = [
         "events",
         "http",
         "image",
         "lifecycle",
+        "llm",
         "load",
         "manifests",
         "openapi",
@@ -411,6 +418,7 @@ fn check_def(
             .map(CheckKind::Manifests),
         "events" => events_parse::check(src, start, raw.events, has_steps, problems)
             .map(|c| CheckKind::Events(Box::new(c))),
+        "llm" => llm_parse::check(src, start, raw.llm, has_steps, problems).map(CheckKind::Llm),
         other => {
             problems.push(src.at(
                 raw.kind.span().start,

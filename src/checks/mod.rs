@@ -30,6 +30,8 @@
 //!   and a consumer group's offsets read back), through [`crate::kafka`];
 //! - `manifests/`: the `manifests` kind (the learner's Kubernetes YAML, typed, against one policy rule per
 //!   check);
+//! - `llm/`: the `llm` kind (a service wrapping a language model, judged through the lab's model upstream
+//!   counterpart: answers, cache, retries, deadlines and the usage report against the model's ledger);
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 pub mod counterpart;
@@ -42,6 +44,7 @@ mod include;
 pub mod instance;
 mod judged;
 pub mod lifecycle;
+pub mod llm;
 mod load;
 pub mod load_kind;
 pub mod manifests;
@@ -67,6 +70,7 @@ pub use instance::{
     BoxFuture, Exit, Instance, InstanceData, InstanceError, InstanceSpec, RestartMode, Signal,
 };
 pub use lifecycle::LifecycleCheck;
+pub use llm::LlmCheck;
 pub use load_kind::{Limits, LoadCheck, LoadStop};
 pub use manifests::ManifestsCheck;
 pub use openapi::OpenApiCheck;
@@ -120,6 +124,8 @@ pub enum CheckKind {
     Manifests(ManifestsCheck),
     /// Boxed: steps with records, requests and expectations. Records through the lab's broker and the service.
     Events(Box<EventsCheck>),
+    /// A scenario against a service that calls the lab's model upstream counterpart.
+    Llm(LlmCheck),
 }
 
 impl CheckKind {
@@ -135,6 +141,7 @@ impl CheckKind {
             CheckKind::Image(_) => "image",
             CheckKind::Manifests(_) => "manifests",
             CheckKind::Events(_) => "events",
+            CheckKind::Llm(_) => "llm",
         }
     }
 }

@@ -13,6 +13,7 @@ use super::http::{self, HttpScenario, StepError};
 use super::image;
 use super::judged::Judged;
 use super::lifecycle;
+use super::llm;
 use super::load_kind;
 use super::manifests::{self, ManifestsCheck, ManifestsError};
 use super::openapi::{self, OpenApiCheck, OpenApiError};
@@ -127,6 +128,10 @@ async fn run_check(
             let run = events::run(c, ctx, target, rand, rng, def.timeout);
             return run_judged(def, run).await;
         }
+        CheckKind::Llm(c) => {
+            let marker = format!("gx-{}", rand_for(ctx.seed, &def.id));
+            return run_judged(def, llm::run(c, ctx, target, marker)).await;
+        }
         CheckKind::Http(_)
         | CheckKind::Security(_)
         | CheckKind::OpenApi(_)
@@ -153,7 +158,8 @@ async fn run_check(
             | CheckKind::Lifecycle(_)
             | CheckKind::Swap(_)
             | CheckKind::Image(_)
-            | CheckKind::Events(_) => Ended::Broken(String::new()),
+            | CheckKind::Events(_)
+            | CheckKind::Llm(_) => Ended::Broken(String::new()),
         }
     };
     let result = tokio::time::timeout(def.timeout + GRACE, run).await;
