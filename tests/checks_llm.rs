@@ -184,7 +184,7 @@ async fn run(pair: &Pair, ids: &[&str], upstream: Option<SocketAddr>) -> Vec<Che
 async fn the_reference_passes_every_llm_check() {
     let pair = start("");
     let outcomes = run(&pair, &[], Some(pair.upstream)).await;
-    assert_eq!(outcomes.len(), 11);
+    assert_eq!(outcomes.len(), 12);
     for o in &outcomes {
         assert_eq!(
             o.verdict,
@@ -198,7 +198,7 @@ async fn the_reference_passes_every_llm_check() {
 }
 
 /// Each defect, the checks run (traffic first where the judged check needs some), and the one that must fail.
-const DEFECTS: [(&str, &[&str], &str); 11] = [
+const DEFECTS: [(&str, &[&str], &str); 12] = [
     (
         "llm-ignores-model",
         &["triage-typed-answer"],
@@ -248,6 +248,11 @@ const DEFECTS: [(&str, &[&str], &str); 11] = [
         "llm-key-echoed",
         &["triage-key-never-echoed"],
         "triage-key-never-echoed",
+    ),
+    (
+        "llm-no-embed-cache",
+        &["embeddings-cached"],
+        "embeddings-cached",
     ),
     (
         "llm-cost-counts-cache",

@@ -27,7 +27,10 @@ pub enum CallError {
 fn split_base(base: &str) -> Option<(String, String)> {
     let rest = base.strip_prefix("http://")?;
     let (host, prefix) = match rest.split_once('/') {
-        Some((h, p)) => (h.to_string(), format!("/{}", p.trim_end_matches('/'))),
+        Some((h, p)) => match p.trim_end_matches('/') {
+            "" => (h.to_string(), String::new()),
+            p => (h.to_string(), format!("/{p}")),
+        },
         None => (rest.to_string(), String::new()),
     };
     let host = if host.contains(':') {

@@ -20,7 +20,7 @@
 //!   `kafka_conn.rs`, `kafka_murmur.rs`: the Kafka client).
 //! - `outbox.rs`, `relay.rs`: the w08 transactional outbox of the notes and the relay that publishes it to
 //!   Kafka, on with `GAUNTLET_LAB=w08-outbox` and `KAFKA_BOOTSTRAP_SERVERS`.
-//! - `triage.rs`, `triage_model.rs`, `llm_client.rs`: the w12 typed LLM endpoint (cache, single-flight,
+//! - `triage.rs`, `triage_model.rs`, `embed.rs`, `llm_client.rs`: the w12 typed LLM endpoint (cache, single-flight,
 //!   retries, usage report) over the model upstream at `LLM_BASE_URL`, on with `GAUNTLET_LAB=w12-llm`.
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
@@ -29,6 +29,7 @@ mod auth;
 mod consumer;
 mod contract;
 mod deploy;
+mod embed;
 mod etag;
 mod hostile;
 mod http;

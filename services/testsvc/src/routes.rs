@@ -40,8 +40,8 @@
 //!   `v2-answered`, `problem-plain-json`, `problem-no-pointers`, `problem-status-wrong`, `location-unversioned`,
 //!   `bad-limit-500`, `unlimited-title`, with the near misses
 //!   `problem-type-uri`, `openapi-full-paths`, `pointer-fragment` and `v1-only`.
-//!   For w12 (`GAUNTLET_LAB=w12-llm`, `triage.rs` and `triage_model.rs`: `POST /v1/triage`, `GET /v1/usage`):
-//!   `llm-no-validation`, `llm-no-cache`, `llm-no-single-flight`, `llm-cache-failures`, `llm-cost-counts-cache`,
+//!   For w12 (`GAUNTLET_LAB=w12-llm`, `triage.rs`, `triage_model.rs`, `embed.rs`: `POST /v1/triage`,
+//!   `POST /v1/embed`, `GET /v1/usage`): `llm-no-embed-cache`, `llm-no-validation`, `llm-no-cache`, `llm-no-single-flight`, `llm-cache-failures`, `llm-cost-counts-cache`,
 //!   `llm-ignores-model`, `llm-pass-invalid`, `llm-no-retry`, `llm-no-backoff`, `llm-ignore-retry-after`,
 //!   `llm-hang`, `llm-key-echoed`, with the near misses `llm-cache-by-digest`, `llm-fixed-backoff` and
 //!   `llm-no-repair`.

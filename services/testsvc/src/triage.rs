@@ -1,7 +1,7 @@
 //! The w12 reference (`GAUNTLET_LAB=w12-llm`): `POST /v1/triage` behind a validated input, a cache with
 //! single-flight (one upstream call per trimmed text, even for concurrent duplicates), and `GET /v1/usage`, the
 //! token and cost report that must equal the model's ledger. The model calls, retries and output validation are
-//! in `triage_model.rs`.
+//! in `triage_model.rs`; `POST /v1/embed` in `embed.rs`.
 //!
 //! Defects: `llm-no-validation` (empty and over-long texts go to the model), `llm-no-cache`,
 //! `llm-no-single-flight` (concurrent duplicates each call the model), `llm-cache-failures` (an error is cached
@@ -28,6 +28,7 @@ pub fn route(req: &Request) -> Option<Response> {
     match (req.method.as_str(), req.path.as_str()) {
         ("POST", "/v1/triage") => Some(triage(req)),
         ("GET", "/v1/usage") => Some(usage()),
+        ("POST", "/v1/embed") => Some(crate::embed::embed(req)),
         _ => None,
     }
 }
@@ -90,7 +91,7 @@ pub fn problem(status: u16, title: &str, detail: &str) -> Response {
 }
 
 /// The trimmed text of a valid request, or the problem to answer.
-fn text_of(req: &Request) -> Result<String, Response> {
+pub fn text_of(req: &Request) -> Result<String, Response> {
     let body = std::str::from_utf8(&req.body).ok().and_then(json::parse);
     let Some(Json::Obj(_)) = &body else {
         return Err(problem(

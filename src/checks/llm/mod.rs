@@ -9,7 +9,7 @@
 //! - `probe.rs`: what every scenario shares (the service client, the transcript, failures);
 //! - `answers.rs`: answers, input and output validation, the cache, single-flight, the key;
 //! - `faults.rs`: failures not cached, retries after 429 and 5xx, a slow upstream;
-//! - `usage.rs`: the service's usage report against the ledger.
+//! - `usage.rs`: the embeddings cache, and the service's usage report against the ledger.
 
 mod answers;
 mod faults;
@@ -32,6 +32,8 @@ pub struct LlmCheck {
     pub path: String,
     /// The service's usage report (`GET`).
     pub usage_path: String,
+    /// The service's embeddings endpoint (`POST`, `{"text": ...}`).
+    pub embed_path: String,
 }
 
 /// The behaviours a check can judge, one per check.
@@ -47,11 +49,12 @@ pub enum Scenario {
     Retries5xx,
     SlowUpstreamBounded,
     KeyNeverEchoed,
+    EmbeddingsCached,
     UsageMatchesLedger,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 11] = [
+    pub const ALL: [Scenario; 12] = [
         Scenario::TypedAnswer,
         Scenario::RejectsInvalidInput,
         Scenario::InvalidOutputNeverReturned,
@@ -62,6 +65,7 @@ impl Scenario {
         Scenario::Retries5xx,
         Scenario::SlowUpstreamBounded,
         Scenario::KeyNeverEchoed,
+        Scenario::EmbeddingsCached,
         Scenario::UsageMatchesLedger,
     ];
 
@@ -77,6 +81,7 @@ impl Scenario {
             Scenario::Retries5xx => "retries-5xx",
             Scenario::SlowUpstreamBounded => "slow-upstream-bounded",
             Scenario::KeyNeverEchoed => "key-never-echoed",
+            Scenario::EmbeddingsCached => "embeddings-cached",
             Scenario::UsageMatchesLedger => "usage-matches-ledger",
         }
     }
@@ -109,6 +114,7 @@ pub(super) async fn run(
         Scenario::Retries429 => faults::retries_429(&mut probe).await,
         Scenario::Retries5xx => faults::retries_5xx(&mut probe).await,
         Scenario::SlowUpstreamBounded => faults::slow_upstream(&mut probe).await,
+        Scenario::EmbeddingsCached => usage::embeddings_cached(&mut probe).await,
         Scenario::UsageMatchesLedger => usage::matches_ledger(&mut probe).await,
     };
     // Whatever the scenario armed is disarmed, so the next check meets a healthy model.

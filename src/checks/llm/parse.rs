@@ -6,6 +6,7 @@
 //! upstream = "llm"                      # the model-upstream counterpart's name; default "llm"
 //! path = "/v1/triage"                   # the typed endpoint; default "/v1/triage"
 //! usage_path = "/v1/usage"              # the usage report; default "/v1/usage"
+//! embed_path = "/v1/embed"              # the embeddings endpoint; default "/v1/embed"
 //! ```
 
 use serde::Deserialize;
@@ -22,6 +23,7 @@ pub(in crate::checks) struct RawLlm {
     upstream: Option<Spanned<String>>,
     path: Option<Spanned<String>>,
     usage_path: Option<Spanned<String>>,
+    embed_path: Option<Spanned<String>>,
 }
 
 /// A path the check joins to the service's URL: one leading `/`, no query, no spaces.
@@ -100,11 +102,13 @@ pub(in crate::checks) fn check(
     };
     let path_ = path(src, raw.path, "/v1/triage", problems);
     let usage_path = path(src, raw.usage_path, "/v1/usage", problems);
+    let embed_path = path(src, raw.embed_path, "/v1/embed", problems);
     (problems.len() == before).then_some(LlmCheck {
         scenario: scenario?,
         upstream,
         path: path_,
         usage_path,
+        embed_path,
     })
 }
 

@@ -55,6 +55,7 @@ pub(super) struct Probe {
     target: url::Url,
     pub path: String,
     pub usage_path: String,
+    pub embed_path: String,
     pub upstream: Upstream,
     /// In every message this check sends; faults and ledger reads are keyed to it.
     pub marker: String,
@@ -103,6 +104,7 @@ impl Probe {
                 .unwrap_or_else(|| target.base_url.clone()),
             path: check.path.clone(),
             usage_path: check.usage_path.clone(),
+            embed_path: check.embed_path.clone(),
             marker,
             key,
             model: ctx.env.get("LLM_MODEL").cloned().unwrap_or_default(),
