@@ -79,7 +79,7 @@ fn main() {
         Ok(addr) => eprintln!("testsvc: listening on {addr}"),
         Err(_) => eprintln!("testsvc: listening on {bind}:{port}"),
     }
-    lifecycle::after_listen();
+    lifecycle::after_listen(&listener);
     consumer::start();
     relay::start();
     http::serve(listener, routes::handle);

@@ -29,9 +29,11 @@
 //!   on notes with a body that is not a JSON object or has a field of the wrong type (500), and
 //!   `no-validation` accepts bodies past the documented limits.
 //!   For w05 (`lifecycle.rs`): `/readyz` and `/work?ms=N`, with `ready-always`, `ready-on-sigterm`,
-//!   `drop-in-flight`, `exit-nonzero`, `ignore-sigterm`, `fixed-port`; for w03 also `save-on-shutdown`.
+//!   `drop-in-flight`, `exit-nonzero`, `ignore-sigterm`, `fixed-port`; for w03 also `save-on-shutdown`; with the
+//!   near misses `ready-late`, `refuse-new-on-sigterm` and `linger-after-drain`.
 //!   For w06's `manifests` kind (`GET /manifests`, `manifests.rs`): `no-manifests` (404), `manifests-text`
-//!   (served as text/plain), and one `manifests-*` switch per policy rule, each listed in `manifests::EDITS`.
+//!   (served as text/plain), and one `manifests-*` switch per policy rule, each listed in `manifests::EDITS`;
+//!   the near miss `manifests-alternate`.
 //!   For w08 (`GAUNTLET_LAB=w08-outbox` with `KAFKA_BOOTSTRAP_SERVERS`: the notes' outbox and its relay,
 //!   `outbox.rs` and `relay.rs`, and `GET /outbox`): `publish-in-handler`, `publish-before-commit`,
 //!   `new-id-on-retry`, `wrong-key`, `publishes-rejected`, `noop-publishes`, `out-of-order`, `outbox-in-memory`,
