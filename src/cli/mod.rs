@@ -74,7 +74,7 @@ pub enum Command {
         /// The lab's id, as in its URL (e.g. w01-health)
         #[arg(long)]
         lab: String,
-        /// The project folder [default: .]
+        /// The project folder
         #[arg(default_value = ".")]
         dir: PathBuf,
         #[command(flatten)]
