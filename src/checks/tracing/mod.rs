@@ -184,6 +184,9 @@ pub(super) async fn run(
         info.addr
     );
     for phase in phases {
+        if let Err(e) = receiver.clear().await {
+            return Judged::broken(format!("{detail}\nclearing the receiver: {e}"));
+        }
         let sent =
             match traffic::send(phase, check, &client, target, &vars, &mut rng, deadline).await {
                 Ok(sent) => sent,

@@ -60,9 +60,9 @@ pub(super) struct Snapshot {
 /// The receiver could not be read: a platform fault, never the learner's.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum ReceiverError {
-    #[error("GET /_gauntlet/spans: {0}")]
+    #[error("/_gauntlet/spans: {0}")]
     Request(#[from] reqwest::Error),
-    #[error("GET /_gauntlet/spans answered {0}")]
+    #[error("/_gauntlet/spans answered {0}")]
     Status(reqwest::StatusCode),
 }
 
@@ -80,6 +80,21 @@ impl<'a> Receiver<'a> {
             base: format!("http://{addr}"),
             token,
         }
+    }
+
+    /// Forgets every span kept so far: what earlier checks (or a load test) left must not fill the receiver.
+    pub async fn clear(&self) -> Result<(), ReceiverError> {
+        let res = self
+            .client
+            .delete(format!("{}/_gauntlet/spans", self.base))
+            .bearer_auth(self.token)
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            return Err(ReceiverError::Status(res.status()));
+        }
+        Ok(())
     }
 
     /// The spans that started at or after `since` (Unix nanoseconds).
