@@ -222,3 +222,77 @@ fn request(raw: RawRequest, p: &mut impl FnMut(usize, String)) -> TracedRequest 
         route: raw.route.map(Spanned::into_inner),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::checks::{CheckKind, CheckSuite};
+
+    const HEAD: &str = "[[check]]\nid = \"t\"\nkind = \"tracing\"\ntitle = \"T\"\npillar = \"performance\"\ntimeout_secs = 15\n\n";
+
+    fn parse(body: &str) -> Result<CheckSuite, Vec<crate::diagnostics::Diagnostic>> {
+        CheckSuite::parse_file(
+            Path::new("checks/t.toml"),
+            &format!("{HEAD}{body}"),
+            &["performance".to_string()],
+        )
+    }
+
+    /// The one problem `body` has: its line and message.
+    fn problem(body: &str) -> (usize, String) {
+        let found = parse(body).expect_err("a problem");
+        assert_eq!(found.len(), 1, "{found:?}");
+        (found[0].line.unwrap_or(0), found[0].message.clone())
+    }
+
+    #[test]
+    fn a_check_with_rules_and_requests_parses() {
+        let suite = parse(
+            "[check.tracing]\ncounterpart = \"otel\"\nrules = [\"service-name\", \"continues-trace\"]\n\
+             service_name = \"{{env.OTEL_SERVICE_NAME}}\"\n\n[[check.tracing.request]]\nmethod = \"post\"\n\
+             path = \"/v1/notes\"\nbody = '{\"title\": \"t\"}'\nroute = \"/v1/notes\"\n",
+        )
+        .expect("valid");
+        let CheckKind::Tracing(check) = &suite.checks[0].kind else {
+            panic!("a tracing check")
+        };
+        assert_eq!(
+            check.rules,
+            vec![super::Rule::ContinuesTrace, super::Rule::ServiceName]
+        );
+        assert_eq!(check.requests[0].method, "POST");
+        assert_eq!(check.wait.as_secs(), 8);
+    }
+
+    #[test]
+    fn mistakes_are_reported_at_their_line() {
+        let req = "\n[[check.tracing.request]]\npath = \"/v1/notes\"\n";
+        let (line, msg) = problem(&format!(
+            "[check.tracing]\ncounterpart = \"otel\"\nrules = [\"continues\"]\n{req}"
+        ));
+        assert_eq!(line, 10);
+        assert!(msg.contains("unknown tracing rule `continues`"), "{msg}");
+        let (line, msg) = problem(&format!(
+            "[check.tracing]\ncounterpart = \"otel\"\nrules = [\"service-name\"]\n{req}"
+        ));
+        assert!((8..=9).contains(&line), "{line}");
+        assert!(msg.contains("needs `service_name`"), "{msg}");
+        let (line, msg) = problem(&format!(
+            "[check.tracing]\ncounterpart = \"otel\"\nrules = [\"server-kind\"]\nwait_secs = 14\n{req}"
+        ));
+        assert_eq!(line, 11);
+        assert!(msg.contains("`timeout_secs` of at least 16"), "{msg}");
+        let (line, msg) = problem(
+            "[check.tracing]\ncounterpart = \"otel\"\nrules = [\"server-kind\"]\n\n[[check.tracing.request]]\npath = \"v1\"\n",
+        );
+        assert_eq!(line, 13);
+        assert!(msg.contains("starts with `/`"), "{msg}");
+        let (_, msg) =
+            problem("[check.tracing]\ncounterpart = \"otel\"\nrules = [\"server-kind\"]\n");
+        assert!(
+            msg.contains("at least one [[check.tracing.request]]"),
+            "{msg}"
+        );
+    }
+}
