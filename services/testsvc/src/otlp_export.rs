@@ -1,5 +1,6 @@
 //! The w11 span exporter (`tracing.rs` makes the spans): a queue drained by a background thread every 200 ms (or
-//! sooner when 256 spans wait), each batch sent as one OTLP/JSON `POST {OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces`
+//! sooner when 256 spans wait), each batch sent as one OTLP/JSON (protobuf with the near miss `trace-protobuf`,
+//! `otlp_proto.rs`) `POST {OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces`
 //! over a hand-written HTTP/1.1 client; `flush` sends what waits at once (on SIGTERM, before the exit). A request
 //! is never slowed by the collector: handlers only push to the queue.
 
@@ -81,8 +82,16 @@ fn send(e: &Exporter, batch: Vec<SpanData>) {
     let Some(endpoint) = crate::tracing::endpoint() else {
         return;
     };
-    let body = encode(&crate::tracing::service_name(), &batch);
-    if let Err(err) = post(&endpoint, &body) {
+    let service = crate::tracing::service_name();
+    let (body, content_type) = if crate::routes::variant("trace-protobuf") {
+        (
+            crate::otlp_proto::encode(&service, &batch),
+            "application/x-protobuf",
+        )
+    } else {
+        (encode(&service, &batch).into_bytes(), "application/json")
+    };
+    if let Err(err) = post(&endpoint, &body, content_type) {
         eprintln!("testsvc: exporting {} spans failed: {err}", batch.len());
     }
 }
@@ -126,7 +135,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// POSTs `body` to `<endpoint>/v1/traces` (`http://host:port[/base]`) and reads the status.
-fn post(endpoint: &str, body: &str) -> std::io::Result<()> {
+fn post(endpoint: &str, body: &[u8], content_type: &str) -> std::io::Result<()> {
     let rest = endpoint
         .trim_end_matches('/')
         .strip_prefix("http://")
@@ -149,11 +158,11 @@ fn post(endpoint: &str, body: &str) -> std::io::Result<()> {
         format!("/{base}/v1/traces")
     };
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes())?;
-    stream.write_all(body.as_bytes())?;
+    stream.write_all(body)?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer)?;
     let status = answer.split(' ').nth(1).unwrap_or("");

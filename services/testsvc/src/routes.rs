@@ -43,7 +43,8 @@
 //!   For w11 (`GAUNTLET_LAB=w11-observability` with `OTEL_EXPORTER_OTLP_ENDPOINT`: a server span per request
 //!   exported in OTLP/JSON, `tracing.rs` and `otlp_export.rs`): `trace-drop-parent`, `trace-wrong-parent`,
 //!   `trace-fixed-service-name`, `trace-no-http-attrs`, `trace-client-kind`, `trace-reuse-trace`,
-//!   `trace-accept-invalid`, with the near misses `trace-old-attributes` and `trace-child-spans`.
+//!   `trace-accept-invalid`, with the near misses `trace-old-attributes`, `trace-child-spans` and
+//!   `trace-protobuf`.
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check

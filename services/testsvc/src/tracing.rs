@@ -9,8 +9,9 @@
 //! attributes), `trace-client-kind` (the span's kind is CLIENT), `trace-reuse-trace` (requests without a valid
 //! `traceparent` all share one process-wide trace), `trace-accept-invalid` (an invalid `traceparent` — version
 //! `ff`, zero ids, not hex — is continued anyway). Near misses (`TESTSVC_VARIANT`): `trace-old-attributes`
-//! (`http.method`/`http.status_code`, the older names the README accepts) and `trace-child-spans` (an INTERNAL
-//! child span per request, exported in a batch of its own before its parent).
+//! (`http.method`/`http.status_code`, the older names the README accepts), `trace-child-spans` (an INTERNAL
+//! child span per request, exported in a batch of its own before its parent) and `trace-protobuf` (export in
+//! binary protobuf, `otlp_proto.rs`).
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
