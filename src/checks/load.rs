@@ -22,6 +22,7 @@ use super::manifests::parse::{self as manifests_parse, RawManifests};
 use super::openapi::parse::{self as openapi_parse, RawOpenApi};
 use super::security::parse::{self as security_parse, RawSecurity};
 use super::swap::parse::{self as swap_parse, RawSwap};
+use super::tracing::parse::{self as tracing_parse, RawTracing};
 use super::{graph, CheckDef, CheckKind, CheckSuite};
 use crate::diagnostics::{line_of, Diagnostic};
 
@@ -111,6 +112,8 @@ struct RawCheck {
     manifests: Option<Spanned<RawManifests>>,
     /// The broker and steps of an `events` check.
     events: Option<Spanned<RawEvents>>,
+    /// The receiver, rules and requests of a `tracing` check.
+    tracing: Option<Spanned<RawTracing>>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -367,8 +370,18 @@ fn check_def(
     {
         problems.push(src.at(e.span().start, "[check.events] belongs to `events` checks"));
     }
+    if let Some(t) = raw
+        .tracing
+        .as_ref()
+        .filter(|_| raw.kind.get_ref() != "tracing")
+    {
+        problems.push(src.at(
+            t.span().start,
+            "[check.tracing] belongs to `tracing` checks",
+        ));
+    }
     /// The kinds this loader knows, for the unknown-kind message and the checks below.
-    const KINDS: [&str; 9] = [
+    const KINDS: [&str; 10] = [
         "events",
         "http",
         "image",
@@ -378,6 +391,7 @@ fn check_def(
         "openapi",
         "security",
         "swap",
+        "tracing",
     ];
     let kind_name = raw.kind.get_ref().as_str();
     // `[check.load]` and the security probe's fields belong to their own kinds only.
@@ -411,6 +425,10 @@ fn check_def(
             .map(CheckKind::Manifests),
         "events" => events_parse::check(src, start, raw.events, has_steps, problems)
             .map(|c| CheckKind::Events(Box::new(c))),
+        "tracing" => {
+            tracing_parse::check(src, start, raw.tracing, has_steps, timeout_secs, problems)
+                .map(|c| CheckKind::Tracing(Box::new(c)))
+        }
         other => {
             problems.push(src.at(
                 raw.kind.span().start,

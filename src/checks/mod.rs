@@ -30,6 +30,8 @@
 //!   and a consumer group's offsets read back), through [`crate::kafka`];
 //! - `manifests/`: the `manifests` kind (the learner's Kubernetes YAML, typed, against one policy rule per
 //!   check);
+//! - `tracing/`: the `tracing` kind (W3C trace context continued and spans exported over OTLP, read back from
+//!   the lab's `otlp-receiver` counterpart);
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 pub mod counterpart;
@@ -53,6 +55,7 @@ mod score;
 pub mod security;
 pub mod swap;
 mod template;
+pub mod tracing;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -74,6 +77,7 @@ pub use run::run_suite;
 pub use score::{score, Score};
 pub use security::SecurityProbe;
 pub use swap::SwapCheck;
+pub use tracing::TracingCheck;
 
 /// Every check of one lab, in file order (files sorted by name, checks in the order written).
 #[derive(Debug, Clone, Default)]
@@ -120,6 +124,8 @@ pub enum CheckKind {
     Manifests(ManifestsCheck),
     /// Boxed: steps with records, requests and expectations. Records through the lab's broker and the service.
     Events(Box<EventsCheck>),
+    /// Boxed: rules and requests. Spans read back from the lab's OTLP receiver.
+    Tracing(Box<TracingCheck>),
 }
 
 impl CheckKind {
@@ -135,6 +141,7 @@ impl CheckKind {
             CheckKind::Image(_) => "image",
             CheckKind::Manifests(_) => "manifests",
             CheckKind::Events(_) => "events",
+            CheckKind::Tracing(_) => "tracing",
         }
     }
 }

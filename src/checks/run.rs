@@ -19,6 +19,7 @@ use super::openapi::{self, OpenApiCheck, OpenApiError};
 use super::security::{self, ProbeError, SecurityProbe};
 use super::swap;
 use super::template::Vars;
+use super::tracing;
 use super::{
     graph, CheckContext, CheckDef, CheckEvent, CheckKind, CheckOutcome, CheckSuite, Target, Verdict,
 };
@@ -127,6 +128,11 @@ async fn run_check(
             let run = events::run(c, ctx, target, rand, rng, def.timeout);
             return run_judged(def, run).await;
         }
+        CheckKind::Tracing(c) => {
+            let (rand, rng) = (rand_for(ctx.seed, &def.id), check_rng(ctx.seed, &def.id));
+            let run = tracing::run(c, ctx, target, rand, rng, def.timeout);
+            return run_judged(def, run).await;
+        }
         CheckKind::Http(_)
         | CheckKind::Security(_)
         | CheckKind::OpenApi(_)
@@ -153,7 +159,8 @@ async fn run_check(
             | CheckKind::Lifecycle(_)
             | CheckKind::Swap(_)
             | CheckKind::Image(_)
-            | CheckKind::Events(_) => Ended::Broken(String::new()),
+            | CheckKind::Events(_)
+            | CheckKind::Tracing(_) => Ended::Broken(String::new()),
         }
     };
     let result = tokio::time::timeout(def.timeout + GRACE, run).await;

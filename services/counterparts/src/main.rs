@@ -9,9 +9,8 @@
 //! reads a counterpart (its `/_gauntlet/...` control routes) needs the run's `GAUNTLET_CONTROL_TOKEN`, which only
 //! the grader knows (see `control.rs`).
 
-// Used by the counterparts' control routes as they are added.
-#[allow(dead_code)]
 mod control;
+mod otlp_receiver;
 
 use std::process::ExitCode;
 
@@ -40,8 +39,10 @@ fn main() -> ExitCode {
 /// The counterpart named `which` as a router; each is a module of its own.
 fn counterpart(which: &str) -> Option<axum::Router> {
     // The counterparts' arms go here: `"model-upstream" => Some(model_upstream::router()),` ...
-    let _ = which;
-    None
+    match which {
+        "otlp-receiver" => Some(otlp_receiver::router()),
+        _ => None,
+    }
 }
 
 /// Serves `router` on `0.0.0.0:port` until SIGTERM or Ctrl-C.

@@ -20,6 +20,8 @@
 //!   `kafka_conn.rs`, `kafka_murmur.rs`: the Kafka client).
 //! - `outbox.rs`, `relay.rs`: the w08 transactional outbox of the notes and the relay that publishes it to
 //!   Kafka, on with `GAUNTLET_LAB=w08-outbox` and `KAFKA_BOOTSTRAP_SERVERS`.
+//! - `tracing.rs`, `otlp_export.rs`, `otlp_proto.rs`: the w11 server spans (W3C trace context) and their OTLP
+//!   export (JSON, or protobuf with `trace-protobuf`).
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
 mod accounts;
@@ -41,12 +43,15 @@ mod lifecycle;
 mod manifests;
 mod notes;
 mod openapi;
+mod otlp_export;
+mod otlp_proto;
 mod outbox;
 mod plant;
 mod races;
 mod relay;
 mod routes;
 mod selftest;
+mod tracing;
 
 use std::net::TcpListener;
 

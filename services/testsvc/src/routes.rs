@@ -42,6 +42,11 @@
 //!   `v2-answered`, `problem-plain-json`, `problem-no-pointers`, `problem-status-wrong`, `location-unversioned`,
 //!   `bad-limit-500`, `unlimited-title`, with the near misses
 //!   `problem-type-uri`, `openapi-full-paths`, `pointer-fragment` and `v1-only`.
+//!   For w11 (`GAUNTLET_LAB=w11-observability` with `OTEL_EXPORTER_OTLP_ENDPOINT`: a server span per request
+//!   exported in OTLP/JSON, `tracing.rs` and `otlp_export.rs`): `trace-drop-parent`, `trace-wrong-parent`,
+//!   `trace-fixed-service-name`, `trace-no-http-attrs`, `trace-client-kind`, `trace-reuse-trace`,
+//!   `trace-accept-invalid`, with the near misses `trace-old-attributes`, `trace-child-spans` and
+//!   `trace-protobuf`.
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
@@ -100,13 +105,16 @@ pub fn error(status: u16, code: &str, message: &str) -> Response {
     )
 }
 
-/// Routes one request; in the auth mode, every answer is hardened.
+/// Routes one request; in the auth mode, every answer is hardened; in w11, each is traced (`tracing.rs`).
 pub fn handle(req: &Request) -> Response {
-    if crate::auth::enabled() {
+    let span = crate::tracing::start(req);
+    let response = if crate::auth::enabled() {
         crate::auth::harden(route(req))
     } else {
         route(req)
-    }
+    };
+    crate::tracing::finish(span, req, &response);
+    response
 }
 
 fn route(req: &Request) -> Response {
