@@ -3,6 +3,7 @@
 //! The binary in `main.rs` only parses the command line and calls into this library, so that integration tests
 //! can run the very same server, worker and commands in-process.
 
+pub mod access;
 pub mod api;
 pub mod archive;
 pub mod auth;

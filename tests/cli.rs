@@ -129,6 +129,41 @@ async fn an_operator_sets_up_accounts_and_a_learner_registers_with_the_printed_c
         .unwrap();
     assert!(String::from_utf8_lossy(&listed.stdout).contains("teacher@example.org"));
 
+    // The instructor is made staff of the cohort, and the list says so; a typo in the cohort fails with why.
+    let out = gauntlet(data.path())
+        .args([
+            "cohort",
+            "add-instructor",
+            "Autumn 2026",
+            "teacher@example.org",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let listed = gauntlet(data.path())
+        .args(["cohort", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&listed.stdout)
+            .contains("Autumn 2026\t0 learner(s)\tinstructors: teacher@example.org"),
+        "{listed:?}"
+    );
+    let out = gauntlet(data.path())
+        .args([
+            "cohort",
+            "add-instructor",
+            "Autumn 2062",
+            "teacher@example.org",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("there is no cohort named `Autumn 2062`"),
+        "{out:?}"
+    );
+
     let port = common::ports::free_port();
     let mut child = gauntlet(data.path())
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])

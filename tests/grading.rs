@@ -258,32 +258,27 @@ async fn a_learner_cannot_see_another_learners_run_but_an_instructor_sees_the_de
         assert_eq!(other.get(&path).await.status().as_u16(), 404, "{path}");
     }
 
-    let staff = app.clone_for_another_client();
-    let name = gauntlet::domain::DisplayName::parse("Teacher").unwrap();
-    let email = gauntlet::domain::Email::parse("teacher@example.org").unwrap();
-    let hash = gauntlet::auth::password::hash(
-        &gauntlet::domain::NewPassword::parse(common::app::PASSWORD).unwrap(),
-    )
-    .await
-    .unwrap();
-    app.store
-        .create_user(
-            &email,
-            &name,
-            &hash,
+    // An instructor who does not teach Ada's cohort does not see her run at all (crate::access).
+    let stranger = app.clone_for_another_client();
+    stranger
+        .signed_in_staff(
+            "other-teacher@example.org",
             gauntlet::domain::Role::Instructor,
-            None,
+            &["bob@example.org"],
         )
-        .await
-        .unwrap();
-    assert_eq!(
-        staff
-            .login("teacher@example.org", common::app::PASSWORD)
-            .await
-            .status()
-            .as_u16(),
-        303
-    );
+        .await;
+    for path in [format!("/runs/{run}"), format!("/runs/{run}/stream")] {
+        assert_eq!(stranger.get(&path).await.status().as_u16(), 404, "{path}");
+    }
+
+    let staff = app.clone_for_another_client();
+    staff
+        .signed_in_staff(
+            "teacher@example.org",
+            gauntlet::domain::Role::Instructor,
+            &["ada@example.org"],
+        )
+        .await;
     let (status, page) = staff.get_text(&format!("/runs/{run}")).await;
     assert_eq!(status, 200);
     assert!(

@@ -119,23 +119,12 @@ async fn a_regrade_of_a_run_whose_archive_was_dropped_says_so() {
         .await;
 
     let staff = app.clone_for_another_client();
-    let hash = gauntlet::auth::password::hash(
-        &gauntlet::domain::NewPassword::parse(common::app::PASSWORD).unwrap(),
-    )
-    .await
-    .unwrap();
-    app.store
-        .create_user(
-            &gauntlet::domain::Email::parse("teacher@example.org").unwrap(),
-            &gauntlet::domain::DisplayName::parse("Teacher").unwrap(),
-            &hash,
-            gauntlet::domain::Role::Instructor,
-            None,
-        )
-        .await
-        .unwrap();
     staff
-        .login("teacher@example.org", common::app::PASSWORD)
+        .signed_in_staff(
+            "teacher@example.org",
+            gauntlet::domain::Role::Instructor,
+            &["ada@example.org"],
+        )
         .await;
     let (status, page) = staff.get_text(&format!("/runs/{first}")).await;
     assert_eq!(status, 200);

@@ -141,7 +141,7 @@ impl From<&CheckResultRow> for CheckJson {
 
 async fn visible(state: &AppState, user: &ApiUser, id: i64) -> Result<RunRow, ApiError> {
     let run = state.store.run(id).await?;
-    if crate::web::runs::may_see(&run, &user.0) {
+    if crate::access::may_see_work_of(&state.store, user.0.viewer(), run.user_id).await? {
         Ok(run)
     } else {
         Err(ApiError::NotFound)

@@ -1,6 +1,6 @@
-//! What a kind that judges itself concluded (load, lifecycle, swap, image): these kinds talk to the service, its
-//! instances or its image their own way, so they return their verdict and both texts, and the runner only adds
-//! the check's title, its timing and the platform-fault wording.
+//! What a kind that judges itself concluded (load, lifecycle, swap, image, events, tracing): these kinds talk to
+//! the service, its instances, its image or its counterparts their own way, so they return their verdict and both
+//! texts, and the runner only adds the check's title, its timing and the platform-fault wording.
 
 use super::Verdict;
 

@@ -23,6 +23,7 @@ use super::manifests::parse::{self as manifests_parse, RawManifests};
 use super::openapi::parse::{self as openapi_parse, RawOpenApi};
 use super::security::parse::{self as security_parse, RawSecurity};
 use super::swap::parse::{self as swap_parse, RawSwap};
+use super::tracing::parse::{self as tracing_parse, RawTracing};
 use super::{graph, CheckDef, CheckKind, CheckSuite};
 use crate::diagnostics::{line_of, Diagnostic};
 
@@ -114,6 +115,8 @@ struct RawCheck {
     events: Option<Spanned<RawEvents>>,
     /// The scenario of an `llm` check.
     llm: Option<Spanned<RawLlm>>,
+    /// The receiver, rules and requests of a `tracing` check.
+    tracing: Option<Spanned<RawTracing>>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -373,8 +376,18 @@ fn check_def(
     if let Some(l) = raw.llm.as_ref().filter(|_| raw.kind.get_ref() != "llm") {
         problems.push(src.at(l.span().start, "[check.llm] belongs to `llm` checks"));
     }
+    if let Some(t) = raw
+        .tracing
+        .as_ref()
+        .filter(|_| raw.kind.get_ref() != "tracing")
+    {
+        problems.push(src.at(
+            t.span().start,
+            "[check.tracing] belongs to `tracing` checks",
+        ));
+    }
     /// The kinds this loader knows, for the unknown-kind message and the checks below.
-    const KINDS: [&str; 10] = [
+    const KINDS: [&str; 11] = [
         "events",
         "http",
         "image",
@@ -385,6 +398,7 @@ fn check_def(
         "openapi",
         "security",
         "swap",
+        "tracing",
     ];
     let kind_name = raw.kind.get_ref().as_str();
     // `[check.load]` and the security probe's fields belong to their own kinds only.
@@ -419,6 +433,10 @@ fn check_def(
         "events" => events_parse::check(src, start, raw.events, has_steps, problems)
             .map(|c| CheckKind::Events(Box::new(c))),
         "llm" => llm_parse::check(src, start, raw.llm, has_steps, problems).map(CheckKind::Llm),
+        "tracing" => {
+            tracing_parse::check(src, start, raw.tracing, has_steps, timeout_secs, problems)
+                .map(|c| CheckKind::Tracing(Box::new(c)))
+        }
         other => {
             problems.push(src.at(
                 raw.kind.span().start,

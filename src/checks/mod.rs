@@ -32,6 +32,8 @@
 //!   check);
 //! - `llm/`: the `llm` kind (a service wrapping a language model, judged through the lab's model upstream
 //!   counterpart: answers, cache, retries, deadlines and the usage report against the model's ledger);
+//! - `tracing/`: the `tracing` kind (W3C trace context continued and spans exported over OTLP, read back from
+//!   the lab's `otlp-receiver` counterpart);
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 pub mod counterpart;
@@ -56,6 +58,7 @@ mod score;
 pub mod security;
 pub mod swap;
 mod template;
+pub mod tracing;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -78,6 +81,7 @@ pub use run::run_suite;
 pub use score::{score, Score};
 pub use security::SecurityProbe;
 pub use swap::SwapCheck;
+pub use tracing::TracingCheck;
 
 /// Every check of one lab, in file order (files sorted by name, checks in the order written).
 #[derive(Debug, Clone, Default)]
@@ -126,6 +130,8 @@ pub enum CheckKind {
     Events(Box<EventsCheck>),
     /// A scenario against a service that calls the lab's model upstream counterpart.
     Llm(LlmCheck),
+    /// Boxed: rules and requests. Spans read back from the lab's OTLP receiver.
+    Tracing(Box<TracingCheck>),
 }
 
 impl CheckKind {
@@ -142,6 +148,7 @@ impl CheckKind {
             CheckKind::Manifests(_) => "manifests",
             CheckKind::Events(_) => "events",
             CheckKind::Llm(_) => "llm",
+            CheckKind::Tracing(_) => "tracing",
         }
     }
 }

@@ -20,6 +20,7 @@ use super::openapi::{self, OpenApiCheck, OpenApiError};
 use super::security::{self, ProbeError, SecurityProbe};
 use super::swap;
 use super::template::Vars;
+use super::tracing;
 use super::{
     graph, CheckContext, CheckDef, CheckEvent, CheckKind, CheckOutcome, CheckSuite, Target, Verdict,
 };
@@ -132,6 +133,11 @@ async fn run_check(
             let marker = format!("gx-{}", rand_for(ctx.seed, &def.id));
             return run_judged(def, llm::run(c, ctx, target, marker)).await;
         }
+        CheckKind::Tracing(c) => {
+            let (rand, rng) = (rand_for(ctx.seed, &def.id), check_rng(ctx.seed, &def.id));
+            let run = tracing::run(c, ctx, target, rand, rng, def.timeout);
+            return run_judged(def, run).await;
+        }
         CheckKind::Http(_)
         | CheckKind::Security(_)
         | CheckKind::OpenApi(_)
@@ -159,7 +165,8 @@ async fn run_check(
             | CheckKind::Swap(_)
             | CheckKind::Image(_)
             | CheckKind::Events(_)
-            | CheckKind::Llm(_) => Ended::Broken(String::new()),
+            | CheckKind::Llm(_)
+            | CheckKind::Tracing(_) => Ended::Broken(String::new()),
         }
     };
     let result = tokio::time::timeout(def.timeout + GRACE, run).await;

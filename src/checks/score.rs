@@ -22,11 +22,12 @@ pub fn score(outcomes: &[CheckOutcome]) -> Score {
         .filter(|o| o.verdict != Verdict::Error)
         .collect();
     let total: f64 = judged.iter().map(|o| o.weight).sum();
+    // Folded from +0.0: `Iterator::sum` of no floats is -0.0, which a report would print as "-0".
     let won: f64 = judged
         .iter()
         .filter(|o| o.verdict == Verdict::Pass)
         .map(|o| o.weight)
-        .sum();
+        .fold(0.0, |a, w| a + w);
     if judged.is_empty() || total <= 0.0 {
         return Score {
             score: 0.0,
@@ -38,5 +39,44 @@ pub fn score(outcomes: &[CheckOutcome]) -> Score {
         passed: judged
             .iter()
             .all(|o| !o.required || o.verdict == Verdict::Pass),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(verdict: Verdict, weight: f64) -> CheckOutcome {
+        CheckOutcome {
+            check_id: "c".into(),
+            title: "c".into(),
+            pillar: "language".into(),
+            weight,
+            required: true,
+            verdict,
+            message: String::new(),
+            detail: String::new(),
+            duration_ms: 0,
+        }
+    }
+
+    #[test]
+    fn nothing_passed_scores_a_plain_zero_never_minus_zero() {
+        let s = score(&[outcome(Verdict::Fail, 1.0), outcome(Verdict::Skipped, 2.0)]);
+        assert_eq!(s.score, 0.0);
+        assert!(s.score.is_sign_positive(), "{}", s.score);
+        assert_eq!(format!("{:.0}", s.score * 100.0), "0");
+        assert!(!s.passed);
+    }
+
+    #[test]
+    fn errors_leave_the_weight_and_a_pass_counts_its_share() {
+        let s = score(&[
+            outcome(Verdict::Pass, 1.0),
+            outcome(Verdict::Fail, 3.0),
+            outcome(Verdict::Error, 5.0),
+        ]);
+        assert_eq!(s.score, 0.25);
+        assert!(!s.passed);
     }
 }

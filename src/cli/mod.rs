@@ -74,7 +74,7 @@ pub enum Command {
         /// The lab's id, as in its URL (e.g. w01-health)
         #[arg(long)]
         lab: String,
-        /// The project folder [default: .]
+        /// The project folder
         #[arg(default_value = ".")]
         dir: PathBuf,
         #[command(flatten)]
@@ -156,8 +156,22 @@ pub enum UserCommand {
 pub enum CohortCommand {
     /// Create a cohort and print its invite code
     Create { name: String },
-    /// List cohorts with their invite codes and sizes
+    /// List cohorts with their invite codes, sizes and instructors
     List,
+    /// Make an instructor staff of a cohort: they see its learners' runs (admins see every cohort)
+    AddInstructor {
+        /// The cohort's name
+        cohort: String,
+        /// The instructor's e-mail
+        email: String,
+    },
+    /// Take an instructor off a cohort: they no longer see its learners' runs
+    RemoveInstructor {
+        /// The cohort's name
+        cohort: String,
+        /// The instructor's e-mail
+        email: String,
+    },
 }
 
 /// Runs the parsed command; the exit code says whether it succeeded.
@@ -300,10 +314,32 @@ async fn cohort(store: &store::Store, cmd: CohortCommand) -> anyhow::Result<Exit
         }
         CohortCommand::List => {
             for c in store.list_cohorts().await? {
+                let staff = store.cohort_instructors(c.id).await?;
                 println!(
-                    "{}\t{}\t{}\t{} learner(s)",
-                    c.id, c.invite_code, c.name, c.members
+                    "{}\t{}\t{}\t{} learner(s)\tinstructors: {}",
+                    c.id,
+                    c.invite_code,
+                    c.name,
+                    c.members,
+                    if staff.is_empty() {
+                        "none".to_string()
+                    } else {
+                        staff.join(", ")
+                    }
                 );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CohortCommand::AddInstructor { cohort, email } => {
+            store.add_cohort_instructor(&cohort, &email).await?;
+            println!("{email} teaches {cohort}");
+            Ok(ExitCode::SUCCESS)
+        }
+        CohortCommand::RemoveInstructor { cohort, email } => {
+            if store.remove_cohort_instructor(&cohort, &email).await? {
+                println!("{email} no longer teaches {cohort}");
+            } else {
+                println!("{email} did not teach {cohort}");
             }
             Ok(ExitCode::SUCCESS)
         }

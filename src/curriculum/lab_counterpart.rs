@@ -568,7 +568,7 @@ mod tests {
         one_problem(
             "[[counterpart]]\nname = \"m\"\nkind = \"container\"\nimage = \"x\"\ncommand = []\nport = 1\n\
              secrets = [\"API_KEY\"]\n",
-            6,
+            7,
             "secret `API_KEY` is not one of the lab's [service] secrets",
         );
         one_problem(

@@ -26,7 +26,7 @@ use crate::clock::{SharedClock, SystemClock};
 pub use crate::config::Backend;
 use crate::config::DatabaseUrl;
 pub use crate::domain::Quota;
-pub use cohorts::CohortRow;
+pub use cohorts::{CohortRow, StaffError};
 pub use lease::{Lease, MAX_ATTEMPTS};
 pub use progress::LabProgressRow;
 pub use runs::{CheckResultRow, EventRow, FinalResult, RunRow};

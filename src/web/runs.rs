@@ -100,7 +100,8 @@ struct ResultFragment<'a> {
     results: &'a [CheckResultRow],
 }
 
-/// The run if the user may see it: their own, or any for staff. Anyone else's is "not found", not "forbidden",
+/// The run if the user may see it (`crate::access`: their own, their cohorts' for instructors, any for admins).
+/// Anyone else's is "not found", not "forbidden",
 /// so run ids reveal nothing.
 pub async fn visible_run(
     state: &AppState,
@@ -111,16 +112,11 @@ pub async fn visible_run(
         crate::store::StoreError::NotFound => WebError::NotFound,
         other => WebError::Store(other),
     })?;
-    if may_see(&run, user) {
+    if crate::access::may_see_work_of(&state.store, user.viewer(), run.user_id).await? {
         Ok(run)
     } else {
         Err(WebError::NotFound)
     }
-}
-
-/// Who may see a run: its learner, and staff.
-pub fn may_see(run: &RunRow, user: &CurrentUser) -> bool {
-    run.user_id == user.id || user.role.is_staff()
 }
 
 fn lab_title(state: &AppState, lab_id: &str) -> String {

@@ -21,6 +21,16 @@ pub struct CurrentUser {
     pub cohort_id: Option<i64>,
 }
 
+impl CurrentUser {
+    /// The user as the visibility rule (`crate::access`) sees them.
+    pub fn viewer(&self) -> crate::access::Viewer {
+        crate::access::Viewer {
+            id: self.id,
+            role: self.role,
+        }
+    }
+}
+
 impl From<UserRow> for CurrentUser {
     fn from(u: UserRow) -> Self {
         CurrentUser {

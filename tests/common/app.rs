@@ -317,6 +317,53 @@ impl TestApp {
         assert_eq!(res.status().as_u16(), 303, "registration succeeds");
     }
 
+    /// Creates an account with `role` straight in the store (the CLI's way) and leaves this client signed in as
+    /// it; an instructor is made staff of the cohorts of the learners `teaches` names.
+    #[allow(dead_code)]
+    pub async fn signed_in_staff(
+        &self,
+        email: &str,
+        role: gauntlet::domain::Role,
+        teaches: &[&str],
+    ) -> i64 {
+        let hash = gauntlet::auth::password::hash(
+            &gauntlet::domain::NewPassword::parse(PASSWORD).expect("password"),
+        )
+        .await
+        .expect("hash");
+        let id = self
+            .store
+            .create_user(
+                &gauntlet::domain::Email::parse(email).expect("email"),
+                &gauntlet::domain::DisplayName::parse("Staff").expect("name"),
+                &hash,
+                role,
+                None,
+            )
+            .await
+            .expect("account");
+        let cohorts = self.store.list_cohorts().await.expect("cohorts");
+        for learner in teaches {
+            let row = self
+                .store
+                .user_by_email(&gauntlet::domain::Email::parse(learner).expect("email"))
+                .await
+                .expect("lookup")
+                .expect("the learner exists");
+            let cohort = cohorts
+                .iter()
+                .find(|c| Some(c.id) == row.cohort_id)
+                .expect("the learner is in a cohort");
+            self.store
+                .add_cohort_instructor(&cohort.name, email)
+                .await
+                .expect("staff of the cohort");
+        }
+        let res = self.login(email, PASSWORD).await;
+        assert_eq!(res.status().as_u16(), 303, "staff sign in");
+        id
+    }
+
     /// Creates a personal API token through the profile page and returns it (it is shown once).
     pub async fn api_token(&self, name: &str) -> String {
         let csrf = self.csrf("/profile").await;

@@ -11,6 +11,7 @@
 
 mod control;
 mod model_upstream;
+mod otlp_receiver;
 
 use std::process::ExitCode;
 
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
 fn counterpart(which: &str) -> Option<axum::Router> {
     match which {
         "model-upstream" => Some(model_upstream::router()),
+        "otlp-receiver" => Some(otlp_receiver::router()),
         _ => None,
     }
 }

@@ -55,7 +55,14 @@ const MAX_BODY: usize = 8 * 1024 * 1024;
 /// Accepts connections forever, one thread each.
 pub fn serve(listener: TcpListener, handler: fn(&Request) -> Response) {
     for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
+        let Ok(stream) = stream else {
+            // A listener shut at SIGTERM (`refuse-new-on-sigterm`) fails every accept from then on: wait for
+            // the drain to end the process rather than spin.
+            if crate::lifecycle::draining() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            continue;
+        };
         // At the process limit the connection is dropped, not the server: a service stuck at its limit stays
         // up, as real ones do.
         let _ = std::thread::Builder::new().spawn(move || {

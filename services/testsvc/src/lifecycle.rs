@@ -19,12 +19,17 @@
 //! requests in flight), `exit-nonzero` (drain, then exit 1), `ignore-sigterm` (no handler: as PID 1 the signal
 //! is ignored until the platform's SIGKILL), `fixed-port` (listen on 8080 whatever `PORT` says); and for w03
 //! `save-on-shutdown` (notes are written to `DATA_DIR` only when SIGTERM arrives, so a SIGKILL loses them).
+//!
+//! Near misses (`TESTSVC_VARIANT`), lives of unusual make that are still right: `ready-late` (`/readyz` stays
+//! `503`, in plain text, [`LATE_READY`] longer than `READY_DELAY_MS` asks, as a service warming a cache does),
+//! `refuse-new-on-sigterm` (at SIGTERM the listening socket is shut, so new connections are refused while the
+//! requests in flight finish), `linger-after-drain` (after draining, wait [`LINGER`] before exiting 0).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::routes::defect;
+use crate::routes::{defect, variant};
 
 /// Just before the listener is bound: readiness waits `READY_DELAY_MS` from here.
 static STARTED: OnceLock<Instant> = OnceLock::new();
@@ -35,11 +40,21 @@ static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 /// How long a drain waits for requests in flight at most before exiting anyway.
 const DRAIN_CAP: Duration = Duration::from_secs(30);
 
+/// `ready-late`: how much longer than asked the service stays not ready.
+const LATE_READY: Duration = Duration::from_millis(1500);
+/// `linger-after-drain`: how long the process stays after its last request before exiting.
+const LINGER: Duration = Duration::from_millis(1500);
+/// The listening socket, for `refuse-new-on-sigterm` (-1 until bound).
+static LISTENER_FD: AtomicI32 = AtomicI32::new(-1);
+
 const SIGTERM: i32 = 15;
+const SHUT_RDWR: i32 = 2;
 
 extern "C" {
     /// libc's `signal(2)`; std links libc already, and one handler does not justify a crate.
     fn signal(signum: i32, handler: usize) -> usize;
+    /// libc's `shutdown(2)`: on a listening socket it makes the kernel refuse new connections.
+    fn shutdown(fd: i32, how: i32) -> i32;
 }
 
 extern "C" fn on_term(_: i32) {
@@ -85,9 +100,11 @@ pub fn readyz() -> crate::http::Response {
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0);
-    let started = STARTED
-        .get()
-        .is_none_or(|t| t.elapsed() >= Duration::from_millis(delay));
+    let mut delay = Duration::from_millis(delay);
+    if variant("ready-late") {
+        delay += LATE_READY;
+    }
+    let started = STARTED.get().is_none_or(|t| t.elapsed() >= delay);
     let state = if defect("ready-always") {
         "ready"
     } else if draining() && !defect("ready-on-sigterm") {
@@ -98,6 +115,9 @@ pub fn readyz() -> crate::http::Response {
         "ready"
     };
     let status = if state == "ready" { 200 } else { 503 };
+    if status == 503 && variant("ready-late") {
+        return crate::http::Response::text(503, state);
+    }
     crate::http::Response::json(status, format!(r#"{{"status":"{state}"}}"#))
 }
 
@@ -135,12 +155,27 @@ fn handle_sigterm() {
         if defect("drop-in-flight") {
             std::process::exit(0);
         }
+        if variant("refuse-new-on-sigterm") {
+            let fd = LISTENER_FD.load(Ordering::SeqCst);
+            if fd >= 0 {
+                // SAFETY: `fd` is the listening socket, open for the life of the process; shutting it only makes
+                // `accept` fail from now on, which `http::serve` expects while draining.
+                unsafe {
+                    shutdown(fd, SHUT_RDWR);
+                }
+            }
+        }
         let began = Instant::now();
         while IN_FLIGHT.load(Ordering::SeqCst) > 0 && began.elapsed() < DRAIN_CAP {
             std::thread::sleep(Duration::from_millis(5));
         }
         crate::notes::save(&crate::notes::store());
+        // w11: the spans still queued go to the collector before the exit.
+        crate::otlp_export::flush();
         eprintln!("testsvc: drained in {} ms", began.elapsed().as_millis());
+        if variant("linger-after-drain") {
+            std::thread::sleep(LINGER);
+        }
         std::process::exit(if defect("exit-nonzero") { 1 } else { 0 });
     });
 }
@@ -200,7 +235,9 @@ pub fn memory_hog() -> ! {
 }
 
 /// Runs once the listener is bound, before serving.
-pub fn after_listen() {
+pub fn after_listen(listener: &std::net::TcpListener) {
+    use std::os::fd::AsRawFd;
+    LISTENER_FD.store(listener.as_raw_fd(), Ordering::SeqCst);
     crate::deploy::start();
 }
 

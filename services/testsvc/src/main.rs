@@ -22,6 +22,8 @@
 //!   Kafka, on with `GAUNTLET_LAB=w08-outbox` and `KAFKA_BOOTSTRAP_SERVERS`.
 //! - `triage.rs`, `triage_model.rs`, `embed.rs`, `llm_client.rs`: the w12 typed LLM endpoint (cache, single-flight,
 //!   retries, usage report) over the model upstream at `LLM_BASE_URL`, on with `GAUNTLET_LAB=w12-llm`.
+//! - `tracing.rs`, `otlp_export.rs`, `otlp_proto.rs`: the w11 server spans (W3C trace context) and their OTLP
+//!   export (JSON, or protobuf with `trace-protobuf`).
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
 mod accounts;
@@ -45,12 +47,15 @@ mod llm_client;
 mod manifests;
 mod notes;
 mod openapi;
+mod otlp_export;
+mod otlp_proto;
 mod outbox;
 mod plant;
 mod races;
 mod relay;
 mod routes;
 mod selftest;
+mod tracing;
 mod triage;
 mod triage_model;
 
@@ -85,7 +90,7 @@ fn main() {
         Ok(addr) => eprintln!("testsvc: listening on {addr}"),
         Err(_) => eprintln!("testsvc: listening on {bind}:{port}"),
     }
-    lifecycle::after_listen();
+    lifecycle::after_listen(&listener);
     consumer::start();
     relay::start();
     http::serve(listener, routes::handle);

@@ -29,9 +29,11 @@
 //!   on notes with a body that is not a JSON object or has a field of the wrong type (500), and
 //!   `no-validation` accepts bodies past the documented limits.
 //!   For w05 (`lifecycle.rs`): `/readyz` and `/work?ms=N`, with `ready-always`, `ready-on-sigterm`,
-//!   `drop-in-flight`, `exit-nonzero`, `ignore-sigterm`, `fixed-port`; for w03 also `save-on-shutdown`.
+//!   `drop-in-flight`, `exit-nonzero`, `ignore-sigterm`, `fixed-port`; for w03 also `save-on-shutdown`; with the
+//!   near misses `ready-late`, `refuse-new-on-sigterm` and `linger-after-drain`.
 //!   For w06's `manifests` kind (`GET /manifests`, `manifests.rs`): `no-manifests` (404), `manifests-text`
-//!   (served as text/plain), and one `manifests-*` switch per policy rule, each listed in `manifests::EDITS`.
+//!   (served as text/plain), and one `manifests-*` switch per policy rule, each listed in `manifests::EDITS`;
+//!   the near miss `manifests-alternate`.
 //!   For w08 (`GAUNTLET_LAB=w08-outbox` with `KAFKA_BOOTSTRAP_SERVERS`: the notes' outbox and its relay,
 //!   `outbox.rs` and `relay.rs`, and `GET /outbox`): `publish-in-handler`, `publish-before-commit`,
 //!   `new-id-on-retry`, `wrong-key`, `publishes-rejected`, `noop-publishes`, `out-of-order`, `outbox-in-memory`,
@@ -45,6 +47,11 @@
 //!   `llm-ignores-model`, `llm-pass-invalid`, `llm-no-retry`, `llm-no-backoff`, `llm-ignore-retry-after`,
 //!   `llm-hang`, `llm-key-echoed`, with the near misses `llm-cache-by-digest`, `llm-fixed-backoff` and
 //!   `llm-no-repair`.
+//!   For w11 (`GAUNTLET_LAB=w11-observability` with `OTEL_EXPORTER_OTLP_ENDPOINT`: a server span per request
+//!   exported in OTLP/JSON, `tracing.rs` and `otlp_export.rs`): `trace-drop-parent`, `trace-wrong-parent`,
+//!   `trace-fixed-service-name`, `trace-no-http-attrs`, `trace-client-kind`, `trace-reuse-trace`,
+//!   `trace-accept-invalid`, with the near misses `trace-old-attributes`, `trace-child-spans` and
+//!   `trace-protobuf`.
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
@@ -103,13 +110,16 @@ pub fn error(status: u16, code: &str, message: &str) -> Response {
     )
 }
 
-/// Routes one request; in the auth mode, every answer is hardened.
+/// Routes one request; in the auth mode, every answer is hardened; in w11, each is traced (`tracing.rs`).
 pub fn handle(req: &Request) -> Response {
-    if crate::auth::enabled() {
+    let span = crate::tracing::start(req);
+    let response = if crate::auth::enabled() {
         crate::auth::harden(route(req))
     } else {
         route(req)
-    }
+    };
+    crate::tracing::finish(span, req, &response);
+    response
 }
 
 fn route(req: &Request) -> Response {

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const TOKEN: &str = "control-token-for-tests";
+// The same value as the otlp-receiver's tests: both set the process-wide variable, side by side.
+const TOKEN: &str = "test-control-token";
 const KEY: &str = "sk-test-key";
 
 async fn start() -> std::net::SocketAddr {
