@@ -40,6 +40,11 @@
 //!   `v2-answered`, `problem-plain-json`, `problem-no-pointers`, `problem-status-wrong`, `location-unversioned`,
 //!   `bad-limit-500`, `unlimited-title`, with the near misses
 //!   `problem-type-uri`, `openapi-full-paths`, `pointer-fragment` and `v1-only`.
+//!   For w11 (`GAUNTLET_LAB=w11-observability`: w09's `/v1` plus `GET /metrics`, `metrics.rs`):
+//!   `metrics-raw-path`, `metrics-id-label`, `metrics-wrong-status`, `metrics-errors-uncounted`,
+//!   `metrics-histogram-drift`, `metrics-coarse-buckets`, `metrics-gauge-as-counter`, `metrics-racy-counter`,
+//!   `slow-under-load`, `errors-under-load`, with the near misses `metrics-openmetrics`, `metrics-skip-own` and
+//!   `metrics-extra-labels`.
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
@@ -98,8 +103,11 @@ pub fn error(status: u16, code: &str, message: &str) -> Response {
     )
 }
 
-/// Routes one request; in the auth mode, every answer is hardened.
+/// Routes one request; in the auth mode, every answer is hardened; in w11 (`metrics.rs`), every answer counted.
 pub fn handle(req: &Request) -> Response {
+    if crate::metrics::enabled() {
+        return crate::metrics::observe(req, route);
+    }
     if crate::auth::enabled() {
         crate::auth::harden(route(req))
     } else {
