@@ -19,6 +19,7 @@ use super::include::{self, IncludeDecl, RawInclude};
 use super::lifecycle::parse::{self as lifecycle_parse, RawLifecycle};
 use super::load_kind::parse::{self as load_parse, RawLoad};
 use super::manifests::parse::{self as manifests_parse, RawManifests};
+use super::metrics::parse::{self as metrics_parse, RawMetrics};
 use super::openapi::parse::{self as openapi_parse, RawOpenApi};
 use super::security::parse::{self as security_parse, RawSecurity};
 use super::swap::parse::{self as swap_parse, RawSwap};
@@ -111,6 +112,8 @@ struct RawCheck {
     manifests: Option<Spanned<RawManifests>>,
     /// The broker and steps of an `events` check.
     events: Option<Spanned<RawEvents>>,
+    /// The exposition, routes and rules of a `metrics` check.
+    metrics: Option<Spanned<RawMetrics>>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -367,14 +370,25 @@ fn check_def(
     {
         problems.push(src.at(e.span().start, "[check.events] belongs to `events` checks"));
     }
+    if let Some(m) = raw
+        .metrics
+        .as_ref()
+        .filter(|_| raw.kind.get_ref() != "metrics")
+    {
+        problems.push(src.at(
+            m.span().start,
+            "[check.metrics] belongs to `metrics` checks",
+        ));
+    }
     /// The kinds this loader knows, for the unknown-kind message and the checks below.
-    const KINDS: [&str; 9] = [
+    const KINDS: [&str; 10] = [
         "events",
         "http",
         "image",
         "lifecycle",
         "load",
         "manifests",
+        "metrics",
         "openapi",
         "security",
         "swap",
@@ -392,8 +406,8 @@ fn check_def(
     let has_steps = !raw.step.is_empty();
     let kind = match kind_name {
         "http" => http_parse::scenario(src, start, raw.step, problems).map(CheckKind::Http),
-        "load" => load_parse::check(src, start, raw.load, has_steps, timeout_secs, problems)
-            .map(CheckKind::Load),
+        "load" => load_parse::check(src, start, raw.load, raw.step, timeout_secs, problems)
+            .map(|c| CheckKind::Load(Box::new(c))),
         "security" => security_parse::probe(src, start, has_steps, raw.security, problems)
             .map(|p| CheckKind::Security(Box::new(p))),
         "openapi" => openapi_parse::check(src, start, raw.openapi, raw.step, problems)
@@ -411,6 +425,8 @@ fn check_def(
             .map(CheckKind::Manifests),
         "events" => events_parse::check(src, start, raw.events, has_steps, problems)
             .map(|c| CheckKind::Events(Box::new(c))),
+        "metrics" => metrics_parse::check(src, start, raw.metrics, raw.step, problems)
+            .map(|c| CheckKind::Metrics(Box::new(c))),
         other => {
             problems.push(src.at(
                 raw.kind.span().start,

@@ -28,6 +28,8 @@
 //!   through [`ServiceControl`];
 //! - `events/`: the `events` kind (records produced to the lab's broker, the service's state settling, topics
 //!   and a consumer group's offsets read back), through [`crate::kafka`];
+//! - `metrics/`: the `metrics` kind (the learner's Prometheus exposition: families, types and labels, counts
+//!   that move exactly with the traffic the check sends, histogram resolution, no raw ids as label values);
 //! - `manifests/`: the `manifests` kind (the learner's Kubernetes YAML, typed, against one policy rule per
 //!   check);
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
@@ -45,6 +47,7 @@ pub mod lifecycle;
 mod load;
 pub mod load_kind;
 pub mod manifests;
+pub mod metrics;
 pub mod mutants;
 pub mod openapi;
 mod run;
@@ -69,6 +72,7 @@ pub use instance::{
 pub use lifecycle::LifecycleCheck;
 pub use load_kind::{Limits, LoadCheck, LoadStop};
 pub use manifests::ManifestsCheck;
+pub use metrics::MetricsCheck;
 pub use openapi::OpenApiCheck;
 pub use run::run_suite;
 pub use score::{score, Score};
@@ -107,7 +111,8 @@ pub struct CheckDef {
 #[derive(Debug, Clone)]
 pub enum CheckKind {
     Http(HttpScenario),
-    Load(LoadCheck),
+    /// Boxed: a request or mix, set-up steps and the open loop's settings.
+    Load(Box<LoadCheck>),
     /// Boxed: a probe holds routes and claims, much larger than the other kinds.
     Security(Box<SecurityProbe>),
     /// Boxed: a scenario, operations and generation settings, much larger than the other kinds.
@@ -120,6 +125,8 @@ pub enum CheckKind {
     Manifests(ManifestsCheck),
     /// Boxed: steps with records, requests and expectations. Records through the lab's broker and the service.
     Events(Box<EventsCheck>),
+    /// Boxed: steps, routes and rules. The learner's `/metrics` judged against traffic the check sends.
+    Metrics(Box<MetricsCheck>),
 }
 
 impl CheckKind {
@@ -135,6 +142,7 @@ impl CheckKind {
             CheckKind::Image(_) => "image",
             CheckKind::Manifests(_) => "manifests",
             CheckKind::Events(_) => "events",
+            CheckKind::Metrics(_) => "metrics",
         }
     }
 }
