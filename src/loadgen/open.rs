@@ -99,7 +99,9 @@ pub(super) async fn drive(plan: Arc<Plan>, index: u64, of: u64) -> Tally {
             } else {
                 tally.warm_unanswered += 1;
             }
-            break;
+            // The drain is over: the loop's next turn counts what is still due as dropped.
+            k += 1;
+            continue;
         };
         if closed {
             open = None;
