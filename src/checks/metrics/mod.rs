@@ -10,8 +10,10 @@
 //! - `parse.rs`: from `[check.metrics]` and the steps to a [`MetricsCheck`], with diagnostics;
 //! - `scrape.rs`: fetching and reading an exposition (Prometheus text or OpenMetrics);
 //! - `traffic.rs`: which route template each request sent belongs to, and the counts expected from them;
-//! - `judge.rs`: the rules, each with a learner-safe message and the instructor's detail.
+//! - `judge.rs`: the rules, each with a learner-safe message and the instructor's detail;
+//! - `ids.rs`: the `no-raw-ids` rule.
 
+mod ids;
 mod judge;
 pub(super) mod parse;
 pub(crate) mod scrape;
