@@ -285,3 +285,22 @@ fn escape(v: &str) -> String {
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_labelled_with_their_route_template() {
+        assert_eq!(route("GET", "/v1/notes/n_12"), "/v1/notes/{id}");
+        assert_eq!(route("POST", "/v1/notes"), "/v1/notes");
+        assert_eq!(route("GET", "/metrics"), "/metrics");
+        assert_eq!(route("GET", "/v1/notes/n_1/extra"), "unmatched");
+        assert_eq!(route("GET", "/v2/notes"), "unmatched");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
