@@ -9,7 +9,17 @@ use fantoccini::Locator;
 
 #[tokio::test]
 async fn a_visitor_registers_in_the_browser_and_reads_the_course_on_a_laptop_and_a_phone() {
-    let app = Spawn::default().bundled().start().await;
+    // The bundled course, with week 12's hidden checks taken out: every bundled lab is graded, and the page of a lab
+    // without checks (an instructor's new lab) must say so and fit too.
+    let (curriculum, labs) = common::app::bundled();
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(&labs, &copy.path().join("labs"));
+    std::fs::remove_dir_all(copy.path().join("labs/w12-llm/checks")).unwrap();
+    std::fs::remove_file(copy.path().join("labs/w12-llm/mutants.toml")).unwrap();
+    let app = Spawn::default()
+        .curriculum(curriculum, copy.path().join("labs"))
+        .start()
+        .await;
     let code = app.invite().await;
     for (device, width, height) in [("laptop", 1280, 900), ("phone", 390, 844)] {
         let browser = Browser::start(width, height).await;
@@ -105,7 +115,7 @@ async fn a_visitor_registers_in_the_browser_and_reads_the_course_on_a_laptop_and
             "{device}: a lab with a starter fits"
         );
         // A lab without checks says so where a learner submits.
-        c.goto(&app.url("/labs/w11-observability")).await.unwrap();
+        c.goto(&app.url("/labs/w12-llm")).await.unwrap();
         let notice = c
             .wait()
             .for_element(Locator::Css(".submit-box .notice"))
@@ -131,5 +141,19 @@ async fn a_visitor_registers_in_the_browser_and_reads_the_course_on_a_laptop_and
         c.goto(&app.url("/weeks/99")).await.unwrap();
         browser.screenshot(&format!("{device}-404")).await;
         browser.close().await;
+    }
+}
+
+/// Copies the folder `from` into `to`, recursively.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
     }
 }

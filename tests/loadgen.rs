@@ -1,6 +1,7 @@
 //! The load generator against the `testsvc` fixture run as a local process: it counts what the server
 //! answered, leaves the warm-up out, orders its percentiles, and counts a service that is down or broken as
-//! errors instead of failing; then the `load` check kind, its file errors, and `gauntlet load`.
+//! errors instead of failing; the open loop against a server that stalls; then the `load` check kind, its file
+//! errors, and `gauntlet load`.
 //!
 //! No assertion here is on the generator's own speed: that is `scripts/bench-loadgen`'s job.
 
@@ -18,3 +19,6 @@ mod check;
 
 #[path = "loadgen/cli.rs"]
 mod cli;
+
+#[path = "loadgen/open.rs"]
+mod open;

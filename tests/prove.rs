@@ -21,6 +21,7 @@ proved! {
     w06_deploy_is_proved => "w06-deploy",
     w09_contract_is_proved => "w09-contract",
     w10_security_is_proved => "w10-security",
+    w11_observability_is_proved => "w11-observability",
     w12_llm_is_proved => "w12-llm",
 }
 

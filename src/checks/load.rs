@@ -20,6 +20,7 @@ use super::lifecycle::parse::{self as lifecycle_parse, RawLifecycle};
 use super::llm::parse::{self as llm_parse, RawLlm};
 use super::load_kind::parse::{self as load_parse, RawLoad};
 use super::manifests::parse::{self as manifests_parse, RawManifests};
+use super::metrics::parse::{self as metrics_parse, RawMetrics};
 use super::openapi::parse::{self as openapi_parse, RawOpenApi};
 use super::security::parse::{self as security_parse, RawSecurity};
 use super::swap::parse::{self as swap_parse, RawSwap};
@@ -117,6 +118,8 @@ struct RawCheck {
     llm: Option<Spanned<RawLlm>>,
     /// The receiver, rules and requests of a `tracing` check.
     tracing: Option<Spanned<RawTracing>>,
+    /// The exposition, routes and rules of a `metrics` check.
+    metrics: Option<Spanned<RawMetrics>>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -386,8 +389,18 @@ fn check_def(
             "[check.tracing] belongs to `tracing` checks",
         ));
     }
+    if let Some(m) = raw
+        .metrics
+        .as_ref()
+        .filter(|_| raw.kind.get_ref() != "metrics")
+    {
+        problems.push(src.at(
+            m.span().start,
+            "[check.metrics] belongs to `metrics` checks",
+        ));
+    }
     /// The kinds this loader knows, for the unknown-kind message and the checks below.
-    const KINDS: [&str; 11] = [
+    const KINDS: [&str; 12] = [
         "events",
         "http",
         "image",
@@ -395,6 +408,7 @@ fn check_def(
         "llm",
         "load",
         "manifests",
+        "metrics",
         "openapi",
         "security",
         "swap",
@@ -413,8 +427,8 @@ fn check_def(
     let has_steps = !raw.step.is_empty();
     let kind = match kind_name {
         "http" => http_parse::scenario(src, start, raw.step, problems).map(CheckKind::Http),
-        "load" => load_parse::check(src, start, raw.load, has_steps, timeout_secs, problems)
-            .map(CheckKind::Load),
+        "load" => load_parse::check(src, start, raw.load, raw.step, timeout_secs, problems)
+            .map(|c| CheckKind::Load(Box::new(c))),
         "security" => security_parse::probe(src, start, has_steps, raw.security, problems)
             .map(|p| CheckKind::Security(Box::new(p))),
         "openapi" => openapi_parse::check(src, start, raw.openapi, raw.step, problems)
@@ -437,6 +451,8 @@ fn check_def(
             tracing_parse::check(src, start, raw.tracing, has_steps, timeout_secs, problems)
                 .map(|c| CheckKind::Tracing(Box::new(c)))
         }
+        "metrics" => metrics_parse::check(src, start, raw.metrics, raw.step, problems)
+            .map(|c| CheckKind::Metrics(Box::new(c))),
         other => {
             problems.push(src.at(
                 raw.kind.span().start,

@@ -28,6 +28,8 @@
 //!   through [`ServiceControl`];
 //! - `events/`: the `events` kind (records produced to the lab's broker, the service's state settling, topics
 //!   and a consumer group's offsets read back), through [`crate::kafka`];
+//! - `metrics/`: the `metrics` kind (the learner's Prometheus exposition: families, types and labels, counts
+//!   that move exactly with the traffic the check sends, histogram resolution, no raw ids as label values);
 //! - `manifests/`: the `manifests` kind (the learner's Kubernetes YAML, typed, against one policy rule per
 //!   check);
 //! - `llm/`: the `llm` kind (a service wrapping a language model, judged through the lab's model upstream
@@ -50,6 +52,7 @@ pub mod llm;
 mod load;
 pub mod load_kind;
 pub mod manifests;
+pub mod metrics;
 pub mod mutants;
 pub mod openapi;
 mod run;
@@ -76,6 +79,7 @@ pub use lifecycle::LifecycleCheck;
 pub use llm::LlmCheck;
 pub use load_kind::{Limits, LoadCheck, LoadStop};
 pub use manifests::ManifestsCheck;
+pub use metrics::MetricsCheck;
 pub use openapi::OpenApiCheck;
 pub use run::run_suite;
 pub use score::{score, Score};
@@ -115,7 +119,8 @@ pub struct CheckDef {
 #[derive(Debug, Clone)]
 pub enum CheckKind {
     Http(HttpScenario),
-    Load(LoadCheck),
+    /// Boxed: a request or mix, set-up steps and the open loop's settings.
+    Load(Box<LoadCheck>),
     /// Boxed: a probe holds routes and claims, much larger than the other kinds.
     Security(Box<SecurityProbe>),
     /// Boxed: a scenario, operations and generation settings, much larger than the other kinds.
@@ -132,6 +137,8 @@ pub enum CheckKind {
     Llm(LlmCheck),
     /// Boxed: rules and requests. Spans read back from the lab's OTLP receiver.
     Tracing(Box<TracingCheck>),
+    /// Boxed: steps, routes and rules. The learner's `/metrics` judged against traffic the check sends.
+    Metrics(Box<MetricsCheck>),
 }
 
 impl CheckKind {
@@ -149,6 +156,7 @@ impl CheckKind {
             CheckKind::Events(_) => "events",
             CheckKind::Llm(_) => "llm",
             CheckKind::Tracing(_) => "tracing",
+            CheckKind::Metrics(_) => "metrics",
         }
     }
 }

@@ -16,6 +16,7 @@ use super::lifecycle;
 use super::llm;
 use super::load_kind;
 use super::manifests::{self, ManifestsCheck, ManifestsError};
+use super::metrics::{self, MetricsCheck};
 use super::openapi::{self, OpenApiCheck, OpenApiError};
 use super::security::{self, ProbeError, SecurityProbe};
 use super::swap;
@@ -112,7 +113,10 @@ async fn run_check(
 ) -> CheckOutcome {
     // The kinds that judge themselves, each its own way.
     match &def.kind {
-        CheckKind::Load(l) => return run_judged(def, load_kind::run(l, target)).await,
+        CheckKind::Load(l) => {
+            let (rand, deadline) = (rand_for(ctx.seed, &def.id), Instant::now() + def.timeout);
+            return run_judged(def, load_kind::run(l, target, ctx, rand, deadline)).await;
+        }
         CheckKind::Lifecycle(l) => {
             // An instance of its own, on a port drawn from the run's seed and the check's id.
             let service_port = ctx.env.get("PORT").and_then(|p| p.parse().ok());
@@ -141,7 +145,8 @@ async fn run_check(
         CheckKind::Http(_)
         | CheckKind::Security(_)
         | CheckKind::OpenApi(_)
-        | CheckKind::Manifests(_) => {}
+        | CheckKind::Manifests(_)
+        | CheckKind::Metrics(_) => {}
     }
     // The kinds below talk HTTP through the suite's one client.
     let client = match client {
@@ -159,6 +164,7 @@ async fn run_check(
             CheckKind::Security(p) => run_security(def, p, client, target, ctx, deadline).await,
             CheckKind::OpenApi(c) => run_openapi(def, c, client, target, ctx, deadline).await,
             CheckKind::Manifests(m) => run_manifests(m, client, target, ctx, deadline).await,
+            CheckKind::Metrics(m) => run_metrics(def, m, client, target, ctx, deadline).await,
             // Handled above; kept so a new kind is a compile error here rather than a silent gap.
             CheckKind::Load(_)
             | CheckKind::Lifecycle(_)
@@ -268,6 +274,24 @@ async fn run_manifests(
         Ok(()) => Ended::Passed(done.transcript),
         Err(ManifestsError::Failed(why)) => Ended::Failed(why, done.transcript),
         Err(ManifestsError::Broken(_)) => Ended::Broken(done.transcript),
+    }
+}
+
+async fn run_metrics(
+    def: &CheckDef,
+    check: &MetricsCheck,
+    client: &reqwest::Client,
+    target: &Target,
+    ctx: &CheckContext,
+    deadline: Instant,
+) -> Ended {
+    let mut vars = Vars::new(ctx.seed, rand_for(ctx.seed, &def.id), &ctx.env);
+    let control = ctx.control.as_deref();
+    let done = metrics::run(check, client, target, control, &mut vars, deadline).await;
+    match done.result {
+        Ok(()) => Ended::Passed(done.transcript),
+        Err(metrics::Outcome::Failed(why)) => Ended::Failed(why, done.transcript),
+        Err(metrics::Outcome::Broken) => Ended::Broken(done.transcript),
     }
 }
 

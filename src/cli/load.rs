@@ -33,6 +33,10 @@ pub struct LoadArgs {
     /// A request body sent with every request
     #[arg(long)]
     pub body: Option<String>,
+    /// Open loop: requests due per second (a constant arrival rate, latency measured from each request's due
+    /// time, as wrk2 does); --connections then bounds the requests outstanding. Needs a duration.
+    #[arg(short = 'R', long)]
+    pub rate: Option<f64>,
     /// Print the report as JSON
     #[arg(long)]
     pub json: bool,
@@ -62,6 +66,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         },
         requests: args.requests,
         warmup: args.warmup,
+        rate: args.rate,
         ..LoadSpec::get(url, args.connections)
     };
     let report = loadgen::run(&spec).await?;
@@ -78,9 +83,9 @@ fn table(r: &LoadReport) -> String {
     let l = &r.latency;
     let ms = |v: f64| format!("{v:.2} ms");
     format!(
-        "{method} {url}: {conns} connection(s), {secs:.2} s measured after {warm:.2} s of warm-up\n\
+        "{method} {url}: {mode} loop{at}, {conns} connection(s), {secs:.2} s measured after {warm:.2} s of warm-up\n\
          \n  requests/s  {rps:>12.1}\n  requests    {req:>12}\n  errors      {err:>12} \
-         ({non} non-2xx, {con} connect, {tra} transport; {rate:.2}%)\n\
+         ({non} non-2xx, {con} connect, {tra} transport, {tim} timed out, {dro} dropped; {rate:.2}%)\n\
          \n  latency {:>10} {:>10} {:>10} {:>10} {:>10}\n          {:>10} {:>10} {:>10} {:>10} {:>10}\n",
         "p50",
         "p90",
@@ -93,13 +98,17 @@ fn table(r: &LoadReport) -> String {
         ms(l.p99_ms),
         ms(l.max_ms),
         method = r.method,
+        mode = r.mode,
+        at = r.rate.map_or(String::new(), |x| format!(" at {x} requests/s")),
+        tim = r.timeouts,
+        dro = r.dropped,
         url = r.url,
         conns = r.connections,
         secs = r.duration_ms / 1000.0,
         warm = r.warmup_ms / 1000.0,
         rps = r.requests_per_sec,
         req = r.requests,
-        err = r.non_2xx + r.connect_errors + r.transport_errors,
+        err = r.non_2xx + r.connect_errors + r.transport_errors + r.timeouts + r.dropped,
         non = r.non_2xx,
         con = r.connect_errors,
         tra = r.transport_errors,

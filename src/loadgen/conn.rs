@@ -63,9 +63,9 @@ enum Next {
     Stop,
 }
 
-type Conn = http1::Connection<TokioIo<TcpStream>, Full<Bytes>>;
+pub(super) type Conn = http1::Connection<TokioIo<TcpStream>, Full<Bytes>>;
 
-async fn connect(plan: &Plan) -> Result<(SendRequest<Full<Bytes>>, Conn), ()> {
+pub(super) async fn connect(plan: &Plan) -> Result<(SendRequest<Full<Bytes>>, Conn), ()> {
     let stream = TcpStream::connect(plan.addr).await.map_err(|_| ())?;
     // Requests are small and latency is what is measured: do not let Nagle hold them back.
     let _ = stream.set_nodelay(true);

@@ -12,6 +12,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::conn;
+use super::open;
 use super::plan::Plan;
 use super::report::Tally;
 use super::LoadError;
@@ -23,15 +24,18 @@ pub(super) async fn run_all(plan: &Arc<Plan>, connections: usize) -> Result<Tall
     // Never sent on: dropping it (with this future) is the signal to stop.
     let (_cancel, cancelled) = watch::channel(());
     let mut results = Vec::with_capacity(threads);
+    let mut first = 0;
     for i in 0..threads {
         let share = connections / threads + usize::from(i < connections % threads);
+        let ids = first..first + share;
+        first += share;
         let (tx, rx) = oneshot::channel();
         let plan = Arc::clone(plan);
         let cancelled = cancelled.clone();
         std::thread::Builder::new()
             .name(format!("loadgen-{i}"))
             .spawn(move || {
-                let _ = tx.send(thread_main(plan, share, cancelled));
+                let _ = tx.send(thread_main(plan, ids, connections, cancelled));
             })
             .map_err(|e| LoadError::Task(format!("cannot start a thread: {e}")))?;
         results.push(rx);
@@ -46,9 +50,11 @@ pub(super) async fn run_all(plan: &Arc<Plan>, connections: usize) -> Result<Tall
     Ok(total)
 }
 
+/// Runs connections `ids` of `of` on this thread's runtime: closed loops, or their share of the open schedule.
 fn thread_main(
     plan: Arc<Plan>,
-    connections: usize,
+    ids: std::ops::Range<usize>,
+    of: usize,
     mut cancelled: watch::Receiver<()>,
 ) -> Result<Tally, LoadError> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -57,8 +63,13 @@ fn thread_main(
         .map_err(|e| LoadError::Task(format!("cannot build a runtime: {e}")))?;
     rt.block_on(async move {
         let mut tasks = JoinSet::new();
-        for _ in 0..connections {
-            tasks.spawn(conn::drive(Arc::clone(&plan)));
+        for id in ids {
+            let plan = Arc::clone(&plan);
+            if plan.rate.is_some() {
+                tasks.spawn(open::drive(plan, id as u64, of as u64));
+            } else {
+                tasks.spawn(conn::drive(plan));
+            }
         }
         let mut total = Tally::new();
         loop {

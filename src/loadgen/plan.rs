@@ -12,14 +12,27 @@ use tokio::time::Instant;
 
 use super::{LoadError, LoadSpec, MAX_CONNECTIONS};
 
-/// Read-only during the run except for the request budget.
-pub(super) struct Plan {
-    pub addr: SocketAddr,
+/// One request as sent, built once.
+struct Template {
     method: Method,
     /// Origin-form (`/path?query`): HTTP/1.1 servers expect it, and it avoids an absolute URI per request.
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
+}
+
+/// Read-only during the run except for the request budget.
+pub(super) struct Plan {
+    pub addr: SocketAddr,
+    templates: Vec<Template>,
+    /// Indexes into `templates`, each repeated by its weight: request `n` of a run is `cycle[n % len]`.
+    cycle: Vec<usize>,
+    /// When the open loop's schedule starts (warm-up included).
+    pub start: Instant,
+    /// Open loop: requests due per second over every connection.
+    pub rate: Option<f64>,
+    /// Open loop: how long past `end` due and in-flight requests may still take.
+    pub drain: std::time::Duration,
     /// Requests started before this instant are sent but not counted.
     pub warm_end: Instant,
     /// No request starts after this instant, and requests still in flight then are abandoned uncounted.
@@ -43,47 +56,65 @@ impl Plan {
         let host = url.host_str().ok_or(LoadError::NoHost)?;
         let port = url.port_or_known_default().unwrap_or(80);
         let addr = resolve(host, port).await?;
-        let invalid = |e: &dyn std::fmt::Display| LoadError::InvalidRequest(e.to_string());
-        let method = Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())
-            .map_err(|e| invalid(&e))?;
-        let path_and_query = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_string(),
-        };
-        let uri: Uri = path_and_query.parse().map_err(|e| invalid(&e))?;
-        let mut headers = HeaderMap::new();
+        if let Some(rate) = spec.rate {
+            if spec.duration.is_none() || !(0.1..=100_000.0).contains(&rate) {
+                return Err(LoadError::OpenLoop);
+            }
+        }
         let authority = match url.port() {
             Some(p) => format!("{host}:{p}"),
             None => host.to_string(),
         };
-        headers.insert(
-            HOST,
-            HeaderValue::from_str(&authority).map_err(|e| invalid(&e))?,
-        );
-        for (name, value) in &spec.headers {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| invalid(&e))?;
-            let value = HeaderValue::from_str(value).map_err(|e| invalid(&e))?;
-            headers.insert(name, value);
+        let mut templates = Vec::new();
+        let mut cycle = Vec::new();
+        if spec.mix.is_empty() {
+            let path_and_query = match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_string(),
+            };
+            let body = spec.body.clone().unwrap_or_default();
+            templates.push(template(
+                &spec.method,
+                &path_and_query,
+                &authority,
+                &spec.headers,
+                body,
+            )?);
+            cycle.push(0);
         }
-        let warm_end = Instant::now() + spec.warmup;
+        for (i, m) in spec.mix.iter().enumerate() {
+            let body = m.body.clone().unwrap_or_default();
+            templates.push(template(&m.method, &m.path, &authority, &m.headers, body)?);
+            cycle.extend(std::iter::repeat_n(i, m.weight.max(1) as usize));
+        }
+        let start = Instant::now();
+        let warm_end = start + spec.warmup;
         Ok(Plan {
             addr,
-            method,
-            uri,
-            headers,
-            body: Bytes::from(spec.body.clone().unwrap_or_default()),
+            templates,
+            cycle,
+            start,
+            rate: spec.rate,
+            drain: spec.drain,
             warm_end,
             end: spec.duration.map(|d| warm_end + d),
             budget: spec.requests.map(|r| (r, AtomicU64::new(0))),
         })
     }
 
-    /// A fresh request from the template (hyper consumes requests, so each send needs its own).
+    /// A fresh first request of the cycle (hyper consumes requests, so each send needs its own).
     pub fn request(&self) -> Request<Full<Bytes>> {
-        let mut req = Request::new(Full::new(self.body.clone()));
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.uri.clone();
-        *req.headers_mut() = self.headers.clone();
+        self.request_at(0)
+    }
+
+    /// A fresh request `n` of the cycle.
+    pub fn request_at(&self, n: u64) -> Request<Full<Bytes>> {
+        let i = self.cycle[(n % self.cycle.len() as u64) as usize];
+        let t = &self.templates[i];
+        let mut req = Request::new(Full::new(t.body.clone()));
+        *req.method_mut() = t.method.clone();
+        *req.uri_mut() = t.uri.clone();
+        *req.headers_mut() = t.headers.clone();
         req
     }
 
@@ -107,6 +138,35 @@ impl Plan {
             Some((limit, claimed)) => claimed.load(Ordering::Relaxed) >= *limit,
         }
     }
+}
+
+fn template(
+    method: &str,
+    path_and_query: &str,
+    authority: &str,
+    extra: &[(String, String)],
+    body: Vec<u8>,
+) -> Result<Template, LoadError> {
+    let invalid = |e: &dyn std::fmt::Display| LoadError::InvalidRequest(e.to_string());
+    let method =
+        Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|e| invalid(&e))?;
+    let uri: Uri = path_and_query.parse().map_err(|e| invalid(&e))?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        HOST,
+        HeaderValue::from_str(authority).map_err(|e| invalid(&e))?,
+    );
+    for (name, value) in extra {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| invalid(&e))?;
+        let value = HeaderValue::from_str(value).map_err(|e| invalid(&e))?;
+        headers.insert(name, value);
+    }
+    Ok(Template {
+        method,
+        uri,
+        headers,
+        body: Bytes::from(body),
+    })
 }
 
 async fn resolve(host: &str, port: u16) -> Result<SocketAddr, LoadError> {

@@ -16,8 +16,18 @@ pub(super) struct Tally {
     /// Answers received, whatever their status.
     pub answered: u64,
     pub non_2xx: u64,
+    /// Answers with a 5xx status; included in `non_2xx`.
+    pub server_errors: u64,
     pub connect_errors: u64,
     pub transport_errors: u64,
+    /// Open loop: sent and still unanswered when the drain ended.
+    pub timeouts: u64,
+    /// Open loop: due within the window but never sent, the connection being held by slower answers.
+    pub dropped: u64,
+    /// Open loop: answers to warm-up requests, and warm-up requests that got none (not in the figures, but the
+    /// service saw them: a metrics check compares its counters with everything sent).
+    pub warm_answered: u64,
+    pub warm_unanswered: u64,
 }
 
 impl Tally {
@@ -29,8 +39,13 @@ impl Tally {
                 .unwrap_or_else(|_| unreachable!("constant histogram bounds are valid")),
             answered: 0,
             non_2xx: 0,
+            server_errors: 0,
             connect_errors: 0,
             transport_errors: 0,
+            timeouts: 0,
+            dropped: 0,
+            warm_answered: 0,
+            warm_unanswered: 0,
         }
     }
 
@@ -39,6 +54,14 @@ impl Tally {
         if !(200..300).contains(&status) {
             self.non_2xx += 1;
         }
+        if status >= 500 {
+            self.server_errors += 1;
+        }
+        self.wait(took);
+    }
+
+    /// Records a latency without an answer: a request that timed out or was never sent, from when it was due.
+    pub fn wait(&mut self, took: Duration) {
         let micros = u64::try_from(took.as_micros()).unwrap_or(MAX_MICROS);
         self.latency.saturating_record(micros.max(1));
     }
@@ -48,12 +71,19 @@ impl Tally {
         let _ = self.latency.add(&other.latency);
         self.answered += other.answered;
         self.non_2xx += other.non_2xx;
+        self.server_errors += other.server_errors;
         self.connect_errors += other.connect_errors;
         self.transport_errors += other.transport_errors;
+        self.timeouts += other.timeouts;
+        self.dropped += other.dropped;
+        self.warm_answered += other.warm_answered;
+        self.warm_unanswered += other.warm_unanswered;
     }
 }
 
-/// Latency of answered requests, from sending the request to the last byte of the body, in milliseconds.
+/// Latency in milliseconds: closed loop, of answered requests, from sending the request to the last byte of
+/// the body; open loop, from the moment each request was due to the last byte of its answer (or to the end of
+/// the drain, for one that timed out or was never sent).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Latency {
     pub p50_ms: f64,
@@ -69,16 +99,31 @@ pub struct Latency {
 pub struct LoadReport {
     pub url: String,
     pub method: String,
+    /// `closed` or `open`.
+    pub mode: &'static str,
+    /// Open loop: the arrival rate asked for, requests/s.
+    pub rate: Option<f64>,
     pub connections: usize,
     /// Requests answered (any status).
     pub requests: u64,
     /// Answers whose status was not 2xx; included in `requests`.
     pub non_2xx: u64,
+    /// Answers with a 5xx status; included in `non_2xx`.
+    pub server_errors: u64,
     /// Failed attempts to open a connection (refused, unreachable, handshake failed).
     pub connect_errors: u64,
     /// Requests sent on an open connection that got no complete answer (reset, closed mid-answer).
     pub transport_errors: u64,
-    /// Non-2xx answers and failures over every counted attempt; 0 when nothing was attempted.
+    /// Open loop: requests sent that got no answer by the end of the drain.
+    pub timeouts: u64,
+    /// Open loop: requests due in the window that were never sent, their connection held by slow answers.
+    pub dropped: u64,
+    /// Open loop: answers to the warm-up's requests and warm-up requests unanswered (not in the figures).
+    pub warmup_answered: u64,
+    pub warmup_unanswered: u64,
+    /// Failures over every counted attempt, 0 when nothing was attempted. Closed loop: non-2xx answers, connect
+    /// and transport errors. Open loop: 5xx answers, connect and transport errors, timeouts and dropped requests
+    /// (a 4xx there is an answer the mix may ask for, such as a read of a missing note).
     pub error_rate: f64,
     pub requests_per_sec: f64,
     /// The measured window: from the end of the warm-up to the last connection finishing.
@@ -89,8 +134,14 @@ pub struct LoadReport {
 
 impl LoadReport {
     pub(super) fn new(spec: &LoadSpec, t: &Tally, measured: Duration) -> LoadReport {
-        let attempts = t.answered + t.connect_errors + t.transport_errors;
-        let failed = t.non_2xx + t.connect_errors + t.transport_errors;
+        let open = spec.rate.is_some();
+        let unanswered = t.connect_errors + t.transport_errors + t.timeouts + t.dropped;
+        let attempts = t.answered + unanswered;
+        let failed = if open {
+            t.server_errors + unanswered
+        } else {
+            t.non_2xx + unanswered
+        };
         let secs = measured.as_secs_f64();
         let ms = |micros: u64| micros as f64 / 1000.0;
         let h = &t.latency;
@@ -104,10 +155,21 @@ impl LoadReport {
         };
         LoadReport {
             url: spec.url.to_string(),
-            method: spec.method.to_ascii_uppercase(),
+            method: if spec.mix.is_empty() {
+                spec.method.to_ascii_uppercase()
+            } else {
+                "MIX".to_string()
+            },
+            mode: if open { "open" } else { "closed" },
+            rate: spec.rate,
             connections: spec.connections,
             requests: t.answered,
             non_2xx: t.non_2xx,
+            server_errors: t.server_errors,
+            timeouts: t.timeouts,
+            dropped: t.dropped,
+            warmup_answered: t.warm_answered,
+            warmup_unanswered: t.warm_unanswered,
             connect_errors: t.connect_errors,
             transport_errors: t.transport_errors,
             error_rate: if attempts == 0 {

@@ -171,3 +171,53 @@ fn gauntlet_validate_reports_a_bad_load_check_with_its_file_and_line() {
         "expected `{expected}` in:\n{stderr}"
     );
 }
+
+#[test]
+fn malformed_open_loop_checks_are_refused_with_their_line() {
+    let open = |table: &str| {
+        format!("[[check]]\nid = \"o\"\nkind = \"load\"\ntitle = \"Open\"\npillar = \"language\"\ntimeout_secs = 5\n\n[check.load]\n{table}\n")
+    };
+    crate::support::assert_problem(
+        &open("path = \"/\"\nrate = 100\nrequests = 10\nmax_p99_ms = 5"),
+        10,
+        "needs duration_ms",
+    );
+    crate::support::assert_problem(
+        &open("path = \"/\"\nrate = 0\nduration_ms = 100\nmax_p99_ms = 5"),
+        10,
+        "rate must be between",
+    );
+    crate::support::assert_problem(
+        &open("path = \"/\"\nduration_ms = 100\ncount_metric = \"http_requests_total\""),
+        11,
+        "count_metric needs the open loop",
+    );
+    crate::support::assert_problem(
+        &open(
+            "path = \"/\"\nmix = [{ path = \"/a\" }]\nrate = 10\nduration_ms = 100\nmax_p99_ms = 5",
+        ),
+        9,
+        "give path or mix, not both",
+    );
+    // 4.5 s of load and the 1 s drain do not fit a 5 s check.
+    crate::support::assert_problem(
+        &open("path = \"/\"\nrate = 10\nduration_ms = 4500\nmax_p99_ms = 5"),
+        11,
+        "once the open loop's 1 s drain is taken",
+    );
+}
+
+#[tokio::test]
+async fn an_open_loop_check_shows_the_figures_beside_the_objective() {
+    let service = Service::start();
+    let toml = "[[check]]\nid = \"o\"\nkind = \"load\"\ntitle = \"Open\"\npillar = \"language\"\ntimeout_secs = 5\n\n\
+                [check.load]\npath = \"/healthz\"\nrate = 100\nduration_ms = 500\nmax_p99_ms = 250\nmax_error_rate = 0.01\n";
+    let o = single(toml, &service, Verdict::Pass).await;
+    assert!(
+        o.message.contains("open loop at 100 requests/s"),
+        "{}",
+        o.message
+    );
+    assert!(o.message.contains("(objective ≤ 250 ms)"), "{}", o.message);
+    assert!(o.message.contains("50 answered"), "{}", o.message);
+}

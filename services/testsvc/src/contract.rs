@@ -18,9 +18,9 @@ use crate::routes::{defect, variant};
 /// The document as served; kept as JSON so it is read, reviewed and diffed as what learners write.
 const DOCUMENT: &str = include_str!("openapi_v1.json");
 
-/// Whether the service runs as the w09 reference.
+/// Whether the service runs as the w09 reference, or as w11's, which serves the same `/v1` notes.
 pub fn enabled() -> bool {
-    std::env::var("GAUNTLET_LAB").is_ok_and(|l| l == "w09-contract")
+    std::env::var("GAUNTLET_LAB").is_ok_and(|l| l == "w09-contract" || l == "w11-observability")
 }
 
 /// The answer to a request this lab owns (`/openapi.json`, `/v1/...`, any other `/v<n>/...`), else `None`.

@@ -10,6 +10,7 @@
 //! - `openapi.rs`: `GET /openapi.json`, the OpenAPI 3.1 description of the notes API.
 //! - `manifests.rs`: `GET /manifests`, the Kubernetes YAML of lab w06 (`manifests.yaml`), one rule broken per
 //!   `manifests-*` defect.
+//! - `metrics.rs`: lab w11's `GET /metrics`, every request counted by route template and status.
 //! - `auth.rs`: the w10 auth mode (login, HS256 tokens, rate limit, security headers), on with `JWT_SECRET`.
 //! - `races.rs`: the w04 concurrency defects; `selftest.rs`: `testsvc self-test`, the reference's own tests
 //!   that the w04 Dockerfile's `test` stage runs.
@@ -45,6 +46,7 @@ mod kafka_types;
 mod lifecycle;
 mod llm_client;
 mod manifests;
+mod metrics;
 mod notes;
 mod openapi;
 mod otlp_export;

@@ -52,6 +52,11 @@
 //!   `trace-fixed-service-name`, `trace-no-http-attrs`, `trace-client-kind`, `trace-reuse-trace`,
 //!   `trace-accept-invalid`, with the near misses `trace-old-attributes`, `trace-child-spans` and
 //!   `trace-protobuf`.
+//!   For w11 (`GAUNTLET_LAB=w11-observability`: w09's `/v1` plus `GET /metrics`, `metrics.rs`):
+//!   `metrics-raw-path`, `metrics-id-label`, `metrics-wrong-status`, `metrics-errors-uncounted`,
+//!   `metrics-histogram-drift`, `metrics-coarse-buckets`, `metrics-gauge-as-counter`, `metrics-racy-counter`,
+//!   `slow-under-load`, `errors-under-load`, with the near misses `metrics-openmetrics`, `metrics-skip-own` and
+//!   `metrics-extra-labels`.
 //! - `TESTSVC_DELAY_MS=<n>`: wait that long before every answer.
 //!
 //! `/echo` answers any request with what it received and `/redirect` answers 302 to `/healthz`, for the check
@@ -110,10 +115,13 @@ pub fn error(status: u16, code: &str, message: &str) -> Response {
     )
 }
 
-/// Routes one request; in the auth mode, every answer is hardened; in w11, each is traced (`tracing.rs`).
+/// Routes one request; in the auth mode, every answer is hardened; in w11, every answer is counted (`metrics.rs`)
+/// and traced (`tracing.rs`).
 pub fn handle(req: &Request) -> Response {
     let span = crate::tracing::start(req);
-    let response = if crate::auth::enabled() {
+    let response = if crate::metrics::enabled() {
+        crate::metrics::observe(req, route)
+    } else if crate::auth::enabled() {
         crate::auth::harden(route(req))
     } else {
         route(req)

@@ -6,6 +6,13 @@ use super::{Judged, LoadCheck, LoadStop};
 use crate::checks::Verdict;
 use crate::loadgen::LoadReport;
 
+/// What the service's own counter said about the load (`count_metric`).
+pub(super) struct Counted {
+    pub name: String,
+    /// The counter's growth from just before the load to just after it, ignored routes left out.
+    pub grew: f64,
+}
+
 /// One limit that did not hold.
 struct Miss {
     /// Learner-safe: the metric and its measured value.
@@ -14,9 +21,35 @@ struct Miss {
     limit: String,
 }
 
-pub(super) fn judge(check: &LoadCheck, r: &LoadReport) -> Judged {
+pub(super) fn judge(check: &LoadCheck, r: &LoadReport, counted: Option<&Counted>) -> Judged {
     let l = &check.limits;
     let mut misses = Vec::new();
+    if let Some(c) = counted {
+        // Every answer was counted by the service; a request sent that got no answer may or may not have been.
+        let answered = (r.requests + r.warmup_answered) as f64;
+        let maybe = (r.transport_errors + r.timeouts + r.warmup_unanswered) as f64;
+        if c.grew < answered || c.grew > answered + maybe {
+            misses.push(Miss {
+                said: format!(
+                    "{} grew by {} while the load got {} answers{}",
+                    c.name,
+                    figure(c.grew),
+                    answered,
+                    if maybe > 0.0 {
+                        format!(" (and {maybe} requests went unanswered)")
+                    } else {
+                        String::new()
+                    }
+                ),
+                limit: format!(
+                    "{} grew by {} ∉ [{answered}, {}]",
+                    c.name,
+                    c.grew,
+                    answered + maybe
+                ),
+            });
+        }
+    }
     if r.requests == 0 {
         misses.push(Miss {
             said: "the service answered no request".to_string(),
@@ -59,7 +92,10 @@ pub(super) fn judge(check: &LoadCheck, r: &LoadReport) -> Judged {
             ),
         });
     }
-    let measured = measured(r);
+    let measured = match &check.open {
+        Some(_) => objective(check, r),
+        None => measured(r),
+    };
     let verdict = if misses.is_empty() {
         Verdict::Pass
     } else {
@@ -78,13 +114,21 @@ pub(super) fn judge(check: &LoadCheck, r: &LoadReport) -> Judged {
     }
     let _ = writeln!(
         detail,
-        "measured: {} requests in {} ms ({} non-2xx, {} connect errors, {} transport errors)",
+        "measured: {} requests in {} ms ({} non-2xx of which {} 5xx, {} connect errors, {} transport errors, {} timed out, {} dropped; warm-up: {} answered, {} unanswered)",
         r.requests,
         figure(r.duration_ms),
         r.non_2xx,
+        r.server_errors,
         r.connect_errors,
-        r.transport_errors
+        r.transport_errors,
+        r.timeouts,
+        r.dropped,
+        r.warmup_answered,
+        r.warmup_unanswered
     );
+    if let Some(c) = counted {
+        let _ = writeln!(detail, "{} grew by {} over the load", c.name, c.grew);
+    }
     let _ = writeln!(detail, "{measured}");
     let _ = writeln!(
         detail,
@@ -119,15 +163,47 @@ fn measured(r: &LoadReport) -> String {
     )
 }
 
+/// The open loop's figures beside the objective, which the lab's README publishes as its SLO.
+fn objective(c: &LoadCheck, r: &LoadReport) -> String {
+    let l = &c.limits;
+    let beside = |v: f64, max: Option<f64>| match max {
+        Some(m) => format!("{} ms (objective ≤ {} ms)", figure(v), figure(m)),
+        None => format!("{} ms", figure(v)),
+    };
+    let errors = match l.max_error_rate {
+        Some(m) => format!("{} (objective ≤ {})", percent(r.error_rate), percent(m)),
+        None => percent(r.error_rate),
+    };
+    format!(
+        "open loop at {} requests/s: p50 {}, p99 {}, errors {errors}; {} answered",
+        figure(r.rate.unwrap_or_default()),
+        beside(r.latency.p50_ms, l.max_p50_ms),
+        beside(r.latency.p99_ms, l.max_p99_ms),
+        r.requests
+    )
+}
+
 fn spec_text(c: &LoadCheck) -> String {
     let stop = match c.stop {
         LoadStop::Duration(d) => format!("for {} ms", d.as_millis()),
         LoadStop::Requests(n) => format!("for {n} requests"),
     };
+    let what = if c.mix.is_empty() {
+        format!("{} {}", c.method, c.path)
+    } else {
+        let parts: Vec<String> = c
+            .mix
+            .iter()
+            .map(|m| format!("{}×{} {}", m.weight, m.method, m.path))
+            .collect();
+        format!("mix [{}]", parts.join(", "))
+    };
+    let mode = match &c.open {
+        Some(o) => format!("open loop at {} requests/s, at most", o.rate),
+        None => "closed loop,".to_string(),
+    };
     format!(
-        "load: {} {} with {} connection(s) {stop} after {} ms of warm-up\n",
-        c.method,
-        c.path,
+        "load: {what} ({mode} {} connection(s)) {stop} after {} ms of warm-up\n",
         c.connections,
         c.warmup.as_millis()
     )
@@ -141,6 +217,7 @@ fn limits_text(c: &LoadCheck) -> String {
         ("max_p99_ms", l.max_p99_ms),
         ("min_rps", l.min_rps),
         ("max_error_rate", l.max_error_rate),
+        ("rate", c.open.as_ref().map(|o| o.rate)),
     ];
     let given: Vec<String> = all
         .iter()

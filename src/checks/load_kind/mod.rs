@@ -5,22 +5,37 @@
 //! limit itself, so that a hidden check stays a target to reach rather than a number to tune against; the
 //! hidden detail holds the limits, the spec and the whole report.
 //!
+//! With `rate`, the load is open-loop (constant arrival rate, latency from each request's due time): the
+//! lab's latency objective is an SLO the README publishes, so the learner sees the measured p50, p99 and error
+//! rate beside the objective; with `count_metric` the check also scrapes the service's `/metrics` before and
+//! after the load and holds the counter's growth to the answers the generator received (in between the
+//! requests that got none, which the service may or may not have counted).
+//!
 //! - `parse.rs`: from the `[check.load]` table to a [`LoadCheck`], with diagnostics;
+//! - `open.rs`: the open-loop run: set-up steps, the mix rendered, the scrapes around the load;
 //! - `judge.rs`: comparing a report with the limits, and the two texts of the outcome.
 
 mod judge;
+mod open;
 pub(super) mod parse;
 
 use std::time::Duration;
 
-use super::Target;
+use super::http::HttpScenario;
+use super::{CheckContext, Target};
 use crate::loadgen::{self, LoadSpec};
 
 /// One load check, as written under `[check.load]`.
 #[derive(Debug, Clone)]
 pub struct LoadCheck {
-    /// Starts with `/`; joined to the target's base URL.
+    /// Starts with `/`; joined to the target's base URL. Empty when `mix` is given.
     pub path: String,
+    /// Requests cycled through instead of `path`; paths and JSON bodies may hold `{{variables}}`.
+    pub mix: Vec<MixEntry>,
+    /// Steps sent before the load (the http kind's), whose captures the mix may use.
+    pub setup: HttpScenario,
+    /// Open loop at a constant arrival rate, when given.
+    pub open: Option<OpenLoop>,
     /// An upper-case method from the http kind's list.
     pub method: String,
     pub headers: Vec<(String, String)>,
@@ -31,6 +46,28 @@ pub struct LoadCheck {
     /// Load sent first and not counted.
     pub warmup: Duration,
     pub limits: Limits,
+}
+
+/// One request of a load mix.
+#[derive(Debug, Clone)]
+pub struct MixEntry {
+    pub method: String,
+    pub path: String,
+    pub json: Option<serde_json::Value>,
+    pub body: Option<String>,
+    pub weight: u32,
+}
+
+/// The open loop's settings.
+#[derive(Debug, Clone)]
+pub struct OpenLoop {
+    /// Requests due per second.
+    pub rate: f64,
+    /// The counter that must have grown by the answers received (`http_requests_total`).
+    pub count_metric: Option<String>,
+    pub metrics_path: String,
+    /// Routes whose series are left out of the count (the scrapes themselves, health checks).
+    pub ignore_routes: Vec<String>,
 }
 
 /// When the measured part of a load check ends.
@@ -56,7 +93,16 @@ pub struct Limits {
 pub(super) use super::judged::Judged;
 
 /// Runs the load against the target and judges it.
-pub(super) async fn run(check: &LoadCheck, target: &Target) -> Judged {
+pub(super) async fn run(
+    check: &LoadCheck,
+    target: &Target,
+    ctx: &CheckContext,
+    rand: String,
+    deadline: tokio::time::Instant,
+) -> Judged {
+    if check.open.is_some() || !check.setup.steps.is_empty() || !check.mix.is_empty() {
+        return open::run(check, target, ctx, rand, deadline).await;
+    }
     let url = match target.base_url.join(&check.path) {
         Ok(u) => u,
         Err(e) => return judge::fault(check, &format!("cannot build the URL: {e}")),
@@ -77,7 +123,7 @@ pub(super) async fn run(check: &LoadCheck, target: &Target) -> Judged {
         ..LoadSpec::get(url, check.connections)
     };
     match loadgen::run(&spec).await {
-        Ok(report) => judge::judge(check, &report),
+        Ok(report) => judge::judge(check, &report, None),
         Err(e) => judge::fault(check, &format!("the load generator could not start: {e}")),
     }
 }

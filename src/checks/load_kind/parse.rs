@@ -6,8 +6,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Limits, LoadCheck, LoadStop};
-use crate::checks::http::METHODS;
+use super::{Limits, LoadCheck, LoadStop, MixEntry, OpenLoop};
+use crate::checks::http::parse::{self as http_parse, RawStep};
+use crate::checks::http::{HttpScenario, METHODS};
 use crate::checks::load::Source;
 use crate::diagnostics::Diagnostic;
 
@@ -17,11 +18,16 @@ const MAX_CONNECTIONS: i64 = 256;
 const DEFAULT_CONNECTIONS: usize = 8;
 const MAX_REQUESTS: i64 = 10_000_000;
 const MAX_WARMUP_MS: i64 = 60_000;
-
+/// Open loop: connections (the bound on requests outstanding) when the check does not say.
+const DEFAULT_OPEN_CONNECTIONS: usize = 16;
+/// Open loop: the arrival rates a check may ask for, requests/s.
+const RATES: std::ops::RangeInclusive<f64> = 0.1..=10_000.0;
+/// Open loop: how long due and in-flight requests may take after the window; part of the check's time.
+pub(super) const DRAIN_MS: i64 = 1_000;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(in crate::checks) struct RawLoad {
-    path: Spanned<String>,
+    path: Option<Spanned<String>>,
     method: Option<Spanned<String>>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
@@ -35,6 +41,25 @@ pub(in crate::checks) struct RawLoad {
     max_p99_ms: Option<Spanned<f64>>,
     min_rps: Option<Spanned<f64>>,
     max_error_rate: Option<Spanned<f64>>,
+    /// Open loop: requests due per second.
+    rate: Option<Spanned<f64>>,
+    /// Requests cycled through instead of `path`.
+    #[serde(default)]
+    mix: Vec<Spanned<RawMix>>,
+    /// Open loop: the counter whose growth over the load must equal the requests answered.
+    count_metric: Option<Spanned<String>>,
+    metrics_path: Option<String>,
+    ignore_routes: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(in crate::checks) struct RawMix {
+    method: Option<String>,
+    path: String,
+    json: Option<toml::Value>,
+    body: Option<String>,
+    weight: Option<u32>,
 }
 
 /// Reads the `[check.load]` table of the check starting at byte `start`, whose whole deadline is
@@ -43,17 +68,17 @@ pub(in crate::checks) fn check(
     src: &Source,
     start: usize,
     raw: Option<Spanned<RawLoad>>,
-    has_steps: bool,
+    steps: Vec<Spanned<RawStep>>,
     timeout_secs: i64,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<LoadCheck> {
     let before = problems.len();
-    if has_steps {
-        problems.push(src.at(
-            start,
-            "a load check has no [[check.step]]; put its request in [check.load]",
-        ));
-    }
+    // Steps are the set-up sent before the load (a note to read); their captures feed the mix's paths.
+    let setup = if steps.is_empty() {
+        Some(HttpScenario { steps: Vec::new() })
+    } else {
+        http_parse::scenario(src, start, steps, problems)
+    };
     let Some(raw) = raw else {
         problems.push(src.at(start, "a load check needs a [check.load] table"));
         return None;
@@ -62,11 +87,48 @@ pub(in crate::checks) fn check(
     let raw = raw.into_inner();
     let mut p = |at: usize, msg: String| problems.push(src.at(at, msg));
 
-    let path = raw.path.get_ref().trim().to_string();
-    if !path.starts_with('/') {
+    let path = match (&raw.path, raw.mix.is_empty()) {
+        (Some(x), true) => {
+            let path = x.get_ref().trim().to_string();
+            if !path.starts_with('/') {
+                p(x.span().start, format!("path `{path}` must start with `/`"));
+            }
+            path
+        }
+        (Some(x), false) => {
+            p(x.span().start, "give path or mix, not both".to_string());
+            String::new()
+        }
+        (None, true) => {
+            p(table_at, "a load check needs a path or a mix".to_string());
+            String::new()
+        }
+        (None, false) => String::new(),
+    };
+    let mix = mix_entries(&raw.mix, &mut p);
+    let open = raw.rate.as_ref().map(|r| *r.get_ref());
+    if let Some(r) = &raw.rate {
+        if !RATES.contains(r.get_ref()) {
+            p(
+                r.span().start,
+                format!(
+                    "rate must be between {} and {} requests/s",
+                    RATES.start(),
+                    RATES.end()
+                ),
+            );
+        }
+        if raw.duration_ms.is_none() {
+            p(
+                r.span().start,
+                "an open-loop check (rate) needs duration_ms".to_string(),
+            );
+        }
+    }
+    if let (Some(c), None) = (&raw.count_metric, &raw.rate) {
         p(
-            raw.path.span().start,
-            format!("path `{path}` must start with `/`"),
+            c.span().start,
+            "count_metric needs the open loop (rate)".to_string(),
         );
     }
     let method = match &raw.method {
@@ -82,8 +144,13 @@ pub(in crate::checks) fn check(
             up
         }
     };
+    let default_connections = if open.is_some() {
+        DEFAULT_OPEN_CONNECTIONS
+    } else {
+        DEFAULT_CONNECTIONS
+    };
     let connections = match &raw.connections {
-        None => DEFAULT_CONNECTIONS,
+        None => default_connections,
         Some(c) if (1..=MAX_CONNECTIONS).contains(c.get_ref()) => {
             c.get_ref().unsigned_abs() as usize
         }
@@ -106,7 +173,7 @@ pub(in crate::checks) fn check(
             0
         }
     };
-    let budget_ms = timeout_secs.saturating_mul(1000);
+    let budget_ms = timeout_secs.saturating_mul(1000) - if open.is_some() { DRAIN_MS } else { 0 };
     let stop = match (&raw.duration_ms, &raw.requests) {
         (Some(d), Some(_)) => {
             p(
@@ -130,8 +197,9 @@ pub(in crate::checks) fn check(
             p(
                 d.span().start,
                 format!(
-                    "warmup_ms + duration_ms ({} ms) must stay under the check's timeout_secs ({budget_ms} ms)",
-                    warmup_ms + d.get_ref()
+                    "warmup_ms + duration_ms ({} ms) must stay under the check's timeout_secs ({budget_ms} ms{})",
+                    warmup_ms + d.get_ref(),
+                    if open.is_some() { " once the open loop's 1 s drain is taken" } else { "" }
                 ),
             );
             None
@@ -182,11 +250,12 @@ pub(in crate::checks) fn check(
         || raw.max_p95_ms.is_some()
         || raw.max_p99_ms.is_some()
         || raw.min_rps.is_some()
-        || raw.max_error_rate.is_some();
+        || raw.max_error_rate.is_some()
+        || raw.count_metric.is_some();
     if !any_limit {
         p(
             table_at,
-            "a load check needs at least one limit: max_p50_ms, max_p95_ms, max_p99_ms, min_rps or max_error_rate"
+            "a load check needs at least one limit: max_p50_ms, max_p95_ms, max_p99_ms, min_rps, max_error_rate or count_metric"
                 .to_string(),
         );
     }
@@ -195,6 +264,16 @@ pub(in crate::checks) fn check(
     }
     Some(LoadCheck {
         path,
+        mix,
+        setup: setup?,
+        open: open.map(|rate| OpenLoop {
+            rate,
+            count_metric: raw.count_metric.map(|c| c.into_inner()),
+            metrics_path: raw.metrics_path.unwrap_or_else(|| "/metrics".to_string()),
+            ignore_routes: raw
+                .ignore_routes
+                .unwrap_or_else(|| vec!["/metrics".to_string(), "/healthz".to_string()]),
+        }),
         method,
         headers: raw.headers.into_iter().collect(),
         body: raw.body,
@@ -203,4 +282,43 @@ pub(in crate::checks) fn check(
         warmup: Duration::from_millis(warmup_ms.unsigned_abs()),
         limits,
     })
+}
+
+/// The mix's requests, each checked; a JSON body is kept as JSON so its strings may hold `{{variables}}`.
+fn mix_entries(raw: &[Spanned<RawMix>], p: &mut impl FnMut(usize, String)) -> Vec<MixEntry> {
+    let mut out = Vec::new();
+    for m in raw {
+        let at = m.span().start;
+        let x = m.get_ref();
+        let method = x
+            .method
+            .as_deref()
+            .unwrap_or("GET")
+            .trim()
+            .to_ascii_uppercase();
+        if !METHODS.contains(&method.as_str()) {
+            p(
+                at,
+                format!("unknown method `{method}` (known: {})", METHODS.join(" ")),
+            );
+        }
+        if !x.path.starts_with('/') {
+            p(at, format!("mix path `{}` must start with `/`", x.path));
+        }
+        if x.json.is_some() && x.body.is_some() {
+            p(at, "give json or body, not both".to_string());
+        }
+        if x.weight == Some(0) {
+            p(at, "weight must be at least 1".to_string());
+        }
+        let json = x.json.as_ref().and_then(|j| serde_json::to_value(j).ok());
+        out.push(MixEntry {
+            method,
+            path: x.path.clone(),
+            json,
+            body: x.body.clone(),
+            weight: x.weight.unwrap_or(1),
+        });
+    }
+    out
 }
