@@ -77,6 +77,25 @@ pub enum LoadStop {
     Requests(u64),
 }
 
+impl LoadStop {
+    /// The spec's base for `check` at `url`: its request, stop and warm-up; the open-loop mode adds its rate.
+    fn spec(check: &LoadCheck, url: url::Url) -> LoadSpec {
+        let (duration, requests) = match check.stop {
+            LoadStop::Duration(d) => (Some(d), None),
+            LoadStop::Requests(n) => (None, Some(n)),
+        };
+        LoadSpec {
+            method: check.method.clone(),
+            headers: check.headers.clone(),
+            body: check.body.clone().map(String::into_bytes),
+            duration,
+            requests,
+            warmup: check.warmup,
+            ..LoadSpec::get(url, check.connections)
+        }
+    }
+}
+
 /// The limits a run must hold; every one given must hold, and at least one is given.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Limits {
@@ -107,21 +126,7 @@ pub(super) async fn run(
         Ok(u) => u,
         Err(e) => return judge::fault(check, &format!("cannot build the URL: {e}")),
     };
-    let spec = LoadSpec {
-        method: check.method.clone(),
-        headers: check.headers.clone(),
-        body: check.body.clone().map(String::into_bytes),
-        duration: match check.stop {
-            LoadStop::Duration(d) => Some(d),
-            LoadStop::Requests(_) => None,
-        },
-        requests: match check.stop {
-            LoadStop::Requests(n) => Some(n),
-            LoadStop::Duration(_) => None,
-        },
-        warmup: check.warmup,
-        ..LoadSpec::get(url, check.connections)
-    };
+    let spec = LoadStop::spec(check, url);
     match loadgen::run(&spec).await {
         Ok(report) => judge::judge(check, &report, None),
         Err(e) => judge::fault(check, &format!("the load generator could not start: {e}")),

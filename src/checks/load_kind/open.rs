@@ -73,22 +73,10 @@ pub(super) async fn run(
         None => None,
     };
     let spec = LoadSpec {
-        method: check.method.clone(),
-        headers: check.headers.clone(),
-        body: check.body.clone().map(String::into_bytes),
-        duration: match check.stop {
-            LoadStop::Duration(d) => Some(d),
-            LoadStop::Requests(_) => None,
-        },
-        requests: match check.stop {
-            LoadStop::Requests(n) => Some(n),
-            LoadStop::Duration(_) => None,
-        },
-        warmup: check.warmup,
         rate: open.map(|o| o.rate),
         mix,
         drain: std::time::Duration::from_millis(super::parse::DRAIN_MS.unsigned_abs()),
-        ..LoadSpec::get(url, check.connections)
+        ..LoadStop::spec(check, url)
     };
     let report = match loadgen::run(&spec).await {
         Ok(r) => r,
