@@ -40,17 +40,50 @@ pub struct Entry {
     pub prompt: String,
 }
 
-/// All calls since start.
+/// Calls kept at most. The service under test may flood the model; past this its calls are counted, not kept,
+/// so the counterpart never runs out of its memory limit (which would end the run as a platform error).
+const MAX_ENTRIES: usize = 20_000;
+/// Prompt, content and `Authorization` text kept over all calls; past it a call is kept without its texts.
+const MAX_TEXT_BYTES: usize = 16 << 20;
+/// The longest `Authorization` kept of one call (a key is 64 hex digits).
+const MAX_AUTHORIZATION: usize = 256;
+
+/// All calls since start, within the bounds above.
 #[derive(Debug, Default)]
 pub struct Ledger {
     entries: Vec<Entry>,
+    text_bytes: usize,
+    dropped: u64,
 }
 
 impl Ledger {
     /// Records `entry` under the next sequence number, which it returns.
     pub fn record(&mut self, mut entry: Entry) -> u64 {
-        entry.seq = self.entries.len() as u64 + 1;
+        entry.seq = self.entries.len() as u64 + self.dropped + 1;
         let seq = entry.seq;
+        if self.entries.len() >= MAX_ENTRIES {
+            if self.dropped == 0 {
+                eprintln!("model-upstream: {MAX_ENTRIES} calls recorded; later calls are counted, not kept");
+            }
+            self.dropped += 1;
+            return seq;
+        }
+        if entry.authorization.len() > MAX_AUTHORIZATION {
+            let mut end = MAX_AUTHORIZATION;
+            while !entry.authorization.is_char_boundary(end) {
+                end -= 1;
+            }
+            entry.authorization.truncate(end);
+        }
+        let text = entry.prompt.len()
+            + entry.content.as_ref().map_or(0, String::len)
+            + entry.authorization.len();
+        if self.text_bytes + text > MAX_TEXT_BYTES {
+            entry.prompt.clear();
+            entry.content = None;
+        } else {
+            self.text_bytes += text;
+        }
         self.entries.push(entry);
         seq
     }
@@ -103,5 +136,26 @@ mod tests {
         assert_eq!(sel.len(), 1);
         assert!(sel[0].completed);
         assert_eq!(l.select(None).len(), 2);
+    }
+
+    #[test]
+    fn a_flood_is_counted_but_kept_within_bounds() {
+        let mut l = Ledger::default();
+        let big = "x".repeat(1 << 20);
+        for _ in 0..20 {
+            l.record(entry(&big));
+        }
+        // 16 MiB of prompts are kept; the rest of the calls are kept without their text.
+        assert!(l.text_bytes <= MAX_TEXT_BYTES);
+        assert_eq!(l.select(Some("x")).len(), 16);
+        let mut long_key = entry("k");
+        long_key.authorization = format!("Bearer {}", "é".repeat(1000));
+        l.record(long_key);
+        assert!(l.entries.last().unwrap().authorization.len() <= MAX_AUTHORIZATION);
+        for _ in 0..MAX_ENTRIES {
+            l.record(entry("y"));
+        }
+        assert_eq!(l.entries.len(), MAX_ENTRIES);
+        assert_eq!(l.record(entry("z")), (MAX_ENTRIES + 22) as u64);
     }
 }
