@@ -84,24 +84,28 @@ impl<'a> Receiver<'a> {
 
     /// Forgets every span kept so far: what earlier checks (or a load test) left must not fill the receiver.
     pub async fn clear(&self) -> Result<(), ReceiverError> {
-        let res = self
-            .client
-            .delete(format!("{}/_gauntlet/spans", self.base))
-            .bearer_auth(self.token)
-            .timeout(std::time::Duration::from_secs(5))
-            .send()
+        self.control(self.client.delete(format!("{}/_gauntlet/spans", self.base)))
             .await?;
-        if !res.status().is_success() {
-            return Err(ReceiverError::Status(res.status()));
-        }
         Ok(())
     }
 
     /// The spans that started at or after `since` (Unix nanoseconds).
     pub async fn spans(&self, since: u64) -> Result<Snapshot, ReceiverError> {
         let res = self
-            .client
-            .get(format!("{}/_gauntlet/spans?since={since}", self.base))
+            .control(
+                self.client
+                    .get(format!("{}/_gauntlet/spans?since={since}", self.base)),
+            )
+            .await?;
+        Ok(res.json().await?)
+    }
+
+    /// Sends a control request with the run's token and a bound on its time; any status but success is an error.
+    async fn control(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ReceiverError> {
+        let res = request
             .bearer_auth(self.token)
             .timeout(std::time::Duration::from_secs(5))
             .send()
@@ -109,6 +113,6 @@ impl<'a> Receiver<'a> {
         if !res.status().is_success() {
             return Err(ReceiverError::Status(res.status()));
         }
-        Ok(res.json().await?)
+        Ok(res)
     }
 }
