@@ -179,6 +179,7 @@ async fn static_assets_are_served_locally_with_long_cache_headers() {
         "/static/vendor/htmx-",
         "/static/vendor/pico-",
         "/static/app.css",
+        "/static/favicon.svg",
     ] {
         let at = login
             .find(needle)
@@ -199,6 +200,11 @@ async fn static_assets_are_served_locally_with_long_cache_headers() {
     );
     let license = app.get("/static/vendor/LICENSE-htmx").await;
     assert_eq!(license.status().as_u16(), 200);
+    // Asked for by browsers on answers without a page around them.
+    let icon = app.get("/favicon.ico").await;
+    assert_eq!(icon.status().as_u16(), 200);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    assert!(icon.text().await.unwrap().starts_with("<svg"));
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Uploads the archive module refuses answer 422 with the learner's reason, on the lab page's form and on the
 //! API alike, and nothing is stored or queued: a file name longer than a file system writes (which used to
 //! fail on disk and answer 500, a fault of the platform) and a tar.gz whose gzip checksum is wrong (which
-//! used to be accepted and graded).
+//! used to be accepted and graded). The learner stays on the lab page, with the form and the reason.
 
 mod common;
 
@@ -52,6 +52,16 @@ async fn api_upload(app: &TestApp, token: &str, archive: Vec<u8>) -> (u16, Strin
     (status, message.to_string())
 }
 
+/// The refused upload's answer is the lab page: its title, the form to try again, the reason as an alert.
+fn assert_lab_page_with_form(page: &str) {
+    assert!(page.contains("<h1>Hello"), "not the lab page: {page}");
+    assert!(
+        page.contains(r#"action="/labs/w01-hello/submissions""#),
+        "no form: {page}"
+    );
+    assert!(page.contains(r#"role="alert""#), "no alert: {page}");
+}
+
 async fn assert_nothing_stored(app: &TestApp) {
     assert_eq!(app.store.queue_depth().await.unwrap(), 0);
     let scratch = app.data_dir.path().join("work");
@@ -79,6 +89,7 @@ async fn a_300_character_file_name_is_refused_with_422_naming_the_limit() {
             ),
         "{page}"
     );
+    assert_lab_page_with_form(&page);
 
     let token = app.api_token("ada").await;
     let (status, message) = api_upload(&app, &token, project_with_a_300_character_name()).await;
@@ -111,6 +122,51 @@ async fn a_tar_gz_whose_gzip_checksum_is_wrong_is_refused_as_damaged() {
     );
     let res = app.upload("w01-hello", archive).await;
     assert_eq!(res.status().as_u16(), 422);
-    assert!(res.text().await.unwrap().contains("the archive is damaged"));
+    let page = res.text().await.unwrap();
+    assert!(page.contains("the archive is damaged"), "{page}");
+    assert_lab_page_with_form(&page);
+    assert_nothing_stored(&app).await;
+}
+
+#[tokio::test]
+async fn an_upload_over_the_limit_is_refused_on_the_lab_page_with_the_limit_the_form_states() {
+    let course = course();
+    let app = Spawn::default()
+        .curriculum(course.curriculum(), course.labs())
+        .grading(GradingSettings {
+            workers: 0,
+            max_upload_bytes: 1 << 20,
+            ..GradingSettings::default()
+        })
+        .start()
+        .await;
+    app.signed_in_learner("ada@example.org").await;
+    // 1.5 MiB that gzip cannot shrink: over the 1 MB limit as sent.
+    let mut noise = vec![0u8; 3 << 19];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for b in noise.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("Dockerfile", stored).unwrap();
+    zip.write_all(DOCKERFILE.as_bytes()).unwrap();
+    zip.start_file("noise.bin", stored).unwrap();
+    zip.write_all(&noise).unwrap();
+    let archive = zip.finish().unwrap().into_inner();
+
+    let res = app.upload("w01-hello", archive).await;
+    assert_eq!(res.status().as_u16(), 422);
+    let page = res.text().await.unwrap();
+    assert_lab_page_with_form(&page);
+    assert!(
+        page.contains("up to 1 MB"),
+        "the form states another limit: {page}"
+    );
+    assert!(page.contains("the limit is 1 MB"), "{page}");
     assert_nothing_stored(&app).await;
 }

@@ -18,6 +18,11 @@ const ASSETS: &[Asset] = &[
         bytes: include_bytes!("../../static/app.css"),
     },
     Asset {
+        path: "favicon.svg",
+        content_type: "image/svg+xml",
+        bytes: include_bytes!("../../static/favicon.svg"),
+    },
+    Asset {
         path: "vendor/pico-2.1.1.min.css",
         content_type: "text/css; charset=utf-8",
         bytes: include_bytes!("../../static/vendor/pico-2.1.1.min.css"),
@@ -70,5 +75,18 @@ pub async fn serve(path: web::Path<String>) -> HttpResponse {
         None => HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")
             .body("not found"),
+    }
+}
+
+/// `GET /favicon.ico`: browsers ask for it on pages with no `<link rel="icon">` (JSON, plain-text answers); the
+/// same SVG the pages link, short-lived since this URL carries no version.
+pub async fn favicon() -> HttpResponse {
+    match ASSETS.iter().find(|a| a.path == "favicon.svg") {
+        Some(a) => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, a.content_type))
+            .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .body(a.bytes),
+        None => HttpResponse::NotFound().finish(),
     }
 }

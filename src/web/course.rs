@@ -150,7 +150,19 @@ pub async fn lab(
     csrf: CsrfToken,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    let id = LabId::parse(&path).map_err(|_| WebError::NotFound)?;
+    Ok(html(lab_page(&state, &user, &csrf, &path, None).await?))
+}
+
+/// The lab page, with `upload_error` above the form when a submission was refused: the learner stays where
+/// they were, with the form and the reason, instead of on a bare error page.
+pub async fn lab_page(
+    state: &AppState,
+    user: &CurrentUser,
+    csrf: &CsrfToken,
+    lab_id: &str,
+    upload_error: Option<String>,
+) -> Result<String, WebError> {
+    let id = LabId::parse(lab_id).map_err(|_| WebError::NotFound)?;
     let curriculum = state.curriculum();
     let lab = curriculum.lab(&id).ok_or(WebError::NotFound)?;
     let runs = state
@@ -161,14 +173,14 @@ pub async fn lab(
         .map(|r| super::runs::RunView::new(r, lab.title.clone()))
         .collect();
     let page = LabPage {
-        layout: Layout::new(&state, Some(&user), &csrf),
+        layout: Layout::new(state, Some(user), csrf),
         lab,
-        pillars: pillar_names(&state, lab.pillars.iter().map(|(p, _)| p.to_string())),
+        pillars: pillar_names(state, lab.pillars.iter().map(|(p, _)| p.to_string())),
         runs,
         max_mb: state.grading.limits.max_bytes >> 20,
-        upload_error: None,
+        upload_error,
     };
-    Ok(html(page.render()?))
+    Ok(page.render()?)
 }
 
 /// `GET /labs/{id}/starter.tar.gz`: the lab's starter project, packed from its `starter/` folder only.

@@ -49,7 +49,8 @@ struct ErrorPage<'a> {
 }
 
 impl WebError {
-    fn explain(&self) -> (&'static str, String) {
+    /// The page title and the message a visitor reads.
+    pub(super) fn explain(&self) -> (&'static str, String) {
         let (title, message) = match self {
             WebError::BadUpload(why) => return ("This upload was not accepted", format!("Nothing was stored: {why}. Fix it and upload again.")),
             WebError::Refused { title, message, .. } => return (title, message.clone()),

@@ -136,23 +136,49 @@ pub async fn submit(
     req: actix_web::HttpRequest,
     form: Multipart,
 ) -> Result<HttpResponse, WebError> {
-    let archive =
-        super::upload::read_archive(&req, &csrf, form, state.grading.limits.max_bytes).await?;
-    let curriculum = state.curriculum();
-    let run = submit::accept(
-        &state.store,
-        &curriculum,
-        &state.grading,
-        user.id,
-        &path,
-        archive,
+    let accepted = match super::upload::read_archive(
+        &req,
+        &csrf,
+        form,
+        state.grading.limits.max_bytes,
     )
     .await
-    .map_err(submit_error)?;
-    state.grading.wake();
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/runs/{run}")))
-        .finish())
+    {
+        Ok(archive) => {
+            let curriculum = state.curriculum();
+            submit::accept(
+                &state.store,
+                &curriculum,
+                &state.grading,
+                user.id,
+                &path,
+                archive,
+            )
+            .await
+            .map_err(submit_error)
+        }
+        Err(e) => Err(e),
+    };
+    match accepted {
+        Ok(run) => {
+            state.grading.wake();
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/runs/{run}")))
+                .finish())
+        }
+        // What the learner can fix (the archive) or wait out (the cap on live runs) is said on the lab page,
+        // with the form, under the status the error carries.
+        Err(e @ (WebError::BadUpload(_) | WebError::Refused { .. })) => {
+            let (_, message) = e.explain();
+            let body = super::course::lab_page(&state, &user, &csrf, &path, Some(message)).await?;
+            Ok(
+                HttpResponse::build(actix_web::ResponseError::status_code(&e))
+                    .content_type("text/html; charset=utf-8")
+                    .body(body),
+            )
+        }
+        Err(e) => Err(e),
+    }
 }
 
 pub fn submit_error(e: SubmitError) -> WebError {
