@@ -55,14 +55,11 @@ pub async fn run_suite(
         let outcome = match blocker(def, suite, &outcomes) {
             Some(Blocker::Unknown(dep)) => {
                 let detail = format!("`{}` depends on `{dep}`, which is not in the suite", def.id);
-                outcome(def, Verdict::Error, platform_fault(def), detail, 0)
+                outcome(def, Verdict::Error, platform_fault(), detail, 0)
             }
             Some(Blocker::NotPassed(j)) => {
                 let dep = &suite.checks[j];
-                let message = format!(
-                    "{}: skipped because “{}” did not pass",
-                    def.title, dep.title
-                );
+                let message = format!("skipped because “{}” did not pass", dep.title);
                 let detail = format!("skipped: dependency `{}` did not pass", dep.id);
                 outcome(def, Verdict::Skipped, message, detail, 0)
             }
@@ -153,7 +150,7 @@ async fn run_check(
         Ok(c) => c,
         Err(e) => {
             let detail = format!("HTTP client: {e}");
-            return outcome(def, Verdict::Error, platform_fault(def), detail, 0);
+            return outcome(def, Verdict::Error, platform_fault(), detail, 0);
         }
     };
     let start = Instant::now();
@@ -180,15 +177,12 @@ async fn run_check(
     match result {
         Err(_) => timed_out(def, took),
         Ok(Ended::Passed(transcript)) => {
-            let message = format!("{}: passed", def.title);
+            let message = "passed".to_string();
             outcome(def, Verdict::Pass, message, transcript, took)
         }
-        Ok(Ended::Failed(why, transcript)) => {
-            let message = format!("{}: {why}", def.title);
-            outcome(def, Verdict::Fail, message, transcript, took)
-        }
+        Ok(Ended::Failed(why, transcript)) => outcome(def, Verdict::Fail, why, transcript, took),
         Ok(Ended::Broken(transcript)) => {
-            outcome(def, Verdict::Error, platform_fault(def), transcript, took)
+            outcome(def, Verdict::Error, platform_fault(), transcript, took)
         }
     }
 }
@@ -295,7 +289,8 @@ async fn run_metrics(
     }
 }
 
-/// Runs a kind that judges itself under the check's deadline, and adds the title, timing and fault wording.
+/// Runs a kind that judges itself under the check's deadline, and adds the timing and fault wording. Messages
+/// never repeat the check's title: every page, the CLI and the API show the title beside them.
 async fn run_judged(def: &CheckDef, judging: impl Future<Output = Judged>) -> CheckOutcome {
     let start = Instant::now();
     let result = tokio::time::timeout(def.timeout + GRACE, judging).await;
@@ -304,14 +299,14 @@ async fn run_judged(def: &CheckDef, judging: impl Future<Output = Judged>) -> Ch
         return timed_out(def, took);
     };
     let message = match judged.verdict {
-        Verdict::Error => platform_fault(def),
-        _ => format!("{}: {}", def.title, judged.message),
+        Verdict::Error => platform_fault(),
+        _ => judged.message,
     };
     outcome(def, judged.verdict, message, judged.detail, took)
 }
 
 fn timed_out(def: &CheckDef, took: u64) -> CheckOutcome {
-    let message = format!("{}: failed: no answer within the time limit", def.title);
+    let message = "failed: no answer within the time limit".to_string();
     let detail = format!(
         "the check did not finish within {} s",
         def.timeout.as_secs()
@@ -319,11 +314,9 @@ fn timed_out(def: &CheckDef, took: u64) -> CheckOutcome {
     outcome(def, Verdict::Fail, message, detail, took)
 }
 
-fn platform_fault(def: &CheckDef) -> String {
-    format!(
-        "{}: could not be run because of a platform fault; it does not count against you",
-        def.title
-    )
+/// The learner's message of an `Error`: the outcome's title says which check; pages show it beside this.
+fn platform_fault() -> String {
+    "could not be run because of a platform fault; it does not count against you".to_string()
 }
 
 /// The check's `{{rand}}`: from the run's seed and the check's id (hashed with FNV-1a, which is stable across

@@ -31,7 +31,7 @@ async fn status_passes_on_health_and_fails_on_health_500() {
     .await;
     assert_eq!(
         o.message,
-        "The behaviour: failed at step 1 of 1: the status was 500 (not what was expected)"
+        "failed at step 1 of 1: the status was 500 (not what was expected)"
     );
     for part in [
         "── step 1 of 1: GET http://127.0.0.1:",
@@ -306,7 +306,7 @@ async fn schema_passes_on_a_conforming_body_and_fails_on_schema_drift() {
     .await;
     assert_eq!(
         o.message,
-        "Created notes have the documented shape: failed at step 1 of 1: the response body did not \
+        "failed at step 1 of 1: the response body did not \
          have the expected structure"
     );
     assert!(

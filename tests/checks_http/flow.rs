@@ -113,7 +113,7 @@ async fn a_check_runs_after_its_dependency_and_is_skipped_when_it_fails() {
     assert_eq!(bad[0].verdict, Verdict::Skipped);
     assert_eq!(
         bad[0].message,
-        "Second behaviour: skipped because “First behaviour” did not pass"
+        "skipped because “First behaviour” did not pass"
     );
     assert_eq!(bad[1].verdict, Verdict::Fail);
     assert_eq!(events.len(), 3, "a skipped check never starts");

@@ -44,7 +44,7 @@ async fn a_missing_required_operation_is_named() {
     let o = judge("openapi-document", "openapi-no-delete", Verdict::Fail).await;
     assert_eq!(
         o.message,
-        "The API is described by a valid OpenAPI document: failed: the OpenAPI document does not \
+        "failed: the OpenAPI document does not \
          describe the operation DELETE /notes/{id}"
     );
 }
@@ -65,7 +65,7 @@ async fn a_service_without_a_document_fails_at_the_fetch() {
     let o = document_at("/no-such-document.json").await;
     assert_eq!(
         o.message,
-        "Doc: failed: the OpenAPI document could not be fetched from GET /no-such-document.json: the \
+        "failed: the OpenAPI document could not be fetched from GET /no-such-document.json: the \
          status was 404 (not what was expected)"
     );
 }

@@ -125,7 +125,7 @@ async fn a_document_that_is_neither_json_nor_yaml_is_refused() {
     assert_eq!(o.verdict, Verdict::Fail, "{}", o.detail);
     assert_eq!(
         o.message,
-        "Y: failed: the OpenAPI document at /openapi.yaml is neither JSON nor YAML"
+        "failed: the OpenAPI document at /openapi.yaml is neither JSON nor YAML"
     );
     assert!(o.detail.contains("<html>hi</html>"), "{}", o.detail);
 }

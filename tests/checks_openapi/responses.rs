@@ -29,7 +29,7 @@ async fn schema_drift_is_caught_and_named_by_operation_and_status() {
     let o = judge("openapi-responses", "version-as-string", Verdict::Fail).await;
     assert_eq!(
         o.message,
-        "The service answers as its document says: failed at step 1 of 7: a response to createNote did \
+        "failed at step 1 of 7: a response to createNote did \
          not match the documented schema for 201"
     );
     assert!(o.detail.contains("at `/version`"), "{}", o.detail);
@@ -66,7 +66,7 @@ json = { title = "documented" }
     let o = crate::support::single(toml, &svc, Verdict::Fail).await;
     assert_eq!(
         o.message,
-        "Create: failed at step 1 of 1: a response to createNote had status 200, which the document does \
+        "failed at step 1 of 1: a response to createNote had status 200, which the document does \
          not describe"
     );
 }
