@@ -208,3 +208,55 @@ async fn gauntlet_grade_runs_the_pipeline_without_a_server_and_shows_hidden_deta
         "the transcript is included"
     );
 }
+
+/// `grade --json` answers with one JSON document whatever happens: a lab whose checks do not load gives their
+/// problems at file and line; a project that cannot be packed says so as a failed upload.
+#[tokio::test]
+async fn gauntlet_grade_json_reports_a_broken_lab_and_an_unpackable_project_as_json() {
+    let course = course();
+    let broken = tempfile::tempdir().unwrap();
+    let lab = broken.path().join("w01-hello");
+    std::fs::create_dir_all(lab.join("checks")).unwrap();
+    for f in ["lab.toml", "README.md"] {
+        std::fs::copy(course.labs().join("w01-hello").join(f), lab.join(f)).unwrap();
+    }
+    std::fs::write(
+        lab.join("checks/10-bad.toml"),
+        "[[check]]\nid = \"x\"\nkind = \"no-such-kind\"\ntitle = \"X\"\npillar = \"language\"\n",
+    )
+    .unwrap();
+    let project = Project::testsvc(&[]);
+    let grade = |lab: std::path::PathBuf, project: std::path::PathBuf| {
+        let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+            .arg("grade")
+            .arg(lab)
+            .arg(project)
+            .arg("--json")
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+        (out.status.code(), report)
+    };
+
+    let (code, report) = grade(lab.clone(), project.path().to_path_buf());
+    assert_eq!(code, Some(1));
+    assert_eq!(report["state"], "error", "{report}");
+    assert_eq!(report["stage"], "lab", "{report}");
+    let problem = &report["problems"][0];
+    assert!(
+        problem["file"].as_str().unwrap().ends_with("10-bad.toml"),
+        "{report}"
+    );
+    assert_eq!(problem["line"], 3, "{report}");
+
+    let missing = broken.path().join("no-such-project");
+    let (code, report) = grade(course.labs().join("w01-hello"), missing);
+    assert_eq!(code, Some(1));
+    assert_eq!(report["state"], "failed", "{report}");
+    assert_eq!(report["stage"], "upload", "{report}");
+    assert!(
+        report["reason"].as_str().unwrap().contains("cannot pack"),
+        "{report}"
+    );
+}

@@ -4,8 +4,6 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use crate::archive::{self, ArchiveLimits};
 use crate::checks::{CheckSuite, Verdict};
 use crate::config::GradingSettings;
@@ -21,35 +19,18 @@ pub async fn run(
     seed: Option<u64>,
     grading: &GradingSettings,
 ) -> anyhow::Result<ExitCode> {
-    let lab = Lab::load(lab_dir).map_err(|p| problems("the lab", &p))?;
-    let mut pillars: Vec<String> = crate::domain::STANDARD_PILLARS
-        .iter()
-        .map(|p| p.to_string())
-        .collect();
-    pillars.extend(lab.pillars.iter().map(|(p, _)| p.to_string()));
-    let suite =
-        CheckSuite::load(lab_dir, &pillars).map_err(|p| problems("the lab's checks", &p))?;
-    let limits = ArchiveLimits::default();
-    let archive = archive::pack(project, &limits)
-        .with_context(|| format!("cannot pack {}", project.display()))?;
-    let sandbox = grading.configure(
-        Sandbox::connect()
-            .await
-            .context("the Docker engine cannot be reached")?,
-    );
-    let id = format!("grade-{}", hex::encode(rand::random::<[u8; 4]>()));
-    let work = tempfile::tempdir().context("cannot create a work folder")?;
-    let job = Job {
-        label: RunLabel::parse(&id)?,
-        lab,
-        suite,
-        archive,
-        seed: seed.unwrap_or_else(|| u64::from(rand::random::<u32>())),
-        // A local grade has no server key: its secrets only need to be unknown to the service beforehand.
-        secrets: crate::grading::secrets::RunSecrets::ephemeral(),
-        limits,
-        work_dir: work.path().join(&id),
+    let (sandbox, job) = match prepare(lab_dir, project, seed, grading).await {
+        Ok(ready) => ready,
+        // A grade that could not begin is still a report under `--json`, so that a script reading stdout
+        // always gets one JSON document (with `problems` at file:line when the lab is what is wrong).
+        Err(e) if json => {
+            println!("{}", serde_json::to_string_pretty(&e.to_json())?);
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return Err(e.into_error()),
     };
+    // `_work` lives until the run ends: the job's work folder is inside it.
+    let (job, _work) = job;
     let seed = job.seed;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<RunEvent>();
     let printer = tokio::spawn(async move {
@@ -77,9 +58,109 @@ pub async fn run(
     })
 }
 
-fn problems(what: &str, p: &[crate::diagnostics::Diagnostic]) -> anyhow::Error {
-    let lines: Vec<String> = p.iter().map(|d| d.to_string()).collect();
-    anyhow::anyhow!("{what} did not load:\n{}", lines.join("\n"))
+/// Why a grade could not begin, and whose fault that is.
+enum NotGraded {
+    /// The lab or its checks do not load: the instructor's files, each problem with its file and line.
+    Lab {
+        what: &'static str,
+        problems: Vec<crate::diagnostics::Diagnostic>,
+    },
+    /// The project cannot be packed as an upload would be (the learner's files).
+    Project(anyhow::Error),
+    /// Docker or the file system of this machine.
+    Platform(anyhow::Error),
+}
+
+impl NotGraded {
+    fn to_json(&self) -> serde_json::Value {
+        let (state, stage, reason, problems) = match self {
+            NotGraded::Lab { what, problems } => (
+                RunState::Error,
+                "lab",
+                format!("{what} did not load ({} problem(s))", problems.len()),
+                problems
+                    .iter()
+                    .map(|d| {
+                        serde_json::json!({
+                            "file": d.path.display().to_string(),
+                            "line": d.line,
+                            "message": d.message,
+                        })
+                    })
+                    .collect(),
+            ),
+            NotGraded::Project(e) => (RunState::Failed, "upload", format!("{e:#}"), Vec::new()),
+            NotGraded::Platform(e) => (RunState::Error, "setup", format!("{e:#}"), Vec::new()),
+        };
+        serde_json::json!({
+            "state": state,
+            "stage": stage,
+            "reason": reason,
+            "problems": problems,
+            "score": null,
+            "checks": [],
+        })
+    }
+
+    fn into_error(self) -> anyhow::Error {
+        match self {
+            NotGraded::Lab { what, problems } => {
+                let lines: Vec<String> = problems.iter().map(|d| d.to_string()).collect();
+                anyhow::anyhow!("{what} did not load:\n{}", lines.join("\n"))
+            }
+            NotGraded::Project(e) | NotGraded::Platform(e) => e,
+        }
+    }
+}
+
+type Prepared = (Sandbox, (Job, tempfile::TempDir));
+
+/// Loads the lab, packs the project and reaches Docker: everything before the pipeline runs.
+async fn prepare(
+    lab_dir: &Path,
+    project: &Path,
+    seed: Option<u64>,
+    grading: &GradingSettings,
+) -> Result<Prepared, NotGraded> {
+    let lab = Lab::load(lab_dir).map_err(|problems| NotGraded::Lab {
+        what: "the lab",
+        problems,
+    })?;
+    let mut pillars: Vec<String> = crate::domain::STANDARD_PILLARS
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    pillars.extend(lab.pillars.iter().map(|(p, _)| p.to_string()));
+    let suite = CheckSuite::load(lab_dir, &pillars).map_err(|problems| NotGraded::Lab {
+        what: "the lab's checks",
+        problems,
+    })?;
+    let limits = ArchiveLimits::default();
+    let archive = archive::pack(project, &limits).map_err(|e| {
+        NotGraded::Project(
+            anyhow::Error::new(e).context(format!("cannot pack {}", project.display())),
+        )
+    })?;
+    let sandbox = grading.configure(Sandbox::connect().await.map_err(|e| {
+        NotGraded::Platform(anyhow::Error::new(e).context("the Docker engine cannot be reached"))
+    })?);
+    let id = format!("grade-{}", hex::encode(rand::random::<[u8; 4]>()));
+    let work = tempfile::tempdir().map_err(|e| {
+        NotGraded::Platform(anyhow::Error::new(e).context("cannot create a work folder"))
+    })?;
+    let label = RunLabel::parse(&id).map_err(|e| NotGraded::Platform(anyhow::Error::new(e)))?;
+    let job = Job {
+        label,
+        lab,
+        suite,
+        archive,
+        seed: seed.unwrap_or_else(|| u64::from(rand::random::<u32>())),
+        // A local grade has no server key: its secrets only need to be unknown to the service beforehand.
+        secrets: crate::grading::secrets::RunSecrets::ephemeral(),
+        limits,
+        work_dir: work.path().join(&id),
+    };
+    Ok((sandbox, (job, work)))
 }
 
 fn print_event(e: &RunEvent) {
