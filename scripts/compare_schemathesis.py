@@ -174,7 +174,10 @@ def replay_on_reference(svcs: list[Service], testsvc: Path, lab_id: str, st_dir:
             for key, f in st_findings(st_dir, svc.slug)[0].items():
                 if key in baseline or not f.interaction:
                     continue
-                replays[" | ".join(key)] = {"theirs": answer_of(f.interaction), "reference": send(ref.port, f.interaction)}
+                replays[" | ".join(key)] = {
+                    "theirs": answer_of(f.interaction),
+                    "reference": send(ref.port, f.interaction),
+                }
             (st_dir / f"{svc.slug}.replay.json").write_text(json.dumps(replays, indent=1))
 
 
@@ -366,7 +369,8 @@ def report(lab: Path, out: Path) -> str:
             g_api_cell = f"failed at {t['failed_at']}: {t.get('failure', '')}"
         else:
             g_api_cell = ", ".join(g_api) or "none"
-        rows.append(f"| {s.role} | {s.name} (`{s.slug}`) | {g_api_cell} | {', '.join(g_other) or 'none'} | {st_cell} |")
+        others = ", ".join(g_other) or "none"
+        rows.append(f"| {s.role} | {s.name} (`{s.slug}`) | {g_api_cell} | {others} | {st_cell} |")
         st_caught = bool(new) or bool(error)
         if s.role == "mutant":
             caught["mutants"] += 1
@@ -378,7 +382,9 @@ def report(lab: Path, out: Path) -> str:
                 st_only.append(f"- `{s.slug}`: schemathesis: {st_cell}; Gauntlet's openapi checks: none"
                                f" (its other checks: {', '.join(g_other) or 'none'})")
             if g_api and not st_caught:
-                g_only.append(f"- `{s.slug}`: Gauntlet: {', '.join(g_api)}; schemathesis: nothing beyond the reference's")
+                g_only.append(
+                    f"- `{s.slug}`: Gauntlet: {', '.join(g_api)}; schemathesis: nothing beyond the reference's"
+                )
         else:
             if failed:
                 alarms.append(f"- Gauntlet on `{s.slug}` ({s.role}): {', '.join(failed)}")
@@ -407,7 +413,7 @@ def report(lab: Path, out: Path) -> str:
         f"Mutants caught: Gauntlet's openapi checks {caught['gauntlet']} of {caught['mutants']},"
         f" schemathesis {caught['schemathesis']} of {caught['mutants']}"
         " (a mutant counts as caught by schemathesis when it reports a failure, warning or error the reference's"
-        " run does not have).",
+        " run does not have, and a fresh reference serving the same document does not answer its request alike).",
         "",
         "| role | service | Gauntlet's openapi checks failing | Gauntlet's other checks failing |"
         " schemathesis failures (for mutants and near misses: those the reference does not have) |",
