@@ -184,7 +184,7 @@ async fn run(pair: &Pair, ids: &[&str], upstream: Option<SocketAddr>) -> Vec<Che
 async fn the_reference_passes_every_llm_check() {
     let pair = start("");
     let outcomes = run(&pair, &[], Some(pair.upstream)).await;
-    assert_eq!(outcomes.len(), 12);
+    assert_eq!(outcomes.len(), 14);
     for o in &outcomes {
         assert_eq!(
             o.verdict,
@@ -198,7 +198,7 @@ async fn the_reference_passes_every_llm_check() {
 }
 
 /// Each defect, the checks run (traffic first where the judged check needs some), and the one that must fail.
-const DEFECTS: [(&str, &[&str], &str); 12] = [
+const DEFECTS: [(&str, &[&str], &str); 14] = [
     (
         "llm-ignores-model",
         &["triage-typed-answer"],
@@ -238,6 +238,16 @@ const DEFECTS: [(&str, &[&str], &str); 12] = [
         "llm-no-backoff",
         &["triage-retries-5xx"],
         "triage-retries-5xx",
+    ),
+    (
+        "llm-malformed-final",
+        &["triage-retries-malformed-answer"],
+        "triage-retries-malformed-answer",
+    ),
+    (
+        "llm-drop-final",
+        &["triage-retries-dropped-connection"],
+        "triage-retries-dropped-connection",
     ),
     (
         "llm-ignore-retry-after",

@@ -109,11 +109,43 @@ fn parse(raw: &str) -> Result<Reply, CallError> {
             .then(|| value.trim().parse().ok())
             .flatten()
     });
+    let header = |name: &str| {
+        head.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_ascii_lowercase())
+        })
+    };
+    let cut = || CallError::Io("the connection closed mid-answer".into());
+    let body = if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        dechunk(body).ok_or_else(cut)?
+    } else {
+        match header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+            Some(n) if body.len() < n => return Err(cut()),
+            Some(n) => body[..n].to_string(),
+            None => body.to_string(),
+        }
+    };
     Ok(Reply {
         status,
         retry_after,
-        body: body.to_string(),
+        body,
     })
+}
+
+/// A chunked body's data, or `None` when it stops before its last (empty) chunk: an answer cut off.
+fn dechunk(mut rest: &str) -> Option<String> {
+    let mut out = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n")?;
+        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
+        if size == 0 {
+            return Some(out);
+        }
+        out.push_str(after.get(..size)?);
+        rest = after.get(size..)?.strip_prefix("\r\n")?;
+    }
 }
 
 #[cfg(test)]
@@ -131,6 +163,16 @@ mod tests {
             Some(("10.0.0.2:80".into(), String::new()))
         );
         assert!(split_base("https://x").is_none());
+    }
+
+    #[test]
+    fn a_chunked_answer_is_read_whole_and_a_cut_one_is_an_error() {
+        let whole = parse("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\n{\"a\r\n4\r\n\":1}\r\n0\r\n\r\n");
+        assert_eq!(whole.unwrap().body, "{\"a\":1}");
+        let cut = parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n");
+        assert!(matches!(cut, Err(CallError::Io(_))));
+        let short = parse("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n{}");
+        assert!(matches!(short, Err(CallError::Io(_))));
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! content that parses as a JSON object is answered as it is), `llm-no-retry`, `llm-no-backoff` (retries at
 //! once, `Retry-After` too), `llm-ignore-retry-after` (its own backoff even after a 429's `Retry-After`),
 //! `llm-hang` (no deadline: waits as long as the model takes), `llm-key-echoed` (error answers name the call
-//! with its `Authorization` header). Variants: `llm-fixed-backoff` (a fixed 300 ms between retries) and
-//! `llm-no-repair` (gives up on invalid output at once, which the contract allows).
+//! with its `Authorization` header), `llm-malformed-final` (a 200 whose body is not JSON is answered 502 at
+//! once), `llm-drop-final` (a connection broken off mid-answer is answered 503 at once). Variants:
+//! `llm-fixed-backoff` (a fixed 300 ms between retries) and `llm-no-repair` (gives up on invalid output at once,
+//! which the contract allows, and retries a body that is not JSON like a 5xx).
 
 use std::time::{Duration, Instant};
 
@@ -165,6 +167,9 @@ pub fn call(text: &str) -> Result<Triage, Failure> {
             Err(CallError::Io(e)) => {
                 // In the container's log, which instructors read with the run.
                 eprintln!("model call failed: {e}");
+                if defect("llm-drop-final") {
+                    return Err(Failure::Exhausted);
+                }
                 None
             }
             Ok(reply) => {
@@ -172,6 +177,12 @@ pub fn call(text: &str) -> Result<Triage, Failure> {
                 let used = parsed.as_ref().and_then(tokens);
                 record_call(used);
                 match reply.status {
+                    // A body that is not JSON: a broken answer. The reference spends its one repair attempt on
+                    // it, as on invalid content; the `llm-no-repair` near miss retries it like a 5xx.
+                    200 if parsed.is_none() && defect("llm-malformed-final") => {
+                        return Err(Failure::Invalid)
+                    }
+                    200 if parsed.is_none() && variant("llm-no-repair") => None,
                     200 => match parsed.as_ref().and_then(fields) {
                         Some(fields) => {
                             return Ok(Triage {

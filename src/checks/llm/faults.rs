@@ -123,6 +123,61 @@ pub(super) async fn retries_5xx(p: &mut Probe) -> Outcome {
     Ok(())
 }
 
+/// An answer that is not a whole JSON answer.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Broken {
+    /// 200 with a body that is not JSON.
+    Malformed,
+    /// 200, then the connection breaks off mid-body.
+    Dropped,
+}
+
+impl Broken {
+    fn fault(self) -> serde_json::Value {
+        match self {
+            Broken::Malformed => json!({"kind": "malformed"}),
+            Broken::Dropped => json!({"kind": "dropped"}),
+        }
+    }
+
+    fn said(self) -> &'static str {
+        match self {
+            Broken::Malformed => "an answer whose body was not JSON",
+            Broken::Dropped => "a connection broken off mid-answer",
+        }
+    }
+}
+
+/// One broken answer, then good ones: the client still gets 200, from a second call. Retrying like a 5xx and
+/// (for a malformed body) spending the repair attempt on it are both right; giving up at once is not.
+pub(super) async fn retries_broken(p: &mut Probe, broken: Broken) -> Outcome {
+    p.upstream
+        .arm(&p.marker, Some(1), broken.fault())
+        .await
+        .map_err(ProbeError::Broken)?;
+    let text = match broken {
+        Broken::Malformed => p.message("The export button does nothing"),
+        Broken::Dropped => p.message("My password reset link expired"),
+    };
+    let a = p.triage(&text, RETRY_MAX).await?;
+    let calls = p.calls().await?;
+    if a.status != 200 {
+        return Err(fail(format!(
+            "{} from the model ended in {} after {} call(s) (expected 200 after calling again)",
+            broken.said(),
+            a.status,
+            calls.len()
+        )));
+    }
+    if calls.len() < 2 {
+        return Err(fail(format!(
+            "the answer came without calling the model again after {}",
+            broken.said()
+        )));
+    }
+    Ok(())
+}
+
 /// A model that takes a minute: the client still gets 503 or 504 within 20 s.
 pub(super) async fn slow_upstream(p: &mut Probe) -> Outcome {
     p.upstream

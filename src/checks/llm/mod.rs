@@ -8,7 +8,7 @@
 //! - `upstream.rs`: the counterpart's control routes (faults, ledger) with the run's control token;
 //! - `probe.rs`: what every scenario shares (the service client, the transcript, failures);
 //! - `answers.rs`: answers, input and output validation, the cache, single-flight, the key;
-//! - `faults.rs`: failures not cached, retries after 429 and 5xx, a slow upstream;
+//! - `faults.rs`: failures not cached, retries after 429, 5xx and broken answers, a slow upstream;
 //! - `usage.rs`: the embeddings cache, and the service's usage report against the ledger.
 
 mod answers;
@@ -20,6 +20,7 @@ mod usage;
 
 use super::judged::Judged;
 use super::{CheckContext, Target, Verdict};
+use faults::Broken;
 use probe::{Probe, ProbeError};
 
 /// One `llm` check.
@@ -47,6 +48,8 @@ pub enum Scenario {
     FailuresNotCached,
     Retries429,
     Retries5xx,
+    RetriesMalformedAnswer,
+    RetriesDroppedConnection,
     SlowUpstreamBounded,
     KeyNeverEchoed,
     EmbeddingsCached,
@@ -54,7 +57,7 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 12] = [
+    pub const ALL: [Scenario; 14] = [
         Scenario::TypedAnswer,
         Scenario::RejectsInvalidInput,
         Scenario::InvalidOutputNeverReturned,
@@ -63,6 +66,8 @@ impl Scenario {
         Scenario::FailuresNotCached,
         Scenario::Retries429,
         Scenario::Retries5xx,
+        Scenario::RetriesMalformedAnswer,
+        Scenario::RetriesDroppedConnection,
         Scenario::SlowUpstreamBounded,
         Scenario::KeyNeverEchoed,
         Scenario::EmbeddingsCached,
@@ -79,6 +84,8 @@ impl Scenario {
             Scenario::FailuresNotCached => "failures-not-cached",
             Scenario::Retries429 => "retries-429",
             Scenario::Retries5xx => "retries-5xx",
+            Scenario::RetriesMalformedAnswer => "retries-malformed-answer",
+            Scenario::RetriesDroppedConnection => "retries-dropped-connection",
             Scenario::SlowUpstreamBounded => "slow-upstream-bounded",
             Scenario::KeyNeverEchoed => "key-never-echoed",
             Scenario::EmbeddingsCached => "embeddings-cached",
@@ -113,6 +120,12 @@ pub(super) async fn run(
         Scenario::FailuresNotCached => faults::failures_not_cached(&mut probe).await,
         Scenario::Retries429 => faults::retries_429(&mut probe).await,
         Scenario::Retries5xx => faults::retries_5xx(&mut probe).await,
+        Scenario::RetriesMalformedAnswer => {
+            faults::retries_broken(&mut probe, Broken::Malformed).await
+        }
+        Scenario::RetriesDroppedConnection => {
+            faults::retries_broken(&mut probe, Broken::Dropped).await
+        }
         Scenario::SlowUpstreamBounded => faults::slow_upstream(&mut probe).await,
         Scenario::EmbeddingsCached => usage::embeddings_cached(&mut probe).await,
         Scenario::UsageMatchesLedger => usage::matches_ledger(&mut probe).await,

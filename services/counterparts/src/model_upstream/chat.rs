@@ -64,6 +64,8 @@ struct Answer {
     usage: Option<Usage>,
     content: Option<String>,
     delay: Option<Duration>,
+    /// The answer breaks off: the call is never completed in the ledger.
+    dropped: bool,
 }
 
 impl Answer {
@@ -74,6 +76,48 @@ impl Answer {
             usage: None,
             content: None,
             delay: None,
+            dropped: false,
+        }
+    }
+
+    /// A 200 whose body stops after a few bytes with an error, which makes hyper close the connection without
+    /// ending the chunked body: every HTTP client reports the answer as cut off.
+    fn dropped() -> Answer {
+        // The start of the answer goes out (hyper flushes it while the stream waits), then the error.
+        let parts = futures_util::stream::unfold(0u8, |step| async move {
+            match step {
+                0 => Some((
+                    Ok(Bytes::from_static(
+                        b"{\"id\": \"chatcmpl-x\", \"choices\": [",
+                    )),
+                    1,
+                )),
+                1 => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Some((
+                        Err(std::io::Error::other(
+                            "the connection is dropped (a fault on cue)",
+                        )),
+                        2,
+                    ))
+                }
+                _ => None,
+            }
+        });
+        let body = axum::body::Body::from_stream(parts);
+        let response = (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
+        Answer {
+            status: StatusCode::OK,
+            response,
+            usage: None,
+            content: None,
+            delay: None,
+            dropped: true,
         }
     }
 }
@@ -114,7 +158,7 @@ pub(super) async fn completions(
         usage: answer.usage,
         authorization: auth,
         fault: fault.as_ref().map(Fault::name),
-        completed: answer.delay.is_none(),
+        completed: answer.delay.is_none() && !answer.dropped,
         content: answer.content,
         prompt,
     };
@@ -157,8 +201,10 @@ fn chat_answer(model: &str, messages: &[Message], fault: Option<&Fault>) -> Answ
                 usage: None,
                 content: None,
                 delay: None,
+                dropped: false,
             };
         }
+        Some(Fault::Dropped) => return Answer::dropped(),
         Some(Fault::Malformed) => {
             let response = (
                 StatusCode::OK,
@@ -172,6 +218,7 @@ fn chat_answer(model: &str, messages: &[Message], fault: Option<&Fault>) -> Answ
                 usage: None,
                 content: None,
                 delay: None,
+                dropped: false,
             };
         }
         Some(Fault::InvalidContent) => (answer::invalid_triage(messages), "stop"),
@@ -211,6 +258,7 @@ fn chat_answer(model: &str, messages: &[Message], fault: Option<&Fault>) -> Answ
         usage: Some(usage),
         content: Some(content),
         delay,
+        dropped: false,
     }
 }
 
@@ -242,6 +290,8 @@ pub(super) async fn embeddings(
     } else if let Some(Fault::Status { status, .. }) = &fault {
         let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         Answer::refused(status, "the model is unavailable (a fault on cue)")
+    } else if let Some(Fault::Dropped) = &fault {
+        Answer::dropped()
     } else {
         let tokens: u64 = inputs.iter().map(|i| answer::tokens(i)).sum();
         let data: Vec<_> = inputs
@@ -265,6 +315,7 @@ pub(super) async fn embeddings(
                 Some(Fault::Slow { delay_ms }) => Some(Duration::from_millis(*delay_ms)),
                 _ => None,
             },
+            dropped: false,
         }
     };
     let messages: Vec<Message> = inputs
@@ -284,7 +335,7 @@ pub(super) async fn embeddings(
         usage: answer.usage,
         authorization: auth,
         fault: fault.as_ref().map(Fault::name),
-        completed: answer.delay.is_none(),
+        completed: answer.delay.is_none() && !answer.dropped,
         content: None,
         prompt,
     };

@@ -18,6 +18,9 @@ pub enum Fault {
     Slow { delay_ms: u64 },
     /// Answers 200 with a body that is not JSON.
     Malformed,
+    /// Starts a 200 answer and breaks the connection off mid-body: the caller never gets a whole answer, so
+    /// the call counts as unanswered in the ledger (like one the caller gave up on).
+    Dropped,
     /// Answers 200 with content that breaks the triage contract (priority 9, an extra field).
     InvalidContent,
     /// Answers 200 with the content cut short and `finish_reason: "length"`.
@@ -31,6 +34,7 @@ impl Fault {
             Fault::Status { status, .. } => format!("status {status}"),
             Fault::Slow { delay_ms } => format!("slow {delay_ms} ms"),
             Fault::Malformed => "malformed".into(),
+            Fault::Dropped => "dropped".into(),
             Fault::InvalidContent => "invalid content".into(),
             Fault::Truncated => "truncated".into(),
         }

@@ -174,3 +174,39 @@ async fn embeddings_are_deterministic_with_usage() {
     assert_eq!(a["usage"]["prompt_tokens"], 4);
     assert_eq!(ledger(addr, "m-e").await[0]["endpoint"], "embeddings");
 }
+
+#[tokio::test]
+async fn a_dropped_answer_breaks_off_mid_body_and_stays_unanswered_in_the_ledger() {
+    let addr = start().await;
+    let rule = r#"{"contains":"m-d","times":1,"fault":{"kind":"dropped"}}"#;
+    let (s, _, _) = call(addr, "POST", "/_gauntlet/faults", TOKEN, rule).await;
+    assert_eq!(s, 204);
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = chat("m-d");
+    let req = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {KEY}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    sock.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    // The server closes the connection (cleanly or with a reset) without the chunked body's last chunk.
+    let _ = sock.read_to_end(&mut raw).await;
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    assert!(
+        raw.to_lowercase().contains("transfer-encoding: chunked"),
+        "{raw}"
+    );
+    assert!(!raw.ends_with("0\r\n\r\n"), "the body was ended: {raw}");
+    // The next call is answered in full.
+    let (s, _, v) = call(addr, "POST", "/v1/chat/completions", KEY, &chat("m-d")).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["choices"][0]["finish_reason"], "stop");
+    let calls = ledger(addr, "m-d").await;
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0]["fault"], "dropped");
+    assert_eq!(calls[0]["completed"], false);
+    assert!(calls[0]["usage"].is_null());
+    assert_eq!(calls[1]["completed"], true);
+}
