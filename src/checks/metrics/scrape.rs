@@ -41,8 +41,10 @@ pub(crate) enum ScrapeError {
 }
 
 impl Scrape {
-    /// Parses an exposition (Prometheus text 0.0.4 or OpenMetrics text without exemplars).
+    /// Parses an exposition (Prometheus text 0.0.4 or OpenMetrics text, exemplars included: they are dropped
+    /// first, since the parser does not know them and no check judges them).
     pub fn parse(text: &str) -> Result<Scrape, String> {
+        let text = &without_exemplars(text);
         let (metrics, error) = parse_scrape(text);
         let mut warnings = Vec::new();
         match error {
@@ -113,6 +115,46 @@ impl Scrape {
 }
 
 /// `GET path` on the service, parsed; the answer's size and type go to the transcript line returned.
+/// The exposition with each sample line's OpenMetrics exemplar (` # {labels} value [timestamp]` after the value)
+/// cut off. A `#` inside a quoted label value is not one; comment lines (`# TYPE`, `# HELP`) are kept whole.
+fn without_exemplars(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(" # {") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let cut = (!line.starts_with('#'))
+            .then(|| exemplar_start(line))
+            .flatten();
+        match cut {
+            Some(at) => {
+                out.push_str(line[..at].trim_end());
+                if line.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+            None => out.push_str(line),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Where a sample line's exemplar begins: the first ` # {` outside a quoted label value.
+fn exemplar_start(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            b' ' if !quoted && bytes[i..].starts_with(b" # {") => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
 pub(crate) async fn fetch(
     client: &reqwest::Client,
     base: &url::Url,
@@ -189,6 +231,23 @@ mod tests {
         assert_eq!(s.named("h_bucket").count(), 2);
         assert_eq!(s.named("h_count").next().map(|x| x.value), Some(3.0));
         assert_eq!(s.type_of("h"), Some("histogram"));
+    }
+
+    #[test]
+    fn openmetrics_exemplars_are_read_past_and_quoted_hashes_kept() {
+        let text = "# TYPE h histogram\n\
+            h_bucket{le=\"0.1\",route=\"/a # {b}\"} 2 # {trace_id=\"4bf92f3577b34da6\"} 0.05 1.7e9\n\
+            h_bucket{le=\"+Inf\",route=\"/a # {b}\"} 3 # {trace_id=\"00f067aa0ba902b7\"} 0.7\n\
+            h_sum{route=\"/a # {b}\"} 0.8\nh_count{route=\"/a # {b}\"} 3\n\
+            # TYPE c counter\nc_total 5 # {trace_id=\"x\"} 1\n# EOF\n";
+        let s = Scrape::parse(text).unwrap();
+        let buckets: Vec<_> = s.named("h_bucket").map(|x| x.value).collect();
+        assert_eq!(buckets, [2.0, 3.0]);
+        assert_eq!(
+            s.named("h_count").next().unwrap().labels["route"],
+            "/a # {b}"
+        );
+        assert_eq!(s.named("c_total").next().map(|x| x.value), Some(5.0));
     }
 
     #[test]
