@@ -10,8 +10,8 @@
 //! `source-*` headers, so a dead letter sent just before a crash is not sent again.
 //!
 //! Defects (`TESTSVC_DEFECT`), one wrong consumer each: `no-dedupe` (a known id is applied again),
-//! `commit-before-apply` (commits a batch when fetched, applies it 50 ms a record, starts from the group's
-//! offsets: a SIGKILL mid-batch loses events), `rename-ignores-seq`, `poison-dropped` (invalid records vanish,
+//! `commit-before-apply` (commits a batch when fetched, saves its effects only after 4 s without records,
+//! starts from the group's offsets: a SIGKILL in between loses events), `rename-ignores-seq`, `poison-dropped` (invalid records vanish,
 //! no DLQ), `poison-stuck` (stops consuming at the first invalid record), `dlq-twice` (each dead letter sent
 //! twice), `no-commit` (never commits; its state is still right), `state-in-memory` (no state file: loses
 //! everything on restart and re-reads from the committed offsets), `slow-consumer` (40 ms a record),
@@ -141,6 +141,10 @@ fn retry<T>(what: &str, mut f: impl FnMut() -> Result<T, KafkaError>) -> T {
 
 /// How often the `lazy-commit` near miss commits while records flow.
 const LAZY_COMMIT: Duration = Duration::from_secs(1);
+/// How long the stream must be quiet before the `commit-before-apply` mutant saves its state: it commits each
+/// batch when fetched, so for this long after the last record the group is ahead of what a restart finds. Far
+/// longer than the crash check takes from seeing the group caught up to its SIGKILL, even on a loaded host.
+const LATE_SAVE: Duration = Duration::from_secs(4);
 
 fn run(cfg: &Config) {
     let mut client = Client::new(&cfg.bootstrap);
@@ -172,7 +176,17 @@ fn run(cfg: &Config) {
     eprintln!("testsvc: consuming from {next:?}");
     let mut uncommitted = true;
     let mut committed_at = Instant::now();
+    // `commit-before-apply` only: when the last batch was handled, if its effects are not saved yet.
+    let mut unsaved: Option<Instant> = None;
     loop {
+        if let Some(at) = unsaved.filter(|at| at.elapsed() >= LATE_SAVE) {
+            save_or_exit(&next);
+            eprintln!(
+                "testsvc: saved, {} ms after the last batch",
+                at.elapsed().as_millis()
+            );
+            unsaved = None;
+        }
         let from: Vec<(i32, i64)> = next.iter().map(|(p, o)| (*p, *o)).collect();
         let asked = Instant::now();
         let fetched = match client.fetch_partitions(&cfg.topic, &from, FETCH_BYTES, FETCH_WAIT) {
@@ -203,7 +217,9 @@ fn run(cfg: &Config) {
             commit(&mut client, cfg, &ahead);
         }
         let stuck = handle_batch(cfg, &mut dlq, &records, &mut next);
-        if !in_memory() {
+        if defect("commit-before-apply") {
+            unsaved = Some(Instant::now());
+        } else if !in_memory() {
             save_or_exit(&next);
         }
         if variant("lazy-commit") && committed_at.elapsed() < LAZY_COMMIT {
@@ -236,9 +252,6 @@ fn handle_batch(
         }
         if defect("slow-consumer") {
             std::thread::sleep(Duration::from_millis(40));
-        }
-        if defect("commit-before-apply") {
-            std::thread::sleep(Duration::from_millis(50));
         }
         let mut s = state();
         let verdict = accounts::parse(r.value.as_deref()).and_then(|e| s.apply(&e).map(|_| ()));

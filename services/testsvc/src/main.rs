@@ -24,7 +24,7 @@
 //! - `triage.rs`, `triage_model.rs`, `embed.rs`, `llm_client.rs`: the w12 typed LLM endpoint (cache, single-flight,
 //!   retries, usage report) over the model upstream at `LLM_BASE_URL`, on with `GAUNTLET_LAB=w12-llm`.
 //! - `tracing.rs`, `otlp_export.rs`, `otlp_proto.rs`: the w11 server spans (W3C trace context) and their OTLP
-//!   export (JSON, or protobuf with `trace-protobuf`).
+//!   export (JSON, or protobuf with `trace-protobuf`; gzip-compressed with `trace-gzip`).
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
 mod accounts;

@@ -1,5 +1,5 @@
 //! The w11 span exporter (`tracing.rs` makes the spans): a queue drained by a background thread every 200 ms (or
-//! sooner when 256 spans wait), each batch sent as one OTLP/JSON (protobuf with the near miss `trace-protobuf`,
+//! sooner when 256 spans wait), each batch sent as one OTLP/JSON (protobuf with the near miss `trace-protobuf`, gzip-compressed with `trace-gzip`,
 //! `otlp_proto.rs`) `POST {OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces`
 //! over a hand-written HTTP/1.1 client; `flush` sends what waits at once (on SIGTERM, before the exit). A request
 //! is never slowed by the collector: handlers only push to the queue.
@@ -14,6 +14,17 @@ use crate::tracing::{Attr, SpanData};
 
 /// How long a batch may wait before it is sent.
 const BATCH_DELAY: Duration = Duration::from_millis(200);
+/// The batch delay of `trace-no-flush` and `trace-slow-batches`: an SDK's default, so that spans are still
+/// queued when a SIGTERM comes right after their requests.
+const SDK_BATCH_DELAY: Duration = Duration::from_secs(5);
+
+fn batch_delay() -> Duration {
+    if crate::routes::defect("trace-no-flush") || crate::routes::variant("trace-slow-batches") {
+        SDK_BATCH_DELAY
+    } else {
+        BATCH_DELAY
+    }
+}
 /// A batch this large is sent at once.
 const BATCH_MAX: usize = 256;
 /// Most spans kept while the collector is unreachable; older ones are dropped.
@@ -41,7 +52,7 @@ fn exporter() -> &'static Exporter {
                     let queue = e.queue.lock().unwrap_or_else(|p| p.into_inner());
                     let (mut queue, _) = e
                         .wake
-                        .wait_timeout_while(queue, BATCH_DELAY, |q| q.len() < BATCH_MAX)
+                        .wait_timeout_while(queue, batch_delay(), |q| q.len() < BATCH_MAX)
                         .unwrap_or_else(|p| p.into_inner());
                     std::mem::take(&mut *queue)
                 };
@@ -91,7 +102,19 @@ fn send(e: &Exporter, batch: Vec<SpanData>) {
     } else {
         (encode(&service, &batch).into_bytes(), "application/json")
     };
-    if let Err(err) = post(&endpoint, &body, content_type) {
+    // `trace-gzip`: compressed as SDKs do with `OTEL_EXPORTER_OTLP_COMPRESSION=gzip`.
+    let (body, encoding) = if crate::routes::variant("trace-gzip") {
+        match gzip(&body) {
+            Ok(z) => (z, Some("gzip")),
+            Err(err) => {
+                eprintln!("testsvc: compressing {} spans failed: {err}", batch.len());
+                return;
+            }
+        }
+    } else {
+        (body, None)
+    };
+    if let Err(err) = post(&endpoint, &body, content_type, encoding) {
         eprintln!("testsvc: exporting {} spans failed: {err}", batch.len());
     }
 }
@@ -134,8 +157,19 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    z.write_all(body)?;
+    z.finish()
+}
+
 /// POSTs `body` to `<endpoint>/v1/traces` (`http://host:port[/base]`) and reads the status.
-fn post(endpoint: &str, body: &[u8], content_type: &str) -> std::io::Result<()> {
+fn post(
+    endpoint: &str,
+    body: &[u8],
+    content_type: &str,
+    encoding: Option<&str>,
+) -> std::io::Result<()> {
     let rest = endpoint
         .trim_end_matches('/')
         .strip_prefix("http://")
@@ -157,8 +191,9 @@ fn post(endpoint: &str, body: &[u8], content_type: &str) -> std::io::Result<()> 
     } else {
         format!("/{base}/v1/traces")
     };
+    let encoding = encoding.map_or(String::new(), |e| format!("Content-Encoding: {e}\r\n"));
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: {content_type}\r\n{encoding}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes())?;

@@ -45,13 +45,14 @@
 //!   For w12 (`GAUNTLET_LAB=w12-llm`, `triage.rs`, `triage_model.rs`, `embed.rs`: `POST /v1/triage`,
 //!   `POST /v1/embed`, `GET /v1/usage`): `llm-no-embed-cache`, `llm-no-validation`, `llm-no-cache`, `llm-no-single-flight`, `llm-cache-failures`, `llm-cost-counts-cache`,
 //!   `llm-ignores-model`, `llm-pass-invalid`, `llm-no-retry`, `llm-no-backoff`, `llm-ignore-retry-after`,
-//!   `llm-hang`, `llm-key-echoed`, with the near misses `llm-cache-by-digest`, `llm-fixed-backoff` and
-//!   `llm-no-repair`.
+//!   `llm-hang`, `llm-key-echoed`, `llm-malformed-final`, `llm-drop-final`, with the near misses
+//!   `llm-cache-by-digest`, `llm-fixed-backoff` and `llm-no-repair`.
 //!   For w11 (`GAUNTLET_LAB=w11-observability` with `OTEL_EXPORTER_OTLP_ENDPOINT`: a server span per request
 //!   exported in OTLP/JSON, `tracing.rs` and `otlp_export.rs`): `trace-drop-parent`, `trace-wrong-parent`,
 //!   `trace-fixed-service-name`, `trace-no-http-attrs`, `trace-client-kind`, `trace-reuse-trace`,
-//!   `trace-accept-invalid`, with the near misses `trace-old-attributes`, `trace-child-spans` and
-//!   `trace-protobuf`.
+//!   `trace-accept-invalid`, `trace-no-flush` (5 s batches, queued spans dropped at SIGTERM), with the near
+//!   misses `trace-old-attributes`, `trace-child-spans`, `trace-protobuf`, `trace-gzip` and `trace-slow-batches`
+//!   (5 s batches, flushed at SIGTERM).
 //!   For w11 (`GAUNTLET_LAB=w11-observability`: w09's `/v1` plus `GET /metrics`, `metrics.rs`):
 //!   `metrics-raw-path`, `metrics-id-label`, `metrics-wrong-status`, `metrics-errors-uncounted`,
 //!   `metrics-histogram-drift`, `metrics-coarse-buckets`, `metrics-gauge-as-counter`, `metrics-racy-counter`,

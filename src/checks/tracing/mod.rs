@@ -125,6 +125,9 @@ pub struct TracingCheck {
     pub service_name: Option<String>,
     /// How long each phase waits for its spans at most: an SDK's default batch delay is 5 s.
     pub wait: Duration,
+    /// The service gets SIGTERM right after the requests (then starts again): spans still in its exporter's
+    /// queue must be flushed before it exits, since no later export of that process will come.
+    pub stop_after_requests: bool,
 }
 
 /// How long the check keeps re-reading after the spans it waits for have arrived, when they do not pass yet: a
@@ -192,6 +195,19 @@ pub(super) async fn run(
                 Ok(sent) => sent,
                 Err(e) => return Judged::broken(format!("{detail}\n{e}")),
             };
+        if check.stop_after_requests {
+            match stop_and_start(ctx, deadline).await {
+                Ok(note) => detail.push_str(&note),
+                Err(Stop::Broken(why)) => return Judged::broken(format!("{detail}\n{why}")),
+                Err(Stop::Failed(why)) => {
+                    return Judged {
+                        verdict: Verdict::Fail,
+                        message: format!("failed: {why}"),
+                        detail: format!("{detail}\n{why}"),
+                    }
+                }
+            }
+        }
         let rules: Vec<Rule> = check
             .rules
             .iter()
@@ -224,6 +240,36 @@ pub(super) async fn run(
         findings.extend(seen.findings);
     }
     conclude(findings, detail)
+}
+
+enum Stop {
+    /// Gauntlet could not restart the service (no control, an engine fault).
+    Broken(String),
+    /// The service did not come back, or not in time.
+    Failed(String),
+}
+
+/// SIGTERM, the grace period, and a start again: the spans of the requests just sent must have left the old
+/// process by the time it exited. Returns a line for the detail.
+async fn stop_and_start(ctx: &CheckContext, deadline: Instant) -> Result<String, Stop> {
+    let control = ctx.control.as_deref().ok_or_else(|| {
+        Stop::Broken("this check stops the service, which this grader cannot do".into())
+    })?;
+    let began = Instant::now();
+    let left = deadline.saturating_duration_since(began);
+    match tokio::time::timeout(left, control.restart(super::RestartMode::Graceful)).await {
+        Ok(Ok(url)) => Ok(format!(
+            "\nSIGTERM right after the requests; exited and healthy again at {url} after {} ms\n",
+            began.elapsed().as_millis()
+        )),
+        Ok(Err(why)) => Err(Stop::Failed(format!(
+            "after SIGTERM the service did not start again: {why}"
+        ))),
+        Err(_) => Err(Stop::Failed(format!(
+            "after SIGTERM the service was not healthy again within {} s",
+            left.as_secs()
+        ))),
+    }
 }
 
 /// What a phase found once it stopped waiting.

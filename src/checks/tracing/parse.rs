@@ -6,6 +6,7 @@
 //! rules = ["continues-trace", "server-kind"]    # one or more of the names in `Rule::ALL`
 //! service_name = "{{env.OTEL_SERVICE_NAME}}"    # only, and then required, with "service-name"
 //! wait_secs = 8                                 # per phase, default 8
+//! stop_after_requests = true                    # optional: SIGTERM (and a restart) right after the requests
 //! [[check.tracing.request]]                     # one or more, sent in order in each phase
 //! method = "POST"                               # default GET
 //! path = "/v1/notes"
@@ -26,6 +27,8 @@ const DEFAULT_WAIT_SECS: i64 = 8;
 const MAX_WAIT_SECS: i64 = 60;
 /// Enough for a mix of routes and statuses; the invalid phase sends at least one request per invalid form.
 const MAX_REQUESTS: usize = 20;
+/// What `stop_after_requests` adds to the time a check needs: a grace period and a start-up.
+const STOP_SECS: i64 = 20;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +37,7 @@ pub(in crate::checks) struct RawTracing {
     rules: Spanned<Vec<Spanned<String>>>,
     service_name: Option<Spanned<String>>,
     wait_secs: Option<Spanned<i64>>,
+    stop_after_requests: Option<Spanned<bool>>,
     #[serde(default)]
     request: Vec<Spanned<RawRequest>>,
 }
@@ -142,7 +146,22 @@ pub(in crate::checks) fn check(
     };
     let mut phases: Vec<_> = rules.iter().map(|r| r.phase()).collect();
     phases.dedup();
-    let needed = wait_secs * phases.len().max(1) as i64 + 2;
+    let stop = raw
+        .stop_after_requests
+        .as_ref()
+        .is_some_and(|s| *s.get_ref());
+    if let Some(s) = raw
+        .stop_after_requests
+        .as_ref()
+        .filter(|_| stop && phases.len() > 1)
+    {
+        p(
+            s.span().start,
+            "`stop_after_requests` stops the service after one phase: its rules must all judge requests sent with the same kind of traceparent".into(),
+        );
+    }
+    // A graceful stop may take the service's whole grace period, and the start after it its start-up.
+    let needed = wait_secs * phases.len().max(1) as i64 + 2 + if stop { STOP_SECS } else { 0 };
     if timeout_secs < needed {
         let at = raw.wait_secs.as_ref().map_or(table_at, |w| w.span().start);
         p(
@@ -176,6 +195,7 @@ pub(in crate::checks) fn check(
         requests,
         service_name,
         wait: Duration::from_secs(wait_secs.unsigned_abs()),
+        stop_after_requests: stop,
     })
 }
 
@@ -293,6 +313,28 @@ mod tests {
         assert!(
             msg.contains("at least one [[check.tracing.request]]"),
             "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_stop_after_requests_needs_one_phase_and_the_time_to_restart() {
+        let req = "\n[[check.tracing.request]]\npath = \"/v1/notes\"\n";
+        // 15 s is less than 8 s of waiting + 2 + 20 for the stop and the start.
+        let (line, msg) = problem(&format!(
+            "[check.tracing]\ncounterpart = \"otel\"\nrules = [\"continues-trace\"]\nstop_after_requests = true\n{req}"
+        ));
+        assert_eq!(line, 8);
+        assert!(msg.contains("`timeout_secs` of at least 30"), "{msg}");
+        let found = parse(&format!(
+            "[check.tracing]\ncounterpart = \"otel\"\nrules = [\"continues-trace\", \"new-trace-without-traceparent\"]\nstop_after_requests = true\n{req}"
+        ))
+        .expect_err("two phases");
+        assert!(
+            found
+                .iter()
+                .any(|d| d.line == Some(11)
+                    && d.message.contains("stops the service after one phase")),
+            "{found:?}"
         );
     }
 }
