@@ -147,6 +147,9 @@ pub struct GroupLag {
     pub group: String,
     pub topic: String,
     pub within: Duration,
+    /// Waits for the group (up to `within`) and goes on whatever it found: the moment to act (a kill once a
+    /// stream is committed), not an expectation; another check judges the commits themselves.
+    pub wait_only: bool,
 }
 
 /// Default wait of `settle`, `group_lag` (and `read` with `within_secs`).

@@ -65,6 +65,7 @@ struct RawEventStep {
     expect_records: Option<Spanned<records::RawRecordsExpect>>,
     group_lag: Option<Spanned<String>>,
     topic: Option<Spanned<String>>,
+    wait_only: Option<Spanned<bool>>,
 }
 
 /// The actions, in the order the diagnostics name them.
@@ -281,7 +282,7 @@ impl Parser<'_, '_> {
 
     /// Fields given beside an action they do not belong to.
     fn stray_fields(&mut self, action: &str, raw: &RawEventStep) {
-        let fields: [(&str, Option<usize>, &[&str]); 14] = [
+        let fields: [(&str, Option<usize>, &[&str]); 15] = [
             (
                 "records",
                 raw.records.as_ref().map(|s| s.span().start),
@@ -321,6 +322,11 @@ impl Parser<'_, '_> {
                 "min_rate",
                 raw.min_rate.as_ref().map(|s| s.span().start),
                 &["settle"],
+            ),
+            (
+                "wait_only",
+                raw.wait_only.as_ref().map(|s| s.span().start),
+                &["group_lag"],
             ),
             (
                 "count",

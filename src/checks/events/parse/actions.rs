@@ -140,6 +140,7 @@ impl Parser<'_, '_> {
             group: group.into_inner(),
             topic: topic.into_inner(),
             within,
+            wait_only: raw.wait_only.is_some_and(Spanned::into_inner),
         })
     }
 }
