@@ -80,7 +80,7 @@ pub(super) async fn mass_assignment(
         let a = s
             .send(
                 "the plain write",
-                with_body(&w.route, base_id.as_deref(), &plain),
+                with_body(&w.route, base_id.as_deref(), &plain).bearer(Some(&token)),
             )
             .await?;
         if !a.success() {
@@ -97,7 +97,10 @@ pub(super) async fn mass_assignment(
             let body = body_of(s, &w.route, Some((field, &value)));
             let label = format!("a write with the extra field `{field}`");
             let a = s
-                .send(&label, with_body(&w.route, base_id.as_deref(), &body))
+                .send(
+                    &label,
+                    with_body(&w.route, base_id.as_deref(), &body).bearer(Some(&token)),
+                )
                 .await?;
             if a.status >= 500 {
                 return Err(ProbeError::Failed(with_route(
