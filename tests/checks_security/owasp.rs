@@ -121,3 +121,31 @@ async fn user_enumeration_catches_a_login_that_skips_the_hash_for_unknown_users(
     let o = judge(ENUMERATION, "login-no-dummy-hash", Verdict::Fail).await;
     assert_says(&o, "user enumeration: the login takes a different time for an existing account than for an unknown one (median ");
 }
+
+#[tokio::test]
+async fn mass_assignment_works_with_minted_tokens_too() {
+    let fields = format!(
+        "probe = \"mass_assignment\"\n{}writes = [{{ method = \"PATCH\", path = \"/v1/me\", json = {{ display_name = \"{{marker}}\" }}, read = \"/v1/me\" }}]\nprivileged = {{ role = \"admin\" }}\n",
+        crate::fixture::TOKEN
+    );
+    let o = crate::fixture::judge_toml(&fields, "", Verdict::Pass).await;
+    assert!(!o.detail.contains("logs in"), "{}", o.detail);
+    let o = crate::fixture::judge_toml(&fields, "mass-assign-role", Verdict::Fail).await;
+    assert_says(
+        &o,
+        "a privileged field sent in the body was stored on PATCH /v1/me",
+    );
+}
+
+const ROUTES: &str = "probe = \"user_enumeration\"\nlogin = { path = \"/login\", username = \"alice\", password_env = \"USER_PASSWORD\" }\nsamples = 5\nroutes = [{ method = \"POST\", path = \"/login\", json = { username = \"{username}\", password = \"not-it\" } }]\n";
+
+#[tokio::test]
+async fn user_enumeration_compares_the_routes_a_lab_names_as_well() {
+    // Without a rate limit, the route (here the login again) is compared after the login and passes alike.
+    let o = crate::fixture::judge_toml(ROUTES, "no-rate-limit", Verdict::Pass).await;
+    assert_eq!(o.detail.matches("medians:").count(), 2, "{}", o.detail);
+    // With it, alice's five failed logins lock her out: every later answer for her is a 429 while fresh unknown
+    // names get 401, and the route's comparison tells the two apart.
+    let o = crate::fixture::judge_toml(ROUTES, "", Verdict::Fail).await;
+    assert_says(&o, "user enumeration: the route answers an existing account with a wrong password with a different status than an unknown account on POST /login");
+}

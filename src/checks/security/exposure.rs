@@ -141,6 +141,47 @@ mod tests {
         assert_eq!(private_key(&json!({"SALT": "x"}), &p), Some("SALT"));
     }
 
+    fn route() -> Route {
+        Route {
+            method: "GET".into(),
+            path: "/v1/me".into(),
+            json: None,
+        }
+    }
+
+    fn answer(body: &str) -> Answer {
+        Answer {
+            status: 200,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn the_password_in_any_answer_fails_and_is_never_repeated_to_the_learner() {
+        let a = answer("user alice, password hunter2-x9, welcome");
+        let Err(ProbeError::Failed(why)) = judge(&a, "hunter2-x9", &defaults(), &route()) else {
+            panic!("the password went unnoticed");
+        };
+        assert!(
+            why.contains("contains the user's password on GET /v1/me"),
+            "{why}"
+        );
+        assert!(!why.contains("hunter2"), "{why}");
+        let hash = answer(r#"{"username":"alice","password_hash":"$argon2id$..."}"#);
+        let Err(ProbeError::Failed(why)) = judge(&hash, "hunter2-x9", &defaults(), &route()) else {
+            panic!("the hash went unnoticed");
+        };
+        assert!(why.contains("carries a private field"), "{why}");
+        assert!(judge(
+            &answer(r#"{"username":"alice"}"#),
+            "hunter2-x9",
+            &defaults(),
+            &route()
+        )
+        .is_ok());
+    }
+
     #[test]
     fn look_alike_names_and_values_are_not_private_keys() {
         let p = defaults();
