@@ -27,5 +27,11 @@ mod load;
 #[path = "checks_security/ownership.rs"]
 mod ownership;
 
+#[path = "checks_security/owasp.rs"]
+mod owasp;
+
+#[path = "checks_security/owasp_load.rs"]
+mod owasp_load;
+
 #[path = "checks_security/rules.rs"]
 mod rules;

@@ -57,6 +57,28 @@ pub async fn run_in(suite: &CheckSuite, svc: &Service, ctx: &CheckContext) -> Ve
     run_suite(suite, &svc.target, ctx, &tx).await
 }
 
+/// The correct service with the near misses `variants` (`TESTSVC_VARIANT`) switched on.
+pub fn near_miss(variants: &str) -> Service {
+    let mut env = env();
+    env.push(("TESTSVC_VARIANT", variants));
+    Service::with_env(&env)
+}
+
+/// Runs check `id` against the correct service with the near misses `variants`: it must pass.
+pub async fn judge_near_miss(id: &str, variants: &str) -> CheckOutcome {
+    let svc = near_miss(variants);
+    let outcomes = run_in(&only(id), &svc, &context(7)).await;
+    let o = outcomes.into_iter().next().expect("one outcome");
+    assert_eq!(
+        o.verdict,
+        Verdict::Pass,
+        "{id} with the near miss `{variants}`: {}\n{}",
+        o.message,
+        o.detail
+    );
+    o
+}
+
 /// Runs check `id` against a service with `defects`, asserting the verdict and a safe message.
 pub async fn judge(id: &str, defects: &str, verdict: Verdict) -> CheckOutcome {
     let svc = service(defects);

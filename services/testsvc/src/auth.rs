@@ -1,6 +1,7 @@
 //! The w10 auth mode, on only when `JWT_SECRET` is set: `POST /login` for the built-in users `admin`
-//! (`ADMIN_PASSWORD`), `alice` (`USER_PASSWORD`) and `bob` (`BOB_PASSWORD`, when set), HS256 bearer tokens checked on the notes routes, a login
-//! rate limit of 5 failures per username per 60 s, and the security headers on every answer.
+//! (`ADMIN_PASSWORD`), `alice` (`USER_PASSWORD`) and `bob` (`BOB_PASSWORD`, when set), whose passwords are
+//! checked against slow hashes in `users.rs`, HS256 bearer tokens checked on the notes routes and `/v1/me`, a
+//! login rate limit of 5 failures per username per 60 s, and the security headers on every answer.
 //!
 //! Defect switches (in `TESTSVC_DEFECT`): `jwt-alg-none` (a token with `alg: none` is accepted unsigned),
 //! `jwt-any-key` (signatures are not checked), `jwt-no-exp-check` (`exp` and `nbf` are ignored), `jwt-no-aud`
@@ -195,17 +196,12 @@ pub fn login(req: &Request) -> Response {
         )
         .with_header("Retry-After", &wait.to_string());
     }
-    let role = match user.as_str() {
-        "admin" => Some(("admin", "ADMIN_PASSWORD")),
-        "alice" => Some(("user", "USER_PASSWORD")),
-        // A second user of the same role, only when a run sets its password (tests of two signed-in users).
-        "bob" => Some(("user", "BOB_PASSWORD")),
-        _ => None,
-    }
-    .filter(|(_, env)| std::env::var(env).is_ok_and(|p| !p.is_empty() && p == *pass));
-    let Some((role, _)) = role else {
+    // Every attempt costs one password hash, known username or not (`users.rs`).
+    let role = crate::users::verify(user, pass);
+    crate::users::login_noise();
+    let Some(role) = role else {
         failures.push(Instant::now());
-        return error(401, "invalid_credentials", "wrong username or password");
+        return crate::users::refused_login(user);
     };
     let body = format!(
         r#"{{"access_token":{},"token_type":"Bearer","expires_in":3600}}"#,

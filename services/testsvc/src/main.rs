@@ -11,7 +11,8 @@
 //! - `manifests.rs`: `GET /manifests`, the Kubernetes YAML of lab w06 (`manifests.yaml`), one rule broken per
 //!   `manifests-*` defect.
 //! - `metrics.rs`: lab w11's `GET /metrics`, every request counted by route template and status.
-//! - `auth.rs`: the w10 auth mode (login, HS256 tokens, rate limit, security headers), on with `JWT_SECRET`.
+//! - `auth.rs`: the w10 auth mode (login, HS256 tokens, rate limit, security headers), on with `JWT_SECRET`;
+//!   `users.rs`: its users' password hashes and their own profile (`/v1/me`).
 //! - `races.rs`: the w04 concurrency defects; `selftest.rs`: `testsvc self-test`, the reference's own tests
 //!   that the w04 Dockerfile's `test` stage runs.
 //! - `plant.rs`: `testsvc plant`/`unplant`, build steps that write the files the w05 image mutants need.
@@ -60,6 +61,7 @@ mod selftest;
 mod tracing;
 mod triage;
 mod triage_model;
+mod users;
 
 use std::net::TcpListener;
 

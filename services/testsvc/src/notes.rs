@@ -200,6 +200,9 @@ pub(crate) fn visible(note: &Note, caller: Option<&Caller>) -> bool {
 
 /// The client-owned fields of a body, or the error answer (400 for shape, 422 for rules).
 fn parse_note(req: &Request) -> Result<Note, Response> {
+    if let Some(refused) = crate::users::strict_note(req) {
+        return Err(refused);
+    }
     match parse_fields(req) {
         // `bad-input-500`: a body of the wrong shape crashes the handler instead of a 400.
         Err(r) if r.status == 400 && defect("bad-input-500") => {
@@ -290,7 +293,9 @@ fn create(req: &Request, caller: Option<&Caller>) -> Response {
         Ok(n) => n,
         Err(r) => return r,
     };
-    note.owner = caller.map(|c| c.sub.clone()).unwrap_or_default();
+    note.owner = crate::users::owner_from_body(req)
+        .or_else(|| caller.map(|c| c.sub.clone()))
+        .unwrap_or_default();
     if defect("racy-create") {
         return crate::races::create(note);
     }
@@ -437,7 +442,11 @@ fn list(query: &str, caller: Option<&Caller>) -> Response {
                 Some(n) => after = n,
                 None => return error(400, "bad_request", "unknown cursor"),
             },
-            "q" => q = Some(decode(v)),
+            "q" => {
+                let term = decode(v);
+                crate::users::slow_search_check(&term);
+                q = Some(term);
+            }
             _ => {}
         }
     }

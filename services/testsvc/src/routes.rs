@@ -21,7 +21,9 @@
 //!   time-based blind injection does), `roles-401` (a non-admin's DELETE is refused with 401, not 403),
 //!   `stack-trace` (error bodies carry a panic trace with file paths),
 //!   `no-owner-read`, `no-owner-update`, `no-owner-list` (one user reads, replaces or lists another's notes),
-//!   plus the token and header switches listed in `auth.rs`.
+//!   plus the token and header switches listed in `auth.rs` and the login, profile and mass-assignment
+//!   switches listed in `users.rs` (`GET`/`PATCH /v1/me`), and `redos-search` (a search term is first run
+//!   through a backtracking pattern, seconds of CPU on a long run of `a`).
 //!   For the `openapi` kind (`GET /openapi.json`, `openapi.rs`): `openapi-bad-ref` (the document has a `$ref`
 //!   that resolves to nothing), `openapi-no-delete` (the document leaves out `DELETE /notes/{id}`),
 //!   `version-as-string` (notes carry `version` as a string where the document says integer), `missing-410` (a
@@ -193,6 +195,10 @@ fn route(req: &Request) -> Response {
         }
         (_, "/redirect") => Response::json(302, "{}").with_header("Location", "/healthz"),
         ("POST", "/login") if crate::auth::enabled() => crate::auth::login(req),
+        (_, "/v1/me") if crate::auth::enabled() => match crate::auth::authenticate(req) {
+            Ok(caller) => crate::users::me(req, &caller),
+            Err(r) => r,
+        },
         (_, p) if p == "/notes" || p.starts_with("/notes/") => notes(req, p),
         (_, p) if p == "/v1/notes" || p.starts_with("/v1/notes/") => notes(req, &p[3..]),
         _ => error(404, "not_found", "no such route"),

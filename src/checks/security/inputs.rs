@@ -159,7 +159,7 @@ const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// `route` with `payload` in its `{payload}` slots: percent-encoded in the path, verbatim in JSON strings.
-fn with_payload(route: &Route, payload: &str) -> Route {
+pub(super) fn with_payload(route: &Route, payload: &str) -> Route {
     let encoded = utf8_percent_encode(payload, ENCODE).to_string();
     Route {
         method: route.method.clone(),

@@ -1,6 +1,7 @@
 //! The `security` kind: one probe per check that attacks the learner's service the way a real attacker would
 //! (forged tokens, missing credentials, a user on admin routes, injection payloads, error pages that talk too
-//! much, missing security headers, password guessing) and reports which class of attack got through.
+//! much, missing security headers, password guessing, privileged fields in a body, told-apart accounts, private
+//! fields in answers, pathological inputs) and reports which class of attack got through.
 //!
 //! A probe is parameterised per lab (routes, token claims, the environment variable holding the run's signing
 //! secret), so the same probes grade any lab with this shape of contract. The learner's message names only the
@@ -14,25 +15,41 @@
 //! - `inputs.rs`: the `injection` and `error_leaks` probes and what counts as a leak;
 //! - `limits.rs`: the `headers` and `rate_limit` probes;
 //! - `weak_key.rs`: the `jwt_weak_key` probe (the service's own tokens against a dictionary of secrets);
-//! - `ownership.rs`: the `ownership` probe (object-level authorisation: one user on another's resources).
+//! - `ownership.rs`: the `ownership` probe (object-level authorisation: one user on another's resources);
+//! - `signin.rs`: how a probe acting as one user gets its token (the service's login, or minted);
+//! - `mass.rs`: the `mass_assignment` probe (privileged fields smuggled into create and update bodies);
+//! - `enumeration.rs`: the `user_enumeration` probe (an existing account told apart by status, body or time);
+//! - `exposure.rs`: the `data_exposure` probe (private fields or the password in any answer);
+//! - `slow.rs`: the `slow_input` probe (pathological inputs answered within a bound, never a 5xx);
+//! - `parse_owasp.rs`: the fields of those four probes.
 
 mod auth;
+mod enumeration;
+mod exposure;
 mod inputs;
 mod jwt;
 mod limits;
+mod mass;
 mod ownership;
 pub(super) mod parse;
 mod raw;
 mod session;
+mod signin;
+mod slow;
 mod weak_key;
 
 use rand::SeedableRng;
 use tokio::time::Instant;
 
 use super::{CheckContext, Target};
+pub use enumeration::Enumeration;
+pub use exposure::Exposure;
+pub use mass::MassAssignment;
 pub use ownership::Ownership;
 pub(super) use session::ProbeError;
 use session::Session;
+pub use signin::SignIn;
+pub use slow::SlowInput;
 
 /// One security check: the probe to run and its parameters.
 #[derive(Debug, Clone)]
@@ -81,6 +98,16 @@ pub enum SecurityProbe {
     /// Another user of the same role reading, changing, deleting, listing or searching the owner's resources is
     /// refused (403 or 404) and sees none of them; the owner's resource is unchanged afterwards.
     Ownership(Box<Ownership>),
+    /// Privileged fields (`role`, `owner`, `id`, ...) added to a signed-in user's create and update bodies never
+    /// stick: the object and the user's profile, read back, do not hold them (a 4xx refusal is fine too).
+    MassAssignment(Box<MassAssignment>),
+    /// The login (and other routes taking a username) answers an existing account with a wrong password and
+    /// an unknown account alike: status, body and median time.
+    UserEnumeration(Box<Enumeration>),
+    /// No answer to a signed-in user carries a private field (`password_hash`, `salt`, ...) or the password.
+    DataExposure(Box<Exposure>),
+    /// Pathological inputs in the routes' `{payload}` slots are answered within the bound, never with a 5xx.
+    SlowInput(Box<SlowInput>),
 }
 
 impl SecurityProbe {
@@ -96,6 +123,10 @@ impl SecurityProbe {
             SecurityProbe::RateLimit { .. } => "rate_limit",
             SecurityProbe::JwtWeakKey { .. } => "jwt_weak_key",
             SecurityProbe::Ownership(_) => "ownership",
+            SecurityProbe::MassAssignment(_) => "mass_assignment",
+            SecurityProbe::UserEnumeration(_) => "user_enumeration",
+            SecurityProbe::DataExposure(_) => "data_exposure",
+            SecurityProbe::SlowInput(_) => "slow_input",
         }
     }
 }
@@ -231,6 +262,10 @@ pub(super) async fn run_probe(
             weak_key::weak_key(&mut s, login, pointer).await
         }
         SecurityProbe::Ownership(p) => ownership::ownership(&mut s, p).await,
+        SecurityProbe::MassAssignment(p) => mass::mass_assignment(&mut s, p).await,
+        SecurityProbe::UserEnumeration(p) => enumeration::user_enumeration(&mut s, p).await,
+        SecurityProbe::DataExposure(p) => exposure::data_exposure(&mut s, p).await,
+        SecurityProbe::SlowInput(p) => slow::slow_input(&mut s, p).await,
     };
     match &result {
         Ok(()) => s.note("passed"),

@@ -156,12 +156,12 @@ pub(super) async fn ownership(s: &mut Session<'_>, p: &Ownership) -> Result<(), 
 }
 
 /// A random value to recognise a resource by in any answer.
-fn marker(s: &mut Session<'_>) -> String {
+pub(super) fn marker(s: &mut Session<'_>) -> String {
     format!("gauntlet-{:016x}", s.rng.gen::<u64>())
 }
 
 /// Creates a resource holding `marker` with `token`; its id.
-async fn create(
+pub(super) async fn create(
     s: &mut Session<'_>,
     c: &Create,
     token: &str,

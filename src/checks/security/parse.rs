@@ -11,6 +11,10 @@ use crate::checks::http::METHODS;
 use crate::checks::load::Source;
 use crate::diagnostics::Diagnostic;
 
+/// The parsers of the OWASP probes (`mass_assignment`, `user_enumeration`, `data_exposure`, `slow_input`).
+#[path = "parse_owasp.rs"]
+mod owasp;
+
 /// The fields that describe the tokens a probe mints.
 const TOKEN_FIELDS: [&str; 7] = [
     "secret_env",
@@ -23,7 +27,7 @@ const TOKEN_FIELDS: [&str; 7] = [
 ];
 
 /// The probes, for the diagnostics.
-const PROBES: &str = "jwt, jwt_weak_key, unauthenticated, roles, injection, error_leaks, headers, rate_limit, ownership";
+const PROBES: &str = "jwt, jwt_weak_key, unauthenticated, roles, injection, error_leaks, headers, rate_limit, ownership, mass_assignment, user_enumeration, data_exposure, slow_input";
 
 /// Refuses security fields on a check of another kind.
 pub(in crate::checks) fn reject_on_other_kind(
@@ -152,6 +156,39 @@ pub(in crate::checks) fn probe(
             ],
             true,
             p.ownership(&raw),
+        ),
+        "mass_assignment" => (
+            &[
+                "login",
+                "token_pointer",
+                "writes",
+                "privileged",
+                "create",
+                "profile",
+            ],
+            true,
+            p.mass_assignment(&raw),
+        ),
+        "user_enumeration" => (
+            &["login", "routes", "samples"],
+            false,
+            p.user_enumeration(&raw),
+        ),
+        "data_exposure" => (
+            &[
+                "login",
+                "token_pointer",
+                "create",
+                "routes",
+                "private_fields",
+            ],
+            false,
+            p.data_exposure(&raw),
+        ),
+        "slow_input" => (
+            &["routes", "bound_ms", "login", "token_pointer"],
+            true,
+            p.slow_input(&raw),
         ),
         other => {
             p.problem(
@@ -527,7 +564,7 @@ impl Parser<'_, '_> {
         {
             self.problem(
                 "login",
-                "a jwt_weak_key probe's `login` takes only path, username, password_env and the field names",
+                "this probe's `login` takes only path, username, password_env and the field names",
             );
         }
         self.weak_key_login(raw)
@@ -545,7 +582,7 @@ impl Parser<'_, '_> {
         {
             self.problem(
                 "login",
-                "a jwt_weak_key probe's `login` takes only path, username, password_env and the field names",
+                "this probe's `login` takes only path, username, password_env and the field names",
             );
         }
         let pointer = raw

@@ -33,6 +33,12 @@ pub(in crate::checks) struct RawSecurity {
     pub(super) owner_field: Option<String>,
     pub(super) refused_with: Option<Vec<i64>>,
     pub(super) token_pointer: Option<String>,
+    pub(super) writes: Option<Vec<RawWrite>>,
+    pub(super) privileged: Option<BTreeMap<String, serde_json::Value>>,
+    pub(super) profile: Option<String>,
+    pub(super) samples: Option<i64>,
+    pub(super) private_fields: Option<Vec<String>>,
+    pub(super) bound_ms: Option<i64>,
 }
 
 /// A header's acceptable value: one pattern, or several that must all match.
@@ -57,6 +63,17 @@ pub(super) struct RawCreate {
     pub(super) method: Option<String>,
     pub(super) path: String,
     pub(super) json: Option<serde_json::Value>,
+    pub(super) id_pointer: Option<String>,
+}
+
+/// A write of a `mass_assignment` probe and the path that reads its object back.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWrite {
+    pub(super) method: Option<String>,
+    pub(super) path: String,
+    pub(super) json: Option<serde_json::Value>,
+    pub(super) read: String,
     pub(super) id_pointer: Option<String>,
 }
 
@@ -121,6 +138,12 @@ impl RawSecurity {
             ("owner_field", self.owner_field.is_some()),
             ("refused_with", self.refused_with.is_some()),
             ("token_pointer", self.token_pointer.is_some()),
+            ("writes", self.writes.is_some()),
+            ("privileged", self.privileged.is_some()),
+            ("profile", self.profile.is_some()),
+            ("samples", self.samples.is_some()),
+            ("private_fields", self.private_fields.is_some()),
+            ("bound_ms", self.bound_ms.is_some()),
         ];
         all.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect()
     }

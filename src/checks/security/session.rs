@@ -138,6 +138,17 @@ impl<'a> Session<'a> {
 
     /// Sends `req`, labelled in the transcript with what the request tries (`attack`).
     pub async fn send(&mut self, attack: &str, req: Req) -> Result<Answer, ProbeError> {
+        self.send_within(attack, req, None).await
+    }
+
+    /// Like [`Session::send`], waiting at most `cap` for this answer (and never past the deadline): for probes
+    /// that bound each answer's time and must not spend the whole check on one slow request.
+    pub async fn send_within(
+        &mut self,
+        attack: &str,
+        req: Req,
+        cap: Option<std::time::Duration>,
+    ) -> Result<Answer, ProbeError> {
         let url = self.target.base_url.join(&req.path).map_err(|e| {
             ProbeError::Broken(format!("cannot join `{}` to the target: {e}", req.path))
         })?;
@@ -156,6 +167,7 @@ impl<'a> Session<'a> {
             builder = builder.header("content-type", ct).body(body);
         }
         let left = self.deadline.saturating_duration_since(Instant::now());
+        let left = cap.map_or(left, |c| c.min(left));
         if left.is_zero() {
             return Err(ProbeError::Failed(
                 "no answer within the time limit".to_string(),
