@@ -350,6 +350,8 @@ async fn try_one(
         Ok(address) => {
             let base_url = url::Url::parse(&crate::sandbox::base_url(address))
                 .map_err(|e| ProveError::Build(e.to_string()))?;
+            // Built by the first trial, then found on this host by its hash.
+            let grader = super::grader::prepare(sandbox, lab, suite).await;
             let control = super::control::DockerControl::new(
                 sandbox.clone(),
                 running.clone(),
@@ -357,7 +359,8 @@ async fn try_one(
                 Duration::from_secs(lab.timeouts.start_secs),
                 base_url.clone(),
             )
-            .with_counterparts(counterparts);
+            .with_counterparts(counterparts)
+            .with_grader(grader);
             let target = Target { base_url };
             let ctx = CheckContext {
                 seed,
