@@ -121,8 +121,9 @@ struct RawCheck {
     tracing: Option<Spanned<RawTracing>>,
     /// The exposition, routes and rules of a `metrics` check.
     metrics: Option<Spanned<RawMetrics>>,
-    /// Which test of the lab's grader a `grader` check reports.
-    grader: Option<Spanned<RawGrader>>,
+    /// Which test of the lab's grader a `grader` check reports. Not `Spanned`: beside the flattened security
+    /// fields a dotted `grader.test = …` cannot be read with a span, so problems point at the check.
+    grader: Option<RawGrader>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -404,12 +405,11 @@ fn check_def(
             "[check.metrics] belongs to `metrics` checks",
         ));
     }
-    if let Some(g) = raw
-        .grader
-        .as_ref()
-        .filter(|_| raw.kind.get_ref() != "grader")
-    {
-        problems.push(src.at(g.span().start, "[check.grader] belongs to `grader` checks"));
+    if raw.grader.is_some() && raw.kind.get_ref() != "grader" {
+        problems.push(src.at(
+            src.key_offset(start, "grader.test"),
+            "[check.grader] belongs to `grader` checks",
+        ));
     }
     /// The kinds this loader knows, for the unknown-kind message and the checks below.
     const KINDS: [&str; 13] = [

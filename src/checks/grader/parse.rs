@@ -13,7 +13,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use toml::Spanned;
 
 use super::{GraderCheck, GRADER_DIR};
 use crate::checks::load::{Loaded, Source};
@@ -26,7 +25,8 @@ const MAX_TEST_NAME: usize = 200;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(in crate::checks) struct RawGrader {
-    test: Option<Spanned<String>>,
+    // Not `Spanned`, as the table itself (see `RawCheck::grader`).
+    test: Option<String>,
 }
 
 /// Reads the `[check.grader]` table (optional) of the check `id` starting at byte `start`; `None` when any
@@ -35,7 +35,7 @@ pub(in crate::checks) fn check(
     src: &Source,
     start: usize,
     id: &str,
-    raw: Option<Spanned<RawGrader>>,
+    raw: Option<RawGrader>,
     has_steps: bool,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<GraderCheck> {
@@ -46,13 +46,14 @@ pub(in crate::checks) fn check(
             "a grader check has no [[check.step]]; the lab's grader (labs/<id>/grader/) drives the service",
         ));
     }
-    let test = match raw.and_then(|r| r.into_inner().test) {
+    let at = src.key_offset(start, "grader.test");
+    let test = match raw.and_then(|r| r.test) {
         None => id.to_string(),
         Some(t) => {
-            let name = t.get_ref().trim().to_string();
+            let name = t.trim().to_string();
             if name.is_empty() || name.len() > MAX_TEST_NAME {
                 problems.push(src.at(
-                    t.span().start,
+                    at,
                     format!("test must name a test of the grader's results.json (1 to {MAX_TEST_NAME} characters)"),
                 ));
             }
