@@ -706,7 +706,10 @@ mod tests {
         };
         let (s, _) = resolve(&args, &ServerArgs::default()).unwrap();
         assert_eq!(
-            s.grading.grader_build_args.get("GO_IMAGE").map(String::as_str),
+            s.grading
+                .grader_build_args
+                .get("GO_IMAGE")
+                .map(String::as_str),
             Some("local/go:1")
         );
         let args = ConfigArgs {

@@ -231,10 +231,18 @@ async fn each_test_of_the_results_is_one_check_with_the_message_for_the_learner_
         "undeclared extra",
         "grader done",
     ] {
-        assert!(fails.detail.contains(staff), "{staff:?} not in {}", fails.detail);
+        assert!(
+            fails.detail.contains(staff),
+            "{staff:?} not in {}",
+            fails.detail
+        );
     }
     let errs = outcome(&outcomes, "errs");
-    assert_eq!(errs.verdict, Verdict::Fail, "a test's error is the learner's");
+    assert_eq!(
+        errs.verdict,
+        Verdict::Fail,
+        "a test's error is the learner's"
+    );
     assert!(errs.message.contains("connection reset by the service"));
     // One execution for the three checks: the grader's log says it started once.
     assert_eq!(errs.detail.matches("grader starting").count(), 1);
@@ -249,14 +257,16 @@ async fn a_grader_that_leaves_no_results_file_is_a_platform_error() {
 
 #[tokio::test]
 async fn a_results_file_that_is_not_json_is_a_platform_error() {
-    let script = "echo 'writing garbage'\necho '{\"status\": pass' > \"$RESULTS_DIR/results.json\"\n";
+    let script =
+        "echo 'writing garbage'\necho '{\"status\": pass' > \"$RESULTS_DIR/results.json\"\n";
     let (outcomes, _) = graded("badjson", script, &checks(20)).await;
     all_platform_errors(&outcomes, "not valid JSON", "writing garbage");
 }
 
 #[tokio::test]
 async fn a_100_mb_results_file_is_a_platform_error_read_no_further_than_the_cap() {
-    let script = "echo 'writing 100 MB'\nhead -c 104857600 /dev/zero > \"$RESULTS_DIR/results.json\"\n";
+    let script =
+        "echo 'writing 100 MB'\nhead -c 104857600 /dev/zero > \"$RESULTS_DIR/results.json\"\n";
     let (outcomes, _) = graded("huge", script, &checks(60)).await;
     all_platform_errors(&outcomes, "larger than 1048576 bytes", "writing 100 MB");
 }
@@ -320,7 +330,11 @@ async fn a_grader_cannot_reach_the_host_and_its_failed_try_is_a_platform_error()
         addresses.join(" ")
     );
     let (outcomes, _) = graded("host", &script, &checks(30)).await;
-    assert_eq!(accepted.load(Ordering::SeqCst), 0, "the grader reached the host");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        0,
+        "the grader reached the host"
+    );
     task.abort();
     all_platform_errors(&outcomes, "exited with code 4", "blocked");
 }

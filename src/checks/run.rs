@@ -319,9 +319,14 @@ const GRADER_SLACK: Duration = Duration::from_secs(30);
 
 /// A grader check: its budget is kept where the grader runs, and a grader that overruns is the platform's fault,
 /// so unlike other kinds, running out of time here is an error, never a failure counted against the learner.
-async fn run_grader(def: &CheckDef, check: &grader::GraderCheck, ctx: &CheckContext) -> CheckOutcome {
+async fn run_grader(
+    def: &CheckDef,
+    check: &grader::GraderCheck,
+    ctx: &CheckContext,
+) -> CheckOutcome {
     let start = Instant::now();
-    let result = tokio::time::timeout(def.timeout + GRADER_SLACK, grader::run(def, check, ctx)).await;
+    let result =
+        tokio::time::timeout(def.timeout + GRADER_SLACK, grader::run(def, check, ctx)).await;
     let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     let judged = result.unwrap_or_else(|_| {
         Judged::broken(format!(

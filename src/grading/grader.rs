@@ -13,9 +13,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::archive::{self, ArchiveLimits};
-use crate::checks::grader::{
-    GRADER_DIR, RESULTS_CAP, RESULTS_FILE, RESULTS_PATH, SUBMISSION_PATH,
-};
+use crate::checks::grader::{GRADER_DIR, RESULTS_CAP, RESULTS_FILE, RESULTS_PATH, SUBMISSION_PATH};
 use crate::checks::{CheckKind, CheckSuite, GraderEnd, GraderExecution, GraderRequest};
 use crate::curriculum::Lab;
 use crate::sandbox::{GraderLaunch, GraderRun, ImageFileError, ImageId, Running, Sandbox};
@@ -88,7 +86,8 @@ async fn image(sandbox: &Sandbox, lab: &Lab) -> Result<ImageId, String> {
             |line| super::pipeline::push_capped(&mut log, line, BUILD_LOG_CAP),
         )
         .await;
-    built.map_err(|e| format!("the lab's grader image did not build: {e}\n--- build log ---\n{log}"))
+    built
+        .map_err(|e| format!("the lab's grader image did not build: {e}\n--- build log ---\n{log}"))
 }
 
 /// sha256 over the folder's files (sorted relative paths, each with its length and bytes; links by their target)
@@ -130,7 +129,11 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> 
         if meta.is_dir() {
             walk(root, &path, out)?;
         } else {
-            out.push(path.strip_prefix(root).map_err(std::io::Error::other)?.to_path_buf());
+            out.push(
+                path.strip_prefix(root)
+                    .map_err(std::io::Error::other)?
+                    .to_path_buf(),
+            );
         }
     }
     Ok(())
@@ -215,7 +218,9 @@ fn execution(
             let ended = match (code, results) {
                 (0, Some(Ok(bytes))) => GraderEnd::Results(bytes),
                 (0, Some(Err(ImageFileError::Missing { .. }))) => GraderEnd::NoResults,
-                (0, Some(Err(ImageFileError::Platform(e)))) => GraderEnd::Platform(format!("{e:#}")),
+                (0, Some(Err(ImageFileError::Platform(e)))) => {
+                    GraderEnd::Platform(format!("{e:#}"))
+                }
                 (0, Some(Err(e))) => GraderEnd::Unreadable(e.to_string()),
                 (0, None) => GraderEnd::NoResults,
                 (code, _) => GraderEnd::Crashed { code, oom },
@@ -244,7 +249,11 @@ mod tests {
         let args = [("GO_IMAGE".to_string(), "local/go".to_string())].into();
         assert_ne!(changed, content_hash(dir.path(), &args).expect("hash"));
         // A file moved to another name is another folder.
-        std::fs::rename(dir.path().join("src/main.go"), dir.path().join("src/other.go")).expect("mv");
+        std::fs::rename(
+            dir.path().join("src/main.go"),
+            dir.path().join("src/other.go"),
+        )
+        .expect("mv");
         assert_ne!(changed, content_hash(dir.path(), &none).expect("hash"));
     }
 }

@@ -110,7 +110,14 @@ impl Sandbox {
             ..BuildRequest::default()
         };
         let built = builder
-            .build_with(&build_run, context_tar, &request, timeout, 64 * 1024, on_line)
+            .build_with(
+                &build_run,
+                context_tar,
+                &request,
+                timeout,
+                64 * 1024,
+                on_line,
+            )
             .await;
         let tagged = match built {
             Ok(image) => {
@@ -123,7 +130,9 @@ impl Sandbox {
                     .tag_image(&image.0, Some(options))
                     .await
                     .map(|()| image)
-                    .map_err(|e| BuildError::Platform(SandboxError::docker("tag a grader's image")(e)))
+                    .map_err(|e| {
+                        BuildError::Platform(SandboxError::docker("tag a grader's image")(e))
+                    })
             }
             Err(e) => Err(e),
         };
@@ -244,7 +253,11 @@ impl Sandbox {
         ran
     }
 
-    async fn start_and_wait(&self, id: &str, launch: &GraderLaunch) -> Result<GraderRun, SandboxError> {
+    async fn start_and_wait(
+        &self,
+        id: &str,
+        launch: &GraderLaunch,
+    ) -> Result<GraderRun, SandboxError> {
         self.docker
             .start_container(id, None)
             .await
@@ -451,7 +464,8 @@ fn append_tree(
             header.set_size(0);
             builder.append_link(&mut header, &name, std::fs::read_link(&path)?)?;
         } else if meta.is_file() {
-            let executable = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0;
+            let executable =
+                std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0;
             header.set_entry_type(tar::EntryType::Regular);
             header.set_mode(if executable { 0o755 } else { 0o644 });
             header.set_size(meta.len());

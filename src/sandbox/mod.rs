@@ -140,7 +140,10 @@ impl Sandbox {
     }
 
     /// The same engine building labs' graders with `args` as build arguments.
-    pub fn with_grader_build_args(mut self, args: std::collections::BTreeMap<String, String>) -> Self {
+    pub fn with_grader_build_args(
+        mut self,
+        args: std::collections::BTreeMap<String, String>,
+    ) -> Self {
         self.grader_build_args = Arc::new(args);
         self
     }

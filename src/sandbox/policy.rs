@@ -128,7 +128,8 @@ impl BuildPolicy {
 pub(crate) fn is_reserved(image: &ImageRef) -> bool {
     let path = image.path.strip_prefix("library/").unwrap_or(&image.path);
     let first = path.split('/').next().unwrap_or_default();
-    image.domain == "docker.io" && (first == RESERVED[0] || first.starts_with(RESERVED[1]) || first == RESERVED[2])
+    image.domain == "docker.io"
+        && (first == RESERVED[0] || first.starts_with(RESERVED[1]) || first == RESERVED[2])
 }
 
 #[cfg(test)]

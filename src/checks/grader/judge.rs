@@ -34,7 +34,11 @@ pub(in crate::checks) async fn run(
 }
 
 /// The verdict of `check` from a finished execution.
-pub(in crate::checks) fn judge(def: &CheckDef, check: &GraderCheck, execution: &GraderExecution) -> Judged {
+pub(in crate::checks) fn judge(
+    def: &CheckDef,
+    check: &GraderCheck,
+    execution: &GraderExecution,
+) -> Judged {
     let fault = |why: String| {
         Judged::broken(format!(
             "{why}\n--- grader log ---\n{}",
@@ -118,7 +122,10 @@ pub(in crate::checks) fn judge(def: &CheckDef, check: &GraderCheck, execution: &
         ),
         Status::Error => (
             Verdict::Fail,
-            format!("failed with an error: {}", test_message(test, "the test errored")),
+            format!(
+                "failed with an error: {}",
+                test_message(test, "the test errored")
+            ),
         ),
     };
     judged(verdict, message, detail, execution)
@@ -155,7 +162,10 @@ fn describe(detail: &mut String, def: &CheckDef, test: &TestResult) {
     if let Some(t) = test.task_id {
         let _ = writeln!(detail, "task_id: {t}");
     }
-    if let Some(w) = test.weight.filter(|w| (w - def.weight).abs() > f64::EPSILON) {
+    if let Some(w) = test
+        .weight
+        .filter(|w| (w - def.weight).abs() > f64::EPSILON)
+    {
         let _ = writeln!(
             detail,
             "results.json gives weight {w}; the lab's {} counts",
@@ -259,7 +269,11 @@ mod tests {
         assert_eq!(j.verdict, Verdict::Fail);
         assert_eq!(j.message, "failed: two writers won");
         assert!(!j.message.contains("PUT /notes"));
-        assert!(j.detail.contains("PUT /notes/1 -> 200 twice"), "{}", j.detail);
+        assert!(
+            j.detail.contains("PUT /notes/1 -> 200 twice"),
+            "{}",
+            j.detail
+        );
         assert!(j.detail.contains("weight 3"), "{}", j.detail);
         assert!(j.detail.contains("declares (ignored): z"), "{}", j.detail);
         assert!(j.detail.contains("grader said hello"));

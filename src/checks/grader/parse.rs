@@ -68,7 +68,11 @@ pub(in crate::checks) fn check(
 
 /// The rules that need the lab's folder and all its checks: the grader exists when a check names it, and each
 /// test is reported by one check.
-pub(in crate::checks) fn lab_rules(lab_dir: &Path, loaded: &[Loaded], problems: &mut Vec<Diagnostic>) {
+pub(in crate::checks) fn lab_rules(
+    lab_dir: &Path,
+    loaded: &[Loaded],
+    problems: &mut Vec<Diagnostic>,
+) {
     let grader = lab_dir.join(GRADER_DIR);
     let dockerfile = grader.join("Dockerfile");
     if grader.is_dir() && !dockerfile.is_file() {

@@ -74,7 +74,9 @@ pub struct TestResult {
 pub enum ResultsError {
     #[error("results.json is not valid JSON of the test-runner interface: {0}")]
     Malformed(String),
-    #[error("results.json says version {0}; versions 1 to 3 of the test-runner interface are read")]
+    #[error(
+        "results.json says version {0}; versions 1 to 3 of the test-runner interface are read"
+    )]
     Version(u32),
     #[error("results.json has a test without a name")]
     Unnamed,
