@@ -174,7 +174,8 @@ impl Sandbox {
         run: &RunLabel,
         launch: &GraderLaunch,
     ) -> Result<GraderRun, SandboxError> {
-        let name = format!("{}-grader", run.object_name());
+        // A `.`, which no counterpart's or instance's name holds, so a counterpart named `grader` cannot clash.
+        let name = format!("{}.grader", run.object_name());
         let results = self.create_volume(run, &format!("{name}-results")).await?;
         let submission = match self.create_volume(run, &format!("{name}-submission")).await {
             Ok(v) => v,
