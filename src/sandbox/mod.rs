@@ -30,7 +30,8 @@
 //!   start, wait for their port, pause, logs.
 //! - `broker.rs`: how a `kafka` counterpart's image (tansu, or Apache Kafka's) is run.
 //! - `grader.rs`: a lab's own grader: its image, built once per content of its folder and kept on the host, and
-//!   one run of it beside the service, sandboxed as a counterpart, with its results read back.
+//!   one run of it beside the service, sandboxed as a counterpart, with its results read back;
+//!   `grader_volumes.rs`: its results folder and the submission, filled through a never-started container.
 //! - `cleanup.rs`: `remove_run` and `reap`.
 //! - `error.rs`: `SandboxError` (platform), `BuildError` and `StartError` (learner or platform).
 
@@ -48,6 +49,7 @@ mod error;
 mod fault;
 mod firewall;
 mod grader;
+mod grader_volumes;
 mod health;
 mod image_file;
 mod image_read;
