@@ -7,85 +7,22 @@
 
 mod common;
 
-use std::path::Path;
+#[path = "checks_grader/fixture.rs"]
+mod fixture;
+
+#[path = "checks_grader/image.rs"]
+mod image;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::sandbox::{build_service, setup};
-use gauntlet::checks::{run_suite, CheckContext, CheckOutcome, CheckSuite, Target, Verdict};
-use gauntlet::curriculum::Lab;
+use fixture::{checks, lab, GraderImages, BASE};
+use gauntlet::checks::{run_suite, CheckContext, CheckOutcome, Target, Verdict};
 use gauntlet::grading::control::DockerControl;
 use gauntlet::grading::grader::prepare;
 use gauntlet::sandbox::StartSpec;
-
-const BASE: &str = "gauntlet-ci/debian:bookworm";
-
-/// The course's pillars.
-fn pillars() -> Vec<String> {
-    vec!["language".to_string()]
-}
-
-/// Three grader checks, each one test of the results; `timeout` is each check's (the grader's budget).
-fn checks(timeout: u64) -> String {
-    let one = |id: &str, test: &str| {
-        format!(
-            "[[check]]\nid = \"{id}\"\nkind = \"grader\"\ntitle = \"Grader test {id}\"\npillar = \"language\"\n\
-             timeout_secs = {timeout}\ngrader.test = \"{test}\"\n\n"
-        )
-    };
-    [
-        one("talks", "talks to the service"),
-        one("fails", "fails politely"),
-        one("errs", "errs"),
-    ]
-    .concat()
-}
-
-/// A lab folder `w04-<name>` under `root` whose grader runs `script` (bash) and whose checks are `checks`.
-fn lab(root: &Path, name: &str, script: &str, checks: &str) -> (Lab, CheckSuite) {
-    let dir = root.join(format!("w04-{name}"));
-    std::fs::create_dir_all(dir.join("grader")).expect("grader folder");
-    std::fs::create_dir_all(dir.join("checks")).expect("checks folder");
-    std::fs::write(
-        dir.join("lab.toml"),
-        "title = \"Grader\"\nweek = 4\n\n[pillars]\nlanguage = 1.0\n\n[env]\nGREETING = \"hi\"\n",
-    )
-    .expect("lab.toml");
-    std::fs::write(dir.join("README.md"), "# Grader\n").expect("README");
-    std::fs::write(
-        dir.join("grader/Dockerfile"),
-        format!("FROM {BASE}\nCOPY run.sh /run.sh\nENTRYPOINT [\"/bin/bash\", \"/run.sh\"]\n"),
-    )
-    .expect("Dockerfile");
-    std::fs::write(dir.join("grader/run.sh"), script).expect("run.sh");
-    std::fs::write(dir.join("checks/01-grader.toml"), checks).expect("checks");
-    let lab = Lab::load(&dir).expect("the lab loads");
-    let suite = CheckSuite::load(&dir, &pillars()).expect("the checks load");
-    (lab, suite)
-}
-
-/// Removes the grader images of lab `id` from this host (they are a per-host cache, kept by grading).
-struct GraderImages(String);
-
-impl Drop for GraderImages {
-    fn drop(&mut self) {
-        let out = std::process::Command::new("docker")
-            .args([
-                "images",
-                "--format",
-                "{{.Repository}}:{{.Tag}}",
-                &format!("gauntlet-grader/{}", self.0),
-            ])
-            .output()
-            .expect("docker CLI");
-        for tag in String::from_utf8_lossy(&out.stdout).lines() {
-            let _ = std::process::Command::new("docker")
-                .args(["rmi", tag])
-                .output();
-        }
-    }
-}
 
 /// Grades the reference service with the lab's grader (named `name`, running `script`) and `checks`.
 async fn graded(name: &str, script: &str, checks: &str) -> (Vec<CheckOutcome>, Duration) {
@@ -337,80 +274,4 @@ async fn a_grader_cannot_reach_the_host_and_its_failed_try_is_a_platform_error()
     );
     task.abort();
     all_platform_errors(&outcomes, "exited with code 4", "blocked");
-}
-
-#[tokio::test]
-async fn a_grader_image_is_built_once_per_content_of_its_folder() {
-    common::starter::require_image(BASE, "scripts/ci-images");
-    let root = tempfile::tempdir().expect("temp dir");
-    let (lab, suite) = lab(root.path(), "cache", "exit 0\n", &checks(5));
-    let _images = GraderImages(lab.id.to_string());
-    let sandbox = common::builds::sandbox().await;
-    let started = Instant::now();
-    let first = prepare(&sandbox, &lab, &suite).await.expect("a grader");
-    let built_in = started.elapsed();
-    let first = first.image().expect("built").clone();
-    let started = Instant::now();
-    let again = prepare(&sandbox, &lab, &suite).await.expect("a grader");
-    let found_in = started.elapsed();
-    assert_eq!(again.image().expect("found"), &first);
-    eprintln!("grader image: built in {built_in:?}, found again in {found_in:?}");
-    assert!(found_in < Duration::from_secs(2), "{found_in:?}");
-    std::fs::write(lab.dir.join("grader/run.sh"), "echo changed\nexit 0\n").expect("change");
-    let changed = prepare(&sandbox, &lab, &suite).await.expect("a grader");
-    assert_ne!(changed.image().expect("rebuilt"), &first);
-}
-
-#[tokio::test]
-async fn a_grader_that_does_not_build_makes_its_checks_platform_errors_with_the_build_log() {
-    let root = tempfile::tempdir().expect("temp dir");
-    let (lab, suite) = lab(root.path(), "nobuild", "exit 0\n", &checks(5));
-    std::fs::write(
-        lab.dir.join("grader/Dockerfile"),
-        format!("FROM {BASE}\nRUN echo 'compiling the grader' && exit 7\n"),
-    )
-    .expect("Dockerfile");
-    let _images = GraderImages(lab.id.to_string());
-    let sandbox = common::builds::sandbox().await;
-    let grader = prepare(&sandbox, &lab, &suite).await.expect("a grader");
-    let why = grader.image().expect_err("no image");
-    assert!(why.contains("compiling the grader"), "{why}");
-}
-
-#[test]
-fn grader_checks_need_the_labs_grader_and_distinct_tests() {
-    let root = tempfile::tempdir().expect("temp dir");
-    let dir = root.path().join("w04-rules");
-    std::fs::create_dir_all(dir.join("checks")).expect("checks");
-    let text = format!(
-        "{}[[check]]\nid = \"again\"\nkind = \"grader\"\ntitle = \"Again\"\npillar = \"language\"\ngrader.test = \"errs\"\n\n\
-         [[check]]\nid = \"http-one\"\nkind = \"http\"\ntitle = \"H\"\npillar = \"language\"\ngrader.test = \"x\"\n\
-         [[check.step]]\npath = \"/\"\nexpect.status = 200\n",
-        checks(5)
-    );
-    let path = dir.join("checks/01-grader.toml");
-    std::fs::write(&path, &text).expect("checks");
-    let problems = CheckSuite::load(&dir, &pillars()).expect_err("refused");
-    let said: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-    let at = |line: usize, words: &str| {
-        assert!(
-            said.iter().any(|p| p.starts_with(&format!("{}:{line}:", path.display()))
-                && p.contains(words)),
-            "{words:?} at line {line}: {said:#?}"
-        );
-    };
-    // The first grader check names the missing grader; the second check of the test `errs`; the table on an
-    // http check.
-    at(2, "the lab has no grader");
-    at(26, "as `errs` does already");
-    at(37, "[check.grader] belongs to `grader` checks");
-    // With the grader folder but no Dockerfile, the folder is named.
-    std::fs::create_dir_all(dir.join("grader")).expect("grader");
-    let problems = CheckSuite::load(&dir, &pillars()).expect_err("refused");
-    assert!(
-        problems
-            .iter()
-            .any(|p| p.path.ends_with("grader") && p.message.contains("needs a Dockerfile")),
-        "{problems:#?}"
-    );
 }

@@ -18,10 +18,10 @@ use crate::checks::{CheckKind, CheckSuite, GraderEnd, GraderExecution, GraderReq
 use crate::curriculum::Lab;
 use crate::sandbox::{GraderLaunch, GraderRun, ImageFileError, ImageId, Running, Sandbox};
 
-/// A grader's memory, CPU and processes: a counterpart's, enough for a test program driving a service.
+/// A grader's memory, CPU and processes: a counterpart's defaults (lab_counterpart.rs), enough for a test program.
 const MEMORY_BYTES: i64 = 256 << 20;
 const NANO_CPUS: i64 = 1_000_000_000;
-const PIDS: i64 = 128;
+const PIDS: i64 = 256;
 /// The end of the grader's output kept for staff.
 const LOG_CAP: usize = 32 * 1024;
 /// The end of a failed grader build's log kept for staff.
