@@ -13,6 +13,9 @@ mod fixture;
 #[path = "checks_grader/image.rs"]
 mod image;
 
+#[path = "checks_grader/pipeline.rs"]
+mod pipeline;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
