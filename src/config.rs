@@ -32,6 +32,8 @@ pub enum ConfigError {
     Firewall(#[from] crate::sandbox::FirewallError),
     #[error("`{0}` is not a proxy address or network (e.g. 10.0.0.1 or 10.0.0.0/8)")]
     Proxy(String),
+    #[error("grader_build_args: `{0}` is not NAME=value")]
+    BuildArg(String),
 }
 
 /// Values as they come from flags or environment: every one optional so the file and defaults can fill in.
@@ -124,6 +126,17 @@ pub struct ConfigArgs {
         value_name = "IMAGE"
     )]
     pub kafka_image: Option<String>,
+    /// Build arguments of every lab's grader image (`labs/<id>/grader/`), comma-separated `NAME=value` pairs,
+    /// e.g. `GO_IMAGE=gauntlet-ci/golang:bookworm` where the Dockerfile's default builder cannot be pulled
+    /// [default: none]
+    #[arg(
+        long,
+        env = "GAUNTLET_GRADER_BUILD_ARGS",
+        global = true,
+        value_delimiter = ',',
+        value_name = "NAME=VALUE"
+    )]
+    pub grader_build_args: Option<Vec<String>>,
 }
 
 /// Settings only the server reads.
@@ -173,6 +186,7 @@ struct FileConfig {
     build_cgroup: Option<String>,
     sandbox_firewall: Option<String>,
     kafka_image: Option<String>,
+    grader_build_args: Option<Vec<String>>,
 }
 
 /// How log lines are written.
@@ -276,6 +290,8 @@ pub struct GradingSettings {
     pub firewall: crate::sandbox::FirewallMode,
     /// The broker image labs' `kafka` counterparts run.
     pub kafka_image: String,
+    /// Build arguments of labs' grader images.
+    pub grader_build_args: std::collections::BTreeMap<String, String>,
 }
 
 impl GradingSettings {
@@ -286,6 +302,7 @@ impl GradingSettings {
             .with_firewall(self.firewall)
             .with_build_policy(self.build.clone())
             .with_kafka_image(&self.kafka_image)
+            .with_grader_build_args(self.grader_build_args.clone())
     }
 }
 
@@ -303,6 +320,7 @@ impl Default for GradingSettings {
             build: crate::sandbox::BuildPolicy::default(),
             firewall: crate::sandbox::FirewallMode::default(),
             kafka_image: crate::sandbox::DEFAULT_KAFKA_IMAGE.to_string(),
+            grader_build_args: Default::default(),
         }
     }
 }
@@ -432,6 +450,9 @@ pub fn resolve(
             })
             .trim()
             .to_string(),
+            grader_build_args: build_args(
+                args.grader_build_args.clone().or(file.grader_build_args),
+            )?,
         },
     };
     let bind_str = pick(server.bind.clone(), file.bind, || "127.0.0.1:8080".into());
@@ -474,6 +495,26 @@ fn parse_proxy(s: &str) -> Result<ipnet::IpNet, ConfigError> {
     s.parse::<ipnet::IpNet>()
         .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
         .map_err(|_| ConfigError::Proxy(s.to_string()))
+}
+
+/// `NAME=value` pairs (empty entries ignored) as a map of build arguments.
+fn build_args(
+    pairs: Option<Vec<String>>,
+) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
+    let mut args = std::collections::BTreeMap::new();
+    for pair in pairs.unwrap_or_default() {
+        let pair = pair.trim();
+        if pair.is_empty() {
+            continue;
+        }
+        match pair.split_once('=') {
+            Some((name, value)) if !name.trim().is_empty() => {
+                args.insert(name.trim().to_string(), value.trim().to_string());
+            }
+            _ => return Err(ConfigError::BuildArg(pair.to_string())),
+        }
+    }
+    Ok(args)
 }
 
 fn pick<T>(flag_or_env: Option<T>, file: Option<T>, default: impl FnOnce() -> T) -> T {
@@ -650,6 +691,35 @@ mod tests {
             bollard::Docker::connect_with_defaults().unwrap(),
         ));
         assert_eq!(sandbox.kafka_image(), "local/kafka:1");
+    }
+
+    #[test]
+    fn grader_build_args_are_name_value_pairs_from_flags_or_the_file() {
+        let (d, _) = resolve(&ConfigArgs::default(), &ServerArgs::default()).unwrap();
+        assert!(d.grading.grader_build_args.is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(&file, "grader_build_args = [\"GO_IMAGE=local/go:1\"]\n").unwrap();
+        let args = ConfigArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let (s, _) = resolve(&args, &ServerArgs::default()).unwrap();
+        assert_eq!(
+            s.grading
+                .grader_build_args
+                .get("GO_IMAGE")
+                .map(String::as_str),
+            Some("local/go:1")
+        );
+        let args = ConfigArgs {
+            grader_build_args: Some(vec!["GO_IMAGE".into()]),
+            ..Default::default()
+        };
+        assert!(matches!(
+            resolve(&args, &ServerArgs::default()),
+            Err(ConfigError::BuildArg(_))
+        ));
     }
 
     #[test]

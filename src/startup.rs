@@ -251,6 +251,7 @@ pub async fn start_workers(
     worker.build_policy = settings.grading.build.clone();
     worker.firewall = settings.grading.firewall;
     worker.kafka_image = settings.grading.kafka_image.clone();
+    worker.grader_build_args = settings.grading.grader_build_args.clone();
     worker.secrets = run_secrets(&settings.data_dir)?;
     let pool = WorkerPool::spawn(store.clone(), curriculum.clone(), instance, worker);
     let waker = pool.waker();

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::events::parse::{self as events_parse, RawEvents};
+use super::grader::parse::{self as grader_parse, RawGrader};
 use super::http::parse::{self as http_parse, RawStep};
 use super::image::parse::{self as image_parse, RawImage};
 use super::include::{self, IncludeDecl, RawInclude};
@@ -120,6 +121,9 @@ struct RawCheck {
     tracing: Option<Spanned<RawTracing>>,
     /// The exposition, routes and rules of a `metrics` check.
     metrics: Option<Spanned<RawMetrics>>,
+    /// Which test of the lab's grader a `grader` check reports. Not `Spanned`: beside the flattened security
+    /// fields a dotted `grader.test = …` cannot be read with a span, so problems point at the check.
+    grader: Option<RawGrader>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -159,11 +163,12 @@ impl CheckSuite {
         };
         let loaded = include::resolve(lab_dir, files, known_pillars, &mut problems);
         cross_file_rules(&loaded, &mut problems);
+        grader_parse::lab_rules(lab_dir, &loaded, &mut problems);
         problems.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
         if problems.is_empty() {
-            Ok(CheckSuite {
-                checks: loaded.into_iter().filter_map(|l| l.def).collect(),
-            })
+            let mut checks: Vec<CheckDef> = loaded.into_iter().filter_map(|l| l.def).collect();
+            super::grader::declare_all(&mut checks);
+            Ok(CheckSuite { checks })
         } else {
             Err(problems)
         }
@@ -217,9 +222,10 @@ impl CheckSuite {
         load_text(path, text, known_pillars, &mut files, &mut problems);
         cross_file_rules(&files.loaded, &mut problems);
         if problems.is_empty() {
-            Ok(CheckSuite {
-                checks: files.loaded.into_iter().filter_map(|l| l.def).collect(),
-            })
+            let mut checks: Vec<CheckDef> =
+                files.loaded.into_iter().filter_map(|l| l.def).collect();
+            super::grader::declare_all(&mut checks);
+            Ok(CheckSuite { checks })
         } else {
             Err(problems)
         }
@@ -399,9 +405,16 @@ fn check_def(
             "[check.metrics] belongs to `metrics` checks",
         ));
     }
+    if raw.grader.is_some() && raw.kind.get_ref() != "grader" {
+        problems.push(src.at(
+            src.key_offset(start, "grader.test"),
+            "[check.grader] belongs to `grader` checks",
+        ));
+    }
     /// The kinds this loader knows, for the unknown-kind message and the checks below.
-    const KINDS: [&str; 12] = [
+    const KINDS: [&str; 13] = [
         "events",
+        "grader",
         "http",
         "image",
         "lifecycle",
@@ -453,6 +466,8 @@ fn check_def(
         }
         "metrics" => metrics_parse::check(src, start, raw.metrics, raw.step, problems)
             .map(|c| CheckKind::Metrics(Box::new(c))),
+        "grader" => grader_parse::check(src, start, &id, raw.grader, has_steps, problems)
+            .map(CheckKind::Grader),
         other => {
             problems.push(src.at(
                 raw.kind.span().start,

@@ -36,11 +36,14 @@
 //!   counterpart: answers, cache, retries, deadlines and the usage report against the model's ledger);
 //! - `tracing/`: the `tracing` kind (W3C trace context continued and spans exported over OTLP, read back from
 //!   the lab's `otlp-receiver` counterpart);
+//! - `grader/`: the `grader` kind (the lab's own grader container, run once per run beside the service; each
+//!   check reports one test of its Exercism-style `results.json`);
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 pub mod counterpart;
 pub mod env_refs;
 pub mod events;
+pub mod grader;
 mod graph;
 pub mod http;
 pub mod image;
@@ -70,6 +73,7 @@ use serde::{Deserialize, Serialize};
 
 pub use counterpart::{CounterpartInfo, CounterpartKind};
 pub use events::EventsCheck;
+pub use grader::{GraderCheck, GraderEnd, GraderExecution, GraderRequest};
 pub use http::HttpScenario;
 pub use image::ImageCheck;
 pub use instance::{
@@ -139,6 +143,8 @@ pub enum CheckKind {
     Tracing(Box<TracingCheck>),
     /// Boxed: steps, routes and rules. The learner's `/metrics` judged against traffic the check sends.
     Metrics(Box<MetricsCheck>),
+    /// One test of the lab's own grader, run once per run beside the service.
+    Grader(GraderCheck),
 }
 
 impl CheckKind {
@@ -157,6 +163,7 @@ impl CheckKind {
             CheckKind::Llm(_) => "llm",
             CheckKind::Tracing(_) => "tracing",
             CheckKind::Metrics(_) => "metrics",
+            CheckKind::Grader(_) => "grader",
         }
     }
 }
@@ -225,6 +232,13 @@ pub trait ServiceControl: Send + Sync {
             if paused { "pause" } else { "unpause" }
         );
         Box::pin(async move { Err(message) })
+    }
+    /// Runs the lab's grader (`labs/<id>/grader/`) beside the service, once per run: the first call starts it and
+    /// waits for it within `request.budget`; every later call gets that same execution. By default there is no
+    /// grader to run, which is a platform fault of the check that asks.
+    fn run_grader(&self, request: GraderRequest) -> BoxFuture<'_, std::sync::Arc<GraderExecution>> {
+        let _ = request;
+        Box::pin(async { GraderExecution::platform("this grader cannot run a lab's grader") })
     }
 }
 

@@ -9,6 +9,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
 use super::events;
+use super::grader;
 use super::http::{self, HttpScenario, StepError};
 use super::image;
 use super::judged::Judged;
@@ -139,6 +140,7 @@ async fn run_check(
             let run = tracing::run(c, ctx, target, rand, rng, def.timeout);
             return run_judged(def, run).await;
         }
+        CheckKind::Grader(g) => return run_grader(def, g, ctx).await,
         CheckKind::Http(_)
         | CheckKind::Security(_)
         | CheckKind::OpenApi(_)
@@ -169,7 +171,8 @@ async fn run_check(
             | CheckKind::Image(_)
             | CheckKind::Events(_)
             | CheckKind::Llm(_)
-            | CheckKind::Tracing(_) => Ended::Broken(String::new()),
+            | CheckKind::Tracing(_)
+            | CheckKind::Grader(_) => Ended::Broken(String::new()),
         }
     };
     let result = tokio::time::timeout(def.timeout + GRACE, run).await;
@@ -301,6 +304,34 @@ async fn run_judged(def: &CheckDef, judging: impl Future<Output = Judged>) -> Ch
     let message = match judged.verdict {
         Verdict::Error => platform_fault(),
         _ => judged.message,
+    };
+    outcome(def, judged.verdict, message, judged.detail, took)
+}
+
+/// The slack past a grader check's timeout before the runner stops waiting: the grader's budget is the check's
+/// timeout, enforced where it runs; stopping it, reading its log and results and removing it come after.
+const GRADER_SLACK: Duration = Duration::from_secs(30);
+
+/// A grader check: its budget is kept where the grader runs, and a grader that overruns is the platform's fault,
+/// so unlike other kinds, running out of time here is an error, never a failure counted against the learner.
+async fn run_grader(
+    def: &CheckDef,
+    check: &grader::GraderCheck,
+    ctx: &CheckContext,
+) -> CheckOutcome {
+    let start = Instant::now();
+    let result =
+        tokio::time::timeout(def.timeout + GRADER_SLACK, grader::run(def, check, ctx)).await;
+    let took = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let judged = result.unwrap_or_else(|_| {
+        Judged::broken(format!(
+            "the grader did not finish, and could not be stopped, within {} s",
+            (def.timeout + GRADER_SLACK).as_secs()
+        ))
+    });
+    let message = match judged.verdict {
+        Verdict::Error => platform_fault(def),
+        _ => format!("{}: {}", def.title, judged.message),
     };
     outcome(def, judged.verdict, message, judged.detail, took)
 }

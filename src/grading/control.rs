@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::instance::{start_error, DockerInstance};
 use crate::checks::image::{BaseImage, ExportStream, HistoryEntry, ImageFacts};
 use crate::checks::{
-    BoxFuture, CounterpartInfo, Instance, InstanceData, InstanceError, InstanceSpec, RestartMode,
-    ServiceControl, SubmittedFile,
+    BoxFuture, CounterpartInfo, GraderExecution, GraderRequest, Instance, InstanceData,
+    InstanceError, InstanceSpec, RestartMode, ServiceControl, SubmittedFile,
 };
 use crate::sandbox::{base_url, DataVolume, ImageRecord, Launch, Running, Sandbox};
 
@@ -30,6 +30,8 @@ pub struct DockerControl {
     project: Option<std::path::PathBuf>,
     /// The lab's counterparts, started before the service; checks find and pause them by name.
     counterparts: Vec<super::counterparts::Started>,
+    /// The lab's own grader, when its checks name one; run once, by the first grader check.
+    grader: Option<super::grader::PreparedGrader>,
 }
 
 impl DockerControl {
@@ -49,7 +51,14 @@ impl DockerControl {
             launched: AtomicU32::new(0),
             project: None,
             counterparts: Vec::new(),
+            grader: None,
         }
+    }
+
+    /// Lets grader checks run the lab's grader (see [`super::grader::prepare`]).
+    pub fn with_grader(mut self, grader: Option<super::grader::PreparedGrader>) -> Self {
+        self.grader = grader;
+        self
     }
 
     /// Lets checks reach (and pause) the run's counterparts.
@@ -178,6 +187,10 @@ impl ServiceControl for DockerControl {
             .map(super::counterparts::Started::info)
     }
 
+    fn run_grader(&self, request: GraderRequest) -> BoxFuture<'_, Arc<GraderExecution>> {
+        Box::pin(self.grader_execution(request))
+    }
+
     fn pause_counterpart(&self, name: &str, paused: bool) -> BoxFuture<'_, Result<(), String>> {
         let found = self
             .counterparts
@@ -198,6 +211,24 @@ impl ServiceControl for DockerControl {
 }
 
 impl DockerControl {
+    async fn grader_execution(&self, request: GraderRequest) -> Arc<GraderExecution> {
+        let Some(grader) = &self.grader else {
+            return GraderExecution::platform(
+                "the lab's checks name a grader, but this run prepared none (labs/<id>/grader/)",
+            );
+        };
+        let service = self.running.lock().await.clone();
+        grader
+            .execution(
+                &self.sandbox,
+                &service,
+                self.base_url(),
+                self.project.clone(),
+                request,
+            )
+            .await
+    }
+
     /// The image the run's container was created from (the one its checks grade).
     async fn image(&self) -> Result<String, String> {
         let running = self.running.lock().await;

@@ -15,6 +15,8 @@
 //! - `service.rs`: the service's environment and container settings; `control.rs`: restarting it for checks,
 //!   and starting instances of it (`instance.rs`);
 //!   `secrets.rs`: per-run secrets under the server's key; `submitted.rs`: a file of the submission for a check.
+//! - `grader.rs`: a lab's own grader (the `grader` check kind): its image made ready before the checks, its one
+//!   execution per run.
 //! - `submit.rs`, `reaper.rs`, `prove.rs`: taking an upload, start-up clean-up, `gauntlet prove`.
 
 mod attempt;
@@ -22,6 +24,7 @@ pub mod control;
 pub mod counterparts;
 pub mod events;
 mod explain;
+pub mod grader;
 mod instance;
 pub mod journal;
 mod junit;

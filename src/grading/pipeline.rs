@@ -417,6 +417,8 @@ async fn run_checks(
     counterparts: &[super::counterparts::Started],
 ) -> Option<Vec<CheckOutcome>> {
     let base = url::Url::parse(&crate::sandbox::base_url(address)).ok()?;
+    // Before the checks' deadline: a first build of the lab's grader on this host is not the learner's time.
+    let grader = super::grader::prepare(sandbox, &job.lab, &job.suite).await;
     let control = super::control::DockerControl::new(
         sandbox.clone(),
         running.clone(),
@@ -425,7 +427,8 @@ async fn run_checks(
         base.clone(),
     )
     .with_project(job.work_dir.join("project"))
-    .with_counterparts(counterparts.to_vec());
+    .with_counterparts(counterparts.to_vec())
+    .with_grader(grader);
     let target = Target { base_url: base };
     let ctx = CheckContext {
         seed: job.seed,

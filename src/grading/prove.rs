@@ -122,21 +122,24 @@ pub async fn prove(
         near_miss: None,
     };
     let all = std::iter::once(&reference_mutant).chain(mutants.iter());
+    let subject = Subject {
+        lab: &lab,
+        suite: &suite,
+        reference,
+    };
     let trials = async {
         let mut trials = Vec::new();
         for (i, m) in all.enumerate() {
             let label = RunLabel::parse(&format!("{base}-{i}"))?;
             let trial = if m.build_args.is_empty() && m.dockerfile.is_none() {
-                try_one(sandbox, &lab, &suite, &image, &label, m, seed).await
+                try_one(sandbox, subject, &image, &label, m, seed).await
             } else {
                 let own_context = match &m.dockerfile {
                     Some(name) => with_dockerfile(&context, &reference.join(name))?,
                     None => context.clone(),
                 };
                 match build(sandbox, &lab, &label, &own_context, &m.build_args).await {
-                    Ok(Built::Image(own)) => {
-                        try_one(sandbox, &lab, &suite, &own, &label, m, seed).await
-                    }
+                    Ok(Built::Image(own)) => try_one(sandbox, subject, &own, &label, m, seed).await,
                     Ok(Built::TestsFailed(why)) => {
                         Ok(Trial::before_checks(m, FailStage::Build, why))
                     }
@@ -293,10 +296,22 @@ impl Trial {
     }
 }
 
+/// What is being proved: the lab, its checks and the reference project (the submission a check may read, and
+/// that a lab's grader finds at `/submission`).
+#[derive(Clone, Copy)]
+struct Subject<'a> {
+    lab: &'a Lab,
+    suite: &'a CheckSuite,
+    reference: &'a Path,
+}
+
 async fn try_one(
     sandbox: &Sandbox,
-    lab: &Lab,
-    suite: &CheckSuite,
+    Subject {
+        lab,
+        suite,
+        reference,
+    }: Subject<'_>,
     image: &ImageId,
     label: &RunLabel,
     mutant: &Mutant,
@@ -350,6 +365,8 @@ async fn try_one(
         Ok(address) => {
             let base_url = url::Url::parse(&crate::sandbox::base_url(address))
                 .map_err(|e| ProveError::Build(e.to_string()))?;
+            // Built by the first trial, then found on this host by its hash.
+            let grader = super::grader::prepare(sandbox, lab, suite).await;
             let control = super::control::DockerControl::new(
                 sandbox.clone(),
                 running.clone(),
@@ -357,7 +374,9 @@ async fn try_one(
                 Duration::from_secs(lab.timeouts.start_secs),
                 base_url.clone(),
             )
-            .with_counterparts(counterparts);
+            .with_counterparts(counterparts)
+            .with_project(reference.to_path_buf())
+            .with_grader(grader);
             let target = Target { base_url };
             let ctx = CheckContext {
                 seed,

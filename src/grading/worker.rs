@@ -57,6 +57,8 @@ pub struct WorkerSettings {
     pub firewall: crate::sandbox::FirewallMode,
     /// The broker image labs' `kafka` counterparts run.
     pub kafka_image: String,
+    /// Build arguments of labs' grader images (`grader_build_args`).
+    pub grader_build_args: std::collections::BTreeMap<String, String>,
     /// The key of per-run secrets; the server's own (from its data folder) when started by `startup`.
     pub secrets: super::secrets::RunSecrets,
 }
@@ -78,6 +80,7 @@ impl WorkerSettings {
             on_claim: None,
             firewall: crate::sandbox::FirewallMode::default(),
             kafka_image: crate::sandbox::DEFAULT_KAFKA_IMAGE.to_string(),
+            grader_build_args: Default::default(),
             secrets: super::secrets::RunSecrets::ephemeral(),
         }
     }
@@ -282,6 +285,7 @@ impl Worker {
             s.with_build_policy(self.settings.build_policy.clone())
                 .with_firewall(self.settings.firewall)
                 .with_kafka_image(&self.settings.kafka_image)
+                .with_grader_build_args(self.settings.grader_build_args.clone())
         });
         match connected {
             Ok(s) if s.ping().await.is_ok() => {

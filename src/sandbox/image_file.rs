@@ -80,7 +80,7 @@ impl Sandbox {
     }
 
     /// The tar stream of `path` from a container, read up to `cap` plus the tar's own overhead, then unpacked.
-    async fn download(
+    pub(super) async fn download(
         &self,
         container: &str,
         path: &str,

@@ -29,6 +29,9 @@
 //! - `counterpart.rs`: containers a lab runs beside the service on its network (a broker), sandboxed alike:
 //!   start, wait for their port, pause, logs.
 //! - `broker.rs`: how a `kafka` counterpart's image (tansu, or Apache Kafka's) is run.
+//! - `grader.rs`: a lab's own grader: its image, built once per content of its folder and kept on the host, and
+//!   one run of it beside the service, sandboxed as a counterpart, with its results read back;
+//!   `grader_volumes.rs`: its results folder and the submission, filled through a never-started container.
 //! - `cleanup.rs`: `remove_run` and `reap`.
 //! - `error.rs`: `SandboxError` (platform), `BuildError` and `StartError` (learner or platform).
 
@@ -45,6 +48,8 @@ pub mod dockerfile;
 mod error;
 mod fault;
 mod firewall;
+mod grader;
+mod grader_volumes;
 mod health;
 mod image_file;
 mod image_read;
@@ -73,6 +78,7 @@ pub use counterpart::{
 pub use error::{BuildError, SandboxError, StartError};
 pub use fault::Fault;
 pub use firewall::{FirewallError, FirewallMode, BRIDGE_PREFIX};
+pub use grader::{GraderLaunch, GraderRun, GRADER_REPO};
 pub use image_file::ImageFileError;
 pub use image_read::{BaseRecord, HistoryStep, ImageRecord};
 pub use instance::{DataVolume, Exited, Launch};
@@ -91,6 +97,8 @@ pub struct Sandbox {
     firewall: FirewallMode,
     /// The image a lab's `kafka` counterpart runs (the operator's `kafka_image` setting).
     kafka_image: Arc<str>,
+    /// Build arguments of every lab's grader image (the operator's `grader_build_args`, e.g. a local Go image).
+    grader_build_args: Arc<std::collections::BTreeMap<String, String>>,
 }
 
 impl Sandbox {
@@ -118,6 +126,7 @@ impl Sandbox {
             policy: Arc::new(BuildPolicy::default()),
             firewall: FirewallMode::default(),
             kafka_image: Arc::from(DEFAULT_KAFKA_IMAGE),
+            grader_build_args: Arc::default(),
         }
     }
 
@@ -130,6 +139,20 @@ impl Sandbox {
     /// The image a `kafka` counterpart runs.
     pub fn kafka_image(&self) -> &str {
         &self.kafka_image
+    }
+
+    /// The same engine building labs' graders with `args` as build arguments.
+    pub fn with_grader_build_args(
+        mut self,
+        args: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        self.grader_build_args = Arc::new(args);
+        self
+    }
+
+    /// The build arguments of labs' grader images.
+    pub fn grader_build_args(&self) -> &std::collections::BTreeMap<String, String> {
+        &self.grader_build_args
     }
 
     /// The same connection with the operator's build policy.

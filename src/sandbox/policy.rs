@@ -11,7 +11,9 @@ use super::run::IMAGE_REPO;
 
 /// Repositories Gauntlet itself writes images to (the runs' images; the benchmark scripts' images), which no
 /// build may read whatever the allow-list says: they hold other learners' submissions.
-const RESERVED: [&str; 2] = [IMAGE_REPO, "gauntlet-bench"];
+/// Gauntlet's own repositories: runs' images, benchmark images, and labs' graders (a learner's build that could
+/// read a grader's image could read its tests).
+const RESERVED: [&str; 3] = [IMAGE_REPO, "gauntlet-bench", super::grader::GRADER_REPO];
 
 /// The build policy; `Default` is what an operator gets without settings.
 #[derive(Debug, Clone)]
@@ -126,7 +128,8 @@ impl BuildPolicy {
 pub(crate) fn is_reserved(image: &ImageRef) -> bool {
     let path = image.path.strip_prefix("library/").unwrap_or(&image.path);
     let first = path.split('/').next().unwrap_or_default();
-    image.domain == "docker.io" && (first == RESERVED[0] || first.starts_with(RESERVED[1]))
+    image.domain == "docker.io"
+        && (first == RESERVED[0] || first.starts_with(RESERVED[1]) || first == RESERVED[2])
 }
 
 #[cfg(test)]
@@ -151,6 +154,7 @@ mod tests {
             &format!("gauntlet-run/x@sha256:{}", "a".repeat(64)),
             "gauntlet-bench:final",
             "gauntlet-bench-run:x",
+            "gauntlet-grader/w04-concurrency:0123abcd",
         ] {
             let e = everything.judge_name(name).expect_err(name);
             assert!(e.contains("Gauntlet's own"), "{name}: {e}");

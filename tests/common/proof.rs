@@ -11,6 +11,11 @@ pub fn prove(lab_dir: &Path, reference: &Path) -> (bool, serde_json::Value) {
         .arg(lab_dir)
         .arg(reference)
         .arg("--json")
+        // Labs' graders (labs/<id>/grader/) take their Go builder as a build argument; nothing can be pulled here.
+        .env(
+            "GAUNTLET_GRADER_BUILD_ARGS",
+            "GO_IMAGE=gauntlet-ci/golang:bookworm",
+        )
         .output()
         .unwrap();
     let proof = serde_json::from_slice(&out.stdout)

@@ -13,7 +13,8 @@
 //!   For w03: with `DATA_DIR` set, notes are kept in `$DATA_DIR/notes.jsonl`; `no-persist` keeps them in
 //!   memory only, `reuse-ids` hands out the newest id again after a restart.
 //!   For w04: ETags and If-Match (`etag.rs`) with `no-etag`, `weak-etag`, `ignore-if-match`; concurrency
-//!   (`races.rs`) with `lost-update`, `racy-if-match`, `racy-create`; its test stage's report
+//!   (`races.rs`) with `lost-update`, `racy-if-match`, `racy-create`, and the near miss `serial-writes` (each
+//!   `PUT` holds the store's one lock 20 ms: no write overlaps another); its test stage's report
 //!   (`selftest.rs`) with `selftest-no-tests`, `selftest-no-report`.
 //!   With `JWT_SECRET` set (the w10 auth mode, `auth.rs`): `no-roles` (a non-admin may DELETE), `sql-500` (a
 //!   quote in the search `q` answers 500 with database error text), `sql-injectable` (a quote in `q` escapes the

@@ -1,0 +1,3 @@
+module gauntlet.example/w04-grader
+
+go 1.19
