@@ -330,8 +330,8 @@ async fn run_grader(
         ))
     });
     let message = match judged.verdict {
-        Verdict::Error => platform_fault(def),
-        _ => format!("{}: {}", def.title, judged.message),
+        Verdict::Error => platform_fault(),
+        _ => judged.message,
     };
     outcome(def, judged.verdict, message, judged.detail, took)
 }
