@@ -45,15 +45,21 @@ async fn sign_in(browser: &Browser, app: &TestApp) {
         .unwrap();
 }
 
+/// The text of the element `css`, found afresh each time: a navigation or an htmx swap between finding it and
+/// reading it leaves a stale reference, which is retried.
 async fn text_of(browser: &Browser, css: &str) -> String {
-    browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    let mut last = None;
+    for _ in 0..20 {
+        match browser.client.find(Locator::Css(css)).await {
+            Ok(element) => match element.text().await {
+                Ok(text) => return text,
+                Err(e) => last = Some(e),
+            },
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("cannot read {css}: {last:?}");
 }
 
 async fn fits(browser: &Browser, device: &str, page: &str) {

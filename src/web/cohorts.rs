@@ -58,7 +58,7 @@ impl CohortView {
                 .unwrap_or_default(),
             cap: c
                 .invite_max_uses
-                .map_or_else(|| "no cap".to_string(), |m| m.to_string()),
+                .map_or_else(|| "—".to_string(), |m| m.to_string()),
             cap_input: c.invite_max_uses.map(|m| m.to_string()).unwrap_or_default(),
             uses: c.invite_uses,
             members: c.members,
