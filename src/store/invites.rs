@@ -58,6 +58,16 @@ impl From<sqlx::Error> for JoinError {
     }
 }
 
+/// What decides whether a code is open.
+#[derive(sqlx::FromRow)]
+struct CodeRow {
+    id: i64,
+    archived_at: Option<i64>,
+    invite_expires_at: Option<i64>,
+    invite_max_uses: Option<i64>,
+    invite_uses: i64,
+}
+
 /// A new learner, as registration hands it over.
 pub struct NewLearner<'a> {
     pub email: &'a crate::domain::Email,
@@ -77,24 +87,24 @@ impl Store {
 
     /// Whether `invite_code` may create an account now, and if not why.
     pub async fn invite(&self, invite_code: &str) -> Result<Invite> {
-        let row: Option<(i64, Option<i64>, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+        let row: Option<CodeRow> = sqlx::query_as(
             "SELECT id, archived_at, invite_expires_at, invite_max_uses, invite_uses
              FROM cohorts WHERE invite_code = $1",
         )
         .bind(invite_code)
         .fetch_optional(self.pool())
         .await?;
-        let Some((id, archived, expires, cap, uses)) = row else {
+        let Some(c) = row else {
             return Ok(Invite::Unknown);
         };
-        Ok(if archived.is_some() {
+        Ok(if c.archived_at.is_some() {
             Invite::Archived
-        } else if expires.is_some_and(|e| e <= self.now()) {
+        } else if c.invite_expires_at.is_some_and(|e| e <= self.now()) {
             Invite::Expired
-        } else if cap.is_some_and(|c| uses >= c) {
+        } else if c.invite_max_uses.is_some_and(|m| c.invite_uses >= m) {
             Invite::Full
         } else {
-            Invite::Open(id)
+            Invite::Open(c.id)
         })
     }
 
