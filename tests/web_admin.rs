@@ -31,6 +31,7 @@ on_both_backends!(
     access::learners_are_refused_every_staff_page,
     cohorts::a_cohort_is_renamed_rotated_limited_and_archived_from_its_page,
     cohorts::staff_create_cohorts_and_place_learners,
+    cohorts::a_cap_holds_when_many_register_at_once,
     accounts::deactivating_ends_sessions_and_tokens_at_once,
     accounts::a_reset_code_works_once_and_expires,
     accounts::a_learner_changes_their_own_password_and_their_other_sessions_end,

@@ -339,3 +339,36 @@ pub async fn staff_create_cohorts_and_place_learners(db: Db) {
         assert!(log.iter().any(|a| a == action), "{action} in {log:?}");
     }
 }
+
+/// Ten people register at once on a code capped at three: exactly three accounts are created, because the use is
+/// counted in the same transaction that creates the account, behind a condition only three can meet.
+pub async fn a_cap_holds_when_many_register_at_once(db: Db) {
+    let app = Spawn::default().db(db).start().await;
+    let code = app.invite().await;
+    let cohort = app.store.cohort_by_invite(&code).await.unwrap().unwrap();
+    app.store
+        .set_invite_limits(
+            &gauntlet::store::Actor::command_line(),
+            cohort,
+            None,
+            Some(3),
+        )
+        .await
+        .unwrap();
+    let attempts = (0..10).map(|i| {
+        let visitor = app.clone_for_another_client();
+        let code = code.clone();
+        async move {
+            visitor
+                .register(&code, &format!("rush{i}@example.org"), PASSWORD)
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    let mut statuses = futures_util::future::join_all(attempts).await;
+    statuses.sort_unstable();
+    assert_eq!(statuses, [303, 303, 303, 422, 422, 422, 422, 422, 422, 422]);
+    let row = app.store.cohort(cohort).await.unwrap().unwrap();
+    assert_eq!((row.members, row.invite_uses), (3, 3));
+}
