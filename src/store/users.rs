@@ -43,7 +43,8 @@ pub(crate) const USER_COLUMNS_U: &str =
     "u.id, u.email, u.display_name, u.password_hash, u.role, u.cohort_id, u.deactivated_at";
 
 impl Store {
-    /// Creates an account and returns its id; `Conflict` when the email is taken.
+    /// Creates an account (as the operator at the command line does, audited) and returns its id; `Conflict`
+    /// when the email is taken. Learners who register through an invite are created by `join_by_invite`.
     pub async fn create_user(
         &self,
         email: &Email,
@@ -53,6 +54,7 @@ impl Store {
         cohort_id: Option<i64>,
     ) -> Result<i64> {
         let now = self.now();
+        let mut tx = self.pool().begin().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO users (email, display_name, password_hash, role, cohort_id, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -63,8 +65,18 @@ impl Store {
         .bind(role.as_str())
         .bind(cohort_id)
         .bind(now)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await?;
+        audit::record(
+            &mut tx,
+            now,
+            &Actor::command_line(),
+            "user.create",
+            &format!("user {email}"),
+            json!({"user_id": id, "role": role.as_str(), "cohort_id": cohort_id}),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(id)
     }
 

@@ -162,6 +162,7 @@ async fn an_operator_manages_cohorts_and_accounts_from_the_terminal() {
 
     let audit = ok(d, &["audit", "list", "--limit", "100"]);
     for action in [
+        "user.create",
         "cohort.create",
         "cohort.rotate_code",
         "cohort.set_limits",

@@ -197,7 +197,7 @@ pub async fn a_cohort_is_renamed_rotated_limited_and_archived_from_its_page(db: 
         .iter()
         .rev()
         .map(String::as_str)
-        .filter(|a| *a != "cohort.create")
+        .filter(|a| *a != "cohort.create" && *a != "user.create")
         .collect();
     assert_eq!(
         ours,
