@@ -180,6 +180,14 @@ async fn an_admin_manages_a_cohort_in_the_browser_on_a_laptop_and_a_phone() {
         }
         assert!(capped, "{device}: the cap shows");
         fits(&browser, device, "cohort-capped").await;
+        // The rest of the page: learners, instructors, name and state.
+        c.execute(
+            "document.getElementById('staff-heading').scrollIntoView(); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+        fits(&browser, device, "cohort-lower").await;
 
         c.goto(&app.url("/users")).await.unwrap();
         c.wait()
