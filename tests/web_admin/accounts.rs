@@ -150,6 +150,8 @@ pub async fn a_reset_code_works_once_and_expires(db: Db) {
     let res = reset(code.clone(), NEW_PASSWORD).await;
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(res.headers()["location"], "/login?reset=1");
+    let (_, login) = visitor.get_text("/login?reset=1").await;
+    assert!(login.contains("Your new password is set"), "{login}");
     assert!(!signed_in(&app).await, "her old session ended");
     assert_eq!(app.login("ada@example.org", PASSWORD).await.status(), 401);
     assert_eq!(
