@@ -1,4 +1,5 @@
-//! Who may see whose work: the one rule the run pages, their live streams, re-grades and the API all ask.
+//! Who may see whose work and who may manage what: the rules the run pages, their live streams, re-grades, the
+//! API and the staff pages (cohorts, accounts, audit log) all ask, in one place.
 //!
 //! A learner sees their own runs; an admin sees every run; an instructor sees the runs of the learners in the
 //! cohorts they teach (`cohort_staff`), and nobody else's, so that one bootcamp's instructors never read another
@@ -29,4 +30,52 @@ pub async fn may_see_work_of(
         Role::Instructor => store.teaches(viewer.id, owner_id).await,
         Role::Learner => Ok(false),
     }
+}
+
+/// Whether `viewer` may manage the cohort `cohort_id`: rename or archive it, rotate its code and set its limits,
+/// add learners and instructors. Admins manage every cohort, instructors the ones they teach. Pages answer 404
+/// to anyone else, as for runs, so cohort ids reveal nothing.
+pub async fn may_manage_cohort(
+    store: &Store,
+    viewer: Viewer,
+    cohort_id: i64,
+) -> Result<bool, StoreError> {
+    match viewer.role {
+        Role::Admin => Ok(true),
+        Role::Instructor => store.teaches_cohort(viewer.id, cohort_id).await,
+        Role::Learner => Ok(false),
+    }
+}
+
+/// Whether `viewer` may put the learner `email` into the cohort `to`: they manage `to`, and the learner is in no
+/// cohort yet or in one they manage too (an instructor cannot pull a learner out of someone else's cohort).
+pub async fn may_place_learner(
+    store: &Store,
+    viewer: Viewer,
+    email: &str,
+    to: i64,
+) -> Result<bool, StoreError> {
+    if !may_manage_cohort(store, viewer, to).await? {
+        return Ok(false);
+    }
+    match store.cohort_of(email).await? {
+        Some(from) => may_manage_cohort(store, viewer, from).await,
+        None => Ok(true),
+    }
+}
+
+/// Staff pages (the staff home, the cohort list) are for admins and instructors.
+pub fn is_staff(viewer: Viewer) -> bool {
+    viewer.role.is_staff()
+}
+
+/// Accounts (listing them, resets, roles, deactivation) and the audit log are for admins only.
+pub fn may_manage_accounts(viewer: Viewer) -> bool {
+    viewer.role == Role::Admin
+}
+
+/// Whether `viewer` may change the role of, or deactivate, the account `target_id`: an admin, and not on their
+/// own account, so the last admin cannot lock everyone out by a slip.
+pub fn may_change_account(viewer: Viewer, target_id: i64) -> bool {
+    may_manage_accounts(viewer) && viewer.id != target_id
 }

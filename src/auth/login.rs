@@ -2,8 +2,8 @@
 
 use super::ratelimit::{Decision, LoginLimiter};
 use super::{invite, password, session, AuthError};
-use crate::domain::{DisplayName, Email, NewPassword, Role};
-use crate::store::{Store, StoreError};
+use crate::domain::{DisplayName, Email, NewPassword};
+use crate::store::{Invite, JoinError, NewLearner, Store, StoreError};
 
 /// The one message for an unknown email and a wrong password, so the form does not reveal who has an account.
 pub const BAD_CREDENTIALS: &str = "The email or password is not right.";
@@ -16,6 +16,9 @@ pub enum LoginOutcome {
         token: String,
     },
     Refused,
+    /// The password was right but an admin has deactivated the account (said only to whoever knows the
+    /// password, so it reveals nothing to a guesser).
+    Deactivated,
     Limited {
         retry_after_secs: u64,
     },
@@ -56,6 +59,10 @@ pub async fn sign_in(
     };
     let ok = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     match (ok, user) {
+        (true, Some(user)) if user.deactivated_at.is_some() => {
+            limiter.sign_in_succeeded(&key, client);
+            Ok(LoginOutcome::Deactivated)
+        }
         (true, Some(user)) => {
             limiter.sign_in_succeeded(&key, client);
             let token = session::new_token();
@@ -103,15 +110,14 @@ pub async fn register(
         return Err(RegisterError::Limited { retry_after_secs });
     }
     let mut problems = Vec::new();
-    let cohort = store
-        .cohort_by_invite(&invite::normalise(form.invite_code))
-        .await?;
-    if cohort.is_none() {
-        limiter.invite_failed(client);
-        problems.push(
-            "This invite code is not valid. Ask your instructor for the code of your cohort."
-                .to_string(),
-        );
+    let code = invite::normalise(form.invite_code);
+    match store.invite(&code).await? {
+        Invite::Open(_) => {}
+        Invite::Unknown => {
+            limiter.invite_failed(client);
+            problems.push(Invite::Unknown.message().to_string());
+        }
+        closed => problems.push(closed.message().to_string()),
     }
     let email = Email::parse(form.email)
         .map_err(|e| problems.push(e.to_string()))
@@ -125,23 +131,27 @@ pub async fn register(
     if form.password != form.password_again {
         problems.push("The two passwords are not the same.".to_string());
     }
-    let (Some(cohort), Some(email), Some(name), Some(pw), true) =
-        (cohort, email, name, pw, problems.is_empty())
-    else {
+    let (Some(email), Some(name), Some(pw), true) = (email, name, pw, problems.is_empty()) else {
         return Err(RegisterError::Invalid(problems));
     };
     let hash = password::hash(&pw).await?;
-    let user_id = match store
-        .create_user(&email, &name, &hash, Role::Learner, Some(cohort))
-        .await
-    {
+    let learner = NewLearner {
+        email: &email,
+        name: &name,
+        password_hash: &hash,
+    };
+    // The code is checked again as the account is created: it may have filled up or closed meanwhile.
+    let user_id = match store.join_by_invite(&code, &learner).await {
         Ok(id) => id,
-        Err(StoreError::Conflict) => {
+        Err(JoinError::Refused(why)) => {
+            return Err(RegisterError::Invalid(vec![why.message().to_string()]))
+        }
+        Err(JoinError::Store(StoreError::Conflict)) => {
             return Err(RegisterError::Invalid(vec![
                 "An account with this email already exists: sign in instead.".to_string(),
             ]))
         }
-        Err(e) => return Err(e.into()),
+        Err(JoinError::Store(e)) => return Err(e.into()),
     };
     limiter.registered(client);
     let token = session::new_token();

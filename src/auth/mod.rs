@@ -1,6 +1,7 @@
 //! Who is asking and what they may do: password hashing, sessions, CSRF tokens, invite codes and login rate
 //! limits. The web layer calls these; none of them knows about HTTP beyond cookie values.
 
+pub mod account;
 pub mod csrf;
 pub mod invite;
 pub mod login;

@@ -4,9 +4,10 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+mod accounts;
+mod cohorts;
 mod grade;
 mod load;
 mod prove;
@@ -17,8 +18,7 @@ mod worker;
 use std::path::PathBuf;
 
 use crate::config::{self, ConfigArgs, ServerArgs};
-use crate::domain::{DisplayName, Email, NewPassword, Role};
-use crate::{auth, curriculum, startup, store, telemetry};
+use crate::{curriculum, startup, store, telemetry};
 
 /// Gauntlet: a 12-week backend-engineering course that grades learners' services by running them.
 #[derive(Debug, Parser)]
@@ -92,12 +92,15 @@ pub enum Command {
     },
     /// Load a URL with N keep-alive connections and print requests/s and latency percentiles
     Load(load::LoadArgs),
-    /// Manage accounts
+    /// Manage accounts: create, list, tokens, password reset codes, deactivation, roles
     #[command(subcommand)]
-    User(UserCommand),
-    /// Manage cohorts and their invite codes
+    User(accounts::UserCommand),
+    /// Manage cohorts: invite codes and their limits, archiving, learners, instructors
     #[command(subcommand)]
-    Cohort(CohortCommand),
+    Cohort(cohorts::CohortCommand),
+    /// Read the audit log of changes to cohorts and accounts
+    #[command(subcommand)]
+    Audit(accounts::AuditCommand),
 }
 
 /// A Gauntlet server and the learner's token, for the commands that talk to one.
@@ -124,54 +127,6 @@ impl Remote {
             .redirect(reqwest::redirect::Policy::none())
             .build()
     }
-}
-
-#[derive(Debug, Subcommand)]
-pub enum UserCommand {
-    /// Create an account (the password is asked for, or read from standard input)
-    Add {
-        email: String,
-        /// The account's role
-        #[arg(long, value_enum, default_value = "learner")]
-        role: Role,
-        /// Display name [default: the part of the email before @]
-        #[arg(long)]
-        name: Option<String>,
-        /// Read the password from the first line of standard input instead of a prompt
-        #[arg(long)]
-        password_stdin: bool,
-    },
-    /// List accounts
-    List,
-    /// Create a personal API token for an account and print it (for scripts and CI; learners use their profile)
-    Token {
-        email: String,
-        /// A name to recognise the token by
-        #[arg(long, default_value = "cli")]
-        name: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum CohortCommand {
-    /// Create a cohort and print its invite code
-    Create { name: String },
-    /// List cohorts with their invite codes, sizes and instructors
-    List,
-    /// Make an instructor staff of a cohort: they see its learners' runs (admins see every cohort)
-    AddInstructor {
-        /// The cohort's name
-        cohort: String,
-        /// The instructor's e-mail
-        email: String,
-    },
-    /// Take an instructor off a cohort: they no longer see its learners' runs
-    RemoveInstructor {
-        /// The cohort's name
-        cohort: String,
-        /// The instructor's e-mail
-        email: String,
-    },
 }
 
 /// Runs the parsed command; the exit code says whether it succeeded.
@@ -211,11 +166,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Load(args) => load::run(args).await,
         Command::User(cmd) => {
             let store = store::Store::connect(&settings.database_url).await?;
-            user(&store, cmd).await
+            accounts::user(&store, cmd).await
         }
         Command::Cohort(cmd) => {
             let store = store::Store::connect(&settings.database_url).await?;
-            cohort(&store, cmd).await
+            cohorts::cohort(&store, cmd).await
+        }
+        Command::Audit(cmd) => {
+            let store = store::Store::connect(&settings.database_url).await?;
+            accounts::audit(&store, cmd).await
         }
     }
 }
@@ -257,96 +216,7 @@ fn validate_lab(curriculum_dir: &std::path::Path, lab_dir: &std::path::Path) -> 
     }
 }
 
-async fn user(store: &store::Store, cmd: UserCommand) -> anyhow::Result<ExitCode> {
-    match cmd {
-        UserCommand::Add {
-            email,
-            role,
-            name,
-            password_stdin,
-        } => {
-            let email = Email::parse(&email)?;
-            let name = match name {
-                Some(n) => DisplayName::parse(&n)?,
-                None => DisplayName::parse(email.as_str().split('@').next().unwrap_or("user"))?,
-            };
-            let password = NewPassword::parse(&read_password(password_stdin)?)?;
-            let hash = auth::password::hash(&password).await?;
-            let id = store
-                .create_user(&email, &name, &hash, role, None)
-                .await
-                .with_context(|| format!("could not create {email}"))?;
-            println!("created {role} {email} (id {id})");
-            Ok(ExitCode::SUCCESS)
-        }
-        UserCommand::Token { email, name } => {
-            let email = Email::parse(&email)?;
-            let user = store
-                .user_by_email(&email)
-                .await?
-                .with_context(|| format!("there is no account {email}"))?;
-            let token = auth::tokens::new_api_token();
-            store
-                .create_api_token(user.id, &name, &auth::session::hash_token(&token))
-                .await?;
-            println!("{token}");
-            Ok(ExitCode::SUCCESS)
-        }
-        UserCommand::List => {
-            for u in store.list_users().await? {
-                println!("{}\t{}\t{}\t{}", u.id, u.role, u.email, u.display_name);
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-async fn cohort(store: &store::Store, cmd: CohortCommand) -> anyhow::Result<ExitCode> {
-    match cmd {
-        CohortCommand::Create { name } => {
-            let code = auth::invite::new_code();
-            store
-                .create_cohort(name.trim(), &code)
-                .await
-                .with_context(|| format!("could not create cohort {name}"))?;
-            println!("{code}");
-            Ok(ExitCode::SUCCESS)
-        }
-        CohortCommand::List => {
-            for c in store.list_cohorts().await? {
-                let staff = store.cohort_instructors(c.id).await?;
-                println!(
-                    "{}\t{}\t{}\t{} learner(s)\tinstructors: {}",
-                    c.id,
-                    c.invite_code,
-                    c.name,
-                    c.members,
-                    if staff.is_empty() {
-                        "none".to_string()
-                    } else {
-                        staff.join(", ")
-                    }
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        CohortCommand::AddInstructor { cohort, email } => {
-            store.add_cohort_instructor(&cohort, &email).await?;
-            println!("{email} teaches {cohort}");
-            Ok(ExitCode::SUCCESS)
-        }
-        CohortCommand::RemoveInstructor { cohort, email } => {
-            if store.remove_cohort_instructor(&cohort, &email).await? {
-                println!("{email} no longer teaches {cohort}");
-            } else {
-                println!("{email} did not teach {cohort}");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+pub(crate) fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     if from_stdin || !std::io::stdin().is_terminal() {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;

@@ -6,12 +6,16 @@
 //! decode SQLite's booleans or timestamps. Where the engines need different SQL (locking in the queue), the
 //! store branches on [`Backend`].
 
+mod audit;
 mod cohorts;
+mod invites;
 mod lease;
 mod progress;
 mod queue;
+mod resets;
 mod runs;
 mod sessions;
+mod staff;
 mod tokens;
 mod users;
 
@@ -26,9 +30,12 @@ use crate::clock::{SharedClock, SystemClock};
 pub use crate::config::Backend;
 use crate::config::DatabaseUrl;
 pub use crate::domain::Quota;
-pub use cohorts::{CohortRow, StaffError};
+pub use audit::{Actor, AuditRow};
+pub use cohorts::{cohort_name, CohortRow, StaffError};
+pub use invites::{Invite, JoinError, NewLearner};
 pub use lease::{Lease, MAX_ATTEMPTS};
 pub use progress::LabProgressRow;
+pub use resets::Redeemed;
 pub use runs::{CheckResultRow, EventRow, FinalResult, RunRow};
 pub use tokens::ApiTokenRow;
 pub use users::{UserRow, UserSummary};

@@ -1,5 +1,6 @@
 //! Sign-in sessions. Only a hash of each token is stored, so a copy of the database opens no session.
 
+use super::users::USER_COLUMNS_U;
 use super::{Result, Store, UserRow};
 
 impl Store {
@@ -19,15 +20,17 @@ impl Store {
 
     /// The user a live session belongs to; expired sessions open nothing.
     pub async fn session_user(&self, token_hash: &str) -> Result<Option<UserRow>> {
-        Ok(sqlx::query_as(
-            "SELECT u.id, u.email, u.display_name, u.password_hash, u.role, u.cohort_id
-             FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
-        )
-        .bind(token_hash)
-        .bind(self.now())
-        .fetch_optional(self.pool())
-        .await?)
+        // A deactivated account's sessions were deleted with it; the filter also covers a session created in
+        // the moment between a sign-in's password check and the deactivation.
+        let sql = format!(
+            "SELECT {USER_COLUMNS_U} FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.deactivated_at IS NULL"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(token_hash)
+            .bind(self.now())
+            .fetch_optional(self.pool())
+            .await?)
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {

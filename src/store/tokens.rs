@@ -1,5 +1,6 @@
 //! Personal API tokens for the CLI. Only a hash is stored; the token itself is shown once, when created.
 
+use super::users::USER_COLUMNS_U;
 use super::{Result, Store, UserRow};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -60,14 +61,14 @@ impl Store {
     /// The owner of a live token, noting its use.
     pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<UserRow>> {
         let now = self.now();
-        let user: Option<UserRow> = sqlx::query_as(
-            "SELECT u.id, u.email, u.display_name, u.password_hash, u.role, u.cohort_id
-             FROM api_tokens t JOIN users u ON u.id = t.user_id
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
-        )
-        .bind(token_hash)
-        .fetch_optional(self.pool())
-        .await?;
+        let sql = format!(
+            "SELECT {USER_COLUMNS_U} FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.deactivated_at IS NULL"
+        );
+        let user: Option<UserRow> = sqlx::query_as(&sql)
+            .bind(token_hash)
+            .fetch_optional(self.pool())
+            .await?;
         if user.is_some() {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
                 .bind(now)

@@ -1,6 +1,10 @@
-//! Accounts.
+//! Accounts: creating and reading them, and the changes staff make (password, role, deactivation), each audited
+//! in the change's own transaction.
 
-use super::{Result, Store};
+use serde_json::json;
+
+use super::audit::{self, Actor};
+use super::{Result, Store, StoreError};
 use crate::domain::{DisplayName, Email, Role};
 
 /// A user as stored.
@@ -12,6 +16,8 @@ pub struct UserRow {
     pub password_hash: String,
     pub role: String,
     pub cohort_id: Option<i64>,
+    /// Set while the account is deactivated: it cannot sign in and holds no session or token.
+    pub deactivated_at: Option<i64>,
 }
 
 impl UserRow {
@@ -28,12 +34,17 @@ pub struct UserSummary {
     pub email: String,
     pub display_name: String,
     pub role: String,
+    pub cohort_id: Option<i64>,
+    pub deactivated_at: Option<i64>,
 }
 
-const USER_COLUMNS: &str = "id, email, display_name, password_hash, role, cohort_id";
+/// The columns of [`UserRow`], for the queries that join users to sessions and tokens (alias `u`).
+pub(crate) const USER_COLUMNS_U: &str =
+    "u.id, u.email, u.display_name, u.password_hash, u.role, u.cohort_id, u.deactivated_at";
 
 impl Store {
-    /// Creates an account and returns its id; `Conflict` when the email is taken.
+    /// Creates an account (as the operator at the command line does, audited) and returns its id; `Conflict`
+    /// when the email is taken. Learners who register through an invite are created by `join_by_invite`.
     pub async fn create_user(
         &self,
         email: &Email,
@@ -43,6 +54,7 @@ impl Store {
         cohort_id: Option<i64>,
     ) -> Result<i64> {
         let now = self.now();
+        let mut tx = self.pool().begin().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO users (email, display_name, password_hash, role, cohort_id, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -53,13 +65,23 @@ impl Store {
         .bind(role.as_str())
         .bind(cohort_id)
         .bind(now)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await?;
+        audit::record(
+            &mut tx,
+            now,
+            &Actor::command_line(),
+            "user.create",
+            &format!("user {email}"),
+            json!({"user_id": id, "role": role.as_str(), "cohort_id": cohort_id}),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(id)
     }
 
     pub async fn user_by_email(&self, email: &Email) -> Result<Option<UserRow>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+        let sql = format!("SELECT {USER_COLUMNS_U} FROM users u WHERE u.email = $1");
         Ok(sqlx::query_as(&sql)
             .bind(email.as_str())
             .fetch_optional(self.pool())
@@ -67,7 +89,7 @@ impl Store {
     }
 
     pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRow>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let sql = format!("SELECT {USER_COLUMNS_U} FROM users u WHERE u.id = $1");
         Ok(sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(self.pool())
@@ -75,10 +97,156 @@ impl Store {
     }
 
     pub async fn list_users(&self) -> Result<Vec<UserSummary>> {
-        Ok(
-            sqlx::query_as("SELECT id, email, display_name, role FROM users ORDER BY id")
-                .fetch_all(self.pool())
-                .await?,
+        Ok(sqlx::query_as(
+            "SELECT id, email, display_name, role, cohort_id, deactivated_at FROM users ORDER BY id",
         )
+        .fetch_all(self.pool())
+        .await?)
     }
+
+    /// Sets a new password hash and ends every session of the account but `keep_session` (the hash of the
+    /// session that asked, when the person changed their own password).
+    pub async fn set_password(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        password_hash: &str,
+        keep_session: Option<&str>,
+    ) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.pool().begin().await?;
+        let email = email_of(&mut tx, user_id).await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(keep_session.unwrap_or(""))
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            now,
+            actor,
+            "user.set_password",
+            &format!("user {email}"),
+            json!({"user_id": user_id, "sessions_ended": ended.rows_affected()}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deactivates an account: it can no longer sign in, and all its sessions, API tokens and unused reset
+    /// codes end in the same transaction, so nothing it held keeps working.
+    pub async fn deactivate_user(&self, actor: &Actor, user_id: i64) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.pool().begin().await?;
+        let email = email_of(&mut tx, user_id).await?;
+        sqlx::query(
+            "UPDATE users SET deactivated_at = $1 WHERE id = $2 AND deactivated_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        let tokens = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM password_resets WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            now,
+            actor,
+            "user.deactivate",
+            &format!("user {email}"),
+            json!({
+                "user_id": user_id,
+                "sessions_ended": sessions.rows_affected(),
+                "tokens_revoked": tokens.rows_affected(),
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Lets a deactivated account sign in again (its old sessions and tokens stay ended).
+    pub async fn activate_user(&self, actor: &Actor, user_id: i64) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.pool().begin().await?;
+        let email = email_of(&mut tx, user_id).await?;
+        sqlx::query("UPDATE users SET deactivated_at = NULL WHERE id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            now,
+            actor,
+            "user.activate",
+            &format!("user {email}"),
+            json!({"user_id": user_id}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes an account's role. Someone who stops being an instructor leaves every cohort's staff, so that
+    /// making them an instructor again later grants nothing by surprise.
+    pub async fn set_role(&self, actor: &Actor, user_id: i64, role: Role) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.pool().begin().await?;
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT email, role FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (email, old) = row.ok_or(StoreError::NotFound)?;
+        sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+            .bind(role.as_str())
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if role != Role::Instructor {
+            sqlx::query("DELETE FROM cohort_staff WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        audit::record(
+            &mut tx,
+            now,
+            actor,
+            "user.set_role",
+            &format!("user {email}"),
+            json!({"user_id": user_id, "from": old, "to": role.as_str()}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The e-mail of `user_id` inside a transaction, `NotFound` when there is no such account.
+pub(crate) async fn email_of(conn: &mut sqlx::AnyConnection, user_id: i64) -> Result<String> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT email FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|(e,)| e).ok_or(StoreError::NotFound)
 }

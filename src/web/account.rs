@@ -15,6 +15,8 @@ struct LoginPage {
     email: String,
     next: String,
     error: Option<String>,
+    /// Said after a password reset (`/login?reset=1`).
+    notice: Option<String>,
 }
 
 #[derive(Template)]
@@ -31,6 +33,7 @@ struct RegisterPage {
 pub struct NextQuery {
     next: Option<String>,
     code: Option<String>,
+    reset: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -84,6 +87,10 @@ pub async fn login_form(
         email: String::new(),
         next,
         error: None,
+        notice: query
+            .reset
+            .is_some()
+            .then(|| "Your new password is set: sign in with it.".to_string()),
     };
     Ok(html(actix_web::http::StatusCode::OK, page.render()?))
 }
@@ -113,6 +120,12 @@ pub async fn login(
             login::BAD_CREDENTIALS.to_string(),
             None,
         ),
+        LoginOutcome::Deactivated => (
+            actix_web::http::StatusCode::FORBIDDEN,
+            "This account has been deactivated. Ask an administrator if you need it again."
+                .to_string(),
+            None,
+        ),
         LoginOutcome::Limited { retry_after_secs } => (
             actix_web::http::StatusCode::TOO_MANY_REQUESTS,
             format!(
@@ -127,6 +140,7 @@ pub async fn login(
         email: form.email.clone(),
         next,
         error: Some(error),
+        notice: None,
     };
     let mut res = html(status, page.render()?);
     if let Some(secs) = retry_after {

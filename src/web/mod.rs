@@ -2,20 +2,25 @@
 //! library, render a template.
 
 mod account;
+mod admin;
 pub mod assets;
 mod client;
+mod cohort_actions;
+mod cohorts;
 mod course;
 mod csrf;
 mod error;
 pub mod health;
 mod layout;
 mod observe;
+mod password;
 mod profile;
 mod redirect;
 pub mod runs;
 mod session;
 pub mod sse;
 mod upload;
+mod users;
 
 use std::sync::Arc;
 
@@ -86,8 +91,54 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/profile/tokens/{id}/revoke",
             web::post().to(profile::revoke_token),
         )
+        .configure(staff_routes)
         .configure(crate::api::routes)
         .default_service(web::to(not_found));
+}
+
+/// The staff pages (cohorts, accounts, audit log) and the password forms.
+fn staff_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/profile/password", web::post().to(password::change))
+        .route("/reset", web::get().to(password::form))
+        .route("/reset", web::post().to(password::reset))
+        .route("/admin", web::get().to(admin::home))
+        .route("/admin/audit", web::get().to(admin::audit))
+        .route("/cohorts", web::get().to(cohorts::list))
+        .route("/cohorts", web::post().to(cohort_actions::create))
+        .route("/cohorts/{id}", web::get().to(cohorts::page))
+        .route(
+            "/cohorts/{id}/rename",
+            web::post().to(cohort_actions::rename),
+        )
+        .route(
+            "/cohorts/{id}/archive",
+            web::post().to(cohort_actions::archive),
+        )
+        .route(
+            "/cohorts/{id}/rotate",
+            web::post().to(cohort_actions::rotate),
+        )
+        .route(
+            "/cohorts/{id}/limits",
+            web::post().to(cohort_actions::limits),
+        )
+        .route(
+            "/cohorts/{id}/learners",
+            web::post().to(cohort_actions::place_learner),
+        )
+        .route(
+            "/cohorts/{id}/instructors",
+            web::post().to(cohort_actions::add_instructor),
+        )
+        .route(
+            "/cohorts/{id}/instructors/remove",
+            web::post().to(cohort_actions::remove_instructor),
+        )
+        .route("/users", web::get().to(users::list))
+        .route("/users/{id}/reset", web::post().to(users::reset))
+        .route("/users/{id}/deactivate", web::post().to(users::deactivate))
+        .route("/users/{id}/activate", web::post().to(users::activate))
+        .route("/users/{id}/role", web::post().to(users::set_role));
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, WebError> {

@@ -1,4 +1,5 @@
-//! The learner's profile: personal API tokens for the CLI, created (shown once) and revoked here.
+//! The learner's profile: personal API tokens for the CLI, created (shown once) and revoked here, and the form
+//! to change one's password (handled in `password.rs`).
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -25,6 +26,9 @@ struct ProfilePage {
     /// A token just created: shown this once, never again.
     new_token: Option<String>,
     error: Option<String>,
+    /// What the password form says after a change (`web::password`).
+    password_done: Option<String>,
+    password_error: Option<String>,
 }
 
 async fn render(
@@ -33,6 +37,29 @@ async fn render(
     csrf: &CsrfToken,
     new_token: Option<String>,
     error: Option<String>,
+) -> Result<HttpResponse, WebError> {
+    render_full(state, user, csrf, new_token, error, None, None).await
+}
+
+/// The profile after the password form: what was done, or what to fix.
+pub(super) async fn render_with(
+    state: &AppState,
+    user: &CurrentUser,
+    csrf: &CsrfToken,
+    password_done: Option<String>,
+    password_error: Option<String>,
+) -> Result<HttpResponse, WebError> {
+    render_full(state, user, csrf, None, None, password_done, password_error).await
+}
+
+async fn render_full(
+    state: &AppState,
+    user: &CurrentUser,
+    csrf: &CsrfToken,
+    new_token: Option<String>,
+    error: Option<String>,
+    password_done: Option<String>,
+    password_error: Option<String>,
 ) -> Result<HttpResponse, WebError> {
     let tokens = state
         .store
@@ -55,8 +82,10 @@ async fn render(
         tokens,
         new_token,
         error: error.clone(),
+        password_error: password_error.clone(),
+        password_done,
     };
-    let status = if error.is_some() {
+    let status = if error.is_some() || password_error.is_some() {
         actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
     } else {
         actix_web::http::StatusCode::OK
