@@ -270,3 +270,35 @@ fn a_bad_setting_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn each_command_lists_only_its_own_options_each_once() {
+    // A learner's commands take no server settings.
+    for learner in [&["submit"][..], &["starter"], &["load"]] {
+        let help = help_of(learner);
+        for server_only in ["--database-url", "--workers", "--kafka-image"] {
+            assert!(
+                !help.contains(server_only),
+                "{learner:?} lists {server_only}:\n{help}"
+            );
+        }
+    }
+    // The commands that read the settings take them, once, after their own name or a subcommand's.
+    for reads in [
+        &["serve"][..],
+        &["validate"],
+        &["worker"],
+        &["grade"],
+        &["user", "add"],
+        &["cohort", "list"],
+    ] {
+        let help = help_of(reads);
+        assert_eq!(
+            help.matches("--database-url").count(),
+            1,
+            "{reads:?}:\n{help}"
+        );
+    }
+    let submit = help_of(&["submit"]);
+    assert_eq!(submit.matches("[default: .]").count(), 1, "{submit}");
+}

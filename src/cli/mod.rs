@@ -24,25 +24,37 @@ use crate::{curriculum, startup, store, telemetry};
 #[derive(Debug, Parser)]
 #[command(name = "gauntlet", version, about, propagate_version = true)]
 pub struct Cli {
-    #[command(flatten)]
-    pub config: ConfigArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
+// The server's settings (`ConfigArgs`) belong to the commands that read them, and only those: `submit --help`
+// lists what a learner can pass, not the database URL. Where a command has subcommands (`user`, `cohort`,
+// `audit`), the settings are `global` below it, so they may follow either word.
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web server (SQLite and the bundled curriculum unless configured otherwise)
-    Serve(ServerArgs),
+    Serve {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
     /// Check the curriculum and labs (`--curriculum DIR`, `--labs DIR`) and report every problem with its
     /// file and line; with `--lab DIR`, only that lab
     Validate {
         /// One lab's folder to validate on its own (lab.toml, checks/, mutants.toml)
         #[arg(long)]
         lab: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
     /// Run grading workers only, against the configured database (several may share it on PostgreSQL)
-    Worker,
+    Worker {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
     /// Grade a project against a lab locally, with no server or database; prints hidden detail too
     Grade {
         /// The lab's folder (lab.toml, README.md, checks/)
@@ -55,6 +67,8 @@ pub enum Command {
         /// Seed for the checks' randomness (recorded in the report) [default: random]
         #[arg(long)]
         seed: Option<u64>,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
     /// Prove a lab's checks: the reference passes all, each mutant in mutants.toml fails exactly its checks
     Prove {
@@ -68,6 +82,8 @@ pub enum Command {
         /// Seed of the checks' randomness
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
     /// Submit a project to a lab on a Gauntlet server and follow the grading
     Submit {
@@ -93,14 +109,46 @@ pub enum Command {
     /// Load a URL with N keep-alive connections and print requests/s and latency percentiles
     Load(load::LoadArgs),
     /// Manage accounts: create, list, tokens, password reset codes, deactivation, roles
-    #[command(subcommand)]
-    User(accounts::UserCommand),
+    User {
+        #[command(subcommand)]
+        cmd: accounts::UserCommand,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
     /// Manage cohorts: invite codes and their limits, archiving, learners, instructors
-    #[command(subcommand)]
-    Cohort(cohorts::CohortCommand),
+    Cohort {
+        #[command(subcommand)]
+        cmd: cohorts::CohortCommand,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
     /// Read the audit log of changes to cohorts and accounts
-    #[command(subcommand)]
-    Audit(accounts::AuditCommand),
+    Audit {
+        #[command(subcommand)]
+        cmd: accounts::AuditCommand,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+impl Command {
+    /// The settings given to this command; a command that reads none (`submit`, `starter`, `load`) gets the
+    /// defaults, which is all its logging needs.
+    fn config(&self) -> ConfigArgs {
+        match self {
+            Command::Serve { config, .. }
+            | Command::Validate { config, .. }
+            | Command::Worker { config }
+            | Command::Grade { config, .. }
+            | Command::Prove { config, .. }
+            | Command::User { config, .. }
+            | Command::Cohort { config, .. }
+            | Command::Audit { config, .. } => config.clone(),
+            Command::Submit { .. } | Command::Starter { .. } | Command::Load(_) => {
+                ConfigArgs::default()
+            }
+        }
+    }
 }
 
 /// A Gauntlet server and the learner's token, for the commands that talk to one.
@@ -132,47 +180,51 @@ impl Remote {
 /// Runs the parsed command; the exit code says whether it succeeded.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let server_args = match &cli.command {
-        Command::Serve(a) => a.clone(),
+        Command::Serve { server, .. } => server.clone(),
         _ => ServerArgs::default(),
     };
-    let (settings, server) = config::resolve(&cli.config, &server_args)?;
+    let (settings, server) = config::resolve(&cli.command.config(), &server_args)?;
     telemetry::init_logging(settings.log_format);
     match cli.command {
-        Command::Serve(_) => {
+        Command::Serve { .. } => {
             let app = startup::Application::build(settings, server).await?;
             tracing::info!(address = %app.address(), "gauntlet is listening");
             app.run_until_stopped().await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Validate { lab: None } => {
+        Command::Validate { lab: None, .. } => {
             Ok(validate(&settings.curriculum_dir, &settings.labs_dir))
         }
-        Command::Validate { lab: Some(dir) } => Ok(validate_lab(&settings.curriculum_dir, &dir)),
-        Command::Worker => worker::run(settings).await,
+        Command::Validate { lab: Some(dir), .. } => {
+            Ok(validate_lab(&settings.curriculum_dir, &dir))
+        }
+        Command::Worker { .. } => worker::run(settings).await,
         Command::Grade {
             lab_dir,
             project_dir,
             json,
             seed,
+            ..
         } => grade::run(&lab_dir, &project_dir, json, seed, &settings.grading).await,
         Command::Prove {
             lab_dir,
             reference_dir,
             json,
             seed,
+            ..
         } => prove::run(&lab_dir, &reference_dir, json, seed, &settings.grading).await,
         Command::Submit { lab, dir, remote } => submit::run(&remote, &lab, &dir).await,
         Command::Starter { lab, dir, remote } => starter::run(&remote, &lab, dir).await,
         Command::Load(args) => load::run(args).await,
-        Command::User(cmd) => {
+        Command::User { cmd, .. } => {
             let store = store::Store::connect(&settings.database_url).await?;
             accounts::user(&store, cmd).await
         }
-        Command::Cohort(cmd) => {
+        Command::Cohort { cmd, .. } => {
             let store = store::Store::connect(&settings.database_url).await?;
             cohorts::cohort(&store, cmd).await
         }
-        Command::Audit(cmd) => {
+        Command::Audit { cmd, .. } => {
             let store = store::Store::connect(&settings.database_url).await?;
             accounts::audit(&store, cmd).await
         }
