@@ -13,6 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::events::parse::{self as events_parse, RawEvents};
+use super::graphql::parse::{self as graphql_parse, RawGraphql};
 use super::http::parse::{self as http_parse, RawStep};
 use super::image::parse::{self as image_parse, RawImage};
 use super::include::{self, IncludeDecl, RawInclude};
@@ -120,6 +121,8 @@ struct RawCheck {
     tracing: Option<Spanned<RawTracing>>,
     /// The exposition, routes and rules of a `metrics` check.
     metrics: Option<Spanned<RawMetrics>>,
+    /// The endpoint, schema, queries and abuse of a `graphql` check.
+    graphql: Option<Spanned<RawGraphql>>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -399,9 +402,20 @@ fn check_def(
             "[check.metrics] belongs to `metrics` checks",
         ));
     }
+    if let Some(g) = raw
+        .graphql
+        .as_ref()
+        .filter(|_| raw.kind.get_ref() != "graphql")
+    {
+        problems.push(src.at(
+            g.span().start,
+            "[check.graphql] belongs to `graphql` checks",
+        ));
+    }
     /// The kinds this loader knows, for the unknown-kind message and the checks below.
-    const KINDS: [&str; 12] = [
+    const KINDS: [&str; 13] = [
         "events",
+        "graphql",
         "http",
         "image",
         "lifecycle",
@@ -453,6 +467,10 @@ fn check_def(
         }
         "metrics" => metrics_parse::check(src, start, raw.metrics, raw.step, problems)
             .map(|c| CheckKind::Metrics(Box::new(c))),
+        "graphql" => {
+            graphql_parse::check(src, start, raw.graphql, raw.step, timeout_secs, problems)
+                .map(|c| CheckKind::Graphql(Box::new(c)))
+        }
         other => {
             problems.push(src.at(
                 raw.kind.span().start,

@@ -36,12 +36,15 @@
 //!   counterpart: answers, cache, retries, deadlines and the usage report against the model's ledger);
 //! - `tracing/`: the `tracing` kind (W3C trace context continued and spans exported over OTLP, read back from
 //!   the lab's `otlp-receiver` counterpart);
+//! - `graphql/`: the `graphql` kind (the learner's GraphQL endpoint: introspection and the contract's types,
+//!   the lab's queries against the REST reads, abusive and malformed requests refused with GraphQL errors);
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 pub mod counterpart;
 pub mod env_refs;
 pub mod events;
 mod graph;
+pub mod graphql;
 pub mod http;
 pub mod image;
 mod include;
@@ -70,6 +73,7 @@ use serde::{Deserialize, Serialize};
 
 pub use counterpart::{CounterpartInfo, CounterpartKind};
 pub use events::EventsCheck;
+pub use graphql::GraphqlCheck;
 pub use http::HttpScenario;
 pub use image::ImageCheck;
 pub use instance::{
@@ -139,6 +143,8 @@ pub enum CheckKind {
     Tracing(Box<TracingCheck>),
     /// Boxed: steps, routes and rules. The learner's `/metrics` judged against traffic the check sends.
     Metrics(Box<MetricsCheck>),
+    /// Boxed: steps, queries and abusive requests. The learner's GraphQL endpoint, against the REST reads.
+    Graphql(Box<GraphqlCheck>),
 }
 
 impl CheckKind {
@@ -157,6 +163,7 @@ impl CheckKind {
             CheckKind::Llm(_) => "llm",
             CheckKind::Tracing(_) => "tracing",
             CheckKind::Metrics(_) => "metrics",
+            CheckKind::Graphql(_) => "graphql",
         }
     }
 }
