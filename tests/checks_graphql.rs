@@ -74,7 +74,9 @@ async fn the_reference_and_its_near_misses_pass_every_graphql_check() {
         // The measured time of every refusal is in the transcript.
         let abuse = outcome(&all, "graphql-refuses-abuse");
         assert!(
-            abuse.detail.contains("4 abusive or malformed requests, answered in:"),
+            abuse
+                .detail
+                .contains("4 abusive or malformed requests, answered in:"),
             "{}",
             abuse.detail
         );
@@ -85,7 +87,10 @@ async fn the_reference_and_its_near_misses_pass_every_graphql_check() {
 async fn a_missing_limit_fails_the_abuse_check_naming_the_request_it_let_through() {
     let cases = [
         // It falls over (500) once its runaway query has resolved two million fields, or is cut at 2 s.
-        ("graphql-no-depth-limit", "the query nested 25 levels deep: "),
+        (
+            "graphql-no-depth-limit",
+            "the query nested 25 levels deep: ",
+        ),
         (
             "graphql-no-list-cap",
             "the query with a limit of 100000: answered 200 without a GraphQL error",
@@ -99,7 +104,11 @@ async fn a_missing_limit_fails_the_abuse_check_naming_the_request_it_let_through
         let all = outcomes(&[("TESTSVC_DEFECT", defect)]).await;
         assert_only(&all, &[("graphql-refuses-abuse", said)]);
         let o = outcome(&all, "graphql-refuses-abuse");
-        assert!(o.message.contains("1 of 4 abusive"), "{defect}: {}", o.message);
+        assert!(
+            o.message.contains("1 of 4 abusive"),
+            "{defect}: {}",
+            o.message
+        );
     }
 }
 
@@ -114,7 +123,11 @@ async fn introspection_off_fails_the_schema_and_skips_the_rest() {
         "{}",
         o.message
     );
-    for id in ["graphql-matches-rest", "graphql-refuses-abuse", "graphql-malformed"] {
+    for id in [
+        "graphql-matches-rest",
+        "graphql-refuses-abuse",
+        "graphql-malformed",
+    ] {
         assert_eq!(outcome(&all, id).verdict, Verdict::Skipped, "{id}");
     }
 }
@@ -148,7 +161,10 @@ async fn malformed_requests_that_crash_or_errors_without_an_array_fail() {
     assert_only(
         &all,
         &[
-            ("graphql-refuses-abuse", "4 of 4 abusive or malformed requests"),
+            (
+                "graphql-refuses-abuse",
+                "4 of 4 abusive or malformed requests",
+            ),
             (
                 "graphql-malformed",
                 "a query of a field the schema does not have: answered 200 without a GraphQL error",
@@ -184,7 +200,11 @@ async fn the_sdl_must_agree_with_introspection_and_requirements_are_named() {
     let service = Service::with_env(&LAB);
     let check = sdl_check("type Note { id: ID! related: [Note!]! }");
     let o = single(&check, &service, Verdict::Pass).await;
-    assert!(o.detail.contains("agrees with introspection"), "{}", o.detail);
+    assert!(
+        o.detail.contains("agrees with introspection"),
+        "{}",
+        o.detail
+    );
     let extra = Service::with_env(&[LAB[0], ("TESTSVC_VARIANT", "graphql-extra-fields")]);
     single(&check, &extra, Verdict::Pass).await;
     let stale = Service::with_env(&[LAB[0], ("TESTSVC_DEFECT", "graphql-sdl-stale")]);
@@ -203,7 +223,12 @@ async fn the_sdl_must_agree_with_introspection_and_requirements_are_named() {
     );
     let not_sdl = format!("{HEAD}\n[check.graphql]\nsdl = \"/openapi.json\"\n");
     let o = single(&not_sdl, &service, Verdict::Fail).await;
-    assert!(o.message.contains("the SDL at /openapi.json does not parse"), "{}", o.message);
+    assert!(
+        o.message
+            .contains("the SDL at /openapi.json does not parse"),
+        "{}",
+        o.message
+    );
 }
 
 #[test]
@@ -211,7 +236,9 @@ fn malformed_graphql_tables_are_refused_with_their_line() {
     assert_problem(HEAD, 1, "needs a [check.graphql] table");
     let nothing = format!("{HEAD}\n[check.graphql]\npath = \"/graphql\"\n");
     assert_problem(&nothing, 7, "needs something to grade");
-    let bad_sdl = format!("{HEAD}\n[check.graphql]\nrequire = '''\ntype Query {{\n  note(id: ID!: Note\n}}\n'''\n");
+    let bad_sdl = format!(
+        "{HEAD}\n[check.graphql]\nrequire = '''\ntype Query {{\n  note(id: ID!: Note\n}}\n'''\n"
+    );
     assert_problem(&bad_sdl, 10, "`require` is not usable SDL");
     let bad_query = format!(
         "{HEAD}\n[[check.graphql.query]]\nquery = 'query {{ note(id: \"x\") {{ id }}'\nnull = [\"/data/note\"]\n"
@@ -224,7 +251,11 @@ fn malformed_graphql_tables_are_refused_with_their_line() {
     let same_without_rest = format!(
         "{HEAD}\n[[check.graphql.query]]\nquery = '{{ notes {{ items {{ id }} }} }}'\nsame = {{ \"/data/notes\" = \"/items\" }}\n"
     );
-    assert_problem(&same_without_rest, 7, "`same` and `rest_capture` need `rest`");
+    assert_problem(
+        &same_without_rest,
+        8,
+        "`same` and `rest_capture` need `rest`",
+    );
     let empty_abuse = format!("{HEAD}\n[check.graphql.abuse]\nwithin_ms = 100\n");
     assert_problem(&empty_abuse, 7, "needs `deep`, `aliases`");
     let too_deep = format!(

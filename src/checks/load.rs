@@ -121,8 +121,9 @@ struct RawCheck {
     tracing: Option<Spanned<RawTracing>>,
     /// The exposition, routes and rules of a `metrics` check.
     metrics: Option<Spanned<RawMetrics>>,
-    /// The endpoint, schema, queries and abuse of a `graphql` check.
-    graphql: Option<Spanned<RawGraphql>>,
+    /// The endpoint, schema, queries and abuse of a `graphql` check. Not `Spanned`: toml cannot span a table
+    /// that only its sub-tables declare (`[[check.graphql.query]]` alone); its parser finds the header's line.
+    graphql: Option<RawGraphql>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -402,15 +403,9 @@ fn check_def(
             "[check.metrics] belongs to `metrics` checks",
         ));
     }
-    if let Some(g) = raw
-        .graphql
-        .as_ref()
-        .filter(|_| raw.kind.get_ref() != "graphql")
-    {
-        problems.push(src.at(
-            g.span().start,
-            "[check.graphql] belongs to `graphql` checks",
-        ));
+    if raw.graphql.is_some() && raw.kind.get_ref() != "graphql" {
+        let at = graphql_parse::header_at(src, start, "[check.graphql");
+        problems.push(src.at(at, "[check.graphql] belongs to `graphql` checks"));
     }
     /// The kinds this loader knows, for the unknown-kind message and the checks below.
     const KINDS: [&str; 13] = [

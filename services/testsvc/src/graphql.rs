@@ -33,9 +33,11 @@ pub fn owns(path: &str) -> bool {
 
 pub fn handle(req: &Request) -> Response {
     match (req.method.as_str(), req.path.as_str()) {
-        ("GET" | "HEAD", SDL_PATH) => {
-            Response::new(200, "text/plain; charset=utf-8", crate::graphql_types::sdl())
-        }
+        ("GET" | "HEAD", SDL_PATH) => Response::new(
+            200,
+            "text/plain; charset=utf-8",
+            crate::graphql_types::sdl(),
+        ),
         ("POST", ENDPOINT) => post(req),
         (_, ENDPOINT) => refuse(405, "use POST on /graphql").with_header("Allow", "POST"),
         _ => refuse(405, "use GET on the schema").with_header("Allow", "GET, HEAD"),
@@ -47,7 +49,10 @@ fn post(req: &Request) -> Response {
     let request = match json::parse(&text) {
         Some(r @ Json::Obj(_)) => r,
         Some(Json::Arr(_)) => {
-            return refuse(400, "batching is not supported: send one operation per request")
+            return refuse(
+                400,
+                "batching is not supported: send one operation per request",
+            )
         }
         _ => return refuse(400, "the body must be a JSON object with a query"),
     };
@@ -65,7 +70,10 @@ fn post(req: &Request) -> Response {
     let doc = match graphql_parser::parse_query::<String>(query) {
         Ok(d) => d,
         Err(_) if defect("graphql-malformed-500") => {
-            return Response::text(500, "thread 'main' panicked at src/graphql.rs: parse failed")
+            return Response::text(
+                500,
+                "thread 'main' panicked at src/graphql.rs: parse failed",
+            )
         }
         Err(e) => {
             let said = e.to_string().lines().collect::<Vec<_>>().join(": ");
@@ -83,7 +91,11 @@ fn post(req: &Request) -> Response {
 fn limits() -> Limits {
     let no_depth = defect("graphql-no-depth-limit");
     Limits {
-        depth: (!no_depth).then_some(if variant("graphql-strict-depth") { 13 } else { 15 }),
+        depth: (!no_depth).then_some(if variant("graphql-strict-depth") {
+            13
+        } else {
+            15
+        }),
         aliases: (!defect("graphql-no-alias-limit")).then_some(20),
         list_cap: (!defect("graphql-no-list-cap")).then_some(100),
         budget: if no_depth { 2_000_000 } else { 100_000 },

@@ -78,7 +78,10 @@ pub fn execute(
     for d in defs {
         let value = match variables.get(&d.name) {
             Some(v) => v.clone(),
-            None => d.default_value.as_ref().map_or(Json::Null, |v| literal(v, &Vars::new())),
+            None => d
+                .default_value
+                .as_ref()
+                .map_or(Json::Null, |v| literal(v, &Vars::new())),
         };
         vars.insert(d.name.clone(), value);
     }
@@ -98,7 +101,8 @@ pub fn execute(
             )));
         }
     }
-    let schema = types::document().ok_or_else(|| Refusal::Crash("the schema does not parse".into()))?;
+    let schema =
+        types::document().ok_or_else(|| Refusal::Crash("the schema does not parse".into()))?;
     let mut run = Run {
         fragments,
         vars,
@@ -372,7 +376,9 @@ impl<'a, 'd> Run<'a, 'd> {
             Obj::Query => self.query(field)?,
             Obj::Note(seq) => self.note(*seq, name),
             Obj::Page(items, next) => match name {
-                "items" => Some(Val::List(items.iter().map(|s| Val::Obj(Obj::Note(*s))).collect())),
+                "items" => Some(Val::List(
+                    items.iter().map(|s| Val::Obj(Obj::Note(*s))).collect(),
+                )),
                 "nextCursor" => Some(next.map_or(Val::Null, |n| leaf(&format!("c{n}")))),
                 _ => None,
             },
@@ -530,7 +536,12 @@ fn member_field(m: &Member, name: &str) -> Option<Val> {
     Some(match name {
         "name" => leaf(&m.name),
         "type" => Val::Obj(Obj::Type(m.ty.clone())),
-        "args" => Val::List(m.args.iter().map(|a| Val::Obj(Obj::Arg(a.clone()))).collect()),
+        "args" => Val::List(
+            m.args
+                .iter()
+                .map(|a| Val::Obj(Obj::Arg(a.clone())))
+                .collect(),
+        ),
         "defaultValue" => m.default.as_deref().map_or(Val::Null, leaf),
         "isDeprecated" => Val::Leaf("false".to_string()),
         "description" | "deprecationReason" => Val::Null,

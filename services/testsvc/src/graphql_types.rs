@@ -164,7 +164,13 @@ mod tests {
         let view = TypeView::of(&tags.field_type);
         assert_eq!(view.kind(), "NON_NULL");
         let query = object(doc, "Query").expect("Query");
-        let notes = Member::of_field(query.fields.iter().find(|f| f.name == "notes").expect("notes"));
+        let notes = Member::of_field(
+            query
+                .fields
+                .iter()
+                .find(|f| f.name == "notes")
+                .expect("notes"),
+        );
         assert_eq!(notes.args[0].default.as_deref(), Some("20"));
         graphql_parser::parse_schema::<String>(&format!("{SDL}{EXTRA}")).expect("extended parses");
     }

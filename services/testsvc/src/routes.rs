@@ -193,7 +193,9 @@ fn route(req: &Request) -> Response {
         }
         (_, "/redirect") => Response::json(302, "{}").with_header("Location", "/healthz"),
         ("POST", "/login") if crate::auth::enabled() => crate::auth::login(req),
-        (_, p) if crate::contract::enabled() && crate::graphql::owns(p) => crate::graphql::handle(req),
+        (_, p) if crate::contract::enabled() && crate::graphql::owns(p) => {
+            crate::graphql::handle(req)
+        }
         (_, p) if p == "/notes" || p.starts_with("/notes/") => notes(req, p),
         (_, p) if p == "/v1/notes" || p.starts_with("/v1/notes/") => notes(req, &p[3..]),
         _ => error(404, "not_found", "no such route"),

@@ -30,7 +30,9 @@ pub(super) fn cases(abuse: &Abuse, vars: &Vars) -> Result<Vec<Case>, String> {
         let root = vars.render(&d.root).map_err(|e| e.to_string())?;
         out.push(Case {
             label: format!("the query nested {} levels deep", d.levels),
-            body: Body::Json(serde_json::json!({ "query": deep_query(&root, &d.field, d.levels, &d.leaf) })),
+            body: Body::Json(
+                serde_json::json!({ "query": deep_query(&root, &d.field, d.levels, &d.leaf) }),
+            ),
         });
     }
     if let Some(a) = &abuse.aliases {

@@ -30,9 +30,11 @@ pub(in crate::checks) struct RawGraphql {
     introspection: bool,
     require: Option<Spanned<String>>,
     sdl: Option<Spanned<String>>,
+    /// Not `Spanned`: toml cannot span a table nested this deep (`[[check.graphql.query]]`); lines come from
+    /// the fields inside.
     #[serde(default)]
-    query: Vec<Spanned<RawQuery>>,
-    abuse: Option<Spanned<RawAbuse>>,
+    query: Vec<RawQuery>,
+    abuse: Option<RawAbuse>,
 }
 
 #[derive(Deserialize)]
@@ -99,7 +101,7 @@ struct Parser<'a, 'b> {
 pub(in crate::checks) fn check(
     src: &Source,
     start: usize,
-    raw: Option<Spanned<RawGraphql>>,
+    raw: Option<RawGraphql>,
     steps: Vec<Spanned<RawStep>>,
     timeout_secs: i64,
     problems: &mut Vec<Diagnostic>,
@@ -109,8 +111,7 @@ pub(in crate::checks) fn check(
         problems.push(src.at(start, "a graphql check needs a [check.graphql] table"));
         return None;
     };
-    let table_at = raw.span().start;
-    let raw = raw.into_inner();
+    let table_at = header_at(src, start, "[check.graphql");
     let mut defined = BTreeSet::new();
     let steps: Vec<_> = steps
         .into_iter()
@@ -130,7 +131,8 @@ pub(in crate::checks) fn check(
     };
     let schema = p.schema_part(&raw);
     let queries: Vec<Query> = raw.query.into_iter().map(|q| p.query(q)).collect();
-    let abuse = raw.abuse.map(|a| p.abuse(a, timeout_secs));
+    let abuse_at = header_at(src, start, "[check.graphql.abuse]");
+    let abuse = raw.abuse.map(|a| p.abuse(a, abuse_at, timeout_secs));
     if schema.is_none() && queries.is_empty() && abuse.is_none() {
         p.problem(
             table_at,
@@ -203,7 +205,10 @@ impl Parser<'_, '_> {
         if let Err(e) = graphql_parser::parse_query::<String>(&stand_in) {
             self.problem(
                 offset,
-                format!("the GraphQL document does not parse: {}", one_line(&e.to_string())),
+                format!(
+                    "the GraphQL document does not parse: {}",
+                    one_line(&e.to_string())
+                ),
             );
         }
     }
@@ -212,13 +217,19 @@ impl Parser<'_, '_> {
         if !valid_pointer(p.get_ref()) {
             self.problem(
                 p.span().start,
-                format!("`{}` is not a JSON pointer (like `/data/note/id`)", p.get_ref()),
+                format!(
+                    "`{}` is not a JSON pointer (like `/data/note/id`)",
+                    p.get_ref()
+                ),
             );
         }
         p.get_ref().clone()
     }
 
-    fn captures(&mut self, raw: &BTreeMap<Spanned<String>, Spanned<String>>) -> Vec<(String, String)> {
+    fn captures(
+        &mut self,
+        raw: &BTreeMap<Spanned<String>, Spanned<String>>,
+    ) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for (name, pointer) in raw {
             let n = name.get_ref();
@@ -253,9 +264,8 @@ impl Parser<'_, '_> {
             .then_some(SchemaPart { require, sdl })
     }
 
-    fn query(&mut self, raw: Spanned<RawQuery>) -> Query {
-        let at = raw.span().start;
-        let raw = raw.into_inner();
+    fn query(&mut self, raw: RawQuery) -> Query {
+        let at = raw.query.span().start;
         self.document(raw.query.span().start, raw.query.get_ref());
         if let Some(v) = &raw.variables {
             if !v.get_ref().is_object() {
@@ -266,7 +276,10 @@ impl Parser<'_, '_> {
         if let Some(r) = &raw.rest {
             let s = r.get_ref();
             if !s.starts_with('/') || s.starts_with("//") || s.starts_with("/{{") {
-                self.problem(r.span().start, format!("rest `{s}` must start with a single `/` and a literal path segment"));
+                self.problem(
+                    r.span().start,
+                    format!("rest `{s}` must start with a single `/` and a literal path segment"),
+                );
             }
         }
         let mut same = Vec::new();
@@ -274,10 +287,16 @@ impl Parser<'_, '_> {
             same.push((self.pointer(g), self.pointer(r)));
         }
         if raw.rest.is_none() && (!same.is_empty() || !raw.rest_capture.is_empty()) {
-            self.problem(at, "`same` and `rest_capture` need `rest`, the REST read to compare with");
+            self.problem(
+                at,
+                "`same` and `rest_capture` need `rest`, the REST read to compare with",
+            );
         }
         if same.is_empty() && raw.null.is_empty() && raw.capture.is_empty() {
-            self.problem(at, "a query needs `same`, `null` or `capture`: what it checks or keeps");
+            self.problem(
+                at,
+                "a query needs `same`, `null` or `capture`: what it checks or keeps",
+            );
         }
         let null = raw.null.iter().map(|p| self.pointer(p)).collect();
         let capture = self.captures(&raw.capture);
@@ -303,7 +322,12 @@ impl Parser<'_, '_> {
         }
     }
 
-    fn count(&mut self, n: &Spanned<i64>, what: &str, range: std::ops::RangeInclusive<i64>) -> usize {
+    fn count(
+        &mut self,
+        n: &Spanned<i64>,
+        what: &str,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> usize {
         let v = *n.get_ref();
         if !range.contains(&v) {
             self.problem(
@@ -315,9 +339,8 @@ impl Parser<'_, '_> {
         v.unsigned_abs() as usize
     }
 
-    fn abuse(&mut self, raw: Spanned<RawAbuse>, timeout_secs: i64) -> Option<Abuse> {
-        let at = raw.span().start;
-        let raw = raw.into_inner();
+    /// `at`: where the graphql table starts, for problems of the abuse table as a whole.
+    fn abuse(&mut self, raw: RawAbuse, at: usize, timeout_secs: i64) -> Option<Abuse> {
         let within_ms = match &raw.within_ms {
             None => DEFAULT_WITHIN_MS,
             Some(w) => self.count(w, "within_ms", 10..=60_000) as u64,
@@ -384,6 +407,24 @@ impl Parser<'_, '_> {
             malformed: raw.malformed,
         })
     }
+}
+
+/// Where the first line of the check starting at `start` that begins with `header` (`[check.graphql`, which
+/// `[[check.graphql.query]]` also begins with) is, before the next `[[check]]`; `start` when there is none.
+pub(in crate::checks) fn header_at(src: &Source, start: usize, header: &str) -> usize {
+    let text = &src.text[start.min(src.text.len())..];
+    let mut offset = start;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let t = line.trim_start();
+        if i > 0 && t.starts_with("[[check]]") {
+            break;
+        }
+        if t.starts_with(header) || t.strip_prefix('[').is_some_and(|r| r.starts_with(header)) {
+            return offset + (line.len() - t.len());
+        }
+        offset += line.len();
+    }
+    start
 }
 
 /// `text` with every `{{…}}` replaced by `0`, to parse a document before its variables are known.

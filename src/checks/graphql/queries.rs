@@ -46,7 +46,10 @@ async fn one(
         .map_err(|e| e.outcome(&what))?;
     let fail = |why: String| Outcome::Failed(format!("failed at {what}: {why}"));
     if reply.status >= 500 {
-        return Err(fail(format!("the service answered a server error ({})", reply.status)));
+        return Err(fail(format!(
+            "the service answered a server error ({})",
+            reply.status
+        )));
     }
     if reply.status != 200 {
         return Err(fail(format!("the status was {}, not 200", reply.status)));
@@ -56,7 +59,10 @@ async fn one(
     };
     for p in &q.null {
         if !request::null_at(doc, p) {
-            t.push_str(&format!("expected null at {p}, found {}\n", shown(doc.pointer(p))));
+            t.push_str(&format!(
+                "expected null at {p}, found {}\n",
+                shown(doc.pointer(p))
+            ));
             return Err(fail(format!(
                 "`{p}` is not null for an id that does not exist (a missing note is null)"
             )));
@@ -75,7 +81,9 @@ async fn one(
     let path = vars.render(rest).map_err(|e| broken(t, e))?;
     // A captured value could turn `/{{x}}` into `//host`: requests stay on the learner's service.
     if path.starts_with("//") || path.starts_with("/\\") {
-        return Err(fail("the REST path would have gone to another host".to_string()));
+        return Err(fail(
+            "the REST path would have gone to another host".to_string(),
+        ));
     }
     let reply_rest = request::get(at, &path, t)
         .await
@@ -87,7 +95,9 @@ async fn one(
         )));
     }
     let Some(rest_doc) = reply_rest.json.as_ref() else {
-        return Err(fail("the REST read it is compared with was not JSON".to_string()));
+        return Err(fail(
+            "the REST read it is compared with was not JSON".to_string(),
+        ));
     };
     for (g, r) in &q.same {
         let (gv, rv) = (doc.pointer(g), rest_doc.pointer(r));
@@ -122,7 +132,9 @@ fn capture(
 ) -> Result<(), String> {
     for (name, pointer) in captures {
         let Some(v) = doc.pointer(pointer) else {
-            return Err(format!("{from} has nothing at `{pointer}`, which later queries need"));
+            return Err(format!(
+                "{from} has nothing at `{pointer}`, which later queries need"
+            ));
         };
         t.push_str(&format!("captured {name} = {}\n", template::as_text(v)));
         vars.set(name, v.clone());
@@ -162,6 +174,9 @@ mod tests {
         assert!(!agrees(&json!({"id": "n_1", "version": 1}), &rest));
         assert!(!agrees(&json!({"nextCursor": null}), &rest));
         assert!(agrees(&json!([{"id": "n_1"}]), &json!([rest.clone()])));
-        assert!(!agrees(&json!([{"id": "n_1"}]), &json!([rest.clone(), rest])));
+        assert!(!agrees(
+            &json!([{"id": "n_1"}]),
+            &json!([rest.clone(), rest])
+        ));
     }
 }

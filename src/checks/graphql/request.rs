@@ -105,7 +105,9 @@ pub(super) async fn send(
 pub(super) async fn get(at: &At<'_>, path: &str, t: &mut String) -> Result<Reply, NoReply> {
     t.push_str(&format!("> GET {path}\n"));
     let url = at.target.base_url.join(path).map_err(|e| {
-        NoReply::Broken(format!("the path `{path}` cannot be joined to the service: {e}"))
+        NoReply::Broken(format!(
+            "the path `{path}` cannot be joined to the service: {e}"
+        ))
     })?;
     let left = at.deadline.saturating_duration_since(Instant::now());
     let request = http::build(at.client, "GET", url, &[], None)

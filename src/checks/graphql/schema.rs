@@ -167,10 +167,7 @@ pub(super) async fn run(part: &SchemaPart, at: &At<'_>, t: &mut String) -> Resul
         )));
     };
     let schema = read(raw).map_err(|problems| {
-        t.push_str(&format!(
-            "incoherent schema: {}\n",
-            problems.join("; ")
-        ));
+        t.push_str(&format!("incoherent schema: {}\n", problems.join("; ")));
         failed(format!(
             "the schema introspection describes is not coherent: {}",
             first_three(&problems)
@@ -282,7 +279,9 @@ pub fn read(raw: &Value) -> Result<Schema, Vec<String>> {
     match &query {
         None => problems.push("there is no query type".to_string()),
         Some(q) if types.get(q).is_none_or(|t| t.kind != "OBJECT") => {
-            problems.push(format!("the query type `{q}` is not an object type of the schema"));
+            problems.push(format!(
+                "the query type `{q}` is not an object type of the schema"
+            ));
         }
         Some(_) => {}
     }
@@ -302,7 +301,9 @@ pub fn read(raw: &Value) -> Result<Schema, Vec<String>> {
                 } else {
                     format!("{name}.{at}")
                 };
-                problems.push(format!("`{at}` names the type `{leaf}`, which is not in the schema"));
+                problems.push(format!(
+                    "`{at}` names the type `{leaf}`, which is not in the schema"
+                ));
             }
         }
     }
@@ -325,7 +326,12 @@ fn field(f: &Value) -> Result<Field, String> {
     let ty = type_ref(f.get("type").unwrap_or(&Value::Null), 0)
         .map_err(|e| format!("the field `{name}`: {e}"))?;
     let mut args = Vec::new();
-    for a in f.get("args").and_then(Value::as_array).into_iter().flatten() {
+    for a in f
+        .get("args")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let arg = a
             .get("name")
             .and_then(Value::as_str)
@@ -434,7 +440,8 @@ fn unmet_args(at: &str, want: &Field, got: &Field) -> Vec<String> {
 mod tests {
     use super::*;
 
-    const CONTRACT: &str = "type Query { note(id: ID!): Note notes(limit: Int = 20, after: String): NotePage! }\n\
+    const CONTRACT: &str =
+        "type Query { note(id: ID!): Note notes(limit: Int = 20, after: String): NotePage! }\n\
         type Note { id: ID! title: String! tags: [String!]! }\n\
         type NotePage { items: [Note!]! nextCursor: String }";
 
@@ -511,8 +518,14 @@ mod tests {
         let mut raw = introspected(serde_json::json!({"kind": "NON_NULL", "ofType": null}));
         raw["queryType"] = serde_json::json!({"name": "Nope"});
         let problems = read(&raw).expect_err("broken");
-        assert!(problems.iter().any(|p| p.contains("wraps nothing")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("query type `Nope`")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("wraps nothing")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("query type `Nope`")),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -27,7 +27,10 @@ pub(super) async fn run(
     let text = reply.text;
     let sdl = read(&text).map_err(|e| {
         t.push_str(&format!("the SDL does not parse: {e}\n"));
-        failed(format!("the SDL at {path} does not parse: {}", first_line(&e)))
+        failed(format!(
+            "the SDL at {path} does not parse: {}",
+            first_line(&e)
+        ))
     })?;
     let differences = compare(schema, &sdl);
     if differences.is_empty() {
@@ -73,7 +76,11 @@ pub fn read(text: &str) -> Result<Schema, String> {
             }
             Definition::TypeDefinition(TypeDefinition::Object(o)) => (
                 &o.name,
-                typed("OBJECT", o.fields.iter().map(field_of).collect(), &o.implements_interfaces),
+                typed(
+                    "OBJECT",
+                    o.fields.iter().map(field_of).collect(),
+                    &o.implements_interfaces,
+                ),
             ),
             Definition::TypeDefinition(TypeDefinition::Interface(i)) => (
                 &i.name,
@@ -151,10 +158,9 @@ pub fn compare(introspected: &Schema, sdl: &Schema) -> Vec<String> {
                     "`{name}.{}` is `{}` by introspection and `{}` in the SDL",
                     f.name, f.ty, o.ty
                 )),
-                Some(o) if !same_args(&f.args, &o.args) => out.push(format!(
-                    "the arguments of `{name}.{}` differ",
-                    f.name
-                )),
+                Some(o) if !same_args(&f.args, &o.args) => {
+                    out.push(format!("the arguments of `{name}.{}` differ", f.name))
+                }
                 Some(_) => {}
             }
         }
@@ -169,7 +175,9 @@ pub fn compare(introspected: &Schema, sdl: &Schema) -> Vec<String> {
     }
     for name in sdl.types.keys().filter(own) {
         if !introspected.types.contains_key(name) {
-            out.push(format!("the SDL has a type `{name}` that introspection does not"));
+            out.push(format!(
+                "the SDL has a type `{name}` that introspection does not"
+            ));
         }
     }
     out
@@ -177,8 +185,7 @@ pub fn compare(introspected: &Schema, sdl: &Schema) -> Vec<String> {
 
 fn same_args(a: &[Arg], b: &[Arg]) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .all(|x| b.iter().any(|y| y.name == x.name && y.ty == x.ty))
 }
 
