@@ -89,7 +89,7 @@ async fn a_missing_limit_fails_the_abuse_check_naming_the_request_it_let_through
         // It falls over (500) once its runaway query has resolved two million fields, or is cut at 2 s.
         (
             "graphql-no-depth-limit",
-            "the query nested 25 levels deep: ",
+            "the query nesting `related` 25 levels deep: ",
         ),
         (
             "graphql-no-list-cap",

@@ -1,15 +1,17 @@
 //! A small GraphQL executor for the w09 notes schema: operations with variables, fragments, aliases and
-//! `__typename`, introspection built from the parsed SDL, and the limits that refuse abusive queries before
-//! (depth, aliases) and while (a budget of resolved fields) they run. Answers are written as JSON text while
+//! `__typename`, introspection built from the parsed SDL (`graphql_introspect.rs`), and the limits that
+//! refuse abusive queries before (depth, aliases: `graphql_limits.rs`) and while (a budget of resolved
+//! fields) they run. Answers are written as JSON text while
 //! they are resolved, so memory follows the answer, never a tree of it.
 
 use std::collections::{BTreeMap, HashMap};
 
 use graphql_parser::query::{
-    Definition, Document, Field, FragmentDefinition, OperationDefinition, Selection, SelectionSet,
-    TypeCondition, Value,
+    Definition, Document, Field, OperationDefinition, Selection, SelectionSet, TypeCondition, Value,
 };
 
+use crate::graphql_introspect as introspect;
+use crate::graphql_limits::{aliases, depth, fragment, Fragments};
 use crate::graphql_types::{self as types, Member, TypeView};
 use crate::json::{self, Json};
 use crate::notes::Note;
@@ -125,81 +127,13 @@ fn op_name<'a>(o: &'a OperationDefinition<'_, String>) -> Option<&'a str> {
     }
 }
 
-fn error(message: &str) -> Refusal {
+pub(crate) fn error(message: &str) -> Refusal {
     Refusal::Error(message.to_string())
-}
-
-type Fragments<'a, 'd> = HashMap<&'a str, &'a FragmentDefinition<'d, String>>;
-
-/// The deepest nesting of fields, fragments expanded (a fragment that spreads itself is an error).
-fn depth<'a>(
-    set: &'a SelectionSet<'_, String>,
-    fragments: &Fragments<'a, '_>,
-    seen: &mut Vec<&'a str>,
-) -> Result<usize, Refusal> {
-    let mut max = 0;
-    for s in &set.items {
-        let d = match s {
-            Selection::Field(f) if f.selection_set.items.is_empty() => 1,
-            Selection::Field(f) => 1 + depth(&f.selection_set, fragments, seen)?,
-            Selection::InlineFragment(i) => depth(&i.selection_set, fragments, seen)?,
-            Selection::FragmentSpread(s) => {
-                let name = s.fragment_name.as_str();
-                let f = fragment(fragments, name, seen)?;
-                seen.push(name);
-                let d = depth(&f.selection_set, fragments, seen)?;
-                seen.pop();
-                d
-            }
-        };
-        max = max.max(d);
-    }
-    Ok(max)
-}
-
-/// Aliased fields, counted as often as the fragments holding them are spread.
-fn aliases<'a>(
-    set: &'a SelectionSet<'_, String>,
-    fragments: &Fragments<'a, '_>,
-    seen: &mut Vec<&'a str>,
-) -> Result<usize, Refusal> {
-    let mut n = 0usize;
-    for s in &set.items {
-        n = n.saturating_add(match s {
-            Selection::Field(f) => {
-                usize::from(f.alias.is_some()) + aliases(&f.selection_set, fragments, seen)?
-            }
-            Selection::InlineFragment(i) => aliases(&i.selection_set, fragments, seen)?,
-            Selection::FragmentSpread(s) => {
-                let name = s.fragment_name.as_str();
-                let f = fragment(fragments, name, seen)?;
-                seen.push(name);
-                let n = aliases(&f.selection_set, fragments, seen)?;
-                seen.pop();
-                n
-            }
-        });
-    }
-    Ok(n)
-}
-
-fn fragment<'a, 'd>(
-    fragments: &Fragments<'a, 'd>,
-    name: &str,
-    seen: &[&str],
-) -> Result<&'a FragmentDefinition<'d, String>, Refusal> {
-    if seen.contains(&name) {
-        return Err(error(&format!("the fragment \"{name}\" spreads itself")));
-    }
-    fragments
-        .get(name)
-        .copied()
-        .ok_or_else(|| error(&format!("unknown fragment \"{name}\"")))
 }
 
 /// An object being answered.
 #[derive(Clone)]
-enum Obj {
+pub(crate) enum Obj {
     Query,
     Note(u64),
     Page(Vec<u64>, Option<u64>),
@@ -224,7 +158,7 @@ impl Obj {
 }
 
 /// A resolved field.
-enum Val {
+pub(crate) enum Val {
     Null,
     /// JSON text.
     Leaf(String),
@@ -382,9 +316,9 @@ impl<'a, 'd> Run<'a, 'd> {
                 "nextCursor" => Some(next.map_or(Val::Null, |n| leaf(&format!("c{n}")))),
                 _ => None,
             },
-            Obj::Schema => self.schema_field(name),
-            Obj::Type(t) => self.type_field(t, name),
-            Obj::Field(m) | Obj::Arg(m) => member_field(m, name),
+            Obj::Schema => introspect::schema_field(self.schema, name),
+            Obj::Type(t) => introspect::type_field(self.schema, t, name),
+            Obj::Field(m) | Obj::Arg(m) => introspect::member_field(m, name),
         };
         got.ok_or_else(|| {
             error(&format!(
@@ -477,79 +411,9 @@ impl<'a, 'd> Run<'a, 'd> {
             _ => return None,
         })
     }
-
-    fn schema_field(&self, name: &str) -> Option<Val> {
-        Some(match name {
-            "queryType" => Val::Obj(Obj::Type(TypeView::Named("Query".to_string()))),
-            "mutationType" | "subscriptionType" | "description" => Val::Null,
-            "types" => Val::List(
-                types::type_names(self.schema)
-                    .into_iter()
-                    .map(|n| Val::Obj(Obj::Type(TypeView::Named(n))))
-                    .collect(),
-            ),
-            "directives" => Val::List(Vec::new()),
-            _ => return None,
-        })
-    }
-
-    fn type_field(&self, t: &TypeView, name: &str) -> Option<Val> {
-        let object = match t {
-            TypeView::Named(n) => types::object(self.schema, n),
-            _ => None,
-        };
-        Some(match name {
-            "kind" => leaf(t.kind()),
-            "name" => match t {
-                TypeView::Named(n) => leaf(n),
-                _ => Val::Null,
-            },
-            "fields" => match object {
-                Some(o) => Val::List(
-                    o.fields
-                        .iter()
-                        .map(|f| Val::Obj(Obj::Field(Member::of_field(f))))
-                        .collect(),
-                ),
-                None => Val::Null,
-            },
-            "interfaces" => match object {
-                Some(_) => Val::List(Vec::new()),
-                None => Val::Null,
-            },
-            "ofType" => match t {
-                TypeView::List(inner) | TypeView::NonNull(inner) => {
-                    Val::Obj(Obj::Type((**inner).clone()))
-                }
-                TypeView::Named(_) => Val::Null,
-            },
-            "description" | "possibleTypes" | "enumValues" | "inputFields" | "specifiedByURL" => {
-                Val::Null
-            }
-            "isOneOf" => Val::Leaf("false".to_string()),
-            _ => return None,
-        })
-    }
 }
 
-fn member_field(m: &Member, name: &str) -> Option<Val> {
-    Some(match name {
-        "name" => leaf(&m.name),
-        "type" => Val::Obj(Obj::Type(m.ty.clone())),
-        "args" => Val::List(
-            m.args
-                .iter()
-                .map(|a| Val::Obj(Obj::Arg(a.clone())))
-                .collect(),
-        ),
-        "defaultValue" => m.default.as_deref().map_or(Val::Null, leaf),
-        "isDeprecated" => Val::Leaf("false".to_string()),
-        "description" | "deprecationReason" => Val::Null,
-        _ => return None,
-    })
-}
-
-fn leaf(s: &str) -> Val {
+pub(crate) fn leaf(s: &str) -> Val {
     Val::Leaf(json::string(s))
 }
 

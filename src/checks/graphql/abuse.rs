@@ -29,7 +29,7 @@ pub(super) fn cases(abuse: &Abuse, vars: &Vars) -> Result<Vec<Case>, String> {
     if let Some(d) = &abuse.deep {
         let root = vars.render(&d.root).map_err(|e| e.to_string())?;
         out.push(Case {
-            label: format!("the query nested {} levels deep", d.levels),
+            label: format!("the query nesting `{}` {} levels deep", d.field, d.levels),
             body: Body::Json(
                 serde_json::json!({ "query": deep_query(&root, &d.field, d.levels, &d.leaf) }),
             ),

@@ -11,9 +11,11 @@
 //!   many operations and malformed requests are each refused with a GraphQL error (`errors` non-empty, status
 //!   200 or 4xx as GraphQL-over-HTTP allows) within a time bound: never a 5xx, never a hang.
 //!
-//! - `parse.rs`: from `[check.graphql]` and the steps to a [`GraphqlCheck`], with diagnostics;
+//! - `parse.rs`: from `[check.graphql]` and the steps to a [`GraphqlCheck`], with diagnostics (`source.rs`:
+//!   where things are in the check file);
 //! - `request.rs`: one GraphQL-over-HTTP request and what its answer says;
-//! - `schema.rs`: the schema read from introspection, its coherence and the contract's requirements;
+//! - `schema.rs`: the schema read from introspection and its coherence;
+//! - `require.rs`: the contract's requirements (SDL in the check) and what a schema lacks of them;
 //! - `sdl.rs`: the SDL the service serves, against introspection;
 //! - `queries.rs`: the lab's queries against the REST reads;
 //! - `abuse.rs`: the abusive and malformed requests and their refusals.
@@ -22,8 +24,10 @@ mod abuse;
 pub(super) mod parse;
 mod queries;
 mod request;
+mod require;
 mod schema;
 mod sdl;
+mod source;
 
 use tokio::time::Instant;
 
@@ -31,7 +35,7 @@ use super::http::{self, HttpScenario, StepError};
 use super::template::Vars;
 use super::{ServiceControl, Target};
 
-pub use schema::Requirement;
+pub use require::Requirement;
 
 /// One graphql check, as written under `[check.graphql]` with its `[[check.step]]`s.
 #[derive(Debug, Clone)]
