@@ -113,7 +113,17 @@ fn judge(case: &Case, reply: &request::Reply) -> Result<(), String> {
     if !within(reply.status) {
         return Err(format!("status {}, neither 200 nor a 4xx", reply.status));
     }
+    // A service that supports batching may refuse each operation of it: an array of errors and no data.
     if let Some(Value::Array(items)) = &reply.json {
+        let refused = |i: &Value| {
+            i.get("errors")
+                .and_then(Value::as_array)
+                .is_some_and(|e| !e.is_empty())
+                && i.get("data").is_none_or(Value::is_null)
+        };
+        if !items.is_empty() && items.iter().all(refused) {
+            return Ok(());
+        }
         return Err(format!(
             "executed: an array of {} answers instead of an error",
             items.len()
@@ -251,5 +261,7 @@ mod tests {
         let batch = serde_json::json!([{"data": {}}, {"data": {}}]);
         let e = judge(&case, &reply(200, Some(batch))).expect_err("executed");
         assert!(e.contains("array of 2"), "{e}");
+        let each_refused = serde_json::json!([{"errors": [{"message": "too many"}]}, {"errors": [{"message": "too many"}], "data": null}]);
+        assert!(judge(&case, &reply(200, Some(each_refused))).is_ok());
     }
 }
