@@ -231,6 +231,33 @@ async fn the_sdl_must_agree_with_introspection_and_requirements_are_named() {
     );
 }
 
+#[tokio::test]
+async fn a_refusal_that_comes_too_late_fails_with_the_bound_and_the_time_measured() {
+    // Every answer waits 600 ms: correct refusals, but not within the 300 ms this check allows.
+    let slow = Service::with_env(&[LAB[0], ("TESTSVC_DELAY_MS", "600")]);
+    let check = format!("{HEAD}\n[check.graphql.abuse]\nwithin_ms = 300\nmalformed = true\n");
+    let o = single(&check, &slow, Verdict::Fail).await;
+    assert!(
+        o.message.contains("4 of 4 abusive or malformed requests")
+            && o.message
+                .contains("a query that does not parse: no answer within 300 ms"),
+        "{}",
+        o.message
+    );
+    assert!(
+        o.detail.contains("answered in: over 3"),
+        "the times measured: {}",
+        o.detail
+    );
+    // The same refusals within a bound they meet pass.
+    let patient = format!("{HEAD}\n[check.graphql.abuse]\nwithin_ms = 2000\nmalformed = true\n");
+    let check = patient.replace(
+        "kind = \"graphql\"",
+        "kind = \"graphql\"\ntimeout_secs = 10",
+    );
+    single(&check, &slow, Verdict::Pass).await;
+}
+
 #[test]
 fn malformed_graphql_tables_are_refused_with_their_line() {
     assert_problem(HEAD, 1, "needs a [check.graphql] table");
