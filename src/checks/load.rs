@@ -14,6 +14,7 @@ use toml::Spanned;
 
 use super::events::parse::{self as events_parse, RawEvents};
 use super::grader::parse::{self as grader_parse, RawGrader};
+use super::graphql::parse::{self as graphql_parse, RawGraphql};
 use super::http::parse::{self as http_parse, RawStep};
 use super::image::parse::{self as image_parse, RawImage};
 use super::include::{self, IncludeDecl, RawInclude};
@@ -124,6 +125,9 @@ struct RawCheck {
     /// Which test of the lab's grader a `grader` check reports. Not `Spanned`: beside the flattened security
     /// fields a dotted `grader.test = …` cannot be read with a span, so problems point at the check.
     grader: Option<RawGrader>,
+    /// The endpoint, schema, queries and abuse of a `graphql` check. Not `Spanned`: toml cannot span a table
+    /// that only its sub-tables declare (`[[check.graphql.query]]` alone); its parser finds the header's line.
+    graphql: Option<RawGraphql>,
     /// The probe fields of a `security` check, beside the shared ones as check authors expect them.
     #[serde(flatten)]
     security: RawSecurity,
@@ -411,10 +415,15 @@ fn check_def(
             "[check.grader] belongs to `grader` checks",
         ));
     }
+    if raw.graphql.is_some() && raw.kind.get_ref() != "graphql" {
+        let at = graphql_parse::header_at(src, start, "[check.graphql");
+        problems.push(src.at(at, "[check.graphql] belongs to `graphql` checks"));
+    }
     /// The kinds this loader knows, for the unknown-kind message and the checks below.
-    const KINDS: [&str; 13] = [
+    const KINDS: [&str; 14] = [
         "events",
         "grader",
+        "graphql",
         "http",
         "image",
         "lifecycle",
@@ -468,6 +477,10 @@ fn check_def(
             .map(|c| CheckKind::Metrics(Box::new(c))),
         "grader" => grader_parse::check(src, start, &id, raw.grader, has_steps, problems)
             .map(CheckKind::Grader),
+        "graphql" => {
+            graphql_parse::check(src, start, raw.graphql, raw.step, timeout_secs, problems)
+                .map(|c| CheckKind::Graphql(Box::new(c)))
+        }
         other => {
             problems.push(src.at(
                 raw.kind.span().start,

@@ -38,6 +38,8 @@
 //!   the lab's `otlp-receiver` counterpart);
 //! - `grader/`: the `grader` kind (the lab's own grader container, run once per run beside the service; each
 //!   check reports one test of its Exercism-style `results.json`);
+//! - `graphql/`: the `graphql` kind (the learner's GraphQL endpoint: introspection and the contract's types,
+//!   the lab's queries against the REST reads, abusive and malformed requests refused with GraphQL errors);
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 pub mod counterpart;
@@ -45,6 +47,7 @@ pub mod env_refs;
 pub mod events;
 pub mod grader;
 mod graph;
+pub mod graphql;
 pub mod http;
 pub mod image;
 mod include;
@@ -74,6 +77,7 @@ use serde::{Deserialize, Serialize};
 pub use counterpart::{CounterpartInfo, CounterpartKind};
 pub use events::EventsCheck;
 pub use grader::{GraderCheck, GraderEnd, GraderExecution, GraderRequest};
+pub use graphql::GraphqlCheck;
 pub use http::HttpScenario;
 pub use image::ImageCheck;
 pub use instance::{
@@ -145,6 +149,8 @@ pub enum CheckKind {
     Metrics(Box<MetricsCheck>),
     /// One test of the lab's own grader, run once per run beside the service.
     Grader(GraderCheck),
+    /// Boxed: steps, queries and abusive requests. The learner's GraphQL endpoint, against the REST reads.
+    Graphql(Box<GraphqlCheck>),
 }
 
 impl CheckKind {
@@ -164,6 +170,7 @@ impl CheckKind {
             CheckKind::Tracing(_) => "tracing",
             CheckKind::Metrics(_) => "metrics",
             CheckKind::Grader(_) => "grader",
+            CheckKind::Graphql(_) => "graphql",
         }
     }
 }

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use super::events;
 use super::grader;
+use super::graphql::{self, GraphqlCheck};
 use super::http::{self, HttpScenario, StepError};
 use super::image;
 use super::judged::Judged;
@@ -145,7 +146,8 @@ async fn run_check(
         | CheckKind::Security(_)
         | CheckKind::OpenApi(_)
         | CheckKind::Manifests(_)
-        | CheckKind::Metrics(_) => {}
+        | CheckKind::Metrics(_)
+        | CheckKind::Graphql(_) => {}
     }
     // The kinds below talk HTTP through the suite's one client.
     let client = match client {
@@ -164,6 +166,7 @@ async fn run_check(
             CheckKind::OpenApi(c) => run_openapi(def, c, client, target, ctx, deadline).await,
             CheckKind::Manifests(m) => run_manifests(m, client, target, ctx, deadline).await,
             CheckKind::Metrics(m) => run_metrics(def, m, client, target, ctx, deadline).await,
+            CheckKind::Graphql(g) => run_graphql(def, g, client, target, ctx, deadline).await,
             // Handled above; kept so a new kind is a compile error here rather than a silent gap.
             CheckKind::Load(_)
             | CheckKind::Lifecycle(_)
@@ -289,6 +292,24 @@ async fn run_metrics(
         Ok(()) => Ended::Passed(done.transcript),
         Err(metrics::Outcome::Failed(why)) => Ended::Failed(why, done.transcript),
         Err(metrics::Outcome::Broken) => Ended::Broken(done.transcript),
+    }
+}
+
+async fn run_graphql(
+    def: &CheckDef,
+    check: &GraphqlCheck,
+    client: &reqwest::Client,
+    target: &Target,
+    ctx: &CheckContext,
+    deadline: Instant,
+) -> Ended {
+    let mut vars = Vars::new(ctx.seed, rand_for(ctx.seed, &def.id), &ctx.env);
+    let control = ctx.control.as_deref();
+    let done = graphql::run(check, client, target, control, &mut vars, deadline).await;
+    match done.result {
+        Ok(()) => Ended::Passed(done.transcript),
+        Err(graphql::Outcome::Failed(why)) => Ended::Failed(why, done.transcript),
+        Err(graphql::Outcome::Broken) => Ended::Broken(done.transcript),
     }
 }
 

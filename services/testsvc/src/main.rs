@@ -26,6 +26,8 @@
 //!   retries, usage report) over the model upstream at `LLM_BASE_URL`, on with `GAUNTLET_LAB=w12-llm`.
 //! - `tracing.rs`, `otlp_export.rs`, `otlp_proto.rs`: the w11 server spans (W3C trace context) and their OTLP
 //!   export (JSON, or protobuf with `trace-protobuf`; gzip-compressed with `trace-gzip`).
+//! - `graphql.rs`, `graphql_exec.rs`, `graphql_limits.rs`, `graphql_introspect.rs`, `graphql_types.rs`: lab w09's `POST /graphql` over the notes store (its
+//!   schema in `graphql_schema.graphql`, parsed with `graphql-parser`), with depth, alias and list limits.
 //! - `http.rs`: a minimal HTTP/1.1 server with keep-alive, one thread per connection.
 
 mod accounts;
@@ -35,6 +37,13 @@ mod contract;
 mod deploy;
 mod embed;
 mod etag;
+mod graphql;
+mod graphql_exec;
+mod graphql_introspect;
+mod graphql_limits;
+#[cfg(test)]
+mod graphql_tests;
+mod graphql_types;
 mod hostile;
 mod http;
 mod json;

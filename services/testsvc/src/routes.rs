@@ -44,7 +44,8 @@
 //!   For w09 (`GAUNTLET_LAB=w09-contract`, `contract.rs`: `/v1`, problem details, its own document):
 //!   `v2-answered`, `problem-plain-json`, `problem-no-pointers`, `problem-status-wrong`, `location-unversioned`,
 //!   `bad-limit-500`, `unlimited-title`, with the near misses
-//!   `problem-type-uri`, `openapi-full-paths`, `pointer-fragment` and `v1-only`.
+//!   `problem-type-uri`, `openapi-full-paths`, `pointer-fragment` and `v1-only`. Its GraphQL endpoint
+//!   (`graphql.rs`): the `graphql-*` defects and near misses listed there.
 //!   For w12 (`GAUNTLET_LAB=w12-llm`, `triage.rs`, `triage_model.rs`, `embed.rs`: `POST /v1/triage`,
 //!   `POST /v1/embed`, `GET /v1/usage`): `llm-no-embed-cache`, `llm-no-validation`, `llm-no-cache`, `llm-no-single-flight`, `llm-cache-failures`, `llm-cost-counts-cache`,
 //!   `llm-ignores-model`, `llm-pass-invalid`, `llm-no-retry`, `llm-no-backoff`, `llm-ignore-retry-after`,
@@ -200,6 +201,9 @@ fn route(req: &Request) -> Response {
             Ok(caller) => crate::users::me(req, &caller),
             Err(r) => r,
         },
+        (_, p) if crate::contract::enabled() && crate::graphql::owns(p) => {
+            crate::graphql::handle(req)
+        }
         (_, p) if p == "/notes" || p.starts_with("/notes/") => notes(req, p),
         (_, p) if p == "/v1/notes" || p.starts_with("/v1/notes/") => notes(req, &p[3..]),
         _ => error(404, "not_found", "no such route"),
