@@ -193,6 +193,19 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        // A sign-in or a new token already under way when the account was deactivated may have landed after it;
+        // hidden while deactivated, it must not come back to life now.
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
         audit::record(
             &mut tx,
             now,
@@ -224,6 +237,14 @@ impl Store {
             .await?;
         if role != Role::Instructor {
             sqlx::query("DELETE FROM cohort_staff WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // Staff are no cohort's learners: a promoted learner leaves their cohort, or its instructors would
+        // still see their work and list them.
+        if role != Role::Learner {
+            sqlx::query("UPDATE users SET cohort_id = NULL WHERE id = $1")
                 .bind(user_id)
                 .execute(&mut *tx)
                 .await?;
