@@ -17,6 +17,7 @@ mod password;
 mod profile;
 mod queue;
 mod redirect;
+mod run_staff;
 pub mod runs;
 mod session;
 pub mod sse;

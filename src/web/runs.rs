@@ -78,6 +78,8 @@ struct RunPage {
     last_event: i64,
     /// The run's place in the queue while it waits (1 = next).
     queue_position: Option<i64>,
+    /// Whose run and how it was graded; staff only.
+    facts: Option<super::run_staff::StaffFacts>,
 }
 
 /// A check's verdict as it arrives during the run.
@@ -238,6 +240,11 @@ pub async fn page(
         },
         last_event,
         queue_position: state.store.queue_position(run.id).await?,
+        facts: if staff {
+            Some(super::run_staff::StaffFacts::of(&state, &run).await?)
+        } else {
+            None
+        },
     };
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
