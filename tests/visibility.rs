@@ -22,6 +22,7 @@ on_both_backends!(
     an_instructor_sees_the_cohorts_they_teach_and_no_other,
     the_queue_view_shows_staff_the_runs_they_may_see,
     a_learner_sees_their_whole_history_of_a_lab_and_nobody_elses,
+    staff_read_whose_run_it_is_and_its_other_gradings,
 );
 
 /// A queued run of `email` (the test server runs no worker, so it stays queued).
@@ -205,4 +206,29 @@ async fn a_learner_sees_their_whole_history_of_a_lab_and_nobody_elses(db: Db) {
     // Bob, with no more than ten runs, gets no link to a history.
     assert!(!bob.get_text("/labs/w01-hello").await.1.contains("/labs/w01-hello/runs"));
     assert_eq!(app.get("/labs/no-such-lab/runs").await.status().as_u16(), 404);
+}
+
+async fn staff_read_whose_run_it_is_and_its_other_gradings(db: Db) {
+    let app = Spawn::default().db(db).start().await;
+    app.signed_in_learner("ada@example.org").await;
+    let own = queued_run(&app, "ada@example.org").await;
+    let regrade = app.store.regrade(own, 99).await.unwrap();
+    let teacher = app.clone_for_another_client();
+    teacher
+        .signed_in_staff("teacher@example.org", Role::Instructor, &["ada@example.org"])
+        .await;
+    let (status, page) = teacher.get_text(&format!("/runs/{regrade}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("ada@example.org"), "whose run: {page}");
+    assert!(page.contains("a re-grade") && page.contains("seed 99"), "{page}");
+    assert!(
+        page.contains(&format!("href=\"/runs/{own}\">Run {own}</a> (the learner's own run")),
+        "{page}"
+    );
+    let (_, page) = teacher.get_text(&format!("/runs/{own}")).await;
+    assert!(page.contains("the learner's own run · seed 7"), "{page}");
+    assert!(page.contains(&format!("Run {regrade}</a> (re-grade")), "{page}");
+    // The learner's own view has none of it.
+    let (_, mine) = app.get_text(&format!("/runs/{own}")).await;
+    assert!(!mine.contains("Same submission") && !mine.contains("seed 7"), "{mine}");
 }
