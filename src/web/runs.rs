@@ -171,8 +171,9 @@ pub async fn submit(
         // What the learner can fix (the archive) or wait out (the cap on live runs) is said on the lab page,
         // with the form, under the status the error carries.
         Err(e @ (WebError::BadUpload(_) | WebError::Refused { .. })) => {
-            let (_, message) = e.explain();
-            let body = super::course::lab_page(&state, &user, &csrf, &path, Some(message)).await?;
+            let (title, message) = e.explain();
+            let said = format!("{title}. {message}");
+            let body = super::course::lab_page(&state, &user, &csrf, &path, Some(said)).await?;
             Ok(
                 HttpResponse::build(actix_web::ResponseError::status_code(&e))
                     .content_type("text/html; charset=utf-8")
