@@ -116,13 +116,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         // A reset is how an account is recovered: a token made by whoever held it before must die too.
-        let revoked = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+        let revoked = super::tokens::revoke_all(&mut tx, user_id, now).await?;
         audit::record(
             &mut tx,
             now,
@@ -130,7 +124,7 @@ impl Store {
             "user.reset_password",
             &format!("user {email}"),
             json!({"user_id": user_id, "sessions_ended": ended.rows_affected(),
-                   "tokens_revoked": revoked.rows_affected()}),
+                   "tokens_revoked": revoked}),
         )
         .await?;
         tx.commit().await?;

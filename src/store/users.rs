@@ -156,13 +156,7 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        let tokens = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+        let tokens = super::tokens::revoke_all(&mut tx, user_id, now).await?;
         sqlx::query("DELETE FROM password_resets WHERE user_id = $1 AND used_at IS NULL")
             .bind(user_id)
             .execute(&mut *tx)
@@ -176,7 +170,7 @@ impl Store {
             json!({
                 "user_id": user_id,
                 "sessions_ended": sessions.rows_affected(),
-                "tokens_revoked": tokens.rows_affected(),
+                "tokens_revoked": tokens,
             }),
         )
         .await?;
@@ -199,13 +193,7 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+        super::tokens::revoke_all(&mut tx, user_id, now).await?;
         audit::record(
             &mut tx,
             now,
