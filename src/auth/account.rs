@@ -80,16 +80,20 @@ pub async fn redeem_reset(
     new: &str,
     again: &str,
 ) -> Result<i64, PasswordError> {
-    let pw = new_password(new, again)?;
-    let hash = password::hash(&pw).await?;
-    match store
-        .redeem_password_reset(&session::hash_token(code.trim()), &hash)
-        .await?
-    {
-        Redeemed::Done { user_id } => Ok(user_id),
-        Redeemed::Invalid => Err(PasswordError::Invalid(
+    let invalid = || {
+        PasswordError::Invalid(
             "This reset code is not valid: it may have been used already or expired. Ask an administrator for a new one."
                 .to_string(),
-        )),
+        )
+    };
+    let pw = new_password(new, again)?;
+    let code_hash = session::hash_token(code.trim());
+    if !store.password_reset_usable(&code_hash).await? {
+        return Err(invalid());
+    }
+    let hash = password::hash(&pw).await?;
+    match store.redeem_password_reset(&code_hash, &hash).await? {
+        Redeemed::Done { user_id } => Ok(user_id),
+        Redeemed::Invalid => Err(invalid()),
     }
 }

@@ -476,16 +476,19 @@ fn verdict(outcomes: Vec<CheckOutcome>) -> Report {
         .map(|o| o.title.as_str())
         .collect();
     let total = outcomes.len();
-    let (state, reason) = if score.passed {
-        (
-            RunState::Passed,
-            format!("All required checks passed ({total} checks run)."),
-        )
-    } else if required_error {
+    // A required check that could not be judged makes the run an error even when every other check passed:
+    // the score leaves errors out, so a service that made a hidden check err (a grader driven past its budget)
+    // would otherwise pass without it.
+    let (state, reason) = if required_error {
         (
             RunState::Error,
             "A check could not be run because of a fault of the platform; this run does not count."
                 .to_string(),
+        )
+    } else if score.passed {
+        (
+            RunState::Passed,
+            format!("All required checks passed ({total} checks run)."),
         )
     } else {
         (
@@ -519,6 +522,31 @@ pub(super) fn push_capped(log: &mut String, line: &str, cap: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn outcome(id: &str, verdict: Verdict) -> CheckOutcome {
+        CheckOutcome {
+            check_id: id.into(),
+            title: id.into(),
+            pillar: "language".into(),
+            weight: 1.0,
+            required: true,
+            verdict,
+            message: String::new(),
+            detail: String::new(),
+            duration_ms: 1,
+        }
+    }
+
+    #[test]
+    fn a_required_check_that_erred_makes_the_run_an_error_even_when_the_rest_passed() {
+        let r = verdict(vec![
+            outcome("a", Verdict::Pass),
+            outcome("grader", Verdict::Error),
+        ]);
+        assert_eq!(r.state, RunState::Error, "{}", r.reason);
+        let r = verdict(vec![outcome("a", Verdict::Pass), outcome("b", Verdict::Pass)]);
+        assert_eq!(r.state, RunState::Passed);
+    }
 
     #[test]
     fn the_log_keeps_its_tail_within_the_cap() {

@@ -35,6 +35,7 @@ pub use cohorts::{cohort_name, CohortRow, StaffError};
 pub use invites::{Invite, JoinError, NewLearner};
 pub use lease::{Lease, MAX_ATTEMPTS};
 pub use progress::LabProgressRow;
+pub use queue::LiveRunRow;
 pub use resets::Redeemed;
 pub use runs::{CheckResultRow, EventRow, FinalResult, RunRow};
 pub use tokens::ApiTokenRow;

@@ -179,4 +179,27 @@ impl Store {
         tx.commit().await?;
         Ok(true)
     }
+
+    /// Every run queued or being graded, oldest first, with its learner's e-mail: the staff's queue view.
+    pub async fn live_run_list(&self) -> Result<Vec<LiveRunRow>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT r.id, r.user_id, u.email, r.lab_id, r.state, r.attempts, r.worker_id, r.created_at
+             FROM runs r JOIN users u ON u.id = r.user_id WHERE r.state IN {LIVE} ORDER BY r.id"
+        ))
+        .fetch_all(self.pool())
+        .await?)
+    }
+}
+
+/// A run in the staff's queue view.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LiveRunRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub email: String,
+    pub lab_id: String,
+    pub state: String,
+    pub attempts: i64,
+    pub worker_id: Option<String>,
+    pub created_at: i64,
 }

@@ -68,6 +68,21 @@ impl Store {
     /// Uses the code `code_hash` to set `password_hash`: marks the code used, sets the password and ends every
     /// session of the account, all in one transaction (the code cannot be used twice, even by two requests at
     /// once: the `UPDATE … WHERE used_at IS NULL` only matches for one of them).
+    /// Whether `code_hash` names a code that could be redeemed now; checked before the costly hashing of the
+    /// new password, so that guesses at `/reset` cost a lookup, not an argon2 hash. `redeem_password_reset`
+    /// checks again, atomically.
+    pub async fn password_reset_usable(&self, code_hash: &str) -> Result<bool> {
+        let found: Option<(i64,)> = sqlx::query_as(
+            "SELECT r.user_id FROM password_resets r JOIN users u ON u.id = r.user_id
+             WHERE r.code_hash = $1 AND r.used_at IS NULL AND r.expires_at > $2 AND u.deactivated_at IS NULL",
+        )
+        .bind(code_hash)
+        .bind(self.now())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(found.is_some())
+    }
+
     pub async fn redeem_password_reset(
         &self,
         code_hash: &str,
@@ -100,13 +115,16 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        // A reset is how an account is recovered: a token made by whoever held it before must die too.
+        let revoked = super::tokens::revoke_all(&mut tx, user_id, now).await?;
         audit::record(
             &mut tx,
             now,
             &Actor::user(user_id, &email),
             "user.reset_password",
             &format!("user {email}"),
-            json!({"user_id": user_id, "sessions_ended": ended.rows_affected()}),
+            json!({"user_id": user_id, "sessions_ended": ended.rows_affected(),
+                   "tokens_revoked": revoked}),
         )
         .await?;
         tx.commit().await?;

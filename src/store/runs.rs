@@ -209,6 +209,16 @@ impl Store {
         .await?)
     }
 
+    /// The runs that graded one submission, oldest first: the learner's own run, then its re-grades.
+    pub async fn runs_of_submission(&self, submission_id: i64) -> Result<Vec<RunRow>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE submission_id = $1 ORDER BY id"
+        ))
+        .bind(submission_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     pub async fn check_results(&self, run_id: i64) -> Result<Vec<CheckResultRow>> {
         Ok(sqlx::query_as(
             "SELECT position, check_id, title, hint, pillar, weight, required, verdict, message, detail, duration_ms

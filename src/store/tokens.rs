@@ -3,6 +3,22 @@
 use super::users::USER_COLUMNS_U;
 use super::{Result, Store, UserRow};
 
+/// Revokes every live token of `user_id` at `now`, inside the caller's transaction (deactivation, reactivation,
+/// a password reset); returns how many were live.
+pub(crate) async fn revoke_all(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    now: i64,
+) -> Result<u64> {
+    let done =
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected())
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiTokenRow {
     pub id: i64,

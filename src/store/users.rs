@@ -156,13 +156,7 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        let tokens = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+        let tokens = super::tokens::revoke_all(&mut tx, user_id, now).await?;
         sqlx::query("DELETE FROM password_resets WHERE user_id = $1 AND used_at IS NULL")
             .bind(user_id)
             .execute(&mut *tx)
@@ -176,7 +170,7 @@ impl Store {
             json!({
                 "user_id": user_id,
                 "sessions_ended": sessions.rows_affected(),
-                "tokens_revoked": tokens.rows_affected(),
+                "tokens_revoked": tokens,
             }),
         )
         .await?;
@@ -193,6 +187,13 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        // A sign-in or a new token already under way when the account was deactivated may have landed after it;
+        // hidden while deactivated, it must not come back to life now.
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        super::tokens::revoke_all(&mut tx, user_id, now).await?;
         audit::record(
             &mut tx,
             now,
@@ -224,6 +225,14 @@ impl Store {
             .await?;
         if role != Role::Instructor {
             sqlx::query("DELETE FROM cohort_staff WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // Staff are no cohort's learners: a promoted learner leaves their cohort, or its instructors would
+        // still see their work and list them.
+        if role != Role::Learner {
+            sqlx::query("UPDATE users SET cohort_id = NULL WHERE id = $1")
                 .bind(user_id)
                 .execute(&mut *tx)
                 .await?;

@@ -11,7 +11,7 @@ use super::cohorts::{invite_fragment, managed, render_list, render_page};
 use super::{AppState, CsrfToken, CurrentUser, WebError};
 use crate::access;
 use crate::auth::invite;
-use crate::store::{cohort_name, Actor, StaffError, StoreError};
+use crate::store::{cohort_name, Actor, CohortRow, StaffError, StoreError};
 
 fn actor(user: &CurrentUser) -> Actor {
     Actor::user(user.id, &user.email)
@@ -77,15 +77,8 @@ pub async fn rename(
 ) -> Result<HttpResponse, WebError> {
     csrf.verify(&form.csrf_token)?;
     let cohort = managed(&state, &user, *path).await?;
-    match state
-        .store
-        .rename_cohort(&actor(&user), cohort.id, &form.name)
-        .await
-    {
-        Ok(()) => Ok(back_to(cohort.id)),
-        Err(StaffError::Store(e)) => Err(e.into()),
-        Err(e) => render_page(&state, &user, &csrf, &cohort, Some(e.to_string())).await,
-    }
+    let done = state.store.rename_cohort(&actor(&user), cohort.id, &form.name).await;
+    after(&state, &user, &csrf, &cohort, done).await
 }
 
 #[derive(Deserialize)]
@@ -194,15 +187,8 @@ pub async fn place_learner(
         let why = format!("{email} is in a cohort you do not teach: ask an admin to move them.");
         return render_page(&state, &user, &csrf, &cohort, Some(why)).await;
     }
-    match state
-        .store
-        .place_learner(&actor(&user), cohort.id, &email)
-        .await
-    {
-        Ok(()) => Ok(back_to(cohort.id)),
-        Err(StaffError::Store(e)) => Err(e.into()),
-        Err(e) => render_page(&state, &user, &csrf, &cohort, Some(e.to_string())).await,
-    }
+    let done = state.store.place_learner(&actor(&user), cohort.id, &email).await;
+    after(&state, &user, &csrf, &cohort, done).await
 }
 
 /// `POST /cohorts/{id}/instructors`: makes an instructor (by e-mail) staff of this cohort.
@@ -216,15 +202,8 @@ pub async fn add_instructor(
     csrf.verify(&form.csrf_token)?;
     let cohort = managed(&state, &user, *path).await?;
     let email = form.email.trim().to_lowercase();
-    match state
-        .store
-        .add_instructor(&actor(&user), cohort.id, &email)
-        .await
-    {
-        Ok(()) => Ok(back_to(cohort.id)),
-        Err(StaffError::Store(e)) => Err(e.into()),
-        Err(e) => render_page(&state, &user, &csrf, &cohort, Some(e.to_string())).await,
-    }
+    let done = state.store.add_instructor(&actor(&user), cohort.id, &email).await;
+    after(&state, &user, &csrf, &cohort, done).await
 }
 
 /// `POST /cohorts/{id}/instructors/remove`: takes an instructor off this cohort's staff.
@@ -238,20 +217,29 @@ pub async fn remove_instructor(
     csrf.verify(&form.csrf_token)?;
     let cohort = managed(&state, &user, *path).await?;
     let email = form.email.trim().to_lowercase();
-    match state
-        .store
-        .remove_instructor(&actor(&user), cohort.id, &email)
-        .await
-    {
-        Ok(_) => Ok(back_to(cohort.id)),
-        Err(StaffError::Store(e)) => Err(e.into()),
-        Err(e) => render_page(&state, &user, &csrf, &cohort, Some(e.to_string())).await,
-    }
+    let done = state.store.remove_instructor(&actor(&user), cohort.id, &email).await.map(|_| ());
+    after(&state, &user, &csrf, &cohort, done).await
 }
 
 fn staff_error(e: StaffError) -> WebError {
     match e {
         StaffError::Store(e) => WebError::Store(e),
         other => WebError::Internal(other.to_string()),
+    }
+}
+
+/// Where a cohort action ends: back on the cohort's page when it was done; the page again with the reason when
+/// the staff member can act on it (a name taken, an e-mail with no account); an error page when the store failed.
+async fn after(
+    state: &AppState,
+    user: &CurrentUser,
+    csrf: &CsrfToken,
+    cohort: &CohortRow,
+    done: Result<(), StaffError>,
+) -> Result<HttpResponse, WebError> {
+    match done {
+        Ok(()) => Ok(back_to(cohort.id)),
+        Err(StaffError::Store(e)) => Err(e.into()),
+        Err(e) => render_page(state, user, csrf, cohort, Some(e.to_string())).await,
     }
 }

@@ -56,8 +56,23 @@ struct LabPage<'a> {
     lab: &'a Lab,
     pillars: Vec<String>,
     runs: Vec<super::runs::RunView>,
+    /// More runs than the page lists: it links the whole history.
+    more_runs: bool,
     max_mb: u64,
     upload_error: Option<String>,
+}
+
+/// Runs the lab page lists; the history page has them all.
+const RECENT_RUNS: i64 = 10;
+/// The most the history page lists (newest first): years of a learner's attempts at one lab.
+const HISTORY_RUNS: i64 = 1000;
+
+#[derive(Template)]
+#[template(path = "pages/lab_runs.html")]
+struct LabRunsPage<'a> {
+    layout: Layout,
+    lab: &'a Lab,
+    runs: Vec<super::runs::RunView>,
 }
 
 fn html(body: String) -> HttpResponse {
@@ -165,22 +180,51 @@ pub async fn lab_page(
     let id = LabId::parse(lab_id).map_err(|_| WebError::NotFound)?;
     let curriculum = state.curriculum();
     let lab = curriculum.lab(&id).ok_or(WebError::NotFound)?;
-    let runs = state
+    // One more than shown, to know whether to link the whole history.
+    let mut runs: Vec<super::runs::RunView> = state
         .store
-        .runs_of(user.id, lab.id.as_str(), 10)
+        .runs_of(user.id, lab.id.as_str(), RECENT_RUNS + 1)
         .await?
         .iter()
         .map(|r| super::runs::RunView::new(r, lab.title.clone()))
         .collect();
+    let more_runs = runs.len() > RECENT_RUNS as usize;
+    runs.truncate(RECENT_RUNS as usize);
     let page = LabPage {
         layout: Layout::new(state, Some(user), csrf),
         lab,
         pillars: pillar_names(state, lab.pillars.iter().map(|(p, _)| p.to_string())),
         runs,
+        more_runs,
         max_mb: state.grading.limits.max_bytes >> 20,
         upload_error,
     };
     Ok(page.render()?)
+}
+
+/// `GET /labs/{id}/runs`: every run of the signed-in learner on this lab, newest first.
+pub async fn lab_runs(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    csrf: CsrfToken,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let id = LabId::parse(&path).map_err(|_| WebError::NotFound)?;
+    let curriculum = state.curriculum();
+    let lab = curriculum.lab(&id).ok_or(WebError::NotFound)?;
+    let runs = state
+        .store
+        .runs_of(user.id, lab.id.as_str(), HISTORY_RUNS)
+        .await?
+        .iter()
+        .map(|r| super::runs::RunView::new(r, lab.title.clone()))
+        .collect();
+    let page = LabRunsPage {
+        layout: Layout::new(&state, Some(&user), &csrf),
+        lab,
+        runs,
+    };
+    Ok(html(page.render()?))
 }
 
 /// `GET /labs/{id}/starter.tar.gz`: the lab's starter project, packed from its `starter/` folder only.

@@ -15,7 +15,9 @@ mod layout;
 mod observe;
 mod password;
 mod profile;
+mod queue;
 mod redirect;
+mod run_staff;
 pub mod runs;
 mod session;
 pub mod sse;
@@ -81,6 +83,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/weeks/{week}", web::get().to(course::week))
         .route("/labs/{lab}", web::get().to(course::lab))
         .route("/labs/{lab}/starter.tar.gz", web::get().to(course::starter))
+        .route("/labs/{lab}/runs", web::get().to(course::lab_runs))
         .route("/labs/{lab}/submissions", web::post().to(runs::submit))
         .route("/runs/{id}", web::get().to(runs::page))
         .route("/runs/{id}/stream", web::get().to(runs::stream))
@@ -103,6 +106,7 @@ fn staff_routes(cfg: &mut web::ServiceConfig) {
         .route("/reset", web::post().to(password::reset))
         .route("/admin", web::get().to(admin::home))
         .route("/admin/audit", web::get().to(admin::audit))
+        .route("/admin/queue", web::get().to(queue::page))
         .route("/cohorts", web::get().to(cohorts::list))
         .route("/cohorts", web::post().to(cohort_actions::create))
         .route("/cohorts/{id}", web::get().to(cohorts::page))

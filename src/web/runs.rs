@@ -78,6 +78,8 @@ struct RunPage {
     last_event: i64,
     /// The run's place in the queue while it waits (1 = next).
     queue_position: Option<i64>,
+    /// Whose run and how it was graded; staff only.
+    facts: Option<super::run_staff::StaffFacts>,
 }
 
 /// A check's verdict as it arrives during the run.
@@ -169,8 +171,9 @@ pub async fn submit(
         // What the learner can fix (the archive) or wait out (the cap on live runs) is said on the lab page,
         // with the form, under the status the error carries.
         Err(e @ (WebError::BadUpload(_) | WebError::Refused { .. })) => {
-            let (_, message) = e.explain();
-            let body = super::course::lab_page(&state, &user, &csrf, &path, Some(message)).await?;
+            let (title, message) = e.explain();
+            let said = format!("{title}. {message}");
+            let body = super::course::lab_page(&state, &user, &csrf, &path, Some(said)).await?;
             Ok(
                 HttpResponse::build(actix_web::ResponseError::status_code(&e))
                     .content_type("text/html; charset=utf-8")
@@ -238,6 +241,11 @@ pub async fn page(
         },
         last_event,
         queue_position: state.store.queue_position(run.id).await?,
+        facts: if staff {
+            Some(super::run_staff::StaffFacts::of(&state, &run).await?)
+        } else {
+            None
+        },
     };
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")

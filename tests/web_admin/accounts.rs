@@ -106,6 +106,9 @@ pub async fn deactivating_ends_sessions_and_tokens_at_once(db: Db) {
 pub async fn a_reset_code_works_once_and_expires(db: Db) {
     let app = Spawn::default().db(db).start().await;
     app.signed_in_learner("ada@example.org").await;
+    // A token made before the reset (by whoever held the account) dies with it.
+    let token = app.api_token("laptop").await;
+    assert_eq!(api_status(&app, &token).await, 200);
     let admin = app.clone_for_another_client();
     admin
         .signed_in_staff("admin@example.org", Role::Admin, &[])
@@ -153,6 +156,7 @@ pub async fn a_reset_code_works_once_and_expires(db: Db) {
     let (_, login) = visitor.get_text("/login?reset=1").await;
     assert!(login.contains("Your new password is set"), "{login}");
     assert!(!signed_in(&app).await, "her old session ended");
+    assert_eq!(api_status(&app, &token).await, 401, "her old token ended");
     assert_eq!(app.login("ada@example.org", PASSWORD).await.status(), 401);
     assert_eq!(
         app.login("ada@example.org", NEW_PASSWORD).await.status(),
@@ -327,6 +331,11 @@ pub async fn roles_change_and_the_audit_log_pages(db: Db) {
         app.store.user_by_id(admin_id).await.unwrap().unwrap().role,
         "admin"
     );
+    // A learner made staff leaves their cohort: its instructors no longer see or list them.
+    let ada = user_id(&app, "ada@example.org").await;
+    let res = post(&admin, &format!("/users/{ada}/role"), &[("role", "instructor")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(app.store.user_by_id(ada).await.unwrap().unwrap().cohort_id, None);
 
     // Enough entries for two pages: the first links the older one, which holds the rest.
     let operator = gauntlet::store::Actor::command_line();

@@ -115,6 +115,31 @@ impl Parser<'_> {
         }
     }
 
+    /// Four hex digits after `\u`.
+    fn hex4(&mut self) -> Option<u32> {
+        let hex = std::str::from_utf8(self.b.get(self.i..self.i + 4)?).ok()?;
+        self.i += 4;
+        u32::from_str_radix(hex, 16).ok()
+    }
+
+    /// The character of a `\u` escape (the `\u` read): a high surrogate followed by `\u` and a low one is one
+    /// character beyond the BMP, as JSON writes them (RFC 8259 §7); a lone surrogate is U+FFFD.
+    fn escaped_char(&mut self) -> Option<char> {
+        let first = self.hex4()?;
+        if (0xD800..0xDC00).contains(&first) && self.b.get(self.i..self.i + 2) == Some(b"\\u") {
+            let at = self.i;
+            self.i += 2;
+            let second = self.hex4()?;
+            if (0xDC00..0xE000).contains(&second) {
+                let c = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
+                return Some(char::from_u32(c).unwrap_or('\u{fffd}'));
+            }
+            // Not a low surrogate: the first is alone, and the second escape is read on its own.
+            self.i = at;
+        }
+        Some(char::from_u32(first).unwrap_or('\u{fffd}'))
+    }
+
     fn string(&mut self) -> Option<String> {
         if self.b.get(self.i) != Some(&b'"') {
             return None;
@@ -138,11 +163,7 @@ impl Parser<'_> {
                         b'n' => '\n',
                         b'r' => '\r',
                         b't' => '\t',
-                        b'u' => {
-                            let hex = std::str::from_utf8(self.b.get(self.i..self.i + 4)?).ok()?;
-                            self.i += 4;
-                            char::from_u32(u32::from_str_radix(hex, 16).ok()?).unwrap_or('\u{fffd}')
-                        }
+                        b'u' => self.escaped_char()?,
                         _ => return None,
                     };
                     let mut buf = [0; 4];
@@ -172,4 +193,25 @@ pub fn string(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(json: &str) -> String {
+        match parse(json) {
+            Some(Json::Str(s)) => s,
+            other => panic!("{json}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn escaped_surrogate_pairs_are_one_character_and_lone_ones_a_replacement() {
+        assert_eq!(text(r#""\ud83d\ude00""#), "😀");
+        assert_eq!(text(r#""a\u00e9\ud83d\ude00b""#), "aé😀b");
+        assert_eq!(text(r#""\ud83d""#), "\u{fffd}");
+        assert_eq!(text(r#""\ud83d\u0041""#), "\u{fffd}A");
+        assert_eq!(text(r#""\ude00""#), "\u{fffd}");
+    }
 }

@@ -199,7 +199,7 @@ fn wrong_type(doc: &Document, props: &ObjectView, valid: &Value) -> Vec<Value> {
             let Value::Object(s) = doc.deref(p) else {
                 return None;
             };
-            // A value of another JSON type than the documented one; none of them is `null`.
+            // A value of another JSON type than the documented one.
             let other = match primary_type(s).as_str() {
                 "string" => Value::from(12345),
                 "integer" | "number" => Value::from("seven"),
@@ -207,12 +207,31 @@ fn wrong_type(doc: &Document, props: &ObjectView, valid: &Value) -> Vec<Value> {
                 "array" => Value::from("not a list"),
                 _ => Value::from(42),
             };
-            with(valid, name, Some(other))
+            let mut bodies: Vec<Value> = with(valid, name, Some(other)).into_iter().collect();
+            // And `null` where the schema plainly does not allow it: a parser that reads `null` as absent
+            // accepts what the document refuses.
+            if never_null(s) {
+                bodies.extend(with(valid, name, Some(Value::Null)));
+            }
+            Some(bodies)
         })
+        .flatten()
         .collect();
     // A body that should be an object but is a list.
     out.push(Value::Array(vec![valid.clone()]));
     out
+}
+
+/// A schema with one plain `type` other than `null`, not `nullable` (3.0), and no `null` among its `enum`
+/// values: `null` is surely invalid for it. Anything more involved (`anyOf`, a type list) is left alone.
+fn never_null(s: &Map<String, Value>) -> bool {
+    let plain = matches!(s.get("type"), Some(Value::String(t)) if t != "null");
+    let nullable = s.get("nullable") == Some(&Value::Bool(true));
+    let null_in_enum = s
+        .get("enum")
+        .and_then(Value::as_array)
+        .is_some_and(|e| e.contains(&Value::Null));
+    plain && !nullable && !null_in_enum && !s.contains_key("anyOf") && !s.contains_key("oneOf")
 }
 
 fn past_limit(gen: &mut Generator<'_, '_>, props: &ObjectView, valid: &Value) -> Vec<Value> {
@@ -332,5 +351,26 @@ mod tests {
             invalid(&mut gen, &schema, &compiled, &v, Invalid::MissingRequired),
             None
         );
+    }
+
+    #[test]
+    fn null_is_sent_only_where_the_schema_plainly_refuses_it() {
+        let schema = json!({"type": "object", "properties": {
+            "title": {"type": "string"},
+            "cursor": {"type": ["string", "null"]},
+            "body": {"type": "string", "nullable": true},
+            "kind": {"type": "string", "enum": ["a", null]}
+        }});
+        let doc = Document::new(json!({"openapi": "3.1.0"}), Version::V31);
+        let compiled = JsonSchema::compile(&schema, Dialect::Default).expect("compiles");
+        let valid = json!({"title": "t", "cursor": "c", "body": "b", "kind": "a"});
+        let props = object_view(&doc, &schema);
+        let nulled: Vec<&str> = wrong_type(&doc, &props, &valid)
+            .iter()
+            .filter_map(|v| v.as_object())
+            .flat_map(|o| o.iter().filter(|(_, x)| x.is_null()).map(|(k, _)| k.as_str()))
+            .collect();
+        assert_eq!(nulled, ["title"]);
+        assert!(!compiled.is_valid(&json!({"title": null, "cursor": "c", "body": "b", "kind": "a"})));
     }
 }

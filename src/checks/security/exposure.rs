@@ -101,8 +101,15 @@ fn judge(a: &Answer, password: &str, private: &[String], route: &Route) -> Resul
             route,
         )));
     }
-    let json: Option<Value> = serde_json::from_slice(&a.body).ok();
-    if json.is_some_and(|j| private_key(&j, private).is_some()) {
+    // An answer that cannot be read (not JSON, or cut at the probe's 256 KiB) cannot be cleared either: padding
+    // an answer past what is read must not hide what it carries.
+    let Ok(json) = serde_json::from_slice::<Value>(&a.body) else {
+        return Err(ProbeError::Failed(with_route(
+            "excessive data exposure: an answer could not be checked (it is not JSON, or longer than 256 KiB)",
+            route,
+        )));
+    };
+    if private_key(&json, private).is_some() {
         return Err(ProbeError::Failed(with_route(
             "excessive data exposure: an answer carries a private field (a password, hash, salt or secret)",
             route,
@@ -180,6 +187,18 @@ mod tests {
             &route()
         )
         .is_ok());
+    }
+
+    #[test]
+    fn an_answer_that_cannot_be_read_is_not_cleared() {
+        for unreadable in ["<html>alice</html>", "{\"username\":\"alice\",\"pad\":\"xxxx"] {
+            let Err(ProbeError::Failed(why)) =
+                judge(&answer(unreadable), "hunter2-x9", &defaults(), &route())
+            else {
+                panic!("{unreadable} was cleared");
+            };
+            assert!(why.contains("could not be checked"), "{why}");
+        }
     }
 
     #[test]

@@ -199,8 +199,14 @@ async fn read_back(
             &w.route,
         )));
     }
-    let json: Option<Value> = serde_json::from_slice(&a.body).ok();
-    if json.is_some_and(|j| stuck(&j, field, value)) {
+    // A read-back that cannot be read (not JSON, or cut at 256 KiB) cannot show the field did not stick.
+    let Ok(json) = serde_json::from_slice::<Value>(&a.body) else {
+        return Err(ProbeError::Failed(with_route(
+            "mass assignment: the object read back could not be checked (it is not JSON, or longer than 256 KiB)",
+            &w.route,
+        )));
+    };
+    if stuck(&json, field, value) {
         return Err(ProbeError::Failed(with_route(
             "mass assignment: a privileged field sent in the body was stored",
             &w.route,
