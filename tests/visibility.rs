@@ -163,21 +163,42 @@ async fn the_queue_view_shows_staff_the_runs_they_may_see(db: Db) {
     let bob_run = queued_run(&app, "bob@example.org").await;
     let teacher = app.clone_for_another_client();
     teacher
-        .signed_in_staff("teacher@example.org", Role::Instructor, &["ada@example.org"])
+        .signed_in_staff(
+            "teacher@example.org",
+            Role::Instructor,
+            &["ada@example.org"],
+        )
         .await;
     let admin = app.clone_for_another_client();
-    admin.signed_in_staff("admin@example.org", Role::Admin, &[]).await;
+    admin
+        .signed_in_staff("admin@example.org", Role::Admin, &[])
+        .await;
 
     let (status, page) = teacher.get_text("/admin/queue").await;
     assert_eq!(status, 200);
-    assert!(page.contains(&format!("/runs/{ada_run}")) && page.contains("ada@example.org"), "{page}");
-    assert!(!page.contains("bob@example.org") && !page.contains(&format!("/runs/{bob_run}\"")), "{page}");
-    assert!(page.contains("1 more run(s) of learners you do not teach"), "{page}");
+    assert!(
+        page.contains(&format!("/runs/{ada_run}")) && page.contains("ada@example.org"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("bob@example.org") && !page.contains(&format!("/runs/{bob_run}\"")),
+        "{page}"
+    );
+    assert!(
+        page.contains("1 more run(s) of learners you do not teach"),
+        "{page}"
+    );
     let (status, page) = admin.get_text("/admin/queue").await;
     assert_eq!(status, 200);
-    assert!(page.contains("ada@example.org") && page.contains("bob@example.org"), "{page}");
+    assert!(
+        page.contains("ada@example.org") && page.contains("bob@example.org"),
+        "{page}"
+    );
     // Both wait for a worker: places 1 and 2, in claim order.
-    assert!(page.contains("<td>1</td>") && page.contains("<td>2</td>"), "{page}");
+    assert!(
+        page.contains("<td>1</td>") && page.contains("<td>2</td>"),
+        "{page}"
+    );
     assert_eq!(app.get("/admin/queue").await.status().as_u16(), 403);
 }
 
@@ -197,15 +218,28 @@ async fn a_learner_sees_their_whole_history_of_a_lab_and_nobody_elses(db: Db) {
     let (status, history) = app.get_text("/labs/w01-hello/runs").await;
     assert_eq!(status, 200);
     for id in &runs {
-        assert!(history.contains(&format!("href=\"/runs/{id}\"")), "run {id}: {history}");
+        assert!(
+            history.contains(&format!("href=\"/runs/{id}\"")),
+            "run {id}: {history}"
+        );
     }
     let (status, theirs) = bob.get_text("/labs/w01-hello/runs").await;
     assert_eq!(status, 200);
     assert!(!theirs.contains("/runs/"), "{theirs}");
-    assert!(theirs.contains("You have not submitted this lab yet"), "{theirs}");
+    assert!(
+        theirs.contains("You have not submitted this lab yet"),
+        "{theirs}"
+    );
     // Bob, with no more than ten runs, gets no link to a history.
-    assert!(!bob.get_text("/labs/w01-hello").await.1.contains("/labs/w01-hello/runs"));
-    assert_eq!(app.get("/labs/no-such-lab/runs").await.status().as_u16(), 404);
+    assert!(!bob
+        .get_text("/labs/w01-hello")
+        .await
+        .1
+        .contains("/labs/w01-hello/runs"));
+    assert_eq!(
+        app.get("/labs/no-such-lab/runs").await.status().as_u16(),
+        404
+    );
 }
 
 async fn staff_read_whose_run_it_is_and_its_other_gradings(db: Db) {
@@ -215,20 +249,35 @@ async fn staff_read_whose_run_it_is_and_its_other_gradings(db: Db) {
     let regrade = app.store.regrade(own, 99).await.unwrap();
     let teacher = app.clone_for_another_client();
     teacher
-        .signed_in_staff("teacher@example.org", Role::Instructor, &["ada@example.org"])
+        .signed_in_staff(
+            "teacher@example.org",
+            Role::Instructor,
+            &["ada@example.org"],
+        )
         .await;
     let (status, page) = teacher.get_text(&format!("/runs/{regrade}")).await;
     assert_eq!(status, 200);
     assert!(page.contains("ada@example.org"), "whose run: {page}");
-    assert!(page.contains("a re-grade") && page.contains("seed 99"), "{page}");
     assert!(
-        page.contains(&format!("href=\"/runs/{own}\">Run {own}</a> (the learner's own run")),
+        page.contains("a re-grade") && page.contains("seed 99"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!(
+            "href=\"/runs/{own}\">Run {own}</a> (the learner's own run"
+        )),
         "{page}"
     );
     let (_, page) = teacher.get_text(&format!("/runs/{own}")).await;
     assert!(page.contains("the learner's own run · seed 7"), "{page}");
-    assert!(page.contains(&format!("Run {regrade}</a> (re-grade")), "{page}");
+    assert!(
+        page.contains(&format!("Run {regrade}</a> (re-grade")),
+        "{page}"
+    );
     // The learner's own view has none of it.
     let (_, mine) = app.get_text(&format!("/runs/{own}")).await;
-    assert!(!mine.contains("Same submission") && !mine.contains("seed 7"), "{mine}");
+    assert!(
+        !mine.contains("Same submission") && !mine.contains("seed 7"),
+        "{mine}"
+    );
 }

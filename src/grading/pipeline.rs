@@ -544,7 +544,10 @@ mod tests {
             outcome("grader", Verdict::Error),
         ]);
         assert_eq!(r.state, RunState::Error, "{}", r.reason);
-        let r = verdict(vec![outcome("a", Verdict::Pass), outcome("b", Verdict::Pass)]);
+        let r = verdict(vec![
+            outcome("a", Verdict::Pass),
+            outcome("b", Verdict::Pass),
+        ]);
         assert_eq!(r.state, RunState::Passed);
     }
 

@@ -10,12 +10,13 @@ pub(crate) async fn revoke_all(
     user_id: i64,
     now: i64,
 ) -> Result<u64> {
-    let done =
-        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(user_id)
-            .execute(conn)
-            .await?;
+    let done = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected())
 }
 

@@ -77,7 +77,10 @@ pub async fn rename(
 ) -> Result<HttpResponse, WebError> {
     csrf.verify(&form.csrf_token)?;
     let cohort = managed(&state, &user, *path).await?;
-    let done = state.store.rename_cohort(&actor(&user), cohort.id, &form.name).await;
+    let done = state
+        .store
+        .rename_cohort(&actor(&user), cohort.id, &form.name)
+        .await;
     after(&state, &user, &csrf, &cohort, done).await
 }
 
@@ -187,7 +190,10 @@ pub async fn place_learner(
         let why = format!("{email} is in a cohort you do not teach: ask an admin to move them.");
         return render_page(&state, &user, &csrf, &cohort, Some(why)).await;
     }
-    let done = state.store.place_learner(&actor(&user), cohort.id, &email).await;
+    let done = state
+        .store
+        .place_learner(&actor(&user), cohort.id, &email)
+        .await;
     after(&state, &user, &csrf, &cohort, done).await
 }
 
@@ -202,7 +208,10 @@ pub async fn add_instructor(
     csrf.verify(&form.csrf_token)?;
     let cohort = managed(&state, &user, *path).await?;
     let email = form.email.trim().to_lowercase();
-    let done = state.store.add_instructor(&actor(&user), cohort.id, &email).await;
+    let done = state
+        .store
+        .add_instructor(&actor(&user), cohort.id, &email)
+        .await;
     after(&state, &user, &csrf, &cohort, done).await
 }
 
@@ -217,7 +226,11 @@ pub async fn remove_instructor(
     csrf.verify(&form.csrf_token)?;
     let cohort = managed(&state, &user, *path).await?;
     let email = form.email.trim().to_lowercase();
-    let done = state.store.remove_instructor(&actor(&user), cohort.id, &email).await.map(|_| ());
+    let done = state
+        .store
+        .remove_instructor(&actor(&user), cohort.id, &email)
+        .await
+        .map(|_| ());
     after(&state, &user, &csrf, &cohort, done).await
 }
 

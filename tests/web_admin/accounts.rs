@@ -333,9 +333,17 @@ pub async fn roles_change_and_the_audit_log_pages(db: Db) {
     );
     // A learner made staff leaves their cohort: its instructors no longer see or list them.
     let ada = user_id(&app, "ada@example.org").await;
-    let res = post(&admin, &format!("/users/{ada}/role"), &[("role", "instructor")]).await;
+    let res = post(
+        &admin,
+        &format!("/users/{ada}/role"),
+        &[("role", "instructor")],
+    )
+    .await;
     assert_eq!(res.status().as_u16(), 303);
-    assert_eq!(app.store.user_by_id(ada).await.unwrap().unwrap().cohort_id, None);
+    assert_eq!(
+        app.store.user_by_id(ada).await.unwrap().unwrap().cohort_id,
+        None
+    );
 
     // Enough entries for two pages: the first links the older one, which holds the rest.
     let operator = gauntlet::store::Actor::command_line();

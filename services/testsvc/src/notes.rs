@@ -230,18 +230,15 @@ fn parse_fields(req: &Request) -> Result<Note, Response> {
         Some(Json::Str(s)) => Some(s.clone()),
         Some(_) => return Err(error(400, "bad_request", "title must be a string")),
     };
-    // `null` reads as absent, except under w09's document, where `body` and `tags` are not nullable (the
-    // schemathesis comparison caught the reference accepting it).
-    let strict_null = crate::contract::enabled();
+    // `null` is not absent: the documents say `body` is a string and `tags` an array, neither nullable (the
+    // schemathesis comparison caught the reference reading `null` as absent).
     let body = match doc.get("body") {
         None => String::new(),
-        Some(Json::Null) if !strict_null => String::new(),
         Some(Json::Str(s)) => s.clone(),
         Some(_) => return Err(error(400, "bad_request", "body must be a string")),
     };
     let tags = match doc.get("tags") {
         None => Vec::new(),
-        Some(Json::Null) if !strict_null => Vec::new(),
         Some(Json::Arr(items)) => {
             let mut tags = Vec::new();
             for i in items {

@@ -365,12 +365,19 @@ mod tests {
         let compiled = JsonSchema::compile(&schema, Dialect::Default).expect("compiles");
         let valid = json!({"title": "t", "cursor": "c", "body": "b", "kind": "a"});
         let props = object_view(&doc, &schema);
-        let nulled: Vec<&str> = wrong_type(&doc, &props, &valid)
+        let bodies = wrong_type(&doc, &props, &valid);
+        let nulled: Vec<&str> = bodies
             .iter()
             .filter_map(|v| v.as_object())
-            .flat_map(|o| o.iter().filter(|(_, x)| x.is_null()).map(|(k, _)| k.as_str()))
+            .flat_map(|o| {
+                o.iter()
+                    .filter(|(_, x)| x.is_null())
+                    .map(|(k, _)| k.as_str())
+            })
             .collect();
         assert_eq!(nulled, ["title"]);
-        assert!(!compiled.is_valid(&json!({"title": null, "cursor": "c", "body": "b", "kind": "a"})));
+        assert!(
+            !compiled.is_valid(&json!({"title": null, "cursor": "c", "body": "b", "kind": "a"}))
+        );
     }
 }

@@ -191,7 +191,10 @@ mod tests {
 
     #[test]
     fn an_answer_that_cannot_be_read_is_not_cleared() {
-        for unreadable in ["<html>alice</html>", "{\"username\":\"alice\",\"pad\":\"xxxx"] {
+        for unreadable in [
+            "<html>alice</html>",
+            "{\"username\":\"alice\",\"pad\":\"xxxx",
+        ] {
             let Err(ProbeError::Failed(why)) =
                 judge(&answer(unreadable), "hunter2-x9", &defaults(), &route())
             else {
