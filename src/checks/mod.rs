@@ -43,6 +43,7 @@
 //! - `schema.rs`: compiled JSON Schemas, shared by the `http` kind's `schema` expectation and `openapi/`.
 
 pub mod counterpart;
+mod done;
 pub mod env_refs;
 pub mod events;
 pub mod grader;

@@ -201,6 +201,16 @@ enum Ended {
     Broken(String),
 }
 
+impl From<super::done::Done> for Ended {
+    fn from(done: super::done::Done) -> Ended {
+        match done.result {
+            Ok(()) => Ended::Passed(done.transcript),
+            Err(super::done::Outcome::Failed(why)) => Ended::Failed(why, done.transcript),
+            Err(super::done::Outcome::Broken) => Ended::Broken(done.transcript),
+        }
+    }
+}
+
 async fn run_security(
     def: &CheckDef,
     probe: &SecurityProbe,
@@ -288,11 +298,7 @@ async fn run_metrics(
     let mut vars = Vars::new(ctx.seed, rand_for(ctx.seed, &def.id), &ctx.env);
     let control = ctx.control.as_deref();
     let done = metrics::run(check, client, target, control, &mut vars, deadline).await;
-    match done.result {
-        Ok(()) => Ended::Passed(done.transcript),
-        Err(metrics::Outcome::Failed(why)) => Ended::Failed(why, done.transcript),
-        Err(metrics::Outcome::Broken) => Ended::Broken(done.transcript),
-    }
+    Ended::from(done)
 }
 
 async fn run_graphql(
@@ -306,11 +312,7 @@ async fn run_graphql(
     let mut vars = Vars::new(ctx.seed, rand_for(ctx.seed, &def.id), &ctx.env);
     let control = ctx.control.as_deref();
     let done = graphql::run(check, client, target, control, &mut vars, deadline).await;
-    match done.result {
-        Ok(()) => Ended::Passed(done.transcript),
-        Err(graphql::Outcome::Failed(why)) => Ended::Failed(why, done.transcript),
-        Err(graphql::Outcome::Broken) => Ended::Broken(done.transcript),
-    }
+    Ended::from(done)
 }
 
 /// Runs a kind that judges itself under the check's deadline, and adds the timing and fault wording. Messages

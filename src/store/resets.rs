@@ -111,10 +111,7 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        let ended = super::sessions::end_all(&mut tx, user_id).await?;
         // A reset is how an account is recovered: a token made by whoever held it before must die too.
         let revoked = super::tokens::revoke_all(&mut tx, user_id, now).await?;
         audit::record(
@@ -123,7 +120,7 @@ impl Store {
             &Actor::user(user_id, &email),
             "user.reset_password",
             &format!("user {email}"),
-            json!({"user_id": user_id, "sessions_ended": ended.rows_affected(),
+            json!({"user_id": user_id, "sessions_ended": ended,
                    "tokens_revoked": revoked}),
         )
         .await?;

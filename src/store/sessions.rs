@@ -3,6 +3,16 @@
 use super::users::USER_COLUMNS_U;
 use super::{Result, Store, UserRow};
 
+/// Ends every session of `user_id`, inside the caller's transaction (deactivation, reactivation, a password
+/// reset); returns how many there were.
+pub(crate) async fn end_all(conn: &mut sqlx::AnyConnection, user_id: i64) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 impl Store {
     pub async fn create_session(&self, token_hash: &str, user_id: i64, ttl_ms: i64) -> Result<()> {
         let now = self.now();

@@ -152,10 +152,7 @@ impl Store {
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-        let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        let sessions = super::sessions::end_all(&mut tx, user_id).await?;
         let tokens = super::tokens::revoke_all(&mut tx, user_id, now).await?;
         sqlx::query("DELETE FROM password_resets WHERE user_id = $1 AND used_at IS NULL")
             .bind(user_id)
@@ -169,7 +166,7 @@ impl Store {
             &format!("user {email}"),
             json!({
                 "user_id": user_id,
-                "sessions_ended": sessions.rows_affected(),
+                "sessions_ended": sessions,
                 "tokens_revoked": tokens,
             }),
         )
@@ -189,10 +186,7 @@ impl Store {
             .await?;
         // A sign-in or a new token already under way when the account was deactivated may have landed after it;
         // hidden while deactivated, it must not come back to life now.
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        super::sessions::end_all(&mut tx, user_id).await?;
         super::tokens::revoke_all(&mut tx, user_id, now).await?;
         audit::record(
             &mut tx,

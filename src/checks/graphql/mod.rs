@@ -120,16 +120,7 @@ pub struct Batch {
     pub count: usize,
 }
 
-/// How a graphql check ended: `Err` carries the learner-safe reason.
-pub(super) struct Done {
-    pub result: Result<(), Outcome>,
-    pub transcript: String,
-}
-
-pub(super) enum Outcome {
-    Failed(String),
-    Broken,
-}
+pub(super) use super::done::{Done, Outcome};
 
 /// Runs the check: the steps, then each part it grades.
 pub(super) async fn run(

@@ -84,16 +84,7 @@ pub struct Required {
     pub labels: Vec<String>,
 }
 
-/// How a metrics check ended: `Err` carries the learner-safe reason.
-pub(super) struct Done {
-    pub result: Result<(), Outcome>,
-    pub transcript: String,
-}
-
-pub(super) enum Outcome {
-    Failed(String),
-    Broken,
-}
+pub(super) use super::done::{Done, Outcome};
 
 /// Runs the check: the first scrape (when deltas are judged), the steps, the second scrape, the rules.
 pub(super) async fn run(
