@@ -10,10 +10,12 @@
 //! - `parse.rs`: the `[check.tracing]` table, with diagnostics;
 //! - `receiver.rs`: the receiver's control route (`/_gauntlet/spans`) and the span shape it serves;
 //! - `traffic.rs`: the phases' requests and their `traceparent` headers;
+//! - `pace.rs`: before a check that stops the service, waiting for an export so the requests follow one;
 //! - `judge.rs`: the rules over what arrived;
 //! - `tree.rs`: the received spans as an indented tree, for the detail.
 
 mod judge;
+mod pace;
 pub(super) mod parse;
 mod receiver;
 mod traffic;
@@ -186,6 +188,15 @@ pub(super) async fn run(
         info.name,
         info.addr
     );
+    if check.stop_after_requests {
+        let until = deadline.min(Instant::now() + check.wait);
+        match pace::pace(&receiver, check, &client, target, &vars, &mut rng, until).await {
+            Ok(paced) => {
+                let _ = writeln!(detail, "pacing: {}", paced.describe());
+            }
+            Err(e) => return Judged::broken(format!("{detail}\npacing: {e}")),
+        }
+    }
     for phase in phases {
         if let Err(e) = receiver.clear().await {
             return Judged::broken(format!("{detail}\nclearing the receiver: {e}"));

@@ -160,15 +160,18 @@ pub(in crate::checks) fn check(
             "`stop_after_requests` stops the service after one phase: its rules must all judge requests sent with the same kind of traceparent".into(),
         );
     }
-    // A graceful stop may take the service's whole grace period, and the start after it its start-up.
-    let needed = wait_secs * phases.len().max(1) as i64 + 2 + if stop { STOP_SECS } else { 0 };
+    // A graceful stop may take the service's whole grace period, and the start after it its start-up; before
+    // it, one more wait for an export to pace the requests by (`pace.rs`).
+    let waits = phases.len().max(1) as i64 + i64::from(stop);
+    let needed = wait_secs * waits + 2 + if stop { STOP_SECS } else { 0 };
     if timeout_secs < needed {
         let at = raw.wait_secs.as_ref().map_or(table_at, |w| w.span().start);
         p(
             at,
             format!(
-                "{} phase(s) waiting up to {wait_secs} s each need `timeout_secs` of at least {needed} (it is {timeout_secs})",
-                phases.len()
+                "{} phase(s){} waiting up to {wait_secs} s each need `timeout_secs` of at least {needed} (it is {timeout_secs})",
+                phases.len(),
+                if stop { ", a wait to pace the stop, the stop and the start" } else { "" }
             ),
         );
     }
@@ -319,12 +322,12 @@ mod tests {
     #[test]
     fn a_stop_after_requests_needs_one_phase_and_the_time_to_restart() {
         let req = "\n[[check.tracing.request]]\npath = \"/v1/notes\"\n";
-        // 15 s is less than 8 s of waiting + 2 + 20 for the stop and the start.
+        // 15 s is less than 8 s of pacing + 8 s of waiting + 2 + 20 for the stop and the start.
         let (line, msg) = problem(&format!(
             "[check.tracing]\ncounterpart = \"otel\"\nrules = [\"continues-trace\"]\nstop_after_requests = true\n{req}"
         ));
         assert_eq!(line, 8);
-        assert!(msg.contains("`timeout_secs` of at least 30"), "{msg}");
+        assert!(msg.contains("`timeout_secs` of at least 38"), "{msg}");
         let found = parse(&format!(
             "[check.tracing]\ncounterpart = \"otel\"\nrules = [\"continues-trace\", \"new-trace-without-traceparent\"]\nstop_after_requests = true\n{req}"
         ))
