@@ -6,10 +6,11 @@
 //! keep `application/json`), `problem-no-pointers` (a 422 has no `errors` array), `problem-status-wrong` (the
 //! `status` member is a string), `location-unversioned` (`Location` without `/v1`), `bad-limit-500` (an invalid
 //! `limit` crashes the listing with 500), `unlimited-title` (`notes.rs`: a title past 200 characters is kept),
-//! plus `openapi-no-delete` and `openapi-bad-ref` on the document. Near misses (`TESTSVC_VARIANT`):
+//! `allow-every-method` (a 405's `Allow` is one list for every path), plus `openapi-no-delete` and `openapi-bad-ref` on the document. Near misses (`TESTSVC_VARIANT`):
 //! `problem-type-uri` (problem `type`s are URIs of their own, not `about:blank`) and `openapi-full-paths` (the
 //! document writes `/v1/notes` in its paths and has no `servers`), `pointer-fragment` (a 422's pointers are
-//! written `#/title`) and `v1-only` (the unversioned `/notes` paths answer 404).
+//! written `#/title`), `v1-only` (the unversioned `/notes` paths answer 404) and `allow-head-options` (a 405's
+//! `Allow` also names HEAD and OPTIONS, without spaces).
 
 use crate::http::{Request, Response};
 use crate::json::{self, Json};
@@ -45,10 +46,16 @@ pub fn route(req: &Request) -> Option<Response> {
     let answer = crate::notes::handle(req, rest, None);
     let answer = versioned_location(answer);
     let answer = if answer.status == 405 {
-        let allow = if rest == "/notes" {
-            "GET, POST"
-        } else {
-            "GET, PUT, DELETE"
+        let allow = match (
+            rest == "/notes",
+            defect("allow-every-method"),
+            variant("allow-head-options"),
+        ) {
+            (_, true, _) => "GET, POST, PUT, DELETE",
+            (true, _, true) => "GET,HEAD,POST,OPTIONS",
+            (false, _, true) => "GET,HEAD,PUT,DELETE,OPTIONS",
+            (true, _, _) => "GET, POST",
+            (false, _, _) => "GET, PUT, DELETE",
         };
         answer.with_header("Allow", allow)
     } else {

@@ -43,8 +43,9 @@
 //!   `pending-lies`.
 //!   For w09 (`GAUNTLET_LAB=w09-contract`, `contract.rs`: `/v1`, problem details, its own document):
 //!   `v2-answered`, `problem-plain-json`, `problem-no-pointers`, `problem-status-wrong`, `location-unversioned`,
-//!   `bad-limit-500`, `unlimited-title`, with the near misses
-//!   `problem-type-uri`, `openapi-full-paths`, `pointer-fragment` and `v1-only`. Its GraphQL endpoint
+//!   `bad-limit-500`, `unlimited-title`, `allow-every-method` (a 405's `Allow` names every method on every
+//!   path), with the near misses `problem-type-uri`, `openapi-full-paths`, `pointer-fragment`, `v1-only` and
+//!   `allow-head-options` (a 405's `Allow` adds HEAD and OPTIONS, without spaces). Its GraphQL endpoint
 //!   (`graphql.rs`): the `graphql-*` defects and near misses listed there.
 //!   For w12 (`GAUNTLET_LAB=w12-llm`, `triage.rs`, `triage_model.rs`, `embed.rs`: `POST /v1/triage`,
 //!   `POST /v1/embed`, `GET /v1/usage`): `llm-no-embed-cache`, `llm-no-validation`, `llm-no-cache`, `llm-no-single-flight`, `llm-cache-failures`, `llm-cost-counts-cache`,

@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 
 use super::document::{DocOperation, Document};
 use super::generate::Generator;
+use super::methods;
 use super::mutate::{self, Broken, Invalid};
 use super::operation::Segment;
 use super::params::{self, In, Param};
@@ -25,6 +26,9 @@ pub enum Want {
     Valid,
     /// A 4xx (documented, matching the document), never a 5xx nor a success.
     Refused(Invalid),
+    /// A method the document does not give for the path: 405 with an `Allow` of the documented ones
+    /// (`methods.rs`).
+    Unsupported,
 }
 
 /// One generated request, with the operation's name for messages.
@@ -33,6 +37,8 @@ pub struct Case {
     pub label: String,
     pub want: Want,
     pub step: Step,
+    /// For [`Want::Unsupported`]: the methods the document gives for the path.
+    pub documented: Vec<String>,
 }
 
 /// An operation requests are generated for: where its body schema is and how its path is filled.
@@ -117,6 +123,22 @@ pub fn build(
             }
         }
         round += 1;
+    }
+    if settings.unsupported_methods {
+        let paths: Vec<(String, String)> = targets
+            .iter()
+            .map(|t| (t.op.template.text.clone(), t.path.clone()))
+            .collect();
+        cases.extend(
+            methods::requests(doc, &paths, &settings.headers)
+                .into_iter()
+                .map(|u| Case {
+                    label: u.template,
+                    want: Want::Unsupported,
+                    step: u.step,
+                    documented: u.documented,
+                }),
+        );
     }
     Ok(cases)
 }
@@ -221,7 +243,7 @@ fn one(
     let label = target.op.label();
     let bad = match want {
         Want::Refused(kind) => kind.credentials(),
-        Want::Valid => None,
+        Want::Valid | Want::Unsupported => None,
     };
     if bad.is_some() && target.auth.is_none() {
         return None;
@@ -269,6 +291,7 @@ fn one(
             restart: None,
             burst: None,
         },
+        documented: Vec::new(),
     })
 }
 
@@ -334,9 +357,10 @@ pub fn summary(cases: &[Case]) -> String {
     let bodies = count(|w| matches!(w, Want::Refused(k) if k.in_body()));
     let params = count(|w| matches!(w, Want::Refused(k) if k.in_params()));
     let credentials = count(|w| matches!(w, Want::Refused(k) if k.credentials().is_some()));
+    let methods = count(|w| w == Want::Unsupported);
     format!(
         "{} generated requests: {valid} valid, {bodies} with invalid bodies, {params} with invalid \
-         parameters, {credentials} with bad credentials",
+         parameters, {credentials} with bad credentials, {methods} with methods the document does not give",
         cases.len()
     )
 }

@@ -16,6 +16,7 @@
 //! - `generate.rs`: seeded valid values from a schema; `mutate.rs`: invalid bodies made from valid ones;
 //! - `params.rs`: query and header parameters, valid and broken;
 //! - `security.rs`: the credential of a secured operation, missing, malformed or expired;
+//! - `methods.rs`: methods the document does not give for a path, which must get 405 and a true `Allow`;
 //! - `cases.rs`: the bounded, seeded list of generated requests and what each must get;
 //! - `observe.rs`: each generated request's answer judged by what its case wants;
 //! - `failures.rs`: every failing generated request, reported grouped;
@@ -26,6 +27,7 @@ mod document;
 mod failures;
 mod fetch;
 mod generate;
+mod methods;
 mod mutate;
 mod observe;
 mod operation;
@@ -70,6 +72,9 @@ pub struct Generate {
     pub headers: Vec<(String, String)>,
     /// Whether to send invalid bodies too (default true).
     pub invalid: bool,
+    /// Whether to send each generated-for path the methods the document does not give for it, after the
+    /// other requests and beyond `cases` (default false: a lab opts in when its contract says 405).
+    pub unsupported_methods: bool,
 }
 
 /// Default bound on generated requests.

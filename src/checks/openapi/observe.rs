@@ -2,6 +2,7 @@
 
 use super::cases::{Case, Want};
 use super::failures::CaseFailure;
+use super::methods;
 use super::responses::Responses;
 use crate::checks::http::{Answer, Failure, Observer};
 
@@ -28,6 +29,15 @@ impl CaseObserver<'_, '_> {
         let what = match case.want {
             Want::Valid => "valid request".to_string(),
             Want::Refused(kind) => kind.describe().to_string(),
+            Want::Unsupported => {
+                let allow = answer
+                    .headers
+                    .iter()
+                    .find(|(n, _)| n == "allow")
+                    .map(|(_, v)| v.as_str());
+                return methods::judge(label, &case.documented, method, status, allow)
+                    .map(|line| format!("case {n}: {line}"));
+            }
         };
         match case.want {
             Want::Refused(kind) if kind.credentials().is_some() && status != 401 => {

@@ -35,6 +35,7 @@ struct RawGenerate {
     #[serde(default)]
     headers: BTreeMap<Spanned<String>, Spanned<String>>,
     invalid: Option<bool>,
+    unsupported_methods: Option<bool>,
 }
 
 /// Reads one openapi check that starts at byte `start`; `None` when any problem was found.
@@ -182,6 +183,7 @@ impl Parser<'_, '_> {
             params,
             headers,
             invalid: raw.invalid.unwrap_or(true),
+            unsupported_methods: raw.unsupported_methods.unwrap_or(false),
         }
     }
 }
