@@ -170,6 +170,12 @@ async fn an_instructor_drills_into_a_run_and_regrades_it_with_a_reason_on_a_lapt
                 && said.contains("the notes check was fixed"),
             "{said}"
         );
+        c.execute(
+            "document.getElementById('regrade-of').scrollIntoView({block: 'center'});",
+            vec![],
+        )
+        .await
+        .unwrap();
         fits(&browser, device, "regrade").await;
         browser.close().await;
 
