@@ -149,7 +149,7 @@ start_service() {{
   rm -rf project && mkdir project || exit 2
   case $PROJECT in
     *.zip) unzip -q "$PROJECT" -d project || exit 2 ;;
-    *) tar --no-same-owner -xzf "$PROJECT" -C project || exit 2 ;;
+    *) tar --no-same-owner -xf "$PROJECT" -C project || exit 2 ;;
   esac
   ctx=project
   if [ ! -f project/Dockerfile ]; then
@@ -217,7 +217,40 @@ fn request(s: &mut String, r: &Request) {
 
 #[cfg(test)]
 mod tests {
-    use super::quote;
+    use super::*;
+
+    #[test]
+    fn a_body_reaches_curl_on_stdin_and_the_target_follows_the_base_url() {
+        let env = BTreeMap::from([("JWT_SECRET".to_string(), "s'x".to_string())]);
+        let spec = ScriptSpec {
+            run_id: 3,
+            lab_id: "w02-notes",
+            port: 4100,
+            health: "/healthz",
+            env: &env,
+            data_dir: Some("/data"),
+            project: Some("project.tar.gz"),
+        };
+        let check = CheckReplay {
+            check_id: "c".into(),
+            title: "T".into(),
+            verdict: "fail".into(),
+            actions: vec![Action::Request(Request {
+                step: "1 of 1".into(),
+                method: "POST".into(),
+                target: "/n".into(),
+                headers: vec![("x-a".into(), "b".into())],
+                body: Some("@/etc/passwd".into()),
+                ..Request::default()
+            })],
+        };
+        let s = write(&spec, &[check]);
+        assert!(s.contains(
+            "printf '%s' '@/etc/passwd' | curl -q -sS -i -g --max-time 30 -X 'POST' -H 'x-a: b' --data-binary @- \"$BASE\"'/n'"
+        ));
+        assert!(s.contains(" -e 'JWT_SECRET=s'\\''x'"));
+        assert!(s.contains(" -v 'gauntlet-replay-3-data:/data'"));
+    }
 
     #[test]
     fn quotes_make_one_literal_word() {
