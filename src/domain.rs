@@ -413,3 +413,26 @@ mod tests {
         assert!(Role::Instructor.is_staff() && !Role::Learner.is_staff());
     }
 }
+
+/// Why a member of staff re-grades a run (a changed check, a suspected flake): required, so that the learner's
+/// second verdict always comes with a reason another instructor can read. 3 to 300 characters on one line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegradeReason(String);
+
+impl RegradeReason {
+    pub fn parse(s: &str) -> Result<RegradeReason, Invalid> {
+        let s = s.trim();
+        let n = s.chars().count();
+        if !(3..=300).contains(&n) || s.chars().any(char::is_control) {
+            Err(invalid(
+                "say why you re-grade this run, in 3 to 300 characters on one line",
+            ))
+        } else {
+            Ok(RegradeReason(s.to_string()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}

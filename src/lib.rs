@@ -14,6 +14,7 @@ pub mod config;
 pub mod curriculum;
 pub mod diagnostics;
 pub mod domain;
+pub mod failure_bundle;
 pub mod grading;
 pub mod kafka;
 pub mod loadgen;

@@ -297,7 +297,13 @@ async fn a_learner_cannot_see_another_learners_run_but_an_instructor_sees_the_de
         .await;
     assert_eq!(refused.status().as_u16(), 404);
     let res = staff
-        .post_form(&format!("/runs/{run}/regrade"), &[("csrf_token", &csrf)])
+        .post_form(
+            &format!("/runs/{run}/regrade"),
+            &[
+                ("csrf_token", &csrf),
+                ("reason", "same seed, same verdicts?"),
+            ],
+        )
         .await;
     assert_eq!(res.status().as_u16(), 303);
     let again: i64 = res.headers()["location"]

@@ -131,7 +131,10 @@ async fn a_regrade_of_a_run_whose_archive_was_dropped_says_so() {
     assert!(page.contains("1 of 4 checks failed"), "results are kept");
     let csrf = common::app::csrf_in(&page);
     let res = staff
-        .post_form(&format!("/runs/{first}/regrade"), &[("csrf_token", &csrf)])
+        .post_form(
+            &format!("/runs/{first}/regrade"),
+            &[("csrf_token", &csrf), ("reason", "the check changed")],
+        )
         .await;
     assert_eq!(res.status().as_u16(), 409);
     let page = res.text().await.unwrap();

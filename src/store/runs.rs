@@ -1,7 +1,7 @@
 //! Submissions and runs: queuing them, reading them and their events. Claiming and the lease a worker holds
 //! are in `lease.rs`; the queue's order, quotas and retention in `queue.rs`.
 
-use super::{Result, Store, StoreError};
+use super::{Result, Store};
 use crate::domain::Quota;
 use crate::domain::RunState;
 
@@ -136,30 +136,6 @@ impl Store {
         .execute(&mut **tx)
         .await?;
         Ok(run)
-    }
-
-    /// Queues another grading of the same submission (an instructor's re-grade); returns the new run's id.
-    /// [`StoreError::ArchiveGone`] when retention dropped the submission's archive.
-    pub async fn regrade(&self, run_id: i64, seed: i64) -> Result<i64> {
-        let run = self.run(run_id).await?;
-        if self.submission_archive(run.submission_id).await?.is_none() {
-            return Err(StoreError::ArchiveGone);
-        }
-        let now = self.now();
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO runs (submission_id, user_id, lab_id, state, seed, created_at)
-             VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING id",
-        )
-        .bind(run.submission_id)
-        .bind(run.user_id)
-        .bind(&run.lab_id)
-        .bind(seed)
-        .bind(now)
-        .fetch_one(self.pool())
-        .await?;
-        self.append_event(id, "state", r#"{"state":"queued"}"#)
-            .await?;
-        Ok(id)
     }
 
     pub async fn append_event(&self, run_id: i64, kind: &str, payload: &str) -> Result<i64> {

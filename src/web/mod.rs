@@ -17,6 +17,8 @@ mod password;
 mod profile;
 mod queue;
 mod redirect;
+mod regrade;
+mod run_bundle;
 mod run_staff;
 pub mod runs;
 mod session;
@@ -87,7 +89,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/labs/{lab}/submissions", web::post().to(runs::submit))
         .route("/runs/{id}", web::get().to(runs::page))
         .route("/runs/{id}/stream", web::get().to(runs::stream))
-        .route("/runs/{id}/regrade", web::post().to(runs::regrade))
+        .route("/runs/{id}/regrade", web::post().to(regrade::start))
+        .route(
+            "/runs/{id}/bundle.tar.gz",
+            web::get().to(run_bundle::download),
+        )
         .route("/profile", web::get().to(profile::page))
         .route("/profile/tokens", web::post().to(profile::create_token))
         .route(

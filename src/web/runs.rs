@@ -234,8 +234,12 @@ pub async fn page(
         } else {
             String::new()
         },
+        // Staff read the whole stored log; the learner reads the tail of their own service's output (their
+        // program's, so nothing hidden), and nobody else's.
         container_log: if staff {
             run.container_log.clone()
+        } else if run.user_id == user.id {
+            log_tail(&run.container_log, LEARNER_LOG_LINES)
         } else {
             String::new()
         },
@@ -250,6 +254,22 @@ pub async fn page(
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(page.render()?))
+}
+
+/// How many of the last lines of their service's output a learner sees on their run page.
+const LEARNER_LOG_LINES: usize = 200;
+
+/// The last `lines` lines of `log`.
+fn log_tail(log: &str, lines: usize) -> String {
+    let starts: Vec<usize> = log
+        .trim_end_matches('\n')
+        .match_indices('\n')
+        .map(|(i, _)| i + 1)
+        .collect();
+    match starts.len().checked_sub(lines.saturating_sub(1)) {
+        Some(from) if lines > 0 && from > 0 => log[starts[from - 1]..].to_string(),
+        _ => log.to_string(),
+    }
 }
 
 fn payload(e: &EventRow) -> serde_json::Value {
@@ -377,32 +397,15 @@ async fn html_event(state: &AppState, e: EventRow) -> Option<super::sse::Message
     })
 }
 
-/// `POST /runs/{id}/regrade` (instructors): grades the same submission again with the same seed, so that a
-/// changed check or a suspected flake can be told apart from the learner's work.
-pub async fn regrade(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    csrf: CsrfToken,
-    path: web::Path<i64>,
-    form: web::Form<super::csrf::CsrfForm>,
-) -> Result<HttpResponse, WebError> {
-    csrf.verify(&form.csrf_token)?;
-    if !user.role.is_staff() {
-        return Err(WebError::NotFound);
+#[cfg(test)]
+mod tests {
+    use super::log_tail;
+
+    #[test]
+    fn a_log_tail_keeps_the_last_lines() {
+        assert_eq!(log_tail("a\nb\nc\n", 2), "b\nc\n");
+        assert_eq!(log_tail("a\nb\nc", 1), "c");
+        assert_eq!(log_tail("a\nb\n", 5), "a\nb\n");
+        assert_eq!(log_tail("", 3), "");
     }
-    let run = visible_run(&state, &user, *path).await?;
-    let again = match state.store.regrade(run.id, run.seed).await {
-        Err(e @ crate::store::StoreError::ArchiveGone) => {
-            return Err(WebError::Refused {
-                status: actix_web::http::StatusCode::CONFLICT,
-                title: "This run cannot be graded again",
-                message: format!("{}.", crate::store::StoreError::to_string(&e)),
-            })
-        }
-        other => other?,
-    };
-    state.grading.wake();
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/runs/{again}")))
-        .finish())
 }

@@ -4,7 +4,7 @@
 use super::queue::{named_learner, result};
 use super::*;
 use gauntlet::domain::RunState;
-use gauntlet::store::{Lease, Quota};
+use gauntlet::store::{Actor, Lease, Quota};
 
 async fn a_lease_ends_at_its_expiry_and_belongs_to_one_attempt(db: Db) {
     let (store, clock, _dir) = fresh_store(db).await;
@@ -173,13 +173,19 @@ async fn old_archives_are_dropped_and_their_runs_keep_results_but_cannot_be_regr
             .unwrap()
             .is_some());
     }
+    let why = gauntlet::domain::RegradeReason::parse("a changed check").unwrap();
     let row = store.run(oldest.id).await.unwrap();
     assert_eq!((row.state(), row.score), (RunState::Passed, Some(1.0)));
     assert!(matches!(
-        store.regrade(oldest.id, oldest.seed).await,
+        store
+            .regrade(oldest.id, oldest.seed, &Actor::command_line(), &why)
+            .await,
         Err(StoreError::ArchiveGone)
     ));
-    store.regrade(runs[2].id, runs[2].seed).await.unwrap();
+    store
+        .regrade(runs[2].id, runs[2].seed, &Actor::command_line(), &why)
+        .await
+        .unwrap();
 }
 
 async fn events_are_written_in_batches_in_order_while_the_lease_holds(db: Db) {
