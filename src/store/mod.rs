@@ -14,6 +14,7 @@ mod progress;
 mod queue;
 mod resets;
 mod runs;
+mod schedule;
 mod sessions;
 mod staff;
 mod tokens;
@@ -38,6 +39,7 @@ pub use progress::LabProgressRow;
 pub use queue::LiveRunRow;
 pub use resets::Redeemed;
 pub use runs::{CheckResultRow, EventRow, FinalResult, RunRow};
+pub use schedule::EarlyWeekRow;
 pub use tokens::ApiTokenRow;
 pub use users::{UserRow, UserSummary};
 
