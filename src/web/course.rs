@@ -20,13 +20,13 @@ fn closed_until(state: &AppState, plan: &LearnerPlan, week: Week) -> Option<Stri
         .map(format_time)
 }
 
-/// A lab's standing on the map: a class for the eye and the words that say it.
-fn standing_words(standing: LabStanding) -> Option<(&'static str, String)> {
+/// A lab's standing on the map: a class for the eye, the words that say it and the date (kept on one line).
+fn standing_words(standing: LabStanding) -> Option<(&'static str, &'static str, String)> {
     match standing {
         LabStanding::Unscheduled => None,
-        LabStanding::Due(at) => Some(("due", format!("due {}", format_time(at)))),
-        LabStanding::WasDue(at) => Some(("was-due", format!("was due {}", format_time(at)))),
-        LabStanding::Late(at) => Some(("late", format!("late · was due {}", format_time(at)))),
+        LabStanding::Due(at) => Some(("due", "due", format_time(at))),
+        LabStanding::WasDue(at) => Some(("was-due", "was due", format_time(at))),
+        LabStanding::Late(at) => Some(("late", "late · was due", format_time(at))),
     }
 }
 
@@ -46,8 +46,8 @@ struct LabLink {
     title: String,
     best: Option<u8>,
     passed: bool,
-    /// A class and the words: `due …`, `was due …`, `late · was due …`.
-    when: Option<(&'static str, String)>,
+    /// A class, the words (`due`, `was due`, `late · was due`) and the date.
+    when: Option<(&'static str, &'static str, String)>,
 }
 
 #[derive(Template)]
