@@ -1,5 +1,5 @@
 //! The course schedule per cohort over real HTTP against the real server, on SQLite and PostgreSQL: a week that is
-//! not open yet refuses submissions on the lab page and the API with when it opens (staff are never refused); an
+//! not open yet refuses submissions on the lab page, the API and `gauntlet submit` with when it opens (staff are never refused); an
 //! instructor opens a week early for one learner and for that learner only; a run submitted after its lab's due
 //! date is taken, stored late and shown late on the run page, the history and the course map; and an instructor
 //! of one cohort cannot change another cohort's schedule, nor can a learner.
@@ -141,6 +141,27 @@ pub async fn a_closed_week_refuses_submissions_with_when_it_opens(db: Db) {
             .unwrap()
             .contains(&format!("it opens on {opens}")),
         "{body}"
+    );
+
+    // `gauntlet submit` says the same (it goes through the API).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let (server, path) = (app.address.clone(), dir.path().to_path_buf());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+            .args(["submit", "--lab", LAB, "--server", &server])
+            .arg(&path)
+            .env("GAUNTLET_TOKEN", &token)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("week 1 is not open yet: it opens on {opens}")),
+        "{said}"
     );
     assert_eq!(app.store.queue_depth().await.unwrap(), 0, "nothing stored");
 
