@@ -264,6 +264,13 @@ pub async fn a_run_after_the_due_date_is_graded_and_marked_late(db: Db) {
     let stored = app.store.run(late).await.unwrap();
     assert_eq!(stored.late, 1);
     assert_eq!(stored.state, "queued", "a late run is still graded");
+    let regrade = app.store.regrade(late, 1).await.unwrap();
+    let regraded = app.store.run(regrade).await.unwrap();
+    assert_eq!(
+        (regraded.late, regraded.due_at),
+        (1, stored.due_at),
+        "a re-grade is as late as its submission"
+    );
 
     let (_, run_page) = app.get_text(&format!("/runs/{late}")).await;
     assert!(
@@ -273,7 +280,7 @@ pub async fn a_run_after_the_due_date_is_graded_and_marked_late(db: Db) {
     let (_, on_time_page) = app.get_text(&format!("/runs/{on_time}")).await;
     assert!(!on_time_page.contains("badge late"));
     let (_, history) = app.get_text(&format!("/labs/{LAB}/runs")).await;
-    assert_eq!(history.matches("badge late").count(), 1, "{history}");
+    assert_eq!(history.matches("badge late").count(), 2, "{history}");
     let (_, map) = app.get_text("/").await;
     assert!(
         map.contains(&format!("late · was due <span class=\"date\">{due}<")),
