@@ -358,6 +358,15 @@ pub async fn an_instructor_of_one_cohort_cannot_change_anothers_schedule(db: Db)
     )
     .await;
     assert_eq!(res.status().as_u16(), 404, "a learner changes no schedule");
+    // Nor through their own cohort's form, naming the other cohort's learner.
+    let res = post(
+        &teacher,
+        &format!("/cohorts/{a}/schedule/early"),
+        &[("email", "bob@example.org"), ("week", "1")],
+    )
+    .await;
+    assert_eq!(res.status().as_u16(), 422);
+    assert!(app.store.early_weeks_in(b).await.unwrap().is_empty());
     assert_eq!(app.store.cohort(b).await.unwrap().unwrap().starts_at, None);
     assert!(app.store.cohort_dates(b).await.unwrap().is_none());
     let (status, _) = bob.get_text(&format!("/cohorts/{b}")).await;
