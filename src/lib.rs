@@ -20,6 +20,7 @@ pub mod kafka;
 pub mod loadgen;
 pub mod progress;
 pub mod sandbox;
+pub mod schedule;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

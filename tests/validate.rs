@@ -576,3 +576,34 @@ fn counterpart_problems_are_reported_at_their_lines() {
     );
     assert_reports(&report, &course, rel, 20, "may not set `PORT`");
 }
+
+#[test]
+fn schedule_offsets_out_of_order_out_of_range_or_naming_unknown_labs_are_reported_with_their_lines()
+{
+    let course = Course::valid();
+    let text = std::fs::read_to_string(course.path("curriculum/course.toml")).unwrap();
+    let before = text.lines().count();
+    course.write(
+        "curriculum/course.toml",
+        &format!(
+            "{text}\n[schedule]\nopens = [0, 7, 14, 21, 28, 35,\n  30, 49, 56, 63, 70, 77]\ndue_days = 4000\n\n[schedule.due]\nw01-hello = 10\nw99-nowhere = 3\n"
+        ),
+    );
+    let report = validate(&course);
+    assert!(!report.success);
+    let rel = "curriculum/course.toml";
+    assert_reports(
+        &report,
+        &course,
+        rel,
+        before + 4,
+        "week 7 opens on day 30, before week 6",
+    );
+    assert_reports(&report, &course, rel, before + 5, "`due_days` is 4000 days");
+    assert_reports(&report, &course, rel, before + 9, "names lab `w99-nowhere`");
+    assert!(
+        !report.stderr.contains("w01-hello"),
+        "a known lab is fine: {}",
+        report.stderr
+    );
+}

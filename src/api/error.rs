@@ -19,6 +19,9 @@ pub enum ApiError {
     /// The learner is at the cap on live runs (429).
     #[error("{0}")]
     TooManyRuns(String),
+    /// The lab's week is not open to the learner yet (403, the message says when it opens).
+    #[error("{0}")]
+    WeekClosed(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -40,6 +43,7 @@ impl ApiError {
             ApiError::BadUpload(_) => "bad_upload",
             ApiError::TooLarge(_) => "too_large",
             ApiError::TooManyRuns(_) => "too_many_runs",
+            ApiError::WeekClosed(_) => "week_closed",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -53,6 +57,7 @@ impl ResponseError for ApiError {
             ApiError::BadUpload(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRuns(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::WeekClosed(_) => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

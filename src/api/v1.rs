@@ -90,6 +90,9 @@ pub async fn submit(
     .await
     .map_err(|e| match e {
         SubmitError::UnknownLab(_) => ApiError::NotFound,
+        SubmitError::Closed(closed) => {
+            ApiError::WeekClosed(format!("{closed}; nothing was stored"))
+        }
         e @ SubmitError::TooManyRuns(_) => {
             ApiError::TooManyRuns(format!("{e}; nothing was stored"))
         }
@@ -172,6 +175,8 @@ pub async fn run(
         "score": run.score,
         "seed": run.seed,
         "queue_position": state.store.queue_position(run.id).await?,
+        "due_at": run.due_at,
+        "late": run.late != 0,
         "checks": checks,
     })))
 }

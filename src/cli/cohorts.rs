@@ -62,6 +62,11 @@ pub enum CohortCommand {
         /// The instructor's e-mail
         email: String,
     },
+    /// A cohort's schedule: start date, its own week openings and due dates, weeks opened early
+    Schedule {
+        #[command(subcommand)]
+        cmd: super::schedule::ScheduleCommand,
+    },
 }
 
 pub async fn cohort(store: &Store, cmd: CohortCommand) -> anyhow::Result<ExitCode> {
@@ -121,6 +126,8 @@ pub async fn cohort(store: &Store, cmd: CohortCommand) -> anyhow::Result<ExitCod
             store.add_cohort_instructor(&cohort, &email).await?;
             println!("{email} teaches {cohort}");
         }
+        // `cli::run` hands schedules to `schedule.rs`, which needs the curriculum as well.
+        CohortCommand::Schedule { .. } => anyhow::bail!("schedules are run by `cli::schedule`"),
         CohortCommand::RemoveInstructor { cohort, email } => {
             if store.remove_cohort_instructor(&cohort, &email).await? {
                 println!("{email} no longer teaches {cohort}");

@@ -11,6 +11,7 @@ mod cohorts;
 mod grade;
 mod load;
 mod prove;
+mod schedule;
 mod starter;
 mod submit;
 mod worker;
@@ -115,7 +116,7 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
-    /// Manage cohorts: invite codes and their limits, archiving, learners, instructors
+    /// Manage cohorts: invite codes and their limits, archiving, learners, instructors, schedules
     Cohort {
         #[command(subcommand)]
         cmd: cohorts::CohortCommand,
@@ -219,6 +220,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User { cmd, .. } => {
             let store = store::Store::connect(&settings.database_url).await?;
             accounts::user(&store, cmd).await
+        }
+        Command::Cohort {
+            cmd: cohorts::CohortCommand::Schedule { cmd },
+            ..
+        } => {
+            let store = store::Store::connect(&settings.database_url).await?;
+            schedule::run(&store, cmd, &settings.curriculum_dir, &settings.labs_dir).await
         }
         Command::Cohort { cmd, .. } => {
             let store = store::Store::connect(&settings.database_url).await?;

@@ -1,12 +1,13 @@
-//! `course.toml`: the course's title and its skill pillars.
+//! `course.toml`: the course's title, its skill pillars and its schedule (`course_schedule.rs`).
 
 use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::course_schedule::{self, CourseSchedule, RawSchedule};
 use crate::diagnostics::Diagnostic;
-use crate::domain::{PillarId, Week};
+use crate::domain::{LabId, PillarId, Week};
 
 /// The course as a whole.
 #[derive(Debug, Clone)]
@@ -14,6 +15,10 @@ pub struct Course {
     pub title: String,
     pub tagline: String,
     pub pillars: Vec<Pillar>,
+    /// When weeks open and labs are due, in days from a cohort's start.
+    pub schedule: CourseSchedule,
+    /// The labs `[schedule.due]` names and their lines, checked once the labs are loaded.
+    pub(super) schedule_labs: Vec<(LabId, usize)>,
 }
 
 /// A skill pillar: a strand of the course that labs count toward.
@@ -38,6 +43,8 @@ struct RawCourse {
     #[serde(default)]
     tagline: String,
     pillars: Vec<RawPillar>,
+    #[serde(default)]
+    schedule: Option<RawSchedule>,
 }
 
 #[derive(Deserialize)]
@@ -99,9 +106,12 @@ pub fn parse(path: &Path, text: &str, problems: &mut Vec<Diagnostic>) -> Option<
             weeks,
         });
     }
+    let schedule = course_schedule::parse(path, text, raw.schedule, problems);
     Some(Course {
         title: raw.title,
         tagline: raw.tagline,
         pillars,
+        schedule: schedule.schedule,
+        schedule_labs: schedule.lab_lines,
     })
 }

@@ -5,6 +5,7 @@
 //! a reload builds a new one and swaps it in whole.
 
 mod course;
+mod course_schedule;
 mod frontmatter;
 mod lab;
 mod lab_build;
@@ -17,6 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use course::{Course, Pillar};
+pub use course_schedule::CourseSchedule;
 pub use lab::{CounterpartSpec, Lab, Limits, ReportPath, RunAs, ServiceSpec, Timeouts, TopicSpec};
 pub use lab_counterpart::{CONTROL_TOKEN, KAFKA_BOOTSTRAP, KAFKA_PORT};
 pub use module::Module;
@@ -300,6 +302,17 @@ fn cross_check(
                 ));
             } else {
                 used_by.insert(lab.clone(), path.clone());
+            }
+        }
+    }
+    if let Some(c) = &course {
+        for (lab, line) in &c.schedule_labs {
+            if !lab_weeks.contains_key(lab) {
+                problems.push(Diagnostic::new(
+                    curriculum_dir.join("course.toml"),
+                    Some(*line),
+                    format!("[schedule.due] names lab `{lab}`, but there is no folder labs/{lab} with a valid lab.toml"),
+                ));
             }
         }
     }

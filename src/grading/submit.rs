@@ -1,15 +1,21 @@
 //! Accepting a submission: the archive is checked in full (by unpacking it into a scratch folder that is removed
-//! right after) before anything is stored or queued, so a rejected upload leaves nothing behind.
+//! right after) before anything is stored or queued, so a rejected upload leaves nothing behind. The schedule is
+//! asked first: a week not open to the learner yet takes nothing, and a submission after its lab's due date is
+//! taken and marked late (`crate::schedule`). The web form, the API and `gauntlet submit` all come through here.
 
 use crate::archive::{self, ArchiveError, ArchiveLimits};
 use crate::curriculum::Curriculum;
 use crate::domain::LabId;
+use crate::schedule;
 use crate::store::{Quota, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     #[error("there is no lab `{0}`")]
     UnknownLab(String),
+    /// The lab's week is not open to the learner yet (a 403 that says when it opens).
+    #[error("{0}")]
+    Closed(#[from] crate::schedule::Closed),
     #[error("{0}")]
     Archive(#[from] ArchiveError),
     /// The learner is at the cap on live runs (a 429: try again when one finishes).
@@ -25,7 +31,9 @@ impl SubmitError {
     /// Whether the learner can fix it (a 4xx), as opposed to a fault of ours.
     pub fn is_learner_fault(&self) -> bool {
         match self {
-            SubmitError::UnknownLab(_) | SubmitError::TooManyRuns(_) => true,
+            SubmitError::UnknownLab(_) | SubmitError::Closed(_) | SubmitError::TooManyRuns(_) => {
+                true
+            }
             SubmitError::Archive(e) => e.is_learner_fault(),
             SubmitError::Scratch(_) | SubmitError::Store(_) => false,
         }
@@ -43,9 +51,12 @@ pub async fn accept(
 ) -> Result<i64, SubmitError> {
     let (limits, scratch) = (&intake.limits, intake.scratch.as_path());
     let id = LabId::parse(lab).map_err(|_| SubmitError::UnknownLab(lab.to_string()))?;
-    if curriculum.lab(&id).is_none() {
-        return Err(SubmitError::UnknownLab(lab.to_string()));
-    }
+    let week = match curriculum.lab(&id) {
+        Some(l) => l.week,
+        None => return Err(SubmitError::UnknownLab(lab.to_string())),
+    };
+    let plan = store.learner_plan(user_id).await?;
+    let timing = schedule::admit(&curriculum.course.schedule, &plan, &id, week, store.now())?;
     // Refused before the archive is unpacked (the store checks again, atomically, when it queues the run).
     if store.live_runs_of(user_id).await? >= intake.quota.max_live_runs {
         return Err(SubmitError::TooManyRuns(intake.quota.max_live_runs));
@@ -66,7 +77,7 @@ pub async fn accept(
     .map_err(|e| SubmitError::Scratch(std::io::Error::other(e)))??;
     let seed = i64::from(rand::random::<u32>());
     match store
-        .submit_within(user_id, id.as_str(), &checked, seed, intake.quota)
+        .submit_within(user_id, id.as_str(), &checked, seed, intake.quota, timing)
         .await
     {
         Ok(run) => Ok(run),

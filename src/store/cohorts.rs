@@ -20,11 +20,13 @@ pub struct CohortRow {
     pub invite_max_uses: Option<i64>,
     /// Accounts the current code has created.
     pub invite_uses: i64,
+    /// When its week 1 opens; `None`: no schedule (`crate::schedule`).
+    pub starts_at: Option<i64>,
 }
 
 const COHORT_COLUMNS: &str = "c.id, c.name, c.invite_code,
     (SELECT COUNT(*) FROM users u WHERE u.cohort_id = c.id) AS members,
-    c.archived_at, c.invite_expires_at, c.invite_max_uses, c.invite_uses";
+    c.archived_at, c.invite_expires_at, c.invite_max_uses, c.invite_uses, c.starts_at";
 
 /// Why a change to a cohort or its staff was refused: each says what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +43,8 @@ pub enum StaffError {
     NameTaken(String),
     #[error("a cohort's name is 1 to 80 characters")]
     BadName,
+    #[error("{0} is not a learner of this cohort")]
+    NotInCohort(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

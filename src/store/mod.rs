@@ -15,6 +15,7 @@ mod queue;
 mod regrades;
 mod resets;
 mod runs;
+mod schedule;
 mod sessions;
 mod staff;
 mod tokens;
@@ -40,6 +41,7 @@ pub use queue::LiveRunRow;
 pub use regrades::RegradeRow;
 pub use resets::Redeemed;
 pub use runs::{CheckResultRow, EventRow, FinalResult, RunRow};
+pub use schedule::EarlyWeekRow;
 pub use tokens::ApiTokenRow;
 pub use users::{UserRow, UserSummary};
 

@@ -75,7 +75,8 @@ impl Store {
 
     /// Stores an accepted archive and queues its run unless the learner already has
     /// [`Quota::max_live_runs`] live runs ([`StoreError::LiveRunCap`]); then drops the archives of that
-    /// learner's older submissions of the lab past [`Quota::keep_archives`]. Returns the run's id.
+    /// learner's older submissions of the lab past [`Quota::keep_archives`]. `timing` (its due date and whether
+    /// it is late) is stored on the run. Returns the run's id.
     pub async fn submit_within(
         &self,
         user_id: i64,
@@ -83,6 +84,7 @@ impl Store {
         archive: &[u8],
         seed: i64,
         quota: Quota,
+        timing: crate::schedule::Timing,
     ) -> Result<i64> {
         let mut tx = self.pool().begin().await?;
         // Takes the learner's row lock (PostgreSQL) or the write lock (SQLite) before counting, so that two
@@ -102,7 +104,7 @@ impl Store {
             return Err(StoreError::LiveRunCap(quota.max_live_runs));
         }
         let run = self
-            .insert_run(&mut tx, user_id, lab_id, archive, seed)
+            .insert_run(&mut tx, user_id, lab_id, archive, seed, timing)
             .await?;
         tx.commit().await?;
         self.drop_old_archives(user_id, lab_id, quota.keep_archives)

@@ -38,14 +38,17 @@ impl Store {
         let now = self.now();
         let mut tx = self.pool().begin().await?;
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO runs (submission_id, user_id, lab_id, state, seed, created_at)
-             VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING id",
+            "INSERT INTO runs (submission_id, user_id, lab_id, state, seed, created_at, due_at, late)
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) RETURNING id",
         )
         .bind(run.submission_id)
         .bind(run.user_id)
         .bind(&run.lab_id)
         .bind(seed)
         .bind(now)
+        // A re-grade is as late as its submission was.
+        .bind(run.due_at)
+        .bind(run.late)
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(

@@ -4,6 +4,7 @@
 use super::{Result, Store};
 use crate::domain::Quota;
 use crate::domain::RunState;
+use crate::schedule::Timing;
 
 /// A run as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -25,6 +26,10 @@ pub struct RunRow {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// When the lab was due for the learner at submission; `None`: nothing was due.
+    pub due_at: Option<i64>,
+    /// 1 when the submission came after `due_at` (graded all the same).
+    pub late: i64,
 }
 
 impl RunRow {
@@ -35,7 +40,7 @@ impl RunRow {
 
 pub(super) const RUN_COLUMNS: &str =
     "id, submission_id, user_id, lab_id, state, stage, reason, detail, score, seed, \
-    attempts, worker_id, build_log, container_log, created_at, started_at, finished_at";
+    attempts, worker_id, build_log, container_log, created_at, started_at, finished_at, due_at, late";
 
 /// One thing that happened during a run, for the live page and the CLI.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -91,11 +96,19 @@ impl Store {
         archive: &[u8],
         seed: i64,
     ) -> Result<i64> {
-        self.submit_within(user_id, lab_id, archive, seed, Quota::UNLIMITED)
-            .await
+        self.submit_within(
+            user_id,
+            lab_id,
+            archive,
+            seed,
+            Quota::UNLIMITED,
+            Timing::default(),
+        )
+        .await
     }
 
-    /// Inserts the submission, its queued run and the run's first event in `tx`; returns the run's id.
+    /// Inserts the submission, its queued run (with how it stands against its due date) and the run's first
+    /// event in `tx`; returns the run's id.
     pub(super) async fn insert_run(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -103,6 +116,7 @@ impl Store {
         lab_id: &str,
         archive: &[u8],
         seed: i64,
+        timing: Timing,
     ) -> Result<i64> {
         let now = self.now();
         let (submission,): (i64,) = sqlx::query_as(
@@ -117,14 +131,16 @@ impl Store {
         .fetch_one(&mut **tx)
         .await?;
         let (run,): (i64,) = sqlx::query_as(
-            "INSERT INTO runs (submission_id, user_id, lab_id, state, seed, created_at)
-             VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING id",
+            "INSERT INTO runs (submission_id, user_id, lab_id, state, seed, created_at, due_at, late)
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) RETURNING id",
         )
         .bind(submission)
         .bind(user_id)
         .bind(lab_id)
         .bind(seed)
         .bind(now)
+        .bind(timing.due_at)
+        .bind(i64::from(timing.late))
         .fetch_one(&mut **tx)
         .await?;
         sqlx::query(

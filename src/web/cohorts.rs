@@ -1,5 +1,6 @@
 //! The cohort pages staff use: the list (`/cohorts`) and one cohort (`/cohorts/{id}`) with its invite code,
-//! limits, learners and instructors. The forms that change a cohort are in `cohort_actions.rs`; who may see
+//! limits, learners, instructors and schedule. The forms that change a cohort are in `cohort_actions.rs` and
+//! `cohort_schedule.rs`; who may see
 //! and change which cohort is `crate::access`'s to say.
 
 use actix_web::http::{header, StatusCode};
@@ -95,6 +96,7 @@ struct CohortPage {
     cohort: CohortView,
     learners: Vec<LearnerView>,
     instructors: Vec<String>,
+    schedule: super::cohort_schedule::ScheduleView,
     error: Option<String>,
 }
 
@@ -209,8 +211,17 @@ pub(super) async fn render_page(
     } else {
         StatusCode::OK
     };
+    let dates = state.store.cohort_dates(cohort.id).await?;
+    let early = state.store.early_weeks_in(cohort.id).await?;
+    let schedule = super::cohort_schedule::ScheduleView::new(
+        &state.curriculum(),
+        cohort,
+        dates.as_ref(),
+        &early,
+    );
     let page = CohortPage {
         layout: Layout::new(state, Some(user), csrf),
+        schedule,
         cohort: CohortView::new(cohort, state.clock.now_ms()),
         learners,
         instructors: state.store.cohort_instructors(cohort.id).await?,

@@ -9,10 +9,32 @@ use crate::curriculum::starter::{self, StarterError};
 use crate::curriculum::{Lab, Module};
 use crate::domain::{LabId, Week};
 use crate::progress::{self, PillarProgress};
+use crate::schedule::{self, LabStanding, LearnerPlan};
+use crate::web::runs::format_time;
+
+/// When `week` opens for the learner, in words, while it is still closed to them at `now`.
+fn closed_until(state: &AppState, plan: &LearnerPlan, week: Week) -> Option<String> {
+    let course = &state.curriculum().course.schedule;
+    schedule::opens_at(course, plan, week)
+        .filter(|at| *at > state.clock.now_ms())
+        .map(format_time)
+}
+
+/// A lab's standing on the map: a class for the eye, the words that say it and the date (kept on one line).
+fn standing_words(standing: LabStanding) -> Option<(&'static str, &'static str, String)> {
+    match standing {
+        LabStanding::Unscheduled => None,
+        LabStanding::Due(at) => Some(("due", "due", format_time(at))),
+        LabStanding::WasDue(at) => Some(("was-due", "was due", format_time(at))),
+        LabStanding::Late(at) => Some(("late", "late · was due", format_time(at))),
+    }
+}
 
 /// A week as the map shows it.
 struct WeekCard {
     number: u8,
+    /// A class and the words, `open` or `opens on …`; `None` when nothing is scheduled for the learner.
+    opens: Option<(&'static str, String)>,
     title: String,
     summary: String,
     pillars: Vec<String>,
@@ -24,6 +46,8 @@ struct LabLink {
     title: String,
     best: Option<u8>,
     passed: bool,
+    /// A class, the words (`due`, `was due`, `late · was due`) and the date.
+    when: Option<(&'static str, &'static str, String)>,
 }
 
 #[derive(Template)]
@@ -43,6 +67,8 @@ struct WeekPage<'a> {
     pillars: Vec<String>,
     labs: Vec<&'a Lab>,
     toc: &'a [TocEntry],
+    /// When the week opens, while it is closed to the learner.
+    opens: Option<String>,
     /// The front matter's objectives, unless the body already has its own Objectives section.
     show_objectives: bool,
     prev: Option<u8>,
@@ -60,6 +86,10 @@ struct LabPage<'a> {
     more_runs: bool,
     max_mb: u64,
     upload_error: Option<String>,
+    /// When the lab's week opens, while it is closed to the learner (the form is not shown).
+    opens: Option<String>,
+    /// The lab's due date in words, when one is set for the learner.
+    due: Option<String>,
 }
 
 /// Runs the lab page lists; the history page has them all.
@@ -102,11 +132,19 @@ pub async fn map(
     let curriculum = state.curriculum();
     let rows = state.store.lab_progress(user.id).await?;
     let progress = progress::by_pillar(&curriculum, &rows);
+    let plan = state.store.learner_plan(user.id).await?;
+    let (course, now) = (&curriculum.course.schedule, state.clock.now_ms());
     let weeks = curriculum
         .modules
         .iter()
         .map(|m| WeekCard {
             number: m.week.number(),
+            opens: plan.cohort.as_ref().map(|_| {
+                closed_until(&state, &plan, m.week).map_or_else(
+                    || ("open", "open".to_string()),
+                    |at| ("closed", format!("opens on {at}")),
+                )
+            }),
             title: m.title.clone(),
             summary: m.summary.clone(),
             pillars: pillar_names(&state, m.pillars.iter().map(|p| p.to_string())),
@@ -115,11 +153,15 @@ pub async fn map(
                 .into_iter()
                 .map(|l| {
                     let row = rows.iter().find(|r| r.lab_id == l.id.as_str());
+                    let passed = row.is_some_and(|r| r.passed != 0);
                     LabLink {
                         id: l.id.to_string(),
                         title: l.title.clone(),
                         best: row.map(|r| (r.best_score * 100.0).round() as u8),
-                        passed: row.is_some_and(|r| r.passed != 0),
+                        passed,
+                        when: standing_words(schedule::standing(
+                            course, &plan, &l.id, l.week, passed, now,
+                        )),
                     }
                 })
                 .collect(),
@@ -145,7 +187,9 @@ pub async fn week(
     let week = Week::parse(n).map_err(|_| WebError::NotFound)?;
     let curriculum = state.curriculum();
     let module = curriculum.module(week).ok_or(WebError::NotFound)?;
+    let plan = state.store.learner_plan(user.id).await?;
     let page = WeekPage {
+        opens: closed_until(&state, &plan, week),
         layout: Layout::new(&state, Some(&user), &csrf),
         module,
         pillars: pillar_names(&state, module.pillars.iter().map(|p| p.to_string())),
@@ -190,7 +234,17 @@ pub async fn lab_page(
         .collect();
     let more_runs = runs.len() > RECENT_RUNS as usize;
     runs.truncate(RECENT_RUNS as usize);
+    let plan = state.store.learner_plan(user.id).await?;
     let page = LabPage {
+        opens: closed_until(state, &plan, lab.week),
+        due: schedule::due_at(&curriculum, &plan, &lab.id).map(|at| {
+            let words = format!("Due {}", format_time(at));
+            if at < state.clock.now_ms() {
+                format!("{words}: runs submitted now are graded and marked late.")
+            } else {
+                words
+            }
+        }),
         layout: Layout::new(state, Some(user), csrf),
         lab,
         pillars: pillar_names(state, lab.pillars.iter().map(|(p, _)| p.to_string())),

@@ -6,6 +6,7 @@ mod admin;
 pub mod assets;
 mod client;
 mod cohort_actions;
+mod cohort_schedule;
 mod cohorts;
 mod course;
 mod csrf;
@@ -143,6 +144,18 @@ fn staff_routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/cohorts/{id}/instructors/remove",
             web::post().to(cohort_actions::remove_instructor),
+        )
+        .route(
+            "/cohorts/{id}/schedule/start",
+            web::post().to(cohort_schedule::start),
+        )
+        .route(
+            "/cohorts/{id}/schedule/date",
+            web::post().to(cohort_schedule::date),
+        )
+        .route(
+            "/cohorts/{id}/schedule/early",
+            web::post().to(cohort_schedule::early),
         )
         .route("/users", web::get().to(users::list))
         .route("/users/{id}/reset", web::post().to(users::reset))

@@ -22,6 +22,8 @@ pub struct RunView {
     pub reason: String,
     pub score: Option<u8>,
     pub created: String,
+    /// Submitted after the lab's due date, which this says.
+    pub late: Option<String>,
 }
 
 impl RunView {
@@ -38,6 +40,7 @@ impl RunView {
                 .score
                 .map(|s| (s * 100.0).round().clamp(0.0, 100.0) as u8),
             created: format_time(run.created_at),
+            late: (run.late != 0).then(|| run.due_at.map(format_time).unwrap_or_default()),
         }
     }
 }
@@ -187,6 +190,11 @@ pub async fn submit(
 pub fn submit_error(e: SubmitError) -> WebError {
     match e {
         SubmitError::UnknownLab(_) => WebError::NotFound,
+        SubmitError::Closed(closed) => WebError::Refused {
+            status: actix_web::http::StatusCode::FORBIDDEN,
+            title: "This week is not open yet",
+            message: format!("Nothing was stored: {closed}."),
+        },
         e @ SubmitError::TooManyRuns(_) => WebError::Refused {
             status: actix_web::http::StatusCode::TOO_MANY_REQUESTS,
             title: "Too many runs in the queue",
