@@ -246,7 +246,7 @@ async fn staff_read_whose_run_it_is_and_its_other_gradings(db: Db) {
     let app = Spawn::default().db(db).start().await;
     app.signed_in_learner("ada@example.org").await;
     let own = queued_run(&app, "ada@example.org").await;
-    let regrade = app.store.regrade(own, 99).await.unwrap();
+    let regrade = app.store.regrade(own, 99, None).await.unwrap();
     let teacher = app.clone_for_another_client();
     teacher
         .signed_in_staff(

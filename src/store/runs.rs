@@ -25,6 +25,8 @@ pub struct RunRow {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// The version of the lab's files the run was submitted under (`None`: any worker may grade it).
+    pub lab_version: Option<String>,
 }
 
 impl RunRow {
@@ -35,7 +37,7 @@ impl RunRow {
 
 pub(super) const RUN_COLUMNS: &str =
     "id, submission_id, user_id, lab_id, state, stage, reason, detail, score, seed, \
-    attempts, worker_id, build_log, container_log, created_at, started_at, finished_at";
+    attempts, worker_id, build_log, container_log, created_at, started_at, finished_at, lab_version";
 
 /// One thing that happened during a run, for the live page and the CLI.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -91,16 +93,18 @@ impl Store {
         archive: &[u8],
         seed: i64,
     ) -> Result<i64> {
-        self.submit_within(user_id, lab_id, archive, seed, Quota::UNLIMITED)
+        self.submit_within(user_id, lab_id, None, archive, seed, Quota::UNLIMITED)
             .await
     }
 
-    /// Inserts the submission, its queued run and the run's first event in `tx`; returns the run's id.
+    /// Inserts the submission, its queued run (under `version` of its lab) and the run's first event in `tx`;
+    /// returns the run's id.
     pub(super) async fn insert_run(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         user_id: i64,
         lab_id: &str,
+        version: Option<&str>,
         archive: &[u8],
         seed: i64,
     ) -> Result<i64> {
@@ -117,14 +121,15 @@ impl Store {
         .fetch_one(&mut **tx)
         .await?;
         let (run,): (i64,) = sqlx::query_as(
-            "INSERT INTO runs (submission_id, user_id, lab_id, state, seed, created_at)
-             VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING id",
+            "INSERT INTO runs (submission_id, user_id, lab_id, state, seed, created_at, lab_version)
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6) RETURNING id",
         )
         .bind(submission)
         .bind(user_id)
         .bind(lab_id)
         .bind(seed)
         .bind(now)
+        .bind(version)
         .fetch_one(&mut **tx)
         .await?;
         sqlx::query(
@@ -138,23 +143,25 @@ impl Store {
         Ok(run)
     }
 
-    /// Queues another grading of the same submission (an instructor's re-grade); returns the new run's id.
-    /// [`StoreError::ArchiveGone`] when retention dropped the submission's archive.
-    pub async fn regrade(&self, run_id: i64, seed: i64) -> Result<i64> {
+    /// Queues another grading of the same submission (an instructor's re-grade) under `version` of the lab, the
+    /// one the server holds now; returns the new run's id. [`StoreError::ArchiveGone`] when retention dropped
+    /// the submission's archive.
+    pub async fn regrade(&self, run_id: i64, seed: i64, version: Option<&str>) -> Result<i64> {
         let run = self.run(run_id).await?;
         if self.submission_archive(run.submission_id).await?.is_none() {
             return Err(StoreError::ArchiveGone);
         }
         let now = self.now();
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO runs (submission_id, user_id, lab_id, state, seed, created_at)
-             VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING id",
+            "INSERT INTO runs (submission_id, user_id, lab_id, state, seed, created_at, lab_version)
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6) RETURNING id",
         )
         .bind(run.submission_id)
         .bind(run.user_id)
         .bind(&run.lab_id)
         .bind(seed)
         .bind(now)
+        .bind(version)
         .fetch_one(self.pool())
         .await?;
         self.append_event(id, "state", r#"{"state":"queued"}"#)

@@ -391,7 +391,15 @@ pub async fn regrade(
         return Err(WebError::NotFound);
     }
     let run = visible_run(&state, &user, *path).await?;
-    let again = match state.store.regrade(run.id, run.seed).await {
+    // Graded under the lab's files as this server holds them now: a re-grade is how a changed check is tried.
+    let version = crate::domain::LabId::parse(&run.lab_id)
+        .ok()
+        .and_then(|id| state.curriculum().lab_version(&id).cloned());
+    let again = match state
+        .store
+        .regrade(run.id, run.seed, version.as_ref().map(|v| v.as_str()))
+        .await
+    {
         Err(e @ crate::store::StoreError::ArchiveGone) => {
             return Err(WebError::Refused {
                 status: actix_web::http::StatusCode::CONFLICT,
