@@ -108,14 +108,16 @@ async fn a_learner_at_the_cap_is_refused_until_a_run_ends(db: Db) {
         keep_archives: 10,
     };
     let first = store
-        .submit_within(ada, "w01-health", b"1", 7, quota)
+        .submit_within(ada, "w01-health", None, b"1", 7, quota)
         .await
         .unwrap();
     store
-        .submit_within(ada, "w01-health", b"2", 7, quota)
+        .submit_within(ada, "w01-health", None, b"2", 7, quota)
         .await
         .unwrap();
-    let refused = store.submit_within(ada, "w01-health", b"3", 7, quota).await;
+    let refused = store
+        .submit_within(ada, "w01-health", None, b"3", 7, quota)
+        .await;
     assert!(
         matches!(refused, Err(StoreError::LiveRunCap(2))),
         "{refused:?}"
@@ -128,7 +130,7 @@ async fn a_learner_at_the_cap_is_refused_until_a_run_ends(db: Db) {
         .await
         .unwrap();
     store
-        .submit_within(ada, "w01-health", b"3", 7, quota)
+        .submit_within(ada, "w01-health", None, b"3", 7, quota)
         .await
         .expect("a finished run frees a place");
 }
@@ -143,7 +145,7 @@ async fn old_archives_are_dropped_and_their_runs_keep_results_but_cannot_be_regr
     let mut runs = Vec::new();
     for i in 0..3u8 {
         let run = store
-            .submit_within(ada, "w01-health", &[i; 100], 7, quota)
+            .submit_within(ada, "w01-health", None, &[i; 100], 7, quota)
             .await
             .unwrap();
         let claimed = store.claim_run("w", 60_000).await.unwrap().unwrap();
@@ -155,7 +157,7 @@ async fn old_archives_are_dropped_and_their_runs_keep_results_but_cannot_be_regr
     }
     // A queued run's archive is kept whatever its age, and another lab's are counted apart.
     store
-        .submit_within(ada, "w02-crud", b"other", 7, quota)
+        .submit_within(ada, "w02-crud", None, b"other", 7, quota)
         .await
         .unwrap();
     let oldest = &runs[0];
@@ -176,10 +178,10 @@ async fn old_archives_are_dropped_and_their_runs_keep_results_but_cannot_be_regr
     let row = store.run(oldest.id).await.unwrap();
     assert_eq!((row.state(), row.score), (RunState::Passed, Some(1.0)));
     assert!(matches!(
-        store.regrade(oldest.id, oldest.seed).await,
+        store.regrade(oldest.id, oldest.seed, None).await,
         Err(StoreError::ArchiveGone)
     ));
-    store.regrade(runs[2].id, runs[2].seed).await.unwrap();
+    store.regrade(runs[2].id, runs[2].seed, None).await.unwrap();
 }
 
 async fn events_are_written_in_batches_in_order_while_the_lease_holds(db: Db) {
