@@ -13,6 +13,8 @@ ARG BUILDER=rust:1-bookworm
 ARG BASE=debian:bookworm-slim
 
 # The system: packages and the user, the same for every course and binary (so builds reuse this layer).
+# /data/work exists, owned by the server's user, before any container writes there: a new volume starts as a
+# copy of it, so a worker running as root (docker-compose.yml) never makes the upload scratch folder first.
 # iptables is for the grading workers, which install the sandbox's firewall rule on the host whose network
 # namespace they share (docker-compose.yml); `serve` never calls it.
 FROM ${BASE} AS os
@@ -21,8 +23,8 @@ RUN apt-get update -qq \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 gauntlet \
     && useradd --system --uid 10001 --gid gauntlet --home-dir /data --no-create-home gauntlet \
-    && mkdir -p /data /course \
-    && chown gauntlet:gauntlet /data
+    && mkdir -p /data/work /course \
+    && chown -R gauntlet:gauntlet /data
 
 # The runtime: everything but the binary.
 FROM os AS runtime
