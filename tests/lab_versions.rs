@@ -1,6 +1,6 @@
 //! A run is graded by the lab files it was submitted under: two workers on one queue (SQLite, and PostgreSQL
 //! as several grading hosts share it) with different versions of a lab's hidden checks each grade only the runs
-//! of their own version, and leave the others queued, saying so.
+//! of their own version, and leave the others queued, saying so; a re-grade takes the version the server holds.
 
 mod common;
 
@@ -181,6 +181,35 @@ async fn a_submission_records_its_lab_version_and_readyz_names_runs_left_to_othe
     assert!(said.starts_with("1 waiting run"), "{ready}");
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(app.store.run(waiting).await.unwrap().attempts, 0);
+
+    // An instructor's re-grade of it is queued under the version this server holds now, and is graded here.
+    let staff = app.clone_for_another_client();
+    staff
+        .signed_in_staff(
+            "teacher@example.org",
+            Role::Instructor,
+            &["ada@example.org"],
+        )
+        .await;
+    let (status, page) = staff.get_text(&format!("/runs/{waiting}")).await;
+    assert_eq!(status, 200);
+    let csrf = common::app::csrf_in(&page);
+    let res = staff
+        .post_form(
+            &format!("/runs/{waiting}/regrade"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    let again: i64 = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/runs/")
+        .parse()
+        .unwrap();
+    let regraded = app.wait_final(again).await;
+    assert_eq!(regraded.lab_version.as_deref(), Some(served.as_str()));
+    assert!(regraded.attempts >= 1, "claimed by this server's worker");
     let instance = app.store.instance_id().await.unwrap();
     drop(app);
     wait_no_docker_objects(&instance).await;
