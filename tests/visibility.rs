@@ -249,7 +249,7 @@ async fn staff_read_whose_run_it_is_and_its_other_gradings(db: Db) {
     let why = gauntlet::domain::RegradeReason::parse("a flaky check").unwrap();
     let regrade = app
         .store
-        .regrade(own, 99, &gauntlet::store::Actor::command_line(), &why)
+        .regrade(own, 99, None, &gauntlet::store::Actor::command_line(), &why)
         .await
         .unwrap();
     let teacher = app.clone_for_another_client();

@@ -264,7 +264,12 @@ pub async fn a_run_after_the_due_date_is_graded_and_marked_late(db: Db) {
     let stored = app.store.run(late).await.unwrap();
     assert_eq!(stored.late, 1);
     assert_eq!(stored.state, "queued", "a late run is still graded");
-    let regrade = app.store.regrade(late, 1).await.unwrap();
+    let why = gauntlet::domain::RegradeReason::parse("the due date moved").unwrap();
+    let regrade = app
+        .store
+        .regrade(late, 1, None, &gauntlet::store::Actor::command_line(), &why)
+        .await
+        .unwrap();
     let regraded = app.store.run(regrade).await.unwrap();
     assert_eq!(
         (regraded.late, regraded.due_at),

@@ -10,6 +10,7 @@ mod accounts;
 mod cohorts;
 mod grade;
 mod load;
+mod probe;
 mod prove;
 mod schedule;
 mod starter;
@@ -107,6 +108,8 @@ pub enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Ask a running server's /healthz once; exit 0 when it answers (the image's HEALTHCHECK)
+    Probe(probe::ProbeArgs),
     /// Load a URL with N keep-alive connections and print requests/s and latency percentiles
     Load(load::LoadArgs),
     /// Manage accounts: create, list, tokens, password reset codes, deactivation, roles
@@ -145,9 +148,10 @@ impl Command {
             | Command::User { config, .. }
             | Command::Cohort { config, .. }
             | Command::Audit { config, .. } => config.clone(),
-            Command::Submit { .. } | Command::Starter { .. } | Command::Load(_) => {
-                ConfigArgs::default()
-            }
+            Command::Submit { .. }
+            | Command::Starter { .. }
+            | Command::Load(_)
+            | Command::Probe(_) => ConfigArgs::default(),
         }
     }
 }
@@ -217,6 +221,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Submit { lab, dir, remote } => submit::run(&remote, &lab, &dir).await,
         Command::Starter { lab, dir, remote } => starter::run(&remote, &lab, dir).await,
         Command::Load(args) => load::run(args).await,
+        Command::Probe(args) => probe::run(args).await,
         Command::User { cmd, .. } => {
             let store = store::Store::connect(&settings.database_url).await?;
             accounts::user(&store, cmd).await

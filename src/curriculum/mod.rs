@@ -13,6 +13,7 @@ mod lab_counterpart;
 pub mod markdown;
 mod module;
 pub mod starter;
+mod version;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ pub use course_schedule::CourseSchedule;
 pub use lab::{CounterpartSpec, Lab, Limits, ReportPath, RunAs, ServiceSpec, Timeouts, TopicSpec};
 pub use lab_counterpart::{CONTROL_TOKEN, KAFKA_BOOTSTRAP, KAFKA_PORT};
 pub use module::Module;
+pub use version::LabVersion;
 
 use crate::diagnostics::Diagnostic;
 use crate::domain::{LabId, PillarId, Week};
@@ -44,6 +46,8 @@ pub struct Curriculum {
     /// One module per week, in week order.
     pub modules: Vec<Module>,
     pub labs: BTreeMap<LabId, Lab>,
+    /// Each lab's version (the hash of its folder's files), recorded with every run submitted under it.
+    pub versions: BTreeMap<LabId, LabVersion>,
     pub curriculum_dir: PathBuf,
     pub labs_dir: PathBuf,
 }
@@ -72,9 +76,23 @@ impl Curriculum {
                 }
             }
         }
+        let mut versions = BTreeMap::new();
+        for lab in curriculum.iter().flat_map(|c| c.labs.values()) {
+            match LabVersion::of_dir(&lab.dir) {
+                Ok(v) => {
+                    versions.insert(lab.id.clone(), v);
+                }
+                Err(e) => problems.push(Diagnostic::new(
+                    lab.dir.clone(),
+                    None,
+                    format!("the lab's files could not be read to compute its version: {e}"),
+                )),
+            }
+        }
         if problems.is_empty() {
             if let Some(c) = curriculum {
                 return Ok(Curriculum {
+                    versions,
                     curriculum_dir: curriculum_dir.to_path_buf(),
                     labs_dir: labs_dir.to_path_buf(),
                     ..c
@@ -134,6 +152,19 @@ impl Curriculum {
             .labs
             .iter()
             .filter_map(|id| self.labs.get(id))
+            .collect()
+    }
+
+    /// The version of a lab's files that a run of it is submitted under.
+    pub fn lab_version(&self, id: &LabId) -> Option<&LabVersion> {
+        self.versions.get(id)
+    }
+
+    /// `lab_id:version` for every lab, as the queue matches runs against a worker's files.
+    pub fn version_keys(&self) -> Vec<String> {
+        self.versions
+            .iter()
+            .map(|(id, v)| format!("{}:{}", id.as_str(), v.as_str()))
             .collect()
     }
 
@@ -346,6 +377,7 @@ fn cross_check(
             .into_iter()
             .map(|l| (l.lab.id.clone(), l.lab))
             .collect(),
+        versions: BTreeMap::new(),
         curriculum_dir: PathBuf::new(),
         labs_dir: PathBuf::new(),
     })

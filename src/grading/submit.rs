@@ -57,6 +57,8 @@ pub async fn accept(
     };
     let plan = store.learner_plan(user_id).await?;
     let timing = schedule::admit(&curriculum.course.schedule, &plan, &id, week, store.now())?;
+    // The run is graded by the checks it was submitted under, even while workers change course versions.
+    let version = curriculum.lab_version(&id).map(|v| v.as_str().to_string());
     // Refused before the archive is unpacked (the store checks again, atomically, when it queues the run).
     if store.live_runs_of(user_id).await? >= intake.quota.max_live_runs {
         return Err(SubmitError::TooManyRuns(intake.quota.max_live_runs));
@@ -77,7 +79,17 @@ pub async fn accept(
     .map_err(|e| SubmitError::Scratch(std::io::Error::other(e)))??;
     let seed = i64::from(rand::random::<u32>());
     match store
-        .submit_within(user_id, id.as_str(), &checked, seed, intake.quota, timing)
+        .submit_within(
+            user_id,
+            id.as_str(),
+            &checked,
+            seed,
+            intake.quota,
+            crate::store::RunTerms {
+                version: version.as_deref(),
+                timing,
+            },
+        )
         .await
     {
         Ok(run) => Ok(run),

@@ -74,7 +74,13 @@ impl WorkerSettings {
             work_dir,
             limits: ArchiveLimits::default(),
             build_policy: crate::sandbox::BuildPolicy::default(),
-            name: format!("{host}-{}", std::process::id()),
+            // The process id alone is not unique where workers run as pid 1 of containers sharing the host's
+            // name (compose replicas with host networking): a random suffix keeps their leases apart.
+            name: format!(
+                "{host}-{}-{:04x}",
+                std::process::id(),
+                rand::random::<u16>()
+            ),
             shutdown_grace: Duration::from_secs(10),
             events: EventLimits::default(),
             on_claim: None,
@@ -246,14 +252,17 @@ async fn supervise(worker: Worker) {
 impl Worker {
     async fn run(mut self) {
         let mut sandbox: Option<Sandbox> = None;
+        let mut told = std::collections::HashSet::new();
         while !*self.stop.borrow() {
             let Some(docker) = self.docker(&mut sandbox).await else {
                 self.idle().await;
                 continue;
             };
+            // Read at every claim: the course may have been reloaded since.
+            let versions = crate::curriculum::current(&self.curriculum).version_keys();
             match self
                 .store
-                .claim_run(&self.id, lease_ms(&self.settings))
+                .claim_run_matching(&self.id, lease_ms(&self.settings), Some(&versions))
                 .await
             {
                 Ok(Some(run)) => {
@@ -265,7 +274,10 @@ impl Worker {
                         *held = None;
                     }
                 }
-                Ok(None) => self.idle().await,
+                Ok(None) => {
+                    self.tell_of_other_versions(&versions, &mut told).await;
+                    self.idle().await
+                }
                 Err(e) => {
                     tracing::warn!(worker = %self.id, error = %e, "cannot read the queue");
                     self.idle().await;
@@ -296,6 +308,36 @@ impl Worker {
                 *cached = None;
                 tracing::debug!(worker = %self.id, "the Docker engine cannot be reached; runs stay queued");
                 None
+            }
+        }
+    }
+
+    /// Logs, once per run, each waiting run this worker leaves alone because it was submitted under another
+    /// version of its lab's files than this worker holds (a course change deployed to some hosts only).
+    async fn tell_of_other_versions(
+        &self,
+        versions: &[String],
+        told: &mut std::collections::HashSet<i64>,
+    ) {
+        let Ok(others) = self.store.waiting_for_other_versions(versions).await else {
+            return;
+        };
+        told.retain(|id| others.iter().any(|(run, _, _)| run == id));
+        for (run, lab, version) in others {
+            if told.insert(run) {
+                let ours = versions
+                    .iter()
+                    .find_map(|k| k.strip_prefix(&format!("{lab}:")))
+                    .unwrap_or("none");
+                tracing::warn!(
+                    run,
+                    lab = %lab,
+                    submitted_under = %version,
+                    this_worker_has = %ours,
+                    worker = %self.id,
+                    "left in the queue: the run was submitted under another version of its lab's files than \
+                     this worker holds; a worker with that version grades it"
+                );
             }
         }
     }

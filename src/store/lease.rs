@@ -42,8 +42,19 @@ pub(super) fn held(run: &str, worker: &str, attempt: &str) -> String {
 
 impl Store {
     /// Takes the next waiting run (queued, or its worker's lease expired) in the fair order of
-    /// [`super::queue`], leasing it to `worker`.
+    /// [`super::queue`], leasing it to `worker`, whatever version of its lab it was submitted under.
     pub async fn claim_run(&self, worker: &str, lease_ms: i64) -> Result<Option<RunRow>> {
+        self.claim_run_matching(worker, lease_ms, None).await
+    }
+
+    /// [`Store::claim_run`] among the runs submitted under a lab version in `versions` (`lab_id:version` keys,
+    /// the worker's own files) or under none recorded; `None` takes any run.
+    pub async fn claim_run_matching(
+        &self,
+        worker: &str,
+        lease_ms: i64,
+        versions: Option<&[String]>,
+    ) -> Result<Option<RunRow>> {
         let now = self.now();
         self.give_up_on_crashing_runs(now).await?;
         // PostgreSQL: several workers may claim at once; SKIP LOCKED makes each take a different row.
@@ -55,20 +66,23 @@ impl Store {
         let sql = format!(
             "UPDATE runs SET worker_id = $1, lease_expires_at = $2, heartbeat_at = $3, attempts = attempts + 1,
                     started_at = COALESCE(started_at, $3), claim_seq = {next}
-             WHERE id = (SELECT r.id FROM runs r WHERE {waiting}
+             WHERE id = (SELECT r.id FROM runs r WHERE {waiting} AND {matching}
                          ORDER BY {key}, {served}, r.id LIMIT 1 {lock})
              RETURNING {RUN_COLUMNS}",
             next = queue::NEXT_CLAIM_SEQ,
             waiting = queue::waiting("$3"),
             key = queue::claim_key("$3"),
             served = queue::served(),
+            matching = queue::versions_match(versions, 4),
         );
-        let claimed: Option<RunRow> = sqlx::query_as(&sql)
+        let mut query = sqlx::query_as(&sql)
             .bind(worker)
             .bind(now + lease_ms)
-            .bind(now)
-            .fetch_optional(self.pool())
-            .await?;
+            .bind(now);
+        for key in versions.unwrap_or_default() {
+            query = query.bind(key);
+        }
+        let claimed: Option<RunRow> = query.fetch_optional(self.pool()).await?;
         if let Some(run) = &claimed {
             let payload =
                 serde_json::json!({ "worker": worker, "attempt": run.attempts }).to_string();

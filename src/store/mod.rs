@@ -40,7 +40,7 @@ pub use progress::LabProgressRow;
 pub use queue::LiveRunRow;
 pub use regrades::RegradeRow;
 pub use resets::Redeemed;
-pub use runs::{CheckResultRow, EventRow, FinalResult, RunRow};
+pub use runs::{CheckResultRow, EventRow, FinalResult, RunRow, RunTerms};
 pub use schedule::EarlyWeekRow;
 pub use tokens::ApiTokenRow;
 pub use users::{UserRow, UserSummary};

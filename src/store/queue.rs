@@ -42,6 +42,25 @@ pub(super) fn waiting(now: &str) -> String {
     format!("r.state IN {LIVE} AND (r.worker_id IS NULL OR r.lease_expires_at < {now})")
 }
 
+/// Whether the run aliased `r` was submitted under a version of its lab a worker holds: `keys` are that
+/// worker's `lab_id:version` pairs ([`crate::curriculum::Curriculum::version_keys`]), bound from placeholder
+/// `$first` on. A run with no recorded version matches every worker. `None` matches every run.
+pub(super) fn versions_match(keys: Option<&[String]>, first: usize) -> String {
+    match keys {
+        None => "TRUE".to_string(),
+        Some([]) => "r.lab_version IS NULL".to_string(),
+        Some(keys) => {
+            let list: Vec<String> = (first..first + keys.len())
+                .map(|n| format!("${n}"))
+                .collect();
+            format!(
+                "(r.lab_version IS NULL OR r.lab_id || ':' || r.lab_version IN ({}))",
+                list.join(", ")
+            )
+        }
+    }
+}
+
 impl Store {
     /// A waiting run's place in the claim order (1 = next), or `None` when it is not waiting.
     pub async fn queue_position(&self, run_id: i64) -> Result<Option<i64>> {
@@ -60,6 +79,26 @@ impl Store {
             .fetch_one(self.pool())
             .await?;
         Ok((n > 0).then_some(n))
+    }
+
+    /// Runs waiting for a worker that were submitted under a version of their lab other than `versions` (a
+    /// worker's `lab_id:version` keys): what that worker leaves alone. `(run id, lab id, version)`, oldest first.
+    pub async fn waiting_for_other_versions(
+        &self,
+        versions: &[String],
+    ) -> Result<Vec<(i64, String, String)>> {
+        let sql = format!(
+            "SELECT r.id, r.lab_id, r.lab_version FROM runs r
+             WHERE {waiting} AND r.lab_version IS NOT NULL AND NOT {matching}
+             ORDER BY r.id LIMIT 100",
+            waiting = waiting("$1"),
+            matching = versions_match(Some(versions), 2),
+        );
+        let mut query = sqlx::query_as(&sql).bind(self.now());
+        for key in versions {
+            query = query.bind(key);
+        }
+        Ok(query.fetch_all(self.pool()).await?)
     }
 
     /// The learner's runs that are queued or being graded.
@@ -84,7 +123,7 @@ impl Store {
         archive: &[u8],
         seed: i64,
         quota: Quota,
-        timing: crate::schedule::Timing,
+        terms: super::runs::RunTerms<'_>,
     ) -> Result<i64> {
         let mut tx = self.pool().begin().await?;
         // Takes the learner's row lock (PostgreSQL) or the write lock (SQLite) before counting, so that two
@@ -104,7 +143,7 @@ impl Store {
             return Err(StoreError::LiveRunCap(quota.max_live_runs));
         }
         let run = self
-            .insert_run(&mut tx, user_id, lab_id, archive, seed, timing)
+            .insert_run(&mut tx, user_id, lab_id, archive, seed, terms)
             .await?;
         tx.commit().await?;
         self.drop_old_archives(user_id, lab_id, quota.keep_archives)

@@ -28,6 +28,7 @@ impl Store {
         &self,
         run_id: i64,
         seed: i64,
+        version: Option<&str>,
         by: &Actor,
         reason: &RegradeReason,
     ) -> Result<i64> {
@@ -38,8 +39,8 @@ impl Store {
         let now = self.now();
         let mut tx = self.pool().begin().await?;
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO runs (submission_id, user_id, lab_id, state, seed, created_at, due_at, late)
-             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO runs (submission_id, user_id, lab_id, state, seed, created_at, due_at, late, lab_version)
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(run.submission_id)
         .bind(run.user_id)
@@ -49,6 +50,8 @@ impl Store {
         // A re-grade is as late as its submission was.
         .bind(run.due_at)
         .bind(run.late)
+        // Graded by the checks the server holds now, which is what a re-grade is for.
+        .bind(version)
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(

@@ -6,6 +6,14 @@ use crate::domain::Quota;
 use crate::domain::RunState;
 use crate::schedule::Timing;
 
+/// What a run is queued under besides its submission: the version of the lab's files that must grade it
+/// (`None`: any worker may) and how it stands against the lab's due date.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunTerms<'a> {
+    pub version: Option<&'a str>,
+    pub timing: Timing,
+}
+
 /// A run as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RunRow {
@@ -30,6 +38,8 @@ pub struct RunRow {
     pub due_at: Option<i64>,
     /// 1 when the submission came after `due_at` (graded all the same).
     pub late: i64,
+    /// The version of the lab's files the run was submitted under (`None`: any worker may grade it).
+    pub lab_version: Option<String>,
 }
 
 impl RunRow {
@@ -40,7 +50,8 @@ impl RunRow {
 
 pub(super) const RUN_COLUMNS: &str =
     "id, submission_id, user_id, lab_id, state, stage, reason, detail, score, seed, \
-    attempts, worker_id, build_log, container_log, created_at, started_at, finished_at, due_at, late";
+    attempts, worker_id, build_log, container_log, created_at, started_at, finished_at, due_at, late, \
+    lab_version";
 
 /// One thing that happened during a run, for the live page and the CLI.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -102,13 +113,13 @@ impl Store {
             archive,
             seed,
             Quota::UNLIMITED,
-            Timing::default(),
+            RunTerms::default(),
         )
         .await
     }
 
-    /// Inserts the submission, its queued run (with how it stands against its due date) and the run's first
-    /// event in `tx`; returns the run's id.
+    /// Inserts the submission, its queued run (under `terms`) and the run's first event in `tx`; returns the
+    /// run's id.
     pub(super) async fn insert_run(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -116,7 +127,7 @@ impl Store {
         lab_id: &str,
         archive: &[u8],
         seed: i64,
-        timing: Timing,
+        terms: RunTerms<'_>,
     ) -> Result<i64> {
         let now = self.now();
         let (submission,): (i64,) = sqlx::query_as(
@@ -131,16 +142,17 @@ impl Store {
         .fetch_one(&mut **tx)
         .await?;
         let (run,): (i64,) = sqlx::query_as(
-            "INSERT INTO runs (submission_id, user_id, lab_id, state, seed, created_at, due_at, late)
-             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO runs (submission_id, user_id, lab_id, state, seed, created_at, due_at, late, lab_version)
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(submission)
         .bind(user_id)
         .bind(lab_id)
         .bind(seed)
         .bind(now)
-        .bind(timing.due_at)
-        .bind(i64::from(timing.late))
+        .bind(terms.timing.due_at)
+        .bind(i64::from(terms.timing.late))
+        .bind(terms.version)
         .fetch_one(&mut **tx)
         .await?;
         sqlx::query(

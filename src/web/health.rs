@@ -26,11 +26,27 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     } else {
         None
     };
+    // Runs this process's workers leave to workers with other lab files: ready, but an operator must know that
+    // a course change is deployed on some grading hosts and not others.
+    let other_versions = if state.grading.local_workers {
+        let keys = state.curriculum().version_keys();
+        match state.store.waiting_for_other_versions(&keys).await {
+            Ok(runs) => Some(runs.len()),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
     let ready = database.is_ok() && docker != Some(false);
     let body = serde_json::json!({
         "status": if ready { "ready" } else { "unavailable" },
         "database": if database.is_ok() { "ok" } else { "unreachable" },
         "docker": match docker { Some(true) => "ok", Some(false) => "unreachable", None => "not used" },
+        "lab_versions": match other_versions {
+            Some(0) => "current".to_string(),
+            Some(n) => format!("{n} waiting run(s) were submitted under other versions of their lab's files; this process leaves them to workers that have those versions"),
+            None => "not used".to_string(),
+        },
     });
     if ready {
         HttpResponse::Ok().json(body)

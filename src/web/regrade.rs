@@ -36,7 +36,16 @@ pub async fn start(
         message: format!("Nothing was queued: {e}."),
     })?;
     let by = Actor::user(user.id, &user.email);
-    let again = match state.store.regrade(run.id, run.seed, &by, &reason).await {
+    // Graded under the lab's files as this server holds them now: a re-grade is how a changed check is tried.
+    let version = crate::domain::LabId::parse(&run.lab_id)
+        .ok()
+        .and_then(|id| state.curriculum().lab_version(&id).cloned());
+    let version = version.as_ref().map(|v| v.as_str());
+    let again = match state
+        .store
+        .regrade(run.id, run.seed, version, &by, &reason)
+        .await
+    {
         Err(e @ StoreError::ArchiveGone) => {
             return Err(WebError::Refused {
                 status: StatusCode::CONFLICT,

@@ -180,12 +180,12 @@ async fn old_archives_are_dropped_and_their_runs_keep_results_but_cannot_be_regr
     assert_eq!((row.state(), row.score), (RunState::Passed, Some(1.0)));
     assert!(matches!(
         store
-            .regrade(oldest.id, oldest.seed, &Actor::command_line(), &why)
+            .regrade(oldest.id, oldest.seed, None, &Actor::command_line(), &why)
             .await,
         Err(StoreError::ArchiveGone)
     ));
     store
-        .regrade(runs[2].id, runs[2].seed, &Actor::command_line(), &why)
+        .regrade(runs[2].id, runs[2].seed, None, &Actor::command_line(), &why)
         .await
         .unwrap();
 }
