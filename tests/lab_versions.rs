@@ -217,7 +217,7 @@ async fn a_submission_records_its_lab_version_and_readyz_names_runs_left_to_othe
     let res = staff
         .post_form(
             &format!("/runs/{waiting}/regrade"),
-            &[("csrf_token", &csrf)],
+            &[("csrf_token", &csrf), ("reason", "the checks changed")],
         )
         .await;
     assert_eq!(res.status().as_u16(), 303);
