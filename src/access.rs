@@ -47,6 +47,17 @@ pub async fn may_manage_cohort(
     }
 }
 
+/// Whether `viewer` may read a cohort's work as a whole: its gradebook, its learners' pages, its check analytics
+/// and their exports. The same people who manage it (its instructors and the admins), asked separately so the two
+/// can part if a read-only teaching assistant ever appears.
+pub async fn may_read_cohort_work(
+    store: &Store,
+    viewer: Viewer,
+    cohort_id: i64,
+) -> Result<bool, StoreError> {
+    may_manage_cohort(store, viewer, cohort_id).await
+}
+
 /// Whether `viewer` may put the learner `email` into the cohort `to`: they manage `to`, and the learner is in no
 /// cohort yet or in one they manage too (an instructor cannot pull a learner out of someone else's cohort).
 pub async fn may_place_learner(

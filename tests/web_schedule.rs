@@ -391,6 +391,33 @@ pub async fn without_a_start_date_everything_is_open_and_nothing_due(db: Db) {
     assert_eq!((stored.late, stored.due_at), (0, None));
 }
 
+/// The gradebook's at-risk flag reads the cohort's due dates: nothing is due before the cohort has a start date;
+/// once its labs are past due, a learner without a passing run is flagged.
+pub async fn a_lab_past_its_due_date_without_a_pass_is_flagged_on_the_gradebook(db: Db) {
+    let app = app(db).await;
+    app.signed_in_learner("ada@example.org").await;
+    let cohort = cohort_of(&app, "ada@example.org").await;
+    let staff = app.clone_for_another_client();
+    staff
+        .signed_in_staff(
+            "teacher@example.org",
+            Role::Instructor,
+            &["ada@example.org"],
+        )
+        .await;
+    let gradebook = format!("/cohorts/{cohort}/gradebook");
+    let (status, page) = staff.get_text(&gradebook).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("ada@example.org"), "{page}");
+    assert!(
+        !page.contains("no passing run by the due date"),
+        "nothing is due without a start date: {page}"
+    );
+    start_in(&app, cohort, -120).await;
+    let (_, page) = staff.get_text(&gradebook).await;
+    assert!(page.contains("no passing run by the due date"), "{page}");
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -408,4 +435,5 @@ on_both_backends!(
     a_run_after_the_due_date_is_graded_and_marked_late,
     an_instructor_of_one_cohort_cannot_change_anothers_schedule,
     without_a_start_date_everything_is_open_and_nothing_due,
+    a_lab_past_its_due_date_without_a_pass_is_flagged_on_the_gradebook,
 );

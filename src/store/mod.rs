@@ -8,6 +8,7 @@
 
 mod audit;
 mod cohorts;
+mod gradebook;
 mod invites;
 mod lease;
 mod progress;
@@ -34,6 +35,7 @@ use crate::config::DatabaseUrl;
 pub use crate::domain::Quota;
 pub use audit::{Actor, AuditRow};
 pub use cohorts::{cohort_name, CohortRow, StaffError};
+pub use gradebook::{CohortRunRow, FailedCheckRow, LatestCheckRow, Learners};
 pub use invites::{Invite, JoinError, NewLearner};
 pub use lease::{Lease, MAX_ATTEMPTS};
 pub use progress::LabProgressRow;

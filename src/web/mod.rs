@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod analytics;
 pub mod assets;
 mod client;
 mod cohort_actions;
@@ -11,8 +12,10 @@ mod cohorts;
 mod course;
 mod csrf;
 mod error;
+mod gradebook;
 pub mod health;
 mod layout;
+mod learner;
 mod observe;
 mod password;
 mod profile;
@@ -117,6 +120,7 @@ fn staff_routes(cfg: &mut web::ServiceConfig) {
         .route("/cohorts", web::get().to(cohorts::list))
         .route("/cohorts", web::post().to(cohort_actions::create))
         .route("/cohorts/{id}", web::get().to(cohorts::page))
+        .configure(gradebook_routes)
         .route(
             "/cohorts/{id}/rename",
             web::post().to(cohort_actions::rename),
@@ -162,6 +166,28 @@ fn staff_routes(cfg: &mut web::ServiceConfig) {
         .route("/users/{id}/deactivate", web::post().to(users::deactivate))
         .route("/users/{id}/activate", web::post().to(users::activate))
         .route("/users/{id}/role", web::post().to(users::set_role));
+}
+
+/// The gradebook, its exports, learner pages and check analytics (issue 15).
+fn gradebook_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/cohorts/{id}/gradebook", web::get().to(gradebook::page))
+        .route(
+            "/cohorts/{id}/gradebook.{format}",
+            web::get().to(gradebook::export_matrix),
+        )
+        .route(
+            "/cohorts/{id}/checks.{format}",
+            web::get().to(gradebook::export_checks),
+        )
+        .route(
+            "/cohorts/{id}/learners/{user}",
+            web::get().to(learner::page),
+        )
+        .route(
+            "/cohorts/{id}/labs/{lab}/analytics",
+            web::get().to(analytics::cohort),
+        )
+        .route("/labs/{lab}/analytics", web::get().to(analytics::everyone));
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, WebError> {
