@@ -95,7 +95,7 @@ async fn seeded(app: &TestApp) -> (i64, i64) {
         )
         .await;
     }
-    seed::in_progress(app, ids[3], "w07-consumer").await;
+    seed::in_progress(app, ids[3], "w05-container").await;
     (cohort, ids[1])
 }
 
