@@ -23,6 +23,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     a_regrade_says_who_and_why_on_both_runs_and_in_the_audit_log,
     a_regrade_without_a_reason_is_refused_and_queues_nothing,
+    a_regrade_of_a_waiting_run_ends_the_original,
     the_failure_bundle_is_for_staff_who_may_see_the_run,
     a_learner_reads_their_own_service_output_and_queue_place_only,
 );
@@ -205,6 +206,40 @@ async fn a_regrade_says_who_and_why_on_both_runs_and_in_the_audit_log(db: Db) {
     );
 }
 
+/// A re-grade of a run no worker has claimed yet replaces it: the original ends (an error that does not count)
+/// instead of holding a place under the learner's cap and being graded a second time later.
+async fn a_regrade_of_a_waiting_run_ends_the_original(db: Db) {
+    let (ada, _bob, _teacher, _other) = two_cohorts(db).await;
+    let why = gauntlet::domain::RegradeReason::parse("the course moved on").unwrap();
+    let by = gauntlet::store::Actor::command_line();
+    // A finished run is left as it ended.
+    let finished = graded_run(&ada, "ada@example.org", b"q").await;
+    let before = ada.store.run(finished).await.unwrap().state;
+    let first = ada
+        .store
+        .regrade(finished, 7, None, &by, &why)
+        .await
+        .unwrap();
+    assert_eq!(ada.store.run(finished).await.unwrap().state, before);
+    // A re-grade of the re-grade, still waiting, ends it.
+    let again = ada.store.regrade(first, 7, None, &by, &why).await.unwrap();
+    let original = ada.store.run(first).await.unwrap();
+    assert_eq!(original.state, "error");
+    assert!(
+        original
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains(&format!("Replaced by re-grade run {again}")),
+        "{original:?}"
+    );
+    assert_eq!(
+        ada.store.live_runs_of(original.user_id).await.unwrap(),
+        1,
+        "only the new re-grade waits"
+    );
+}
+
 async fn a_regrade_without_a_reason_is_refused_and_queues_nothing(db: Db) {
     let (ada, _bob, teacher, _other) = two_cohorts(db).await;
     let first = graded_run(&ada, "ada@example.org", b"project one").await;
@@ -306,6 +341,26 @@ async fn the_failure_bundle_is_for_staff_who_may_see_the_run(db: Db) {
     assert_eq!(res.status().as_u16(), 200);
     let names = entries(&res.bytes().await.unwrap());
     assert!(!names.iter().any(|n| n.contains("project.")), "{names:?}");
+
+    // Each download is audited (it takes hidden requests and the run's secrets off the platform); refusals
+    // are not downloads.
+    let downloads: Vec<String> = ada
+        .store
+        .audit_entries(None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "run.bundle")
+        .map(|e| format!("{} {}", e.actor, e.target))
+        .collect();
+    assert_eq!(
+        downloads,
+        [
+            format!("admin@example.org run {run}"),
+            format!("teacher@example.org run {run}")
+        ],
+        "newest first"
+    );
 }
 
 async fn a_learner_reads_their_own_service_output_and_queue_place_only(db: Db) {

@@ -157,9 +157,12 @@ fn readme(input: &BundleInput, project: Option<&str>) -> String {
          ./replay.sh http://127.0.0.1:8000  # replays against a service you already run\n\
          ```\n\n\
          The container gets the run's environment (`PORT={port}`, `GAUNTLET_SEED`, the run's secrets, the lab's \
-         `[env]`), so answers that depend on them match the run. It is not locked down as the grader's is (no \
-         memory, CPU or network limits, the image's own user), and the lab's counterparts (a broker, a model \
-         upstream) are not started. Requests a check generated at random were sent as recorded; values the \
+         `[env]`), so answers that depend on them match the run. **The project is the learner's: its Dockerfile \
+         runs on your machine when `replay.sh` builds it (with your engine's network, as the grader's build \
+         network allowed), so read it first, or run the service yourself somewhere apart and pass its URL.** \
+         The container runs with no capabilities, no privilege gain, 1 GiB of memory and 512 processes, but \
+         not on the grader's isolated network, and the lab's counterparts (a broker, a model upstream) are not \
+         started. Downloading this bundle is written to the audit log. Requests a check generated at random were sent as recorded; values the \
          check captured from earlier answers (ids, tokens) are the run's, so a replay may differ where the \
          service hands out new ones. A check that restarted the service restarts the container at the same \
          point. Bodies longer than 2 KiB were stored cut, and are replayed cut.\n\n\

@@ -155,8 +155,11 @@ start_service() {{
   if [ ! -f project/Dockerfile ]; then
     for d in project/*/; do if [ -f "${{d}}Dockerfile" ]; then ctx=${{d%/}}; fi; done
   fi
+  say "Building the learner's project: its Dockerfile runs here, as it did in the grader (read it first)."
   docker build -t "$IMAGE" "$ctx" || exit 1
-  container=$(docker run -d -p "127.0.0.1:$SERVICE_PORT:$SERVICE_PORT"{env_args} "$IMAGE") || exit 1
+  # Locked down as the grader ran it: no capabilities, no privilege gain, bounded memory and processes.
+  container=$(docker run -d --cap-drop ALL --security-opt no-new-privileges --memory 1g --pids-limit 512 \
+    -p "127.0.0.1:$SERVICE_PORT:$SERVICE_PORT"{env_args} "$IMAGE") || exit 1
   trap stop_service EXIT
   wait_healthy
 }}

@@ -71,6 +71,21 @@ pub(crate) async fn record(
 }
 
 impl Store {
+    /// Records that `actor` took a run's failure bundle (its hidden checks' requests and the run's secrets) off
+    /// the platform.
+    pub async fn audit_bundle_download(&self, actor: &Actor, run_id: i64) -> Result<()> {
+        let mut conn = self.pool().acquire().await?;
+        record(
+            &mut conn,
+            self.now(),
+            actor,
+            "run.bundle",
+            &format!("run {run_id}"),
+            serde_json::json!({ "run": run_id }),
+        )
+        .await
+    }
+
     /// Up to `limit` entries, newest first, older than the entry `before` when given (keyset paging: a page
     /// stays the same while new entries arrive).
     pub async fn audit_entries(&self, before: Option<i64>, limit: i64) -> Result<Vec<AuditRow>> {

@@ -74,6 +74,29 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        // A re-grade of a run still waiting replaces it: left queued, it would hold a place under the learner's
+        // cap on live runs and, if a worker of its own lab version came back, give the submission two verdicts.
+        let replaced =
+            format!("Replaced by re-grade run {id} before it was graded; it does not count.");
+        let ended = sqlx::query(
+            "UPDATE runs SET state = 'error', reason = $1, finished_at = $2 WHERE id = $3 AND state = 'queued'",
+        )
+        .bind(&replaced)
+        .bind(now)
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if ended > 0 {
+            sqlx::query(
+                "INSERT INTO run_events (run_id, kind, payload, created_at) VALUES ($1, 'finished', $2, $3)",
+            )
+            .bind(run_id)
+            .bind(r#"{"state":"error"}"#)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         audit::record(
             &mut tx,
             now,

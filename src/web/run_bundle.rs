@@ -71,6 +71,10 @@ pub async fn download(
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?
         .map_err(|e| WebError::Internal(e.to_string()))?;
+    state
+        .store
+        .audit_bundle_download(&crate::store::Actor::user(user.id, &user.email), run.id)
+        .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/gzip")
         .insert_header((

@@ -247,7 +247,7 @@ pub async fn page(
         container_log: if staff {
             run.container_log.clone()
         } else if run.user_id == user.id {
-            log_tail(&run.container_log, LEARNER_LOG_LINES)
+            log_tail(own_output(&run.container_log), LEARNER_LOG_LINES)
         } else {
             String::new()
         },
@@ -266,6 +266,12 @@ pub async fn page(
 
 /// How many of the last lines of their service's output a learner sees on their run page.
 const LEARNER_LOG_LINES: usize = 200;
+
+/// The service's own output: the stored log up to the counterparts' logs the pipeline appends after it (the
+/// broker's or a receiver's output is the lab's machinery, not the learner's program).
+fn own_output(log: &str) -> &str {
+    log.find("\n--- counterpart ").map_or(log, |at| &log[..at])
+}
 
 /// The last `lines` lines of `log`.
 fn log_tail(log: &str, lines: usize) -> String {
@@ -408,6 +414,13 @@ async fn html_event(state: &AppState, e: EventRow) -> Option<super::sse::Message
 #[cfg(test)]
 mod tests {
     use super::log_tail;
+
+    #[test]
+    fn a_learner_reads_their_service_output_without_the_counterparts_logs() {
+        let log = "started\nserving\n\n--- counterpart kafka ---\nbroker up\n";
+        assert_eq!(super::own_output(log), "started\nserving\n");
+        assert_eq!(super::own_output("only mine\n"), "only mine\n");
+    }
 
     #[test]
     fn a_log_tail_keeps_the_last_lines() {
