@@ -29,20 +29,14 @@ async fn admin_account(app: &TestApp) {
 }
 
 async fn sign_in(browser: &Browser, app: &TestApp) {
-    let c = &browser.client;
-    c.goto(&app.url("/login")).await.unwrap();
-    let form = c.form(Locator::Css("form[action='/login']")).await.unwrap();
-    form.set_by_name("email", "admin@example.org")
-        .await
-        .unwrap()
-        .set_by_name("password", PASSWORD)
-        .await
-        .unwrap();
-    form.submit().await.unwrap();
-    c.wait()
-        .for_element(Locator::Css("a[href='/admin']"))
-        .await
-        .unwrap();
+    browser
+        .sign_in(
+            &app.url("/login"),
+            "admin@example.org",
+            PASSWORD,
+            "a[href='/admin']",
+        )
+        .await;
 }
 
 /// The text of the element `css`, found afresh each time: a navigation or an htmx swap between finding it and

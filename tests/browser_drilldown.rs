@@ -70,20 +70,14 @@ async fn failed_run(app: &TestApp) -> i64 {
 }
 
 async fn sign_in(browser: &Browser, app: &TestApp, email: &str) {
-    let c = &browser.client;
-    c.goto(&app.url("/login")).await.unwrap();
-    let form = c.form(Locator::Css("form[action='/login']")).await.unwrap();
-    form.set_by_name("email", email)
-        .await
-        .unwrap()
-        .set_by_name("password", PASSWORD)
-        .await
-        .unwrap();
-    form.submit().await.unwrap();
-    c.wait()
-        .for_element(Locator::Css("form[action='/logout']"))
-        .await
-        .unwrap();
+    browser
+        .sign_in(
+            &app.url("/login"),
+            email,
+            PASSWORD,
+            "form[action='/logout']",
+        )
+        .await;
 }
 
 async fn fits(browser: &Browser, device: &str, page: &str) {

@@ -100,20 +100,14 @@ async fn seeded(app: &TestApp) -> (i64, i64) {
 }
 
 async fn sign_in(browser: &Browser, app: &TestApp) {
-    let c = &browser.client;
-    c.goto(&app.url("/login")).await.unwrap();
-    let form = c.form(Locator::Css("form[action='/login']")).await.unwrap();
-    form.set_by_name("email", "teacher@example.org")
-        .await
-        .unwrap()
-        .set_by_name("password", PASSWORD)
-        .await
-        .unwrap();
-    form.submit().await.unwrap();
-    c.wait()
-        .for_element(Locator::Css("a[href='/admin']"))
-        .await
-        .unwrap();
+    browser
+        .sign_in(
+            &app.url("/login"),
+            "teacher@example.org",
+            PASSWORD,
+            "a[href='/admin']",
+        )
+        .await;
 }
 
 async fn fits(browser: &Browser, device: &str, page: &str) {

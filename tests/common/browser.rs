@@ -126,6 +126,29 @@ impl Browser {
     }
 
     /// Ends the browser session; dropping `self` then stops the driver.
+    /// Signs in through the login form at `login_url` and waits until the signed-in page shows `ready` (a CSS
+    /// selector), so the next step does not race the redirect.
+    #[allow(dead_code)]
+    pub async fn sign_in(&self, login_url: &str, email: &str, password: &str, ready: &str) {
+        let c = &self.client;
+        c.goto(login_url).await.unwrap();
+        let form = c
+            .form(fantoccini::Locator::Css("form[action='/login']"))
+            .await
+            .unwrap();
+        form.set_by_name("email", email)
+            .await
+            .unwrap()
+            .set_by_name("password", password)
+            .await
+            .unwrap();
+        form.submit().await.unwrap();
+        c.wait()
+            .for_element(fantoccini::Locator::Css(ready))
+            .await
+            .unwrap();
+    }
+
     pub async fn close(self) {
         self.client.clone().close().await.ok();
     }
