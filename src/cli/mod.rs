@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod accounts;
+mod backup;
 mod cohorts;
 mod grade;
 mod load;
@@ -126,6 +127,8 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Copy the SQLite database to a new file while the server keeps running (PostgreSQL: use pg_dump)
+    Backup(backup::BackupArgs),
     /// Read the audit log of changes to cohorts and accounts
     Audit {
         #[command(subcommand)]
@@ -148,6 +151,7 @@ impl Command {
             | Command::User { config, .. }
             | Command::Cohort { config, .. }
             | Command::Audit { config, .. } => config.clone(),
+            Command::Backup(args) => args.config.clone(),
             Command::Submit { .. }
             | Command::Starter { .. }
             | Command::Load(_)
@@ -237,6 +241,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = store::Store::connect(&settings.database_url).await?;
             cohorts::cohort(&store, cmd).await
         }
+        Command::Backup(args) => backup::run(&settings, &args.to).await,
         Command::Audit { cmd, .. } => {
             let store = store::Store::connect(&settings.database_url).await?;
             accounts::audit(&store, cmd).await

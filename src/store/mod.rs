@@ -7,6 +7,7 @@
 //! store branches on [`Backend`].
 
 mod audit;
+mod backup;
 mod cohorts;
 mod gradebook;
 mod invites;
@@ -37,6 +38,7 @@ pub use audit::{Actor, AuditRow};
 pub use cohorts::{cohort_name, CohortRow, StaffError};
 pub use gradebook::{CohortRunRow, FailedCheckRow, LatestCheckRow, Learners};
 pub use invites::{Invite, JoinError, NewLearner};
+pub use backup::BackupError;
 pub use lease::{Lease, MAX_ATTEMPTS};
 pub use progress::LabProgressRow;
 pub use queue::LiveRunRow;
