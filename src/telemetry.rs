@@ -1,5 +1,7 @@
 //! Logs (tracing, as text or JSON lines) and the Prometheus registry behind `/metrics`.
 
+pub mod grading;
+
 use std::sync::Once;
 
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};

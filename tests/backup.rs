@@ -9,7 +9,11 @@ use gauntlet::config::DatabaseUrl;
 use gauntlet::domain::Email;
 use gauntlet::store::Store;
 
-fn backup(database_url: &str, data_dir: &std::path::Path, to: &std::path::Path) -> std::process::Output {
+fn backup(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    to: &std::path::Path,
+) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_gauntlet"))
         .arg("backup")
         .arg("--to")
@@ -29,7 +33,11 @@ async fn a_backup_taken_while_the_server_runs_holds_its_latest_writes_and_opens_
     let registered = app
         .register(&code, "ada@example.org", "correct horse battery")
         .await;
-    assert!(registered.status().is_redirection(), "{}", registered.status());
+    assert!(
+        registered.status().is_redirection(),
+        "{}",
+        registered.status()
+    );
 
     // The server still holds its connections, and the registration may sit in the write-ahead log rather than
     // in gauntlet.db, where a copy of the file alone would miss it.
@@ -44,7 +52,10 @@ async fn a_backup_taken_while_the_server_runs_holds_its_latest_writes_and_opens_
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("Backed up the database to"), "{stdout}");
-    assert!(stdout.contains("secret.key"), "it names what the copy lacks: {stdout}");
+    assert!(
+        stdout.contains("secret.key"),
+        "it names what the copy lacks: {stdout}"
+    );
     assert!(
         !out_dir.path().join("gauntlet-backup.db-wal").exists(),
         "the copy stands alone, with no write-ahead log to carry along"
@@ -58,10 +69,15 @@ async fn a_backup_taken_while_the_server_runs_holds_its_latest_writes_and_opens_
         .expect("the restored copy opens and migrates");
     let email = Email::parse("ada@example.org").expect("email");
     let user = store.user_by_email(&email).await.expect("query");
-    assert!(user.is_some(), "the account registered before the backup is in it");
+    assert!(
+        user.is_some(),
+        "the account registered before the backup is in it"
+    );
 
     // The server kept running and writing meanwhile.
-    let later = app.register(&code, "grace@example.org", "correct horse battery").await;
+    let later = app
+        .register(&code, "grace@example.org", "correct horse battery")
+        .await;
     assert!(later.status().is_redirection(), "{}", later.status());
 }
 
@@ -76,7 +92,10 @@ async fn a_backup_never_overwrites_a_file_and_sends_postgres_users_to_pg_dump() 
     assert!(!out.status.success(), "an existing file is refused");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("already exists"), "{stderr}");
-    assert_eq!(std::fs::read(&existing).expect("read"), b"an operator's file");
+    assert_eq!(
+        std::fs::read(&existing).expect("read"),
+        b"an operator's file"
+    );
 
     // Decided from the URL before connecting: nothing listens on port 1, and the answer is still about pg_dump.
     let out = backup(

@@ -26,12 +26,18 @@ fn settings() -> Vec<Setting> {
             "every command that reads settings",
             ConfigArgs::augment_args(Command::new("settings")),
         ),
-        ("`serve`", ServerArgs::augment_args(Command::new("settings"))),
+        (
+            "`serve`",
+            ServerArgs::augment_args(Command::new("settings")),
+        ),
     ];
     let mut out = Vec::new();
     for (read_by, command) in groups {
         for arg in command.get_arguments() {
-            let flag = arg.get_long().expect("every setting has a long flag").to_string();
+            let flag = arg
+                .get_long()
+                .expect("every setting has a long flag")
+                .to_string();
             let env = arg
                 .get_env()
                 .expect("every setting has an environment variable")
@@ -88,7 +94,9 @@ fn table(settings: &[Setting]) -> String {
 #[test]
 fn the_operations_guide_lists_every_setting_as_the_code_defines_it() {
     let doc = std::fs::read_to_string(DOC).expect("docs/operations.md");
-    let start = doc.find(BEGIN).expect("docs/operations.md has the settings marker");
+    let start = doc
+        .find(BEGIN)
+        .expect("docs/operations.md has the settings marker");
     let end = doc[start..].find(END).expect("the settings table ends") + start + END.len();
     let expected = table(&settings());
     if std::env::var_os("GAUNTLET_BLESS").is_some() {
@@ -105,13 +113,17 @@ fn the_operations_guide_lists_every_setting_as_the_code_defines_it() {
 
 #[test]
 fn the_readme_names_every_setting() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
     let missing: Vec<String> = settings()
         .into_iter()
         .filter(|s| s.env != "GAUNTLET_CONFIG" && !readme.contains(&format!("`{}`", s.env)))
         .map(|s| s.env)
         .collect();
-    assert!(missing.is_empty(), "README.md's settings table lacks {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "README.md's settings table lacks {missing:?}"
+    );
 }
 
 #[test]
@@ -121,7 +133,9 @@ fn every_documented_file_key_is_one_the_settings_file_accepts() {
     // must name the type, never the key as unknown.
     let dir = tempfile::tempdir().expect("temp dir");
     for setting in settings() {
-        let Some(key) = setting.file_key else { continue };
+        let Some(key) = setting.file_key else {
+            continue;
+        };
         let path = dir.path().join(format!("{key}.toml"));
         std::fs::write(&path, format!("{key} = [[]]\n")).expect("write");
         let args = ConfigArgs {
@@ -143,6 +157,7 @@ fn every_documented_file_key_is_one_the_settings_file_accepts() {
         config: Some(path),
         ..ConfigArgs::default()
     };
-    let err = config::resolve(&args, &ServerArgs::default()).expect_err("an unknown key is refused");
+    let err =
+        config::resolve(&args, &ServerArgs::default()).expect_err("an unknown key is refused");
     assert!(err.to_string().contains("unknown field"), "{err}");
 }

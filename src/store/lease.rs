@@ -3,6 +3,7 @@
 //! Every write a worker makes after the claim names its [`Lease`], so a worker that lost its lease can no
 //! longer change the run, and the final result is recorded exactly once.
 
+use super::grading_stats::{self, StageTimes};
 use super::queue;
 use super::runs::{FinalResult, RunRow, RUN_COLUMNS};
 use super::{progress, Backend, Result, Store};
@@ -65,7 +66,8 @@ impl Store {
         };
         let sql = format!(
             "UPDATE runs SET worker_id = $1, lease_expires_at = $2, heartbeat_at = $3, attempts = attempts + 1,
-                    started_at = COALESCE(started_at, $3), claim_seq = {next}
+                    started_at = COALESCE(started_at, $3), claim_seq = {next},
+                    building_at = NULL, starting_at = NULL, checking_at = NULL
              WHERE id = (SELECT r.id FROM runs r WHERE {waiting} AND {matching}
                          ORDER BY {key}, {served}, r.id LIMIT 1 {lock})
              RETURNING {RUN_COLUMNS}",
@@ -138,16 +140,29 @@ impl Store {
 
     /// Moves a live run to another live state; false when the run is no longer this attempt's.
     pub async fn advance(&self, lease: &Lease, state: RunState) -> Result<bool> {
-        let done = sqlx::query(&format!(
-            "UPDATE runs SET state = $1 WHERE {}",
+        // When the attempt entered the state, for the stage durations of /metrics (store/grading_stats.rs).
+        let mark = match state {
+            RunState::Building => Some("building_at"),
+            RunState::Starting => Some("starting_at"),
+            RunState::Checking => Some("checking_at"),
+            _ => None,
+        };
+        let set_mark = mark
+            .map(|column| format!(", {column} = $5"))
+            .unwrap_or_default();
+        let sql = format!(
+            "UPDATE runs SET state = $1{set_mark} WHERE {}",
             held("$2", "$3", "$4")
-        ))
-        .bind(state.as_str())
-        .bind(lease.run_id)
-        .bind(&lease.worker)
-        .bind(lease.attempt)
-        .execute(self.pool())
-        .await?;
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(state.as_str())
+            .bind(lease.run_id)
+            .bind(&lease.worker)
+            .bind(lease.attempt);
+        if mark.is_some() {
+            query = query.bind(self.now());
+        }
+        let done = query.execute(self.pool()).await?;
         if done.rows_affected() == 1 {
             let payload = serde_json::json!({ "state": state }).to_string();
             self.append_event(lease.run_id, "state", &payload).await?;
@@ -193,11 +208,13 @@ impl Store {
         let run_id = lease.run_id;
         let now = self.now();
         let mut tx = self.pool().begin().await?;
-        let ended: Option<(i64, String)> = sqlx::query_as(&format!(
+        #[allow(clippy::type_complexity)]
+        let ended: Option<(i64, String, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>)> =
+            sqlx::query_as(&format!(
             "UPDATE runs SET state = $1, stage = $2, reason = $3, detail = $4, score = $5, build_log = $6,
                     container_log = $7, finished_at = $8, lease_expires_at = NULL
              WHERE {}
-             RETURNING user_id, lab_id",
+             RETURNING user_id, lab_id, created_at, started_at, building_at, starting_at, checking_at",
             held("$9", "$10", "$11")
         ))
         .bind(result.state.as_str())
@@ -213,10 +230,21 @@ impl Store {
         .bind(lease.attempt)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((user_id, lab_id)) = ended else {
+        let Some((user_id, lab_id, created_at, started_at, building_at, starting_at, checking_at)) =
+            ended
+        else {
             tx.rollback().await?;
             return Ok(false);
         };
+        let times = StageTimes {
+            created_at,
+            started_at,
+            building_at,
+            starting_at,
+            checking_at,
+            finished_at: now,
+        };
+        grading_stats::record(&mut tx, &times).await?;
         for c in &result.checks {
             sqlx::query(
                 "INSERT INTO check_results (run_id, position, check_id, title, hint, pillar, weight, required,

@@ -77,7 +77,16 @@ pub async fn metrics_here(req: HttpRequest, state: web::Data<AppState>) -> HttpR
                 .finish();
         }
     }
+    let mut body = state.metrics.render();
+    // The grading figures come from the database, so they cover every worker sharing it; when it does not answer,
+    // the process's own metrics are still served (and `/readyz` says why).
+    match state.store.grading_snapshot().await {
+        Ok(snapshot) => body.push_str(&crate::telemetry::grading::render(&snapshot)),
+        Err(e) => {
+            tracing::warn!(error = %e, "grading metrics unavailable: the database did not answer")
+        }
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(body)
 }
