@@ -67,7 +67,7 @@ impl Store {
             "UPDATE runs SET worker_id = $1, lease_expires_at = $2, heartbeat_at = $3, attempts = attempts + 1,
                     started_at = COALESCE(started_at, $3), claim_seq = {next}
              WHERE id = (SELECT r.id FROM runs r WHERE {waiting} AND {matching}
-                         ORDER BY {key}, {served}, r.id LIMIT 1 {lock})
+                         ORDER BY r.priority, {key}, {served}, r.id LIMIT 1 {lock})
              RETURNING {RUN_COLUMNS}",
             next = queue::NEXT_CLAIM_SEQ,
             waiting = queue::waiting("$3"),
