@@ -171,7 +171,10 @@ fn version_changes(old: &Curriculum, new: &Curriculum) -> Vec<VersionChange> {
 
 /// Reloads on every `SIGHUP` until the process ends (Unix only), logging the outcome.
 #[cfg(unix)]
-pub fn on_sighup(reloader: Arc<Reloader>, store: Store) -> std::io::Result<tokio::task::JoinHandle<()>> {
+pub fn on_sighup(
+    reloader: Arc<Reloader>,
+    store: Store,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hangups = signal(SignalKind::hangup())?;
     Ok(tokio::spawn(async move {

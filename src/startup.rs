@@ -101,9 +101,8 @@ impl Application {
         // (ending the process).
         #[cfg(unix)]
         let hangup = Some(
-            crate::reload::on_sighup(reloader.clone(), store.clone()).map_err(|source| {
-                StartupError::Signal { source }
-            })?,
+            crate::reload::on_sighup(reloader.clone(), store.clone())
+                .map_err(|source| StartupError::Signal { source })?,
         );
         #[cfg(not(unix))]
         let hangup = None;

@@ -97,21 +97,36 @@ async fn an_admin_reloads_the_course_from_the_browser_on_a_laptop_and_a_phone() 
             "curriculum/week-05/module.md",
             "+++\nweek = 5\ntitle = \"Week 5\"\nsummary = \"s\"\npillars = [\"nope\"]\nobjectives = [\"o\"]\nlabs = []\n+++\n",
         );
-        c.find(Locator::Css("#reload")).await.unwrap().click().await.unwrap();
+        c.find(Locator::Css("#reload"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         let problems = until_text(&browser, "#failed-reload", "week-05/module.md").await;
         assert!(problems.contains("nope"), "{problems}");
-        assert!(text_of(&browser, "#reload-notice").await.contains("Nothing changed"));
+        assert!(text_of(&browser, "#reload-notice")
+            .await
+            .contains("Nothing changed"));
         fits(&browser, device, "refused").await;
 
         // Fixed, with a new title: reloaded, and the week page shows it.
         let title = format!("Week 5 on a {device}");
         course.write(
             "curriculum/week-05/module.md",
-            &module(5, "[]", "Body.").replace("title = \"Week 5\"", &format!("title = \"{title}\"")),
+            &module(5, "[]", "Body.")
+                .replace("title = \"Week 5\"", &format!("title = \"{title}\"")),
         );
-        c.find(Locator::Css("#reload")).await.unwrap().click().await.unwrap();
+        c.find(Locator::Css("#reload"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         until_text(&browser, "#reload-notice", "The course was reloaded").await;
-        assert!(text_of(&browser, "#loaded").await.contains("admin@example.org"));
+        assert!(text_of(&browser, "#loaded")
+            .await
+            .contains("admin@example.org"));
         fits(&browser, device, "reloaded").await;
         c.goto(&app.url("/weeks/5")).await.unwrap();
         until_text(&browser, "h1", &title).await;
@@ -136,7 +151,10 @@ async fn an_instructor_follows_a_cohort_regrade_in_the_browser_on_a_laptop_and_a
             Some(cohort),
         )
         .await;
-        app.store.submit(user, "w01-hello", b"project", 1).await.unwrap();
+        app.store
+            .submit(user, "w01-hello", b"project", 1)
+            .await
+            .unwrap();
         finish_next(&app, RunState::Failed, 40.0).await;
     }
     for (device, width, height) in [("laptop", 1280, 900), ("phone", 390, 844)] {
@@ -170,13 +188,19 @@ async fn an_instructor_follows_a_cohort_regrade_in_the_browser_on_a_laptop_and_a
         until_text(&browser, "#regrade-count", "3 of 3 done").await;
         if device == "laptop" {
             // One learner went from failed to passed (on the phone, the second batch starts from those verdicts).
-            assert!(text_of(&browser, "#regrade-progress").await.contains("1 changed"));
+            assert!(text_of(&browser, "#regrade-progress")
+                .await
+                .contains("1 changed"));
         }
         let kept = c
             .execute("return window.notReloaded === true;", vec![])
             .await
             .unwrap();
-        assert_eq!(kept.as_bool(), Some(true), "{device}: htmx polled it in place");
+        assert_eq!(
+            kept.as_bool(),
+            Some(true),
+            "{device}: htmx polled it in place"
+        );
         fits(&browser, device, "done").await;
         browser.close().await;
     }

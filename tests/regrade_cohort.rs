@@ -202,7 +202,10 @@ async fn an_instructor_regrades_their_cohort_and_reads_the_diff(db: Db) {
     let (status, page) = app.get_text(&batch_page).await;
     assert_eq!(status, 200);
     assert!(page.contains("0 of 2 done"), "{page}");
-    assert!(page.contains("hx-trigger=\"every 2s\""), "it polls while running");
+    assert!(
+        page.contains("hx-trigger=\"every 2s\""),
+        "it polls while running"
+    );
     assert!(page.contains("the timeout check was too strict"));
     // A second batch of the same lab while the first runs: refused, the form keeps the message.
     let res = post(
@@ -268,9 +271,7 @@ async fn others_are_refused_by_page_and_api(db: Db) {
         )
         .await;
     let learner = app.clone_for_another_client();
-    learner
-        .login("ada@example.org", PASSWORD)
-        .await;
+    learner.login("ada@example.org", PASSWORD).await;
     let batch = started.batch_id;
     for who in [&other_teacher, &learner, &outsider] {
         for path in [
@@ -386,7 +387,8 @@ async fn a_batch_survives_a_server_restart() {
     grade_next(&store, RunState::Passed, 100.0).await;
 
     server.kill();
-    let server = ServerProcess::start(data.path(), &course.curriculum(), &course.labs(), &env).await;
+    let server =
+        ServerProcess::start(data.path(), &course.curriculum(), &course.labs(), &env).await;
     let url = format!("{}/api/v1/cohorts/{cohort}/regrades/{batch}", server.base);
     let body: serde_json::Value = http
         .get(&url)
@@ -397,7 +399,10 @@ async fn a_batch_survives_a_server_restart() {
         .json()
         .await
         .unwrap();
-    assert_eq!((body["done"].as_i64(), body["total"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(
+        (body["done"].as_i64(), body["total"].as_i64()),
+        (Some(1), Some(2))
+    );
     assert_eq!(body["reason"], "checks changed");
     grade_next(&store, RunState::Passed, 100.0).await;
     let body: serde_json::Value = http

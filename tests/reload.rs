@@ -105,10 +105,8 @@ async fn sighup_reloads_a_valid_course_and_keeps_the_live_one_when_a_file_is_bro
     // A valid change: the module's title, then SIGHUP; the page shows it without a restart.
     course.write(
         "curriculum/week-01/module.md",
-        &module(1, "[\"w01-hello\"]", "Body of week 1.").replace(
-            "title = \"Week 1\"",
-            "title = \"Week 1, reloaded\"",
-        ),
+        &module(1, "[\"w01-hello\"]", "Body of week 1.")
+            .replace("title = \"Week 1\"", "title = \"Week 1, reloaded\""),
     );
     hangup(&server);
     eventually(&http, &week, "Week 1, reloaded").await;
@@ -117,7 +115,11 @@ async fn sighup_reloads_a_valid_course_and_keeps_the_live_one_when_a_file_is_bro
         let at = page.find("id=\"course-version\">").expect("version") + 19;
         page[at..at + 12].to_string()
     };
-    assert_ne!(version(&before), version(&after), "the version follows the files");
+    assert_ne!(
+        version(&before),
+        version(&after),
+        "the version follows the files"
+    );
 
     // A broken file: the old course stays live, and the admin page names the file and line.
     course.write(
@@ -133,8 +135,14 @@ async fn sighup_reloads_a_valid_course_and_keeps_the_live_one_when_a_file_is_bro
         "the line of the unknown pillar: {page}"
     );
     let week_page = http.get(&week).send().await.unwrap().text().await.unwrap();
-    assert!(week_page.contains("Week 1, reloaded"), "the live course stays");
-    assert!(page.contains(&version(&after)), "the version did not change");
+    assert!(
+        week_page.contains("Week 1, reloaded"),
+        "the live course stays"
+    );
+    assert!(
+        page.contains(&version(&after)),
+        "the version did not change"
+    );
     assert_eq!(
         http.get(format!("{}/healthz", server.base))
             .send()
@@ -171,7 +179,11 @@ async fn the_button_reloads_or_keeps_the_course_and_audits_it(db: Db) {
     let page = res.text().await.unwrap();
     assert!(page.contains("The course was reloaded"), "{page}");
     assert!(page.contains("by root@example.org"), "{page}");
-    assert!(app.get_text("/weeks/3").await.1.contains("Week 3 by button"));
+    assert!(app
+        .get_text("/weeks/3")
+        .await
+        .1
+        .contains("Week 3 by button"));
 
     // A broken lab.toml: refused with 422, the problem listed with its file and line, the course unchanged.
     course.write(
@@ -184,7 +196,11 @@ async fn the_button_reloads_or_keeps_the_course_and_audits_it(db: Db) {
     assert!(page.contains("Nothing changed"), "{page}");
     assert!(page.contains("labs/w01-hello/lab.toml"), "{page}");
     assert!(page.contains("<td>6</td>"), "{page}");
-    assert!(app.get_text("/weeks/3").await.1.contains("Week 3 by button"));
+    assert!(app
+        .get_text("/weeks/3")
+        .await
+        .1
+        .contains("Week 3 by button"));
 
     // A form without its CSRF token changes nothing.
     let res = app.post_form("/admin/curriculum/reload", &[]).await;
@@ -219,7 +235,11 @@ async fn instructors_and_learners_cannot_reload(db: Db) {
         assert_eq!(press_reload(who).await.status().as_u16(), 403);
     }
     assert!(
-        !teacher.get_text("/weeks/4").await.1.contains("Week 4 changed"),
+        !teacher
+            .get_text("/weeks/4")
+            .await
+            .1
+            .contains("Week 4 changed"),
         "nothing was reloaded"
     );
 }

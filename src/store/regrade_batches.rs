@@ -194,7 +194,9 @@ impl Store {
             .await?;
             queued += 1;
         }
-        let skipped = usize::try_from(learners).unwrap_or(0).saturating_sub(queued);
+        let skipped = usize::try_from(learners)
+            .unwrap_or(0)
+            .saturating_sub(queued);
         audit::record(
             &mut tx,
             now,

@@ -197,10 +197,7 @@ fn gradebook_routes(cfg: &mut web::ServiceConfig) {
             web::get().to(analytics::cohort),
         )
         .route("/labs/{lab}/analytics", web::get().to(analytics::everyone))
-        .route(
-            "/cohorts/{id}/regrades",
-            web::get().to(regrade_batch::list),
-        )
+        .route("/cohorts/{id}/regrades", web::get().to(regrade_batch::list))
         .route(
             "/cohorts/{id}/regrades",
             web::post().to(regrade_batch::start),

@@ -70,7 +70,9 @@ pub(crate) async fn start_batch(
         .ok_or_else(|| BatchError::UnknownLab(lab.to_string()))?;
     let reason = RegradeReason::parse(reason).map_err(|e| BatchError::Reason(e.to_string()))?;
     // Graded under the lab's files as this server holds them now: that is what re-grading after a change is for.
-    let version = curriculum.lab_version(&lab_id).map(|v| v.as_str().to_string());
+    let version = curriculum
+        .lab_version(&lab_id)
+        .map(|v| v.as_str().to_string());
     let started = state
         .store
         .regrade_cohort(
@@ -287,7 +289,15 @@ pub async fn start(
         Err(BatchError::Store(e)) => Err(e.into()),
         Err(e @ BatchError::Running) => {
             let message = format!("Nothing was queued: {e}.");
-            list_page(&state, &user, &csrf, cohort, StatusCode::CONFLICT, Some(message)).await
+            list_page(
+                &state,
+                &user,
+                &csrf,
+                cohort,
+                StatusCode::CONFLICT,
+                Some(message),
+            )
+            .await
         }
         Err(e) => {
             let message = format!("Nothing was queued: {e}.");
