@@ -11,6 +11,7 @@ use common::app::{client, csrf_in, Db, Spawn, TestApp, PASSWORD};
 use common::fixture::{module, Course};
 use common::server::ServerProcess;
 use gauntlet::config::DatabaseUrl;
+use gauntlet::curriculum::LabVersion;
 use gauntlet::domain::Role;
 use gauntlet::store::Store;
 
@@ -163,9 +164,28 @@ async fn press_reload(app: &TestApp) -> reqwest::Response {
 
 async fn the_button_reloads_or_keeps_the_course_and_audits_it(db: Db) {
     let app = Spawn::default().db(db).start().await;
-    app.signed_in_staff("root@example.org", Role::Admin, &[])
+    let root = app
+        .signed_in_staff("root@example.org", Role::Admin, &[])
         .await;
     let course = app.course.clone().expect("the fixture course");
+    let lab_dir = course.path("labs/w01-hello");
+    let old = LabVersion::of_dir(&lab_dir).unwrap();
+    // A run waiting under the lab's files as they are now.
+    let waiting = app
+        .store
+        .submit_within(
+            root,
+            "w01-hello",
+            b"project",
+            1,
+            gauntlet::domain::Quota::UNLIMITED,
+            gauntlet::store::RunTerms {
+                version: Some(old.as_str()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     let (status, page) = app.get_text("/admin/curriculum").await;
     assert_eq!(status, 200);
     assert!(page.contains("Fixture course") && page.contains("server start"));
@@ -174,10 +194,23 @@ async fn the_button_reloads_or_keeps_the_course_and_audits_it(db: Db) {
         "curriculum/week-03/module.md",
         &module(3, "[]", "Body.").replace("title = \"Week 3\"", "title = \"Week 3 by button\""),
     );
+    course.write(
+        "labs/w01-hello/README.md",
+        "# Hello\n\nClearer instructions.\n",
+    );
     let res = press_reload(&app).await;
     assert_eq!(res.status().as_u16(), 200);
     let page = res.text().await.unwrap();
     assert!(page.contains("The course was reloaded"), "{page}");
+    assert!(
+        page.contains("labs changed: w01-hello; 1 waiting run(s) moved"),
+        "{page}"
+    );
+    // The waiting run moved to the lab's new version: this server's workers hold only that one now.
+    let new = LabVersion::of_dir(&lab_dir).unwrap();
+    assert_ne!(old, new);
+    let run = app.store.run(waiting).await.unwrap();
+    assert_eq!(run.lab_version.as_deref(), Some(new.as_str()));
     assert!(page.contains("by root@example.org"), "{page}");
     assert!(app
         .get_text("/weeks/3")
