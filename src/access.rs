@@ -85,6 +85,22 @@ pub fn may_manage_accounts(viewer: Viewer) -> bool {
     viewer.role == Role::Admin
 }
 
+/// Reloading the curriculum (and reading its files' problems) is for admins only: it changes the course for
+/// every cohort at once.
+pub fn may_reload_curriculum(viewer: Viewer) -> bool {
+    viewer.role == Role::Admin
+}
+
+/// Whether `viewer` may re-grade a lab for a whole cohort: the same people who read the cohort's work (its
+/// instructors and the admins).
+pub async fn may_regrade_cohort(
+    store: &Store,
+    viewer: Viewer,
+    cohort_id: i64,
+) -> Result<bool, StoreError> {
+    may_read_cohort_work(store, viewer, cohort_id).await
+}
+
 /// Whether `viewer` may change the role of, or deactivate, the account `target_id`: an admin, and not on their
 /// own account, so the last admin cannot lock everyone out by a slip.
 pub fn may_change_account(viewer: Viewer, target_id: i64) -> bool {

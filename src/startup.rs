@@ -20,6 +20,7 @@ use crate::diagnostics::Diagnostic;
 use crate::grading::secrets::RunSecrets;
 use crate::grading::submit::Intake;
 use crate::grading::{reaper, WorkerPool, WorkerSettings};
+use crate::reload::Reloader;
 use crate::sandbox::Sandbox;
 use crate::store::{Store, StoreError};
 use crate::telemetry::Metrics;
@@ -37,6 +38,8 @@ pub enum StartupError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot listen for SIGHUP (curriculum reload): {source}")]
+    Signal { source: std::io::Error },
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -68,6 +71,8 @@ pub struct Application {
     metrics: Option<(Server, u16)>,
     state: Data<AppState>,
     workers: Option<WorkerPool>,
+    /// Reloads the curriculum on SIGHUP while the server runs.
+    hangup: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -91,9 +96,20 @@ impl Application {
         let key = load_or_create_key(&settings.data_dir)?;
         let curriculum: SharedCurriculum = Arc::new(RwLock::new(Arc::new(curriculum)));
         let (workers, waker) = start_workers(&settings, &store, &curriculum).await?;
+        let reloader = Reloader::new(curriculum.clone(), store.now());
+        // Listening before the server answers, so a SIGHUP sent once it is up never takes the default action
+        // (ending the process).
+        #[cfg(unix)]
+        let hangup = Some(
+            crate::reload::on_sighup(reloader.clone(), store.clone())
+                .map_err(|source| StartupError::Signal { source })?,
+        );
+        #[cfg(not(unix))]
+        let hangup = None;
         let state = Data::new(AppState {
             store,
             curriculum,
+            reloader,
             limiter: LoginLimiter::new(options.login_policy, options.clock.clone()),
             trusted_proxies: server.trusted_proxies.clone(),
             key,
@@ -143,6 +159,7 @@ impl Application {
             metrics,
             state,
             workers,
+            hangup,
         })
     }
 
@@ -172,6 +189,9 @@ impl Application {
             (tokio::spawn(server), handle)
         });
         let served = self.server.await;
+        if let Some(hangup) = self.hangup {
+            hangup.abort();
+        }
         if let Some((task, handle)) = metrics {
             handle.stop(true).await;
             let _ = task.await;

@@ -22,6 +22,12 @@ pub enum ApiError {
     /// The lab's week is not open to the learner yet (403, the message says when it opens).
     #[error("{0}")]
     WeekClosed(String),
+    /// A request a program must fix (422); the message says what.
+    #[error("{0}")]
+    Invalid(String),
+    /// Refused because of the server's state (409), e.g. a re-grade of the lab for the cohort still running.
+    #[error("{0}")]
+    Conflict(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -44,6 +50,8 @@ impl ApiError {
             ApiError::TooLarge(_) => "too_large",
             ApiError::TooManyRuns(_) => "too_many_runs",
             ApiError::WeekClosed(_) => "week_closed",
+            ApiError::Invalid(_) => "invalid",
+            ApiError::Conflict(_) => "conflict",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -58,6 +66,8 @@ impl ResponseError for ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRuns(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::WeekClosed(_) => StatusCode::FORBIDDEN,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

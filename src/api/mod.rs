@@ -3,6 +3,7 @@
 
 mod auth;
 mod error;
+mod regrades;
 mod v1;
 
 pub use auth::ApiUser;
@@ -19,6 +20,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/labs/{lab}/starter.tar.gz", web::get().to(v1::starter))
             .route("/runs/{id}", web::get().to(v1::run))
             .route("/runs/{id}/events", web::get().to(v1::events))
+            .route("/cohorts/{id}/regrades", web::post().to(regrades::start))
+            .route(
+                "/cohorts/{id}/regrades/{batch}",
+                web::get().to(regrades::show),
+            )
             .default_service(web::to(v1::not_found)),
     );
 }

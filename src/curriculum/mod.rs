@@ -48,6 +48,9 @@ pub struct Curriculum {
     pub labs: BTreeMap<LabId, Lab>,
     /// Each lab's version (the hash of its folder's files), recorded with every run submitted under it.
     pub versions: BTreeMap<LabId, LabVersion>,
+    /// The whole course's version: a hash of the curriculum folder's files and every lab's version, shown to
+    /// staff so they can tell which files the server holds after a reload.
+    pub course_version: LabVersion,
     pub curriculum_dir: PathBuf,
     pub labs_dir: PathBuf,
 }
@@ -89,10 +92,22 @@ impl Curriculum {
                 )),
             }
         }
+        let course_version = match LabVersion::of_dir(curriculum_dir) {
+            Ok(files) => LabVersion::of_parts(files.as_str(), versions.iter()),
+            Err(e) => {
+                problems.push(Diagnostic::new(
+                    curriculum_dir,
+                    None,
+                    format!("the course's files could not be read to compute its version: {e}"),
+                ));
+                LabVersion::of_parts("", versions.iter())
+            }
+        };
         if problems.is_empty() {
             if let Some(c) = curriculum {
                 return Ok(Curriculum {
                     versions,
+                    course_version,
                     curriculum_dir: curriculum_dir.to_path_buf(),
                     labs_dir: labs_dir.to_path_buf(),
                     ..c
@@ -378,6 +393,7 @@ fn cross_check(
             .map(|l| (l.lab.id.clone(), l.lab))
             .collect(),
         versions: BTreeMap::new(),
+        course_version: LabVersion::of_parts("", std::iter::empty::<(&LabId, &LabVersion)>()),
         curriculum_dir: PathBuf::new(),
         labs_dir: PathBuf::new(),
     })

@@ -54,6 +54,22 @@ impl LabVersion {
         Ok(LabVersion(hex::encode(hasher.finalize())))
     }
 
+    /// A hash of a folder's version and labs' versions, in the order given: the whole course's version.
+    pub fn of_parts<'a>(
+        files: &str,
+        labs: impl Iterator<Item = (&'a crate::domain::LabId, &'a LabVersion)>,
+    ) -> LabVersion {
+        let mut hasher = Sha256::new();
+        hasher.update(files.as_bytes());
+        for (id, v) in labs {
+            hasher.update(b"\n");
+            hasher.update(id.as_str().as_bytes());
+            hasher.update(b":");
+            hasher.update(v.as_str().as_bytes());
+        }
+        LabVersion(hex::encode(hasher.finalize()))
+    }
+
     /// A version as stored with a run; `None` unless it is 64 hex digits.
     pub fn parse(text: &str) -> Option<LabVersion> {
         (text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()))

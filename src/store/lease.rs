@@ -69,7 +69,7 @@ impl Store {
                     started_at = COALESCE(started_at, $3), claim_seq = {next},
                     building_at = NULL, starting_at = NULL, checking_at = NULL
              WHERE id = (SELECT r.id FROM runs r WHERE {waiting} AND {matching}
-                         ORDER BY {key}, {served}, r.id LIMIT 1 {lock})
+                         ORDER BY r.priority, {key}, {served}, r.id LIMIT 1 {lock})
              RETURNING {RUN_COLUMNS}",
             next = queue::NEXT_CLAIM_SEQ,
             waiting = queue::waiting("$3"),

@@ -1,7 +1,9 @@
 //! The queue's rules beyond one run: the order runs are claimed in (fair across learners), a waiting run's
 //! place in it, the cap on a learner's live runs, archive retention, and a lease holder's batched events.
 //!
-//! **Claim order.** Each waiting run gets a key of three parts, compared in order:
+//! **Claim order.** Each waiting run gets a key of four parts, compared in order:
+//! 0. its priority: 0 for a learner's own submission (and a one-run re-grade), 1 (low) for a run of a cohort
+//!    re-grade ([`LOW_PRIORITY`]), so a learner's run queued after a whole cohort's re-grade is graded first;
 //! 1. how many runs its learner has running now plus how many of their runs have waited longer: a learner's
 //!    first waiting run comes before anyone's second, and a learner with runs in progress yields to one with
 //!    none;
@@ -17,14 +19,19 @@ use super::lease::{held, Lease};
 use super::{Result, Store, StoreError};
 use crate::domain::Quota;
 
+/// The priority of a cohort re-grade's runs: claimed after every waiting run of priority 0.
+pub const LOW_PRIORITY: i64 = 1;
+
 /// The live states: the run is waiting or being graded.
 const LIVE: &str = "('queued', 'building', 'starting', 'checking')";
 
 /// The claim key of the waiting run aliased `r` at time `$now` (see the module's doc).
 pub(super) fn claim_key(now: &str) -> String {
+    // A waiting low-priority run of the learner does not hold their own submission back.
     format!(
         "(SELECT COUNT(*) FROM runs o WHERE o.user_id = r.user_id AND o.state IN {LIVE}
-            AND (o.id < r.id OR (o.worker_id IS NOT NULL AND o.lease_expires_at >= {now})))"
+            AND ((o.id < r.id AND o.priority <= r.priority)
+                 OR (o.worker_id IS NOT NULL AND o.lease_expires_at >= {now})))"
     )
 }
 
@@ -65,10 +72,10 @@ impl Store {
     /// A waiting run's place in the claim order (1 = next), or `None` when it is not waiting.
     pub async fn queue_position(&self, run_id: i64) -> Result<Option<i64>> {
         let sql = format!(
-            "WITH w AS (SELECT r.id, {key} AS k, {served} AS s FROM runs r WHERE {waiting})
+            "WITH w AS (SELECT r.id, r.priority AS p, {key} AS k, {served} AS s FROM runs r WHERE {waiting})
              SELECT COUNT(*) FROM w, w me
-             WHERE me.id = $2 AND (w.k < me.k OR (w.k = me.k AND (w.s < me.s
-                                   OR (w.s = me.s AND w.id <= me.id))))",
+             WHERE me.id = $2 AND (w.p < me.p OR (w.p = me.p AND (w.k < me.k OR (w.k = me.k AND (w.s < me.s
+                                   OR (w.s = me.s AND w.id <= me.id))))))",
             key = claim_key("$1"),
             served = served(),
             waiting = waiting("$1"),
@@ -101,10 +108,10 @@ impl Store {
         Ok(query.fetch_all(self.pool()).await?)
     }
 
-    /// The learner's runs that are queued or being graded.
+    /// The learner's own runs that are queued or being graded (a cohort re-grade's runs are not theirs).
     pub async fn live_runs_of(&self, user_id: i64) -> Result<i64> {
         let (n,): (i64,) = sqlx::query_as(&format!(
-            "SELECT COUNT(*) FROM runs WHERE user_id = $1 AND state IN {LIVE}"
+            "SELECT COUNT(*) FROM runs WHERE user_id = $1 AND state IN {LIVE} AND priority = 0"
         ))
         .bind(user_id)
         .fetch_one(self.pool())
@@ -132,8 +139,9 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        // A cohort re-grade's runs are staff's, not the learner's: they do not take the learner's places.
         let (live,): (i64,) = sqlx::query_as(&format!(
-            "SELECT COUNT(*) FROM runs WHERE user_id = $1 AND state IN {LIVE}"
+            "SELECT COUNT(*) FROM runs WHERE user_id = $1 AND state IN {LIVE} AND priority = 0"
         ))
         .bind(user_id)
         .fetch_one(&mut *tx)

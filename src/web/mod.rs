@@ -11,6 +11,7 @@ mod cohort_schedule;
 mod cohorts;
 mod course;
 mod csrf;
+mod curriculum_admin;
 mod error;
 mod gradebook;
 pub mod health;
@@ -22,6 +23,7 @@ mod profile;
 mod queue;
 mod redirect;
 mod regrade;
+pub(crate) mod regrade_batch;
 mod run_bundle;
 mod run_staff;
 pub mod runs;
@@ -51,6 +53,8 @@ pub struct AppState {
     pub store: Store,
     /// Swapped whole on reload, so a request always sees one consistent course.
     pub curriculum: SharedCurriculum,
+    /// Reloads `curriculum` from its folders (the admin button; SIGHUP shares it).
+    pub reloader: Arc<crate::reload::Reloader>,
     pub limiter: LoginLimiter,
     /// Proxies whose `X-Forwarded-For` names the client, for the limiter.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -117,6 +121,11 @@ fn staff_routes(cfg: &mut web::ServiceConfig) {
         .route("/admin", web::get().to(admin::home))
         .route("/admin/audit", web::get().to(admin::audit))
         .route("/admin/queue", web::get().to(queue::page))
+        .route("/admin/curriculum", web::get().to(curriculum_admin::page))
+        .route(
+            "/admin/curriculum/reload",
+            web::post().to(curriculum_admin::reload),
+        )
         .route("/cohorts", web::get().to(cohorts::list))
         .route("/cohorts", web::post().to(cohort_actions::create))
         .route("/cohorts/{id}", web::get().to(cohorts::page))
@@ -187,7 +196,20 @@ fn gradebook_routes(cfg: &mut web::ServiceConfig) {
             "/cohorts/{id}/labs/{lab}/analytics",
             web::get().to(analytics::cohort),
         )
-        .route("/labs/{lab}/analytics", web::get().to(analytics::everyone));
+        .route("/labs/{lab}/analytics", web::get().to(analytics::everyone))
+        .route("/cohorts/{id}/regrades", web::get().to(regrade_batch::list))
+        .route(
+            "/cohorts/{id}/regrades",
+            web::post().to(regrade_batch::start),
+        )
+        .route(
+            "/cohorts/{id}/regrades/{batch}",
+            web::get().to(regrade_batch::page),
+        )
+        .route(
+            "/cohorts/{id}/regrades/{batch}/progress",
+            web::get().to(regrade_batch::progress),
+        );
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, WebError> {
