@@ -48,7 +48,7 @@ const RUST: [BaseImage; 2] = [
 
 /// The same lesson in the other ecosystem: the Rust starter leaves the same two TODOs, so it fails exactly the
 /// same checks as the Python one, and builds (librdkafka and SQLite compiled from source, one CPU) within the
-/// lab's 600 s build timeout.
+/// lab's build timeout (900 s).
 #[test]
 fn the_week_7_rust_starter_builds_runs_beside_the_broker_and_leaves_exactly_the_same_todos() {
     require_image(gauntlet::sandbox::DEFAULT_KAFKA_IMAGE, "scripts/ci-broker");
