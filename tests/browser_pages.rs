@@ -114,6 +114,34 @@ async fn a_visitor_registers_in_the_browser_and_reads_the_course_on_a_laptop_and
             !browser.overflows_horizontally().await,
             "{device}: a lab with a starter fits"
         );
+        // w07 offers its starter in two languages: one button each, labelled by language, and the page fits.
+        c.goto(&app.url("/labs/w07-consumer")).await.unwrap();
+        for (href, label) in [
+            (
+                "/labs/w07-consumer/starter.tar.gz",
+                "Download the Python starter project",
+            ),
+            (
+                "/labs/w07-consumer/starters/rust.tar.gz",
+                "Download the Rust starter project",
+            ),
+        ] {
+            let button = c
+                .wait()
+                .for_element(Locator::Css(&format!("a[href='{href}']")))
+                .await
+                .unwrap();
+            assert!(
+                button.is_displayed().await.unwrap(),
+                "{device}: the {label} button shows"
+            );
+            assert_eq!(button.text().await.unwrap(), label, "{device}");
+        }
+        browser.screenshot(&format!("{device}-lab-starters")).await;
+        assert!(
+            !browser.overflows_horizontally().await,
+            "{device}: a lab with two starters fits"
+        );
         // A lab without checks says so where a learner submits.
         c.goto(&app.url("/labs/w12-llm")).await.unwrap();
         let notice = c

@@ -233,17 +233,28 @@ async fn the_bundled_starters_and_references_pass_the_default_policy() {
     let sandbox = sandbox().await;
     let labs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("labs");
     let mut checked = 0;
+    let mut named = 0;
     for lab in std::fs::read_dir(&labs).expect("labs").flatten() {
-        let starter = lab.path().join("starter").join("Dockerfile");
-        if let Ok(text) = std::fs::read_to_string(&starter) {
-            sandbox
-                .admit(&text, &Default::default())
-                .await
-                .unwrap_or_else(|e| panic!("{}: {e}", starter.display()));
-            checked += 1;
+        // The default starter and the lab's other ones (`starters/<name>/`, e.g. w07's Rust starter).
+        let mut folders = vec![lab.path().join("starter")];
+        if let Ok(more) = std::fs::read_dir(lab.path().join("starters")) {
+            let more: Vec<_> = more.flatten().map(|e| e.path()).collect();
+            named += more.len();
+            folders.extend(more);
+        }
+        for folder in folders {
+            let dockerfile = folder.join("Dockerfile");
+            if let Ok(text) = std::fs::read_to_string(&dockerfile) {
+                sandbox
+                    .admit(&text, &Default::default())
+                    .await
+                    .unwrap_or_else(|e| panic!("{}: {e}", dockerfile.display()));
+                checked += 1;
+            }
         }
     }
     assert!(checked > 0, "no starter found");
+    assert!(named > 0, "no named starter (labs/*/starters/*) found");
     // What scripts/build-references writes for a lab with a test stage, and without.
     for reference in [
         "FROM scratch AS test\nCOPY testsvc /testsvc\nARG TESTSVC_DEFECT=\n\

@@ -265,3 +265,205 @@ async fn gauntlet_starter_unpacks_into_a_new_folder_and_never_over_existing_work
         "{out:?}"
     );
 }
+
+/// The course above, with a second starter in Rust (`starters/rust/`) and the default one labelled Python.
+fn course_with_two_starters() -> Course {
+    let course = course_with_starter();
+    course.write(
+        "labs/w01-hello/lab.toml",
+        "title = \"Hello\"\nweek = 1\nsummary = \"Say hello\"\n\n[pillars]\nlanguage = 1.0\n\n[starters]\ndefault = \"Python\"\nrust = \"Rust\"\n",
+    );
+    course.write(
+        "labs/w01-hello/starters/rust/Dockerfile",
+        "FROM scratch\nCOPY accounts /accounts\n",
+    );
+    course.write("labs/w01-hello/starters/rust/src/main.rs", "fn main() {}\n");
+    course
+}
+
+#[tokio::test]
+async fn a_lab_with_several_starters_offers_each_by_language_and_serves_each_folder_only() {
+    let course = course_with_two_starters();
+    let app = app(&course).await;
+    assert_eq!(
+        app.get("/labs/w01-hello/starters/rust.tar.gz")
+            .await
+            .status()
+            .as_u16(),
+        303,
+        "sign-in first"
+    );
+    app.signed_in_learner("ada@example.org").await;
+    let (_, page) = app.get_text("/labs/w01-hello").await;
+    assert!(
+        page.contains("href=\"/labs/w01-hello/starter.tar.gz\"")
+            && page.contains("Download the Python starter project"),
+        "{page}"
+    );
+    assert!(
+        page.contains("href=\"/labs/w01-hello/starters/rust.tar.gz\"")
+            && page.contains("Download the Rust starter project")
+            && page.contains("gauntlet starter --lab w01-hello --name rust DIR"),
+        "{page}"
+    );
+    assert!(
+        page.find("Python starter") < page.find("Rust starter"),
+        "the default first"
+    );
+
+    let token = app.api_token("laptop").await;
+    for (url, bearer) in [
+        ("/labs/w01-hello/starters/rust.tar.gz", None),
+        ("/api/v1/labs/w01-hello/starters/rust.tar.gz", Some(&token)),
+    ] {
+        let res = match bearer {
+            Some(t) => app.client.get(app.url(url)).bearer_auth(t).send().await,
+            None => app.client.get(app.url(url)).send().await,
+        }
+        .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{url}");
+        assert!(
+            res.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains("w01-hello-starter-rust.tar.gz"),
+            "{url}"
+        );
+        let bytes = res.bytes().await.unwrap();
+        assert_eq!(files_in(&bytes), ["Dockerfile", "src/main.rs"], "{url}");
+    }
+    // `default` names the default starter; the old route still serves it.
+    let res = app
+        .client
+        .get(app.url("/api/v1/labs/w01-hello/starters/default.tar.gz"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let bytes = res.bytes().await.unwrap();
+    assert_eq!(files_in(&bytes), [".dockerignore", "Dockerfile", "app.py"]);
+
+    // An unknown name, a name that is not one, a path in the name, no such lab: 404, site and API alike.
+    for url in [
+        "/labs/w01-hello/starters/go.tar.gz",
+        "/labs/w01-hello/starters/rust",
+        "/labs/w01-hello/starters/..%2Fstarter.tar.gz",
+        "/labs/w01-hello/starters/Rust.tar.gz",
+        "/labs/w99-none/starters/rust.tar.gz",
+    ] {
+        assert_eq!(app.get(url).await.status().as_u16(), 404, "{url}");
+        let api = app
+            .client
+            .get(app.url(&format!("/api/v1{url}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(api.status().as_u16(), 404, "/api/v1{url}");
+        assert!(
+            api.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "/api/v1{url}: a JSON error"
+        );
+    }
+    // The API refuses a caller without a token.
+    assert_eq!(
+        app.client
+            .get(app.url("/api/v1/labs/w01-hello/starters/rust.tar.gz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+}
+
+fn starter_cli_named(
+    server: &str,
+    token: &str,
+    name: &str,
+    dir: Option<&Path>,
+) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
+    cmd.args([
+        "starter",
+        "--lab",
+        "w01-hello",
+        "--name",
+        name,
+        "--server",
+        server,
+    ]);
+    if let Some(dir) = dir {
+        cmd.arg(dir);
+    }
+    cmd.env("GAUNTLET_TOKEN", token)
+        .output()
+        .expect("gauntlet starter --name")
+}
+
+#[tokio::test]
+async fn gauntlet_starter_name_downloads_that_starter_and_an_unknown_name_is_a_clear_error() {
+    let course = course_with_two_starters();
+    let app = app(&course).await;
+    app.signed_in_learner("ada@example.org").await;
+    let token = app.api_token("laptop").await;
+    let work = tempfile::tempdir().unwrap();
+
+    let run = |name: &'static str, dir: Option<std::path::PathBuf>, cwd: bool| {
+        let (addr, token, cwd_dir) = (
+            app.address.clone(),
+            token.clone(),
+            work.path().to_path_buf(),
+        );
+        tokio::task::spawn_blocking(move || {
+            if cwd {
+                // Without DIR: the default folder, LAB-NAME, in the current directory.
+                Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+                    .args([
+                        "starter",
+                        "--lab",
+                        "w01-hello",
+                        "--name",
+                        name,
+                        "--server",
+                        &addr,
+                    ])
+                    .current_dir(&cwd_dir)
+                    .env("GAUNTLET_TOKEN", &token)
+                    .output()
+                    .expect("gauntlet starter --name")
+            } else {
+                starter_cli_named(&addr, &token, name, dir.as_deref())
+            }
+        })
+    };
+    let out = run("rust", None, true).await.unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let dest = work.path().join("w01-hello-rust");
+    assert_eq!(
+        std::fs::read_to_string(dest.join("src/main.rs")).unwrap(),
+        "fn main() {}\n"
+    );
+    assert!(!dest.join("app.py").exists(), "only the Rust starter");
+
+    let out = run("go", Some(work.path().join("go")), false)
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no starter named `go`"), "{err}");
+    assert!(!work.path().join("go").exists(), "nothing written");
+
+    let out = run("../x", Some(work.path().join("bad")), false)
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not a starter name"), "{err}");
+    assert!(!work.path().join("bad").exists(), "nothing written");
+}

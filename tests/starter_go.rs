@@ -18,13 +18,13 @@ const GO: BaseImage = BaseImage {
 
 #[test]
 fn the_week_5_go_starter_builds_from_its_dockerfile_and_leaves_exactly_its_todos() {
-    let report = grade_starter("w05-container", &GO);
+    let report = grade_starter("w05-container", &[GO]);
     fails_exactly(&report, W05_LEFT);
 }
 
 #[test]
 fn the_week_6_go_starter_builds_from_its_dockerfile_and_leaves_exactly_its_todos() {
-    let report = grade_starter("w06-deploy", &GO);
+    let report = grade_starter("w06-deploy", &[GO]);
     fails_exactly(&report, W06_LEFT);
 }
 

@@ -94,3 +94,66 @@ fn an_undeclared_env_variable_is_refused_at_its_line_and_declaring_it_in_env_fix
         "{err}"
     );
 }
+
+#[test]
+fn starters_are_declared_with_their_language_and_each_mistake_is_reported_at_its_line_or_folder() {
+    let course = Course::valid();
+    let lab = "title = \"Hello\"\nweek = 1\nsummary = \"Say hello\"\n\n[pillars]\nlanguage = 1.0\n";
+    let toml = course.path("labs/w01-hello/lab.toml");
+    course.write("labs/w01-hello/starters/rust/Dockerfile", "FROM scratch\n");
+    // A folder under starters/ that lab.toml does not label.
+    let (ok, _, err) = lab_only(&course);
+    assert!(!ok);
+    let rust = course.path("labs/w01-hello/starters/rust");
+    assert!(
+        err.contains(&format!("{}: declare the language", rust.display()))
+            && err.contains("`rust = \"Rust\"`"),
+        "{err}"
+    );
+    // Declared: valid. A declared name without its folder, and an empty label: at their lines of lab.toml.
+    course.write(
+        "labs/w01-hello/lab.toml",
+        &format!("{lab}\n[starters]\nrust = \"Rust\"\n"),
+    );
+    assert!(lab_only(&course).0, "{}", lab_only(&course).2);
+    course.write(
+        "labs/w01-hello/lab.toml",
+        &format!("{lab}\n[starters]\nrust = \"Rust\"\ngo = \"Go\"\ndefault = \"\"\n"),
+    );
+    for (ok, _, err) in [lab_only(&course), whole(&course)] {
+        assert!(!ok);
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&format!("{}:10: ", toml.display()))
+                    && l.contains("declares `go`, but there is no folder")),
+            "{err}"
+        );
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&format!("{}:11: ", toml.display()))
+                    && l.contains("labelled with is one line of 1 to 32 characters")),
+            "{err}"
+        );
+    }
+    // A starter without a Dockerfile, and a folder name that cannot be a URL segment.
+    course.write(
+        "labs/w01-hello/lab.toml",
+        &format!("{lab}\n[starters]\nrust = \"Rust\"\n"),
+    );
+    course.remove("labs/w01-hello/starters/rust/Dockerfile");
+    course.write("labs/w01-hello/starters/rust/README.md", "# Rust\n");
+    course.write("labs/w01-hello/starters/My Go/Dockerfile", "FROM scratch\n");
+    let (ok, _, err) = lab_only(&course);
+    assert!(!ok);
+    assert!(
+        err.contains(&format!(
+            "{}: a starter project must build as it is",
+            rust.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("a starter's folder name is its name in URLs"),
+        "{err}"
+    );
+}

@@ -18,6 +18,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/labs", web::get().to(v1::labs))
             .route("/labs/{lab}/submissions", web::post().to(v1::submit))
             .route("/labs/{lab}/starter.tar.gz", web::get().to(v1::starter))
+            .route(
+                "/labs/{lab}/starters/{file}",
+                web::get().to(v1::named_starter),
+            )
             .route("/runs/{id}", web::get().to(v1::run))
             .route("/runs/{id}/events", web::get().to(v1::events))
             .route("/cohorts/{id}/regrades", web::post().to(regrades::start))

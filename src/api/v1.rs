@@ -33,15 +33,35 @@ pub async fn labs(state: web::Data<AppState>, _user: ApiUser) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "labs": labs }))
 }
 
-/// `GET /api/v1/labs/{lab}/starter.tar.gz`: the lab's starter project (404 when it has none).
+/// `GET /api/v1/labs/{lab}/starter.tar.gz`: the lab's default starter project (404 when it has none).
 pub async fn starter(
     state: web::Data<AppState>,
     _user: ApiUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    starter_download(&state, &path, None).await
+}
+
+/// `GET /api/v1/labs/{lab}/starters/{name}.tar.gz`: the lab's starter `name` (`default` is the default one;
+/// 404 when the lab has no starter of that name).
+pub async fn named_starter(
+    state: web::Data<AppState>,
+    _user: ApiUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (lab, file) = path.into_inner();
+    let name = crate::web::starter_name(&file).ok_or(ApiError::NotFound)?;
+    starter_download(&state, &lab, Some(name)).await
+}
+
+async fn starter_download(
+    state: &AppState,
+    lab: &str,
+    name: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
     use crate::curriculum::starter::{for_lab, StarterError};
-    match for_lab(&state.curriculum(), &path).await {
-        Ok(bytes) => Ok(crate::web::starter_download(&path, bytes)),
+    match for_lab(&state.curriculum(), lab, name).await {
+        Ok((s, bytes)) => Ok(crate::web::starter_download(&s.file_name(lab), bytes)),
         Err(StarterError::NotFound) => Err(ApiError::NotFound),
         Err(e) => Err(ApiError::Internal(format!("{e:#}"))),
     }

@@ -104,7 +104,11 @@ pub enum Command {
         /// The lab's id, as in its URL (e.g. w01-health)
         #[arg(long)]
         lab: String,
-        /// A new or empty folder to unpack it into [default: ./LAB]
+        /// Which of the lab's starters, when it offers several (the lab page lists them, e.g. `rust`)
+        /// [default: the lab's default starter]
+        #[arg(long)]
+        name: Option<String>,
+        /// A new or empty folder to unpack it into [default: ./LAB, or ./LAB-NAME with --name]
         dir: Option<PathBuf>,
         #[command(flatten)]
         remote: Remote,
@@ -223,7 +227,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ..
         } => prove::run(&lab_dir, &reference_dir, json, seed, &settings.grading).await,
         Command::Submit { lab, dir, remote } => submit::run(&remote, &lab, &dir).await,
-        Command::Starter { lab, dir, remote } => starter::run(&remote, &lab, dir).await,
+        Command::Starter {
+            lab,
+            name,
+            dir,
+            remote,
+        } => starter::run(&remote, &lab, name.as_deref(), dir).await,
         Command::Load(args) => load::run(args).await,
         Command::Probe(args) => probe::run(args).await,
         Command::User { cmd, .. } => {

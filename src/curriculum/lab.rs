@@ -37,8 +37,9 @@ pub struct Lab {
     pub toc: Vec<TocEntry>,
     /// The lab's folder.
     pub dir: PathBuf,
-    /// `<dir>/starter/`, when the lab offers a starter project (it holds a Dockerfile).
-    pub starter: Option<PathBuf>,
+    /// The lab's starter projects (`<dir>/starter/` first, then `<dir>/starters/<name>/` by name), each
+    /// holding a Dockerfile; empty when it offers none.
+    pub starters: Vec<super::starter::Starter>,
     /// Whether the lab has hidden checks (a `.toml` file under `checks/`; only their presence is read here).
     /// A lab without them is built and started but not scored, and does not count toward progress.
     pub graded: bool,
@@ -210,6 +211,9 @@ struct RawLab {
     counterpart: Vec<RawCounterpart>,
     #[serde(default)]
     env: BTreeMap<Spanned<String>, String>,
+    /// The language each starter's download is labelled with, by starter name (`default` is `starter/`).
+    #[serde(default)]
+    starters: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 /// A lab as parsed, with the lines that cross-references must check later.
@@ -333,18 +337,7 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
             .flatten()
             .any(|e| e.path().extension().is_some_and(|x| x == "toml"))
     });
-    let starter_dir = dir.join(super::starter::FOLDER);
-    let starter = starter_dir.is_dir().then_some(starter_dir);
-    if let Some(s) = &starter {
-        if !s.join("Dockerfile").is_file() {
-            problems.push(Diagnostic::new(
-                s,
-                None,
-                "a starter project must build as it is: it needs a Dockerfile at its root"
-                    .to_string(),
-            ));
-        }
-    }
+    let starters = super::starter::resolve(dir, &raw.starters, &toml_path, &text, problems);
     Some(Parsed {
         lab: Lab {
             id,
@@ -361,7 +354,7 @@ pub(super) fn parse(dir: &Path, id: LabId, problems: &mut Vec<Diagnostic>) -> Op
             readme_html: rendered.html,
             toc: rendered.toc,
             dir: dir.to_path_buf(),
-            starter,
+            starters,
             graded,
         },
         week_line,

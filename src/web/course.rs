@@ -281,26 +281,51 @@ pub async fn lab_runs(
     Ok(html(page.render()?))
 }
 
-/// `GET /labs/{id}/starter.tar.gz`: the lab's starter project, packed from its `starter/` folder only.
+/// `GET /labs/{id}/starter.tar.gz`: the lab's default starter project, packed from its `starter/` folder only.
 pub async fn starter(
     state: web::Data<AppState>,
     _user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    match starter::for_lab(&state.curriculum(), &path).await {
-        Ok(bytes) => Ok(starter_download(&path, bytes)),
+    download(&state, &path, None).await
+}
+
+/// `GET /labs/{id}/starters/{name}.tar.gz`: one of the lab's other starters, from its `starters/<name>/` only.
+pub async fn named_starter(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    let (lab, file) = path.into_inner();
+    let name = starter_name(&file).ok_or(WebError::NotFound)?;
+    download(&state, &lab, Some(name)).await
+}
+
+async fn download(
+    state: &AppState,
+    lab: &str,
+    name: Option<&str>,
+) -> Result<HttpResponse, WebError> {
+    match starter::for_lab(&state.curriculum(), lab, name).await {
+        Ok((s, bytes)) => Ok(starter_download(&s.file_name(lab), bytes)),
         Err(StarterError::NotFound) => Err(WebError::NotFound),
         Err(e) => Err(WebError::Internal(format!("{e:#}"))),
     }
 }
 
-/// The response that makes a browser save the starter as `<lab>-starter.tar.gz`.
-pub fn starter_download(id: &str, bytes: Vec<u8>) -> HttpResponse {
+/// The starter a `{name}.tar.gz` path segment names, if it is one.
+pub fn starter_name(file: &str) -> Option<&str> {
+    file.strip_suffix(".tar.gz")
+        .filter(|n| starter::valid_name(n) || *n == starter::DEFAULT)
+}
+
+/// The response that makes a browser save the starter as `file_name`.
+pub fn starter_download(file_name: &str, bytes: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/gzip")
         .insert_header((
             "Content-Disposition",
-            format!("attachment; filename=\"{id}-starter.tar.gz\""),
+            format!("attachment; filename=\"{file_name}\""),
         ))
         .body(bytes)
 }

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use actix_web::cookie::Key;
 use actix_web::web;
 
-pub use course::starter_download;
+pub use course::{starter_download, starter_name};
 pub use error::WebError;
 pub use layout::Layout;
 pub use session::{CurrentUser, MaybeUser};
@@ -93,6 +93,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/weeks/{week}", web::get().to(course::week))
         .route("/labs/{lab}", web::get().to(course::lab))
         .route("/labs/{lab}/starter.tar.gz", web::get().to(course::starter))
+        .route(
+            "/labs/{lab}/starters/{file}",
+            web::get().to(course::named_starter),
+        )
         .route("/labs/{lab}/runs", web::get().to(course::lab_runs))
         .route("/labs/{lab}/submissions", web::post().to(runs::submit))
         .route("/runs/{id}", web::get().to(runs::page))

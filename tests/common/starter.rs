@@ -1,9 +1,9 @@
 //! A bundled starter graded the way a learner's submission is: copied, built by its own Dockerfile through
 //! Gauntlet's pipeline (`gauntlet grade`) and run against the lab's hidden checks.
 //!
-//! Nothing can be pulled here, so the starter's base image is a local one (`scripts/ci-images`); the only change
-//! to the starter is the default of the build argument its Dockerfile declares for that image, which a learner
-//! would pass as `--build-arg`.
+//! Nothing can be pulled here, so the starter's base images are local ones (`scripts/ci-images`); the only change
+//! to the starter is the default of each build argument its Dockerfile declares for them (a multi-stage build
+//! has one per stage), which a learner would pass as `--build-arg`.
 
 use std::path::Path;
 use std::process::Command;
@@ -30,25 +30,34 @@ pub fn require_image(image: &str, script: &str) {
     );
 }
 
-/// Grades a copy of `labs/<lab>/starter` built on `base.local` and returns the JSON report.
-pub fn grade_starter(lab: &str, base: &BaseImage) -> serde_json::Value {
+/// Grades a copy of `labs/<lab>/starter` built on the local images of `bases` and returns the JSON report.
+pub fn grade_starter(lab: &str, bases: &[BaseImage]) -> serde_json::Value {
+    grade_starter_in(lab, "starter", bases)
+}
+
+/// Grades a copy of `labs/<lab>/<folder>` (e.g. `starters/rust`) built on the local images of `bases` and
+/// returns the JSON report.
+pub fn grade_starter_in(lab: &str, folder: &str, bases: &[BaseImage]) -> serde_json::Value {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    require_image(base.local, "scripts/ci-images");
     let work = tempfile::tempdir().expect("temp dir");
     let project = work.path().join("project");
-    copy_dir(&root.join("labs").join(lab).join("starter"), &project);
+    copy_dir(&root.join("labs").join(lab).join(folder), &project);
     let dockerfile = project.join("Dockerfile");
-    let text = std::fs::read_to_string(&dockerfile).expect("Dockerfile");
-    let local = text.replace(
-        &format!("ARG {}={}", base.arg, base.default),
-        &format!("ARG {}={}", base.arg, base.local),
-    );
-    assert_ne!(
-        text, local,
-        "the starter's Dockerfile declares ARG {}={}",
-        base.arg, base.default
-    );
-    std::fs::write(&dockerfile, local).expect("write");
+    let mut text = std::fs::read_to_string(&dockerfile).expect("Dockerfile");
+    for base in bases {
+        require_image(base.local, "scripts/ci-images");
+        let local = text.replace(
+            &format!("ARG {}={}", base.arg, base.default),
+            &format!("ARG {}={}", base.arg, base.local),
+        );
+        assert_ne!(
+            text, local,
+            "the starter's Dockerfile declares ARG {}={}",
+            base.arg, base.default
+        );
+        text = local;
+    }
+    std::fs::write(&dockerfile, text).expect("write");
     let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
         .arg("grade")
         .arg("--json")
