@@ -71,7 +71,12 @@ async fn a_learner_takes_a_quiz_and_reads_the_result_on_a_laptop_and_a_phone() {
     {
         let browser = Browser::start(width, height).await;
         browser
-            .sign_in(&app.url("/login"), "ada@example.org", PASSWORD, "#weeks-heading")
+            .sign_in(
+                &app.url("/login"),
+                "ada@example.org",
+                PASSWORD,
+                "#weeks-heading",
+            )
             .await;
         let c = &browser.client;
         c.goto(&app.url("/weeks/4#quiz")).await.unwrap();
@@ -83,7 +88,10 @@ async fn a_learner_takes_a_quiz_and_reads_the_result_on_a_laptop_and_a_phone() {
         fits(&browser, &format!("{device}-form")).await;
         // Pick the first choice of every choice question (a real click), and type the version.
         for q in &questions {
-            if let Ok(first) = q.find(Locator::Css("input[type=radio], input[type=checkbox]")).await {
+            if let Ok(first) = q
+                .find(Locator::Css("input[type=radio], input[type=checkbox]"))
+                .await
+            {
                 first.click().await.unwrap();
             }
         }

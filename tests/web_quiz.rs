@@ -149,9 +149,16 @@ async fn a_learner_takes_the_quiz_and_the_best_attempt_counts_toward_the_pillar(
     assert_eq!(rows.len(), 2);
     assert_eq!((rows[0].correct, rows[0].total), (0, 3));
     assert_eq!((rows[1].correct, rows[1].total, rows[1].score), (3, 3, 1.0));
-    assert!(rows[1].answers.contains("zebra-sentinel-ANSWER"), "{}", rows[1].answers);
+    assert!(
+        rows[1].answers.contains("zebra-sentinel-ANSWER"),
+        "{}",
+        rows[1].answers
+    );
     let best = app.store.quiz_best(ada).await.unwrap();
-    assert_eq!((best[0].week, best[0].best_score, best[0].attempts), (1, 1.0, 2));
+    assert_eq!(
+        (best[0].week, best[0].best_score, best[0].attempts),
+        (1, 1.0, 2)
+    );
     let (_, week) = app.get_text("/weeks/1").await;
     assert!(
         week.contains("Your best so far: <strong>100 %</strong>") && week.contains("0 % (0 of 3)"),
@@ -160,10 +167,7 @@ async fn a_learner_takes_the_quiz_and_the_best_attempt_counts_toward_the_pillar(
 
     // Language: no lab attempted (0) and the quiz at 100 %, with weight 0.5: 50 %.
     let (_, map) = app.get_text("/").await;
-    assert!(
-        map.contains("aria-label=\"Pillar language: 50%\""),
-        "{map}"
-    );
+    assert!(map.contains("aria-label=\"Pillar language: 50%\""), "{map}");
     app.store
         .record_attempt(ada, "w01-hello", 1.0, true)
         .await
@@ -193,7 +197,11 @@ async fn staff_read_quiz_scores_only_for_the_cohorts_they_may_read(db: Db) {
 
     let teacher = app.clone_for_another_client();
     teacher
-        .signed_in_staff("teacher@example.org", Role::Instructor, &["ada@example.org"])
+        .signed_in_staff(
+            "teacher@example.org",
+            Role::Instructor,
+            &["ada@example.org"],
+        )
         .await;
     let (status, page) = teacher
         .get_text(&format!("/cohorts/{ada_cohort}/learners/{}", ada.id))
@@ -208,7 +216,10 @@ async fn staff_read_quiz_scores_only_for_the_cohorts_they_may_read(db: Db) {
         .get_text(&format!("/cohorts/{ada_cohort}/gradebook"))
         .await;
     assert_eq!(status, 200);
-    assert!(book.contains(">Quizzes</th>") && book.contains("<td class=\"gb-num\">100 %</td>"), "{book}");
+    assert!(
+        book.contains(">Quizzes</th>") && book.contains("<td class=\"gb-num\">100 %</td>"),
+        "{book}"
+    );
     // Attempt pages are their author's: the instructor reads the score, not the attempt page.
     assert_eq!(teacher.get(&attempt).await.status().as_u16(), 404);
 
@@ -228,7 +239,9 @@ async fn staff_read_quiz_scores_only_for_the_cohorts_they_may_read(db: Db) {
 
 /// The quiz section of the week page with the CSRF token blanked out.
 fn quiz_section(page: &str, token: &str) -> String {
-    let start = page.find("<section class=\"quiz panel\"").expect("a quiz section");
+    let start = page
+        .find("<section class=\"quiz panel\"")
+        .expect("a quiz section");
     let end = page[start..].find("</section>").unwrap() + start;
     page[start..end].replace(token, "TOKEN")
 }
@@ -298,15 +311,24 @@ async fn another_learner_cannot_read_my_attempts() {
     // The same id under another week, or an id that does not exist, is not found either.
     let id = attempt.rsplit('/').next().unwrap();
     assert_eq!(
-        app.get(&format!("/weeks/2/quiz/attempts/{id}")).await.status().as_u16(),
+        app.get(&format!("/weeks/2/quiz/attempts/{id}"))
+            .await
+            .status()
+            .as_u16(),
         404
     );
     assert_eq!(
-        app.get("/weeks/1/quiz/attempts/999999").await.status().as_u16(),
+        app.get("/weeks/1/quiz/attempts/999999")
+            .await
+            .status()
+            .as_u16(),
         404
     );
     let (_, page) = bob.get_text("/weeks/1").await;
-    assert!(!page.contains(&attempt) && !page.contains("Your attempts"), "{page}");
+    assert!(
+        !page.contains(&attempt) && !page.contains("Your attempts"),
+        "{page}"
+    );
 }
 
 #[tokio::test]

@@ -474,9 +474,17 @@ answers = ["43", " 43  Minutes "]
             "[[questions]]\nid = \"a\"\nkind = \"multiple\"\nprompt = \"p\"\nchoices = [\n  { text = \" \", correct = true },\n  { text = \"b\" },\n]\n",
         );
         assert_eq!(p, vec![(Some(6), "a choice's text is empty".to_string())]);
-        let p = problem_lines("[[questions]]\nid = \"a\"\nkind = \"multiple\"\nprompt = \"p\"\nchoices = []\n");
-        assert!(p.iter().any(|(l, m)| *l == Some(5) && m.contains("at least two")), "{p:?}");
-        let p = problem_lines("[[questions]]\nid = \"A b\"\nkind = \"short\"\nprompt = \"p\"\nanswers = [\"\"]\n");
+        let p = problem_lines(
+            "[[questions]]\nid = \"a\"\nkind = \"multiple\"\nprompt = \"p\"\nchoices = []\n",
+        );
+        assert!(
+            p.iter()
+                .any(|(l, m)| *l == Some(5) && m.contains("at least two")),
+            "{p:?}"
+        );
+        let p = problem_lines(
+            "[[questions]]\nid = \"A b\"\nkind = \"short\"\nprompt = \"p\"\nanswers = [\"\"]\n",
+        );
         assert_eq!(p.len(), 2, "{p:?}");
         assert_eq!((p[0].0, p[1].0), (Some(2), Some(5)));
     }

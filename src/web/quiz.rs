@@ -105,10 +105,8 @@ pub async fn submit(
     csrf.verify(token)?;
     let curriculum = state.curriculum();
     let (week, quiz) = quiz_of(&curriculum, &path)?;
-    let responses = quiz::responses_from_form(
-        &quiz,
-        fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-    );
+    let responses =
+        quiz::responses_from_form(&quiz, fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let answered = responses
         .values()
         .any(|vs| vs.iter().any(|v| !v.trim().is_empty()));
