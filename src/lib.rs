@@ -20,6 +20,7 @@ pub mod grading;
 pub mod kafka;
 pub mod loadgen;
 pub mod progress;
+pub mod quiz;
 pub mod reload;
 pub mod risk;
 pub mod sandbox;

@@ -68,6 +68,9 @@ fn the_bundled_course_passes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Every module's self-check is a graded quiz.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(", 12 quizzes"), "{stdout}");
 }
 
 #[test]
@@ -605,5 +608,59 @@ fn schedule_offsets_out_of_order_out_of_range_or_naming_unknown_labs_are_reporte
         !report.stderr.contains("w01-hello"),
         "a known lab is fine: {}",
         report.stderr
+    );
+}
+
+#[test]
+fn a_broken_quiz_and_a_quiz_weight_out_of_range_are_reported_with_their_lines() {
+    let course = Course::valid();
+    let text = std::fs::read_to_string(course.path("curriculum/course.toml")).unwrap();
+    let before = text.lines().count();
+    course.write(
+        "curriculum/course.toml",
+        &format!("{text}\n[quizzes]\nweight = 1.5\n"),
+    );
+    course.write(
+        "curriculum/week-02/quiz.toml",
+        "[[questions]]\nid = \"status\"\nkind = \"single\"\nprompt = \"Which?\"\n\
+         choices = [\n  { text = \"400\", correct = true },\n  { text = \"422\", correct = true },\n]\n\n\
+         [[questions]]\nid = \"status\"\nkind = \"short\"\nprompt = \"Code?\"\nanswers = [\"403\"]\n\n\
+         [[questions]]\nid = \"empty\"\nkind = \"multiple\"\nprompt = \"Pick\"\nchoices = [\n  { text = \"a\" },\n  { text = \"\", correct = true },\n]\n",
+    );
+    course.write(
+        "curriculum/week-03/quiz.toml",
+        "[[questions]]\nid = \"a\"\nkind = \"short\"\nprompt = \"p\"\nanswers = [\"x\"]\nhint = \"no such key\"\n",
+    );
+    let report = validate(&course);
+    assert!(!report.success);
+    assert_reports(
+        &report,
+        &course,
+        "curriculum/course.toml",
+        before + 3,
+        "[quizzes] weight must be between 0 and 1, got 1.5",
+    );
+    let rel = "curriculum/week-02/quiz.toml";
+    assert_reports(
+        &report,
+        &course,
+        rel,
+        5,
+        "a single-choice question needs exactly one correct choice, found 2",
+    );
+    assert_reports(
+        &report,
+        &course,
+        rel,
+        11,
+        "question id `status` is used twice (first on line 2)",
+    );
+    assert_reports(&report, &course, rel, 22, "a choice's text is empty");
+    assert_reports(
+        &report,
+        &course,
+        "curriculum/week-03/quiz.toml",
+        6,
+        "unknown field `hint`",
     );
 }

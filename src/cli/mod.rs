@@ -262,10 +262,11 @@ fn validate(curriculum_dir: &std::path::Path, labs_dir: &std::path::Path) -> Exi
     match curriculum::Curriculum::load(curriculum_dir, labs_dir) {
         Ok(c) => {
             println!(
-                "ok: {} weeks, {} labs, {} pillars",
+                "ok: {} weeks, {} labs, {} pillars, {} quizzes",
                 c.modules.len(),
                 c.labs.len(),
-                c.course.pillars.len()
+                c.course.pillars.len(),
+                c.modules.iter().filter(|m| m.quiz.is_some()).count()
             );
             ExitCode::SUCCESS
         }

@@ -1,4 +1,5 @@
-//! `course.toml`: the course's title, its skill pillars and its schedule (`course_schedule.rs`).
+//! `course.toml`: the course's title, its skill pillars, its schedule (`course_schedule.rs`) and how much the
+//! modules' quizzes count toward a pillar (`[quizzes] weight`).
 
 use std::path::Path;
 
@@ -17,6 +18,9 @@ pub struct Course {
     pub pillars: Vec<Pillar>,
     /// When weeks open and labs are due, in days from a cohort's start.
     pub schedule: CourseSchedule,
+    /// The share of a pillar that its modules' quizzes make up, 0 to 1 (`[quizzes] weight`; 0 when absent:
+    /// quizzes are then practice only). See `crate::progress` for the rule.
+    pub quiz_weight: f64,
     /// The labs `[schedule.due]` names and their lines, checked once the labs are loaded.
     pub(super) schedule_labs: Vec<(LabId, usize)>,
 }
@@ -45,6 +49,14 @@ struct RawCourse {
     pillars: Vec<RawPillar>,
     #[serde(default)]
     schedule: Option<RawSchedule>,
+    #[serde(default)]
+    quizzes: Option<RawQuizzes>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuizzes {
+    weight: Spanned<f64>,
 }
 
 #[derive(Deserialize)]
@@ -106,12 +118,30 @@ pub fn parse(path: &Path, text: &str, problems: &mut Vec<Diagnostic>) -> Option<
             weeks,
         });
     }
+    let quiz_weight = match raw.quizzes {
+        None => 0.0,
+        Some(q) => {
+            let w = *q.weight.get_ref();
+            if (0.0..=1.0).contains(&w) {
+                w
+            } else {
+                problems.push(Diagnostic::at_offset(
+                    path,
+                    text,
+                    q.weight.span().start,
+                    format!("[quizzes] weight must be between 0 and 1, got {w}"),
+                ));
+                0.0
+            }
+        }
+    };
     let schedule = course_schedule::parse(path, text, raw.schedule, problems);
     Some(Course {
         title: raw.title,
         tagline: raw.tagline,
         pillars,
         schedule: schedule.schedule,
+        quiz_weight,
         schedule_labs: schedule.lab_lines,
     })
 }

@@ -12,6 +12,7 @@ mod lab_build;
 mod lab_counterpart;
 pub mod markdown;
 mod module;
+pub mod quiz;
 pub mod starter;
 mod version;
 
@@ -23,6 +24,7 @@ pub use course_schedule::CourseSchedule;
 pub use lab::{CounterpartSpec, Lab, Limits, ReportPath, RunAs, ServiceSpec, Timeouts, TopicSpec};
 pub use lab_counterpart::{CONTROL_TOKEN, KAFKA_BOOTSTRAP, KAFKA_PORT};
 pub use module::Module;
+pub use quiz::Quiz;
 pub use version::LabVersion;
 
 use crate::diagnostics::Diagnostic;
@@ -203,7 +205,8 @@ fn load_course(dir: &Path, problems: &mut Vec<Diagnostic>) -> Option<Course> {
     }
 }
 
-/// Every `*/module.md` below the curriculum folder, in folder-name order.
+/// Every `*/module.md` below the curriculum folder, in folder-name order, each with the `quiz.toml` beside it
+/// when there is one.
 fn load_modules(dir: &Path, problems: &mut Vec<Diagnostic>) -> Vec<module::Parsed> {
     let mut parsed = Vec::new();
     for sub in sorted_subdirs(dir, problems) {
@@ -211,12 +214,34 @@ fn load_modules(dir: &Path, problems: &mut Vec<Diagnostic>) -> Vec<module::Parse
         if !path.exists() {
             continue;
         }
-        match std::fs::read_to_string(&path) {
-            Ok(text) => parsed.extend(module::parse(&path, &text, problems)),
-            Err(e) => problems.push(Diagnostic::new(&path, None, format!("cannot read: {e}"))),
-        }
+        let module = match std::fs::read_to_string(&path) {
+            Ok(text) => module::parse(&path, &text, problems),
+            Err(e) => {
+                problems.push(Diagnostic::new(&path, None, format!("cannot read: {e}")));
+                None
+            }
+        };
+        let quiz = load_quiz(&sub.join("quiz.toml"), problems);
+        parsed.extend(module.map(|mut m| {
+            m.module.quiz = quiz;
+            m
+        }));
     }
     parsed
+}
+
+/// A module's quiz, when its folder has a `quiz.toml`.
+fn load_quiz(path: &Path, problems: &mut Vec<Diagnostic>) -> Option<Quiz> {
+    if !path.exists() {
+        return None;
+    }
+    match std::fs::read_to_string(path) {
+        Ok(text) => quiz::parse(path, &text, problems),
+        Err(e) => {
+            problems.push(Diagnostic::new(path, None, format!("cannot read: {e}")));
+            None
+        }
+    }
 }
 
 fn load_labs(dir: &Path, problems: &mut Vec<Diagnostic>) -> Vec<lab::Parsed> {

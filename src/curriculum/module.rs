@@ -22,6 +22,8 @@ pub struct Module {
     pub html: String,
     pub toc: Vec<TocEntry>,
     pub path: PathBuf,
+    /// The graded quiz from the `quiz.toml` beside the module, if it has one.
+    pub quiz: Option<super::Quiz>,
 }
 
 impl Module {
@@ -127,6 +129,7 @@ pub(super) fn parse(path: &Path, text: &str, problems: &mut Vec<Diagnostic>) -> 
             html: rendered.html,
             toc: rendered.toc,
             path: path.to_path_buf(),
+            quiz: None,
         },
         week_line,
         pillar_lines,

@@ -270,6 +270,8 @@ mod tests {
                 percent: if i == 0 { 50 } else { 0 },
                 labs_passed: 0,
                 labs_total: 1,
+                quizzes_taken: 0,
+                quizzes_total: 0,
             })
             .collect();
         let r = radar(&pillars);

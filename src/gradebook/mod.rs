@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use crate::curriculum::Curriculum;
 use crate::progress::{self, PillarProgress};
 use crate::risk::{self, Flag, GradedRun};
-use crate::store::{CohortRunRow, FailedCheckRow, LabProgressRow};
+use crate::store::{best_by_week, CohortRunRow, FailedCheckRow, LabProgressRow, QuizBestRow};
 
 /// Where a learner stands on one lab: the best thing that happened, in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -102,6 +102,12 @@ pub struct LearnerRow {
     /// Every run, oldest first (the learner page's timeline).
     #[serde(skip)]
     pub runs: Vec<RunMark>,
+    /// The best score and attempts per week whose quiz the learner took.
+    #[serde(skip)]
+    pub quizzes: Vec<QuizBestRow>,
+    /// The average best score over the course's quizzes (untaken ones count 0), 0 to 100; `None` when the
+    /// course has no quiz.
+    pub quiz_average: Option<u8>,
 }
 
 impl LearnerRow {
@@ -130,14 +136,20 @@ pub struct Gradebook {
 /// The due date of each lab, by id; empty until the schedule exists.
 pub type DueDates = HashMap<String, i64>;
 
-/// Builds the gradebook from a cohort's runs and their failed checks.
-pub fn build(
-    curriculum: &Curriculum,
-    runs: &[CohortRunRow],
-    failed: &[FailedCheckRow],
-    due: &DueDates,
-    now: i64,
-) -> Gradebook {
+/// A cohort's rows, as the store returns them.
+pub struct Rows<'a> {
+    pub runs: &'a [CohortRunRow],
+    pub failed: &'a [FailedCheckRow],
+    pub quizzes: &'a [QuizBestRow],
+}
+
+/// Builds the gradebook from a cohort's runs, their failed checks and the learners' best quiz scores.
+pub fn build(curriculum: &Curriculum, rows: &Rows<'_>, due: &DueDates, now: i64) -> Gradebook {
+    let Rows {
+        runs,
+        failed,
+        quizzes,
+    } = *rows;
     let mut labs: Vec<LabColumn> = curriculum
         .labs
         .values()
@@ -167,6 +179,12 @@ pub fn build(
                 pillars: Vec::new(),
                 last_activity: None,
                 runs: Vec::new(),
+                quizzes: quizzes
+                    .iter()
+                    .filter(|q| q.user_id == row.user_id)
+                    .cloned()
+                    .collect(),
+                quiz_average: None,
             });
         }
         if let (Some(id), Some(lab), Some(state), Some(at), Some(learner)) = (
@@ -214,7 +232,9 @@ pub fn build(
                 })
             })
             .collect();
-        learner.pillars = progress::by_pillar(curriculum, &progress);
+        let best = best_by_week(&learner.quizzes);
+        learner.pillars = progress::by_pillar(curriculum, &progress, &best);
+        learner.quiz_average = quiz_average(curriculum, &best);
     }
     Gradebook {
         labs,
@@ -226,6 +246,21 @@ pub fn build(
             .collect(),
         learners,
     }
+}
+
+/// The average of the best scores over every quiz of the course, untaken ones counting 0.
+fn quiz_average(curriculum: &Curriculum, best: &progress::QuizBest) -> Option<u8> {
+    let weeks: Vec<_> = curriculum
+        .modules
+        .iter()
+        .filter(|m| m.quiz.is_some())
+        .map(|m| m.week)
+        .collect();
+    if weeks.is_empty() {
+        return None;
+    }
+    let sum: f64 = weeks.iter().filter_map(|w| best.get(w)).sum();
+    Some((100.0 * sum / weeks.len() as f64).round().clamp(0.0, 100.0) as u8)
 }
 
 /// One cell from the learner's runs of the lab, oldest first.

@@ -73,6 +73,15 @@ struct WeekPage<'a> {
     show_objectives: bool,
     prev: Option<u8>,
     next: Option<u8>,
+    /// The module's quiz, without its answers, and the learner's attempts.
+    quiz: Option<super::quiz::QuizSection>,
+}
+
+/// The week page's query: `?quiz=empty` after a quiz submitted with nothing answered.
+#[derive(serde::Deserialize)]
+pub struct WeekQuery {
+    #[serde(default)]
+    quiz: Option<String>,
 }
 
 #[derive(Template)]
@@ -131,7 +140,8 @@ pub async fn map(
 ) -> Result<HttpResponse, WebError> {
     let curriculum = state.curriculum();
     let rows = state.store.lab_progress(user.id).await?;
-    let progress = progress::by_pillar(&curriculum, &rows);
+    let quizzes = crate::store::best_by_week(&state.store.quiz_best(user.id).await?);
+    let progress = progress::by_pillar(&curriculum, &rows, &quizzes);
     let plan = state.store.learner_plan(user.id).await?;
     let (course, now) = (&curriculum.course.schedule, state.clock.now_ms());
     let weeks = curriculum
@@ -182,13 +192,16 @@ pub async fn week(
     user: CurrentUser,
     csrf: CsrfToken,
     path: web::Path<String>,
+    query: web::Query<WeekQuery>,
 ) -> Result<HttpResponse, WebError> {
     let n: i64 = path.parse().map_err(|_| WebError::NotFound)?;
     let week = Week::parse(n).map_err(|_| WebError::NotFound)?;
     let curriculum = state.curriculum();
     let module = curriculum.module(week).ok_or(WebError::NotFound)?;
     let plan = state.store.learner_plan(user.id).await?;
+    let empty = query.quiz.as_deref() == Some("empty");
     let page = WeekPage {
+        quiz: super::quiz::section(&state, &curriculum, module, &user, empty).await?,
         opens: closed_until(&state, &plan, week),
         layout: Layout::new(&state, Some(&user), &csrf),
         module,

@@ -41,6 +41,7 @@ pub(super) async fn load(
         .await?;
     // A lab's due date is the cohort's (opening a week early for one learner does not move it); a cohort
     // without a start date has nothing due, and the due-date rule nothing to judge.
+    let quizzes = state.store.cohort_quiz_best(cohort_id, only_user).await?;
     let curriculum = state.curriculum();
     let plan = crate::schedule::LearnerPlan {
         cohort: state.store.cohort_dates(cohort_id).await?,
@@ -56,8 +57,11 @@ pub(super) async fn load(
         .collect();
     Ok(gradebook::build(
         &curriculum,
-        &runs,
-        &failed,
+        &gradebook::Rows {
+            runs: &runs,
+            failed: &failed,
+            quizzes: &quizzes,
+        },
         &due,
         state.clock.now_ms(),
     ))
@@ -89,6 +93,8 @@ pub struct RowView {
     pub email: String,
     pub cells: Vec<CellView>,
     pub pillars: Vec<u8>,
+    /// The quiz average in words (`—` when the course has no quiz).
+    pub quizzes: String,
     pub last: String,
     pub reasons: Vec<String>,
 }
@@ -197,6 +203,10 @@ fn table(cohort_id: i64, book: &Gradebook, view: &View, total: usize) -> TableVi
                 })
                 .collect(),
             pillars: l.pillars.iter().map(|p| p.percent).collect(),
+            quizzes: l
+                .quiz_average
+                .map(|q| format!("{q} %"))
+                .unwrap_or_else(|| "—".to_string()),
             last: date(l.last_activity),
             reasons: l.reasons(),
         })

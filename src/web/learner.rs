@@ -25,6 +25,15 @@ pub struct LabLine {
     pub last: Option<(i64, String)>,
 }
 
+/// One module's quiz as the staff see the learner's standing on it.
+pub struct QuizLine {
+    pub week: u8,
+    pub title: String,
+    /// The best score, 0 to 100, when taken.
+    pub best: Option<u8>,
+    pub attempts: i64,
+}
+
 #[derive(Template)]
 #[template(path = "pages/learner.html")]
 struct LearnerPage {
@@ -39,6 +48,9 @@ struct LearnerPage {
     labs: Vec<LabLine>,
     reasons: Vec<String>,
     runs: usize,
+    quizzes: Vec<QuizLine>,
+    /// `[quizzes] weight` as a percentage.
+    quiz_weight: u8,
 }
 
 /// `GET /cohorts/{id}/learners/{user}`: 404 unless the viewer may read the cohort and the learner is in it.
@@ -88,7 +100,27 @@ pub async fn page(
             }),
         })
         .collect();
+    let curriculum = state.curriculum();
+    let quizzes = curriculum
+        .modules
+        .iter()
+        .filter(|m| m.quiz.is_some())
+        .map(|m| {
+            let row = learner
+                .quizzes
+                .iter()
+                .find(|q| q.week == i64::from(m.week.number()));
+            QuizLine {
+                week: m.week.number(),
+                title: m.title.clone(),
+                best: row.map(|r| (r.best_score * 100.0).round().clamp(0.0, 100.0) as u8),
+                attempts: row.map_or(0, |r| r.attempts),
+            }
+        })
+        .collect();
     let page = LearnerPage {
+        quizzes,
+        quiz_weight: (curriculum.course.quiz_weight * 100.0).round() as u8,
         layout: Layout::new(&state, Some(&user), &csrf),
         cohort_id: cohort.id,
         cohort_name: cohort.name,

@@ -21,6 +21,7 @@ mod observe;
 mod password;
 mod profile;
 mod queue;
+mod quiz;
 mod redirect;
 mod regrade;
 pub(crate) mod regrade_batch;
@@ -91,6 +92,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(account::logout))
         .route("/", web::get().to(course::map))
         .route("/weeks/{week}", web::get().to(course::week))
+        .route("/weeks/{week}/quiz", web::post().to(quiz::submit))
+        .route(
+            "/weeks/{week}/quiz/attempts/{id}",
+            web::get().to(quiz::attempt),
+        )
         .route("/labs/{lab}", web::get().to(course::lab))
         .route("/labs/{lab}/starter.tar.gz", web::get().to(course::starter))
         .route(

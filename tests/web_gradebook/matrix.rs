@@ -419,9 +419,9 @@ pub async fn the_learner_page_draws_the_radar_the_timeline_and_links_every_run(d
         .get_text(&format!("/cohorts/{}/learners/{}", c.id, c.bob))
         .await;
     assert_eq!(status, 200);
-    // Seven axes and a table with the same figures beside the radar.
+    // Seven axes and a table with the same figures beside the radar; a row per lab and per module's quiz.
     assert_eq!(page.matches("class=\"radar-label\"").count(), 7, "{page}");
-    assert_eq!(page.matches("<th scope=\"row\">").count(), 7 + 12);
+    assert_eq!(page.matches("<th scope=\"row\">").count(), 7 + 12 + 12);
     // Three runs on the timeline, each a link with its verdict in words and a letter.
     assert_eq!(page.matches("class=\"tl-mark\"").count(), 3, "{page}");
     assert!(
