@@ -1,12 +1,12 @@
 //! Valid values built from a schema with the check's seeded generator, so a re-graded run sends the same ones.
 //!
 //! Follows what a learner's schema usually says: required properties always (optional ones by a coin toss),
-//! `type`, `enum`/`const`, `example`/`examples` (taken half of the time), string lengths and common formats,
+//! `type`, `enum`/`const`, `example`/`examples` (taken a quarter of the time), string lengths and common formats,
 //! number bounds, array sizes, `allOf` merged and one branch of `oneOf`/`anyOf`. It does not try to satisfy
 //! everything (`pattern`, `multipleOf`, `not`): the caller validates every value against the compiled schema
 //! and drops those that miss, so a "valid" request is valid by the document's own measure.
 //!
-//! Strings are what a real client may send, not only what is easy to read: half of them mix ASCII with
+//! Strings are what a real client may send, not only what is easy to read: two thirds of them mix ASCII with
 //! control characters (NUL, tab, newline; JSON-escaped as `\u0000` on the wire), letters beyond ASCII and
 //! characters beyond the Basic Multilingual Plane (emoji, written as surrogate pairs by clients that escape),
 //! and lengths are often exactly `minLength` or `maxLength`, counted in characters (code points) as JSON
@@ -79,7 +79,7 @@ impl<'d, 'r> Generator<'d, 'r> {
             let usable: Vec<&Value> = options.iter().filter(|v| !v.is_null()).collect();
             return usable.choose(self.rng).map(|v| (*v).clone());
         }
-        if let Some(example) = example(s).filter(|_| self.rng.gen_bool(0.5)) {
+        if let Some(example) = example(s).filter(|_| self.rng.gen_bool(0.25)) {
             return Some(example);
         }
         if let Some(Value::Array(all)) = s.get("allOf") {
@@ -176,7 +176,7 @@ impl<'d, 'r> Generator<'d, 'r> {
             1 if max <= MAX_STRING => max,
             _ => self.rng.gen_range(min..=max.min(min + 16)),
         };
-        if self.ascii || self.rng.gen_bool(0.5) {
+        if self.ascii || self.rng.gen_range(0..3) == 0 {
             return Some(Value::String(self.word(len, len)));
         }
         Some(Value::String(self.mixed(len)))
@@ -192,16 +192,24 @@ impl<'d, 'r> Generator<'d, 'r> {
     }
 
     /// `len` characters (code points) of letters, controls, letters beyond ASCII and characters beyond the
-    /// Basic Multilingual Plane, about a fifth of each kind besides the letters.
+    /// Basic Multilingual Plane, about a fifth of each kind besides the letters; from two characters on, at
+    /// least one control and one beyond the BMP, so every such string tries both.
     pub fn mixed(&mut self, len: usize) -> String {
-        (0..len)
+        let mut chars: Vec<char> = (0..len)
             .map(|_| match self.rng.gen_range(0..10) {
                 0 | 1 => CONTROLS[self.rng.gen_range(0..CONTROLS.len())],
                 2 | 3 => WIDE_BMP[self.rng.gen_range(0..WIDE_BMP.len())],
                 4 | 5 => ASTRAL[self.rng.gen_range(0..ASTRAL.len())],
                 _ => char::from(b'a' + self.rng.gen_range(0..26u8)),
             })
-            .collect()
+            .collect();
+        if len >= 2 {
+            let control = self.rng.gen_range(0..len);
+            let astral = (control + 1 + self.rng.gen_range(0..len - 1)) % len;
+            chars[control] = CONTROLS[self.rng.gen_range(0..CONTROLS.len())];
+            chars[astral] = ASTRAL[self.rng.gen_range(0..ASTRAL.len())];
+        }
+        chars.into_iter().collect()
     }
 
     /// `len` printable characters beyond ASCII, most beyond the Basic Multilingual Plane (each 4 bytes in
