@@ -115,7 +115,10 @@ pub fn build(
             let mut made = None;
             // Once per operation, on a valid turn after its first and with room for two requests: a body at a
             // length limit in ASCII, then the same beyond ASCII.
-            if round > 0 && (round + t).is_multiple_of(2) && !twinned[t] && cases.len() + 2 <= settings.cases
+            if round > 0
+                && (round + t).is_multiple_of(2)
+                && !twinned[t]
+                && cases.len() + 2 <= settings.cases
             {
                 twinned[t] = true;
                 if let Some([ascii, mut wide]) =
