@@ -33,3 +33,15 @@ mod media;
 
 #[path = "checks_openapi/secured.rs"]
 mod secured;
+
+#[path = "checks_openapi/strings.rs"]
+mod strings;
+
+#[path = "checks_openapi/paths.rs"]
+mod paths;
+
+#[path = "checks_openapi/schemes.rs"]
+mod schemes;
+
+#[path = "checks_openapi/setup.rs"]
+mod setup;

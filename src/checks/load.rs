@@ -5,7 +5,7 @@
 //! kind's own parser (`http/parse.rs`), and cross-file rules (duplicate ids, dependencies) once every file is
 //! read, so an author sees the whole batch of problems at once.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -553,6 +553,7 @@ fn cross_file_rules(loaded: &[Loaded], problems: &mut Vec<Diagnostic>) {
             }
         }
     }
+    captures_of_dependencies(loaded, problems);
     for (i, pos) in graph::cycle_edges(&edges) {
         let l = &loaded[i];
         problems.push(Diagnostic::new(
@@ -563,6 +564,49 @@ fn cross_file_rules(loaded: &[Loaded], problems: &mut Vec<Diagnostic>) {
                 l.id, l.depends_on[pos]
             ),
         ));
+    }
+}
+
+/// Every variable an openapi check's `generate` uses without capturing it must be captured by an openapi
+/// check it depends on, directly or through others (those run first, and their captures are passed on).
+fn captures_of_dependencies(loaded: &[Loaded], problems: &mut Vec<Diagnostic>) {
+    fn openapi(l: &Loaded) -> Option<&super::OpenApiCheck> {
+        match l.def.as_ref().map(|d| &d.kind) {
+            Some(CheckKind::OpenApi(c)) => Some(c.as_ref()),
+            _ => None,
+        }
+    }
+    for l in loaded {
+        let Some(check) = openapi(l) else { continue };
+        if check.needs.is_empty() {
+            continue;
+        }
+        let mut available = BTreeSet::new();
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        let mut queue: Vec<&str> = l.depends_on.iter().map(String::as_str).collect();
+        while let Some(id) = queue.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            for dep in loaded.iter().filter(|d| d.id == id) {
+                if let Some(c) = openapi(dep) {
+                    available.extend(c.captures());
+                }
+                queue.extend(dep.depends_on.iter().map(String::as_str));
+            }
+        }
+        for (name, line) in &check.needs {
+            if !available.contains(name) {
+                problems.push(Diagnostic::new(
+                    &l.path,
+                    Some(*line),
+                    format!(
+                        "variable `{name}` is not captured by the check's setup or steps, nor by an openapi \
+                         check it depends on"
+                    ),
+                ));
+            }
+        }
     }
 }
 

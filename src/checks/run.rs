@@ -1,10 +1,12 @@
 //! Running a suite: dependency skips, the whole-check deadline, live events and the two texts of every
 //! outcome (the learner-safe message and the hidden detail).
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
+use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
@@ -46,6 +48,8 @@ pub async fn run_suite(
     let ids: Vec<&str> = suite.checks.iter().map(|c| c.id.as_str()).collect();
     let edges = graph::edges(&ids, suite.checks.iter().map(|c| c.depends_on.as_slice()));
     let mut outcomes: Vec<Option<CheckOutcome>> = vec![None; suite.checks.len()];
+    // What each passed openapi check captured, for the checks that depend on it.
+    let mut exports: Vec<BTreeMap<String, Value>> = vec![BTreeMap::new(); suite.checks.len()];
     let mut current = target.clone();
     for i in graph::run_order(&edges) {
         let def = &suite.checks[i];
@@ -70,13 +74,43 @@ pub async fn run_suite(
                     check_id: def.id.clone(),
                     title: def.title.clone(),
                 });
-                run_check(def, &client, target, ctx).await
+                let imports = imports(suite, i, &exports);
+                run_check(def, &client, target, ctx, imports, &mut exports[i]).await
             }
         };
         let _ = events.send(CheckEvent::Finished(outcome.clone()));
         outcomes[i] = Some(outcome);
     }
     outcomes.into_iter().flatten().collect()
+}
+
+/// The captures of every check that check `i` depends on, directly or through others (all passed, or it
+/// would be skipped); a nearer dependency's value wins.
+fn imports(
+    suite: &CheckSuite,
+    i: usize,
+    exports: &[BTreeMap<String, Value>],
+) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let mut seen = Vec::new();
+    let mut queue: std::collections::VecDeque<&str> = suite.checks[i]
+        .depends_on
+        .iter()
+        .map(String::as_str)
+        .collect();
+    while let Some(id) = queue.pop_front() {
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.push(id);
+        if let Some(j) = suite.checks.iter().position(|c| c.id == id) {
+            for (k, v) in &exports[j] {
+                out.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            queue.extend(suite.checks[j].depends_on.iter().map(String::as_str));
+        }
+    }
+    out
 }
 
 enum Blocker {
@@ -109,6 +143,8 @@ async fn run_check(
     client: &Result<reqwest::Client, String>,
     target: &Target,
     ctx: &CheckContext,
+    imports: BTreeMap<String, Value>,
+    exports: &mut BTreeMap<String, Value>,
 ) -> CheckOutcome {
     // The kinds that judge themselves, each its own way.
     match &def.kind {
@@ -163,7 +199,14 @@ async fn run_check(
         match &def.kind {
             CheckKind::Http(s) => run_http(def, s, client, target, ctx, deadline).await,
             CheckKind::Security(p) => run_security(def, p, client, target, ctx, deadline).await,
-            CheckKind::OpenApi(c) => run_openapi(def, c, client, target, ctx, deadline).await,
+            CheckKind::OpenApi(c) => {
+                let (ended, captured) =
+                    run_openapi(def, c, client, target, ctx, imports, deadline).await;
+                if matches!(ended, Ended::Passed(_)) {
+                    *exports = captured;
+                }
+                ended
+            }
             CheckKind::Manifests(m) => run_manifests(m, client, target, ctx, deadline).await,
             CheckKind::Metrics(m) => run_metrics(def, m, client, target, ctx, deadline).await,
             CheckKind::Graphql(g) => run_graphql(def, g, client, target, ctx, deadline).await,
@@ -248,28 +291,35 @@ async fn run_http(
     }
 }
 
+/// Runs an openapi check with the captures of the checks it depends on; also returns what it captured.
 async fn run_openapi(
     def: &CheckDef,
     check: &OpenApiCheck,
     client: &reqwest::Client,
     target: &Target,
     ctx: &CheckContext,
+    imports: BTreeMap<String, Value>,
     deadline: Instant,
-) -> Ended {
+) -> (Ended, BTreeMap<String, Value>) {
+    let mut vars = Vars::new(ctx.seed, rand_for(ctx.seed, &def.id), &ctx.env);
+    for (name, value) in imports {
+        vars.set(&name, value);
+    }
     let run = openapi::Run {
         client,
         target,
         control: ctx.control.as_deref(),
-        vars: Vars::new(ctx.seed, rand_for(ctx.seed, &def.id), &ctx.env),
+        vars,
         rng: check_rng(ctx.seed, &def.id),
         deadline,
     };
     let done = openapi::run(check, run).await;
-    match done.result {
+    let ended = match done.result {
         Ok(()) => Ended::Passed(done.transcript),
         Err(OpenApiError::Failed(why)) => Ended::Failed(why, done.transcript),
         Err(OpenApiError::Broken(_)) => Ended::Broken(done.transcript),
-    }
+    };
+    (ended, done.captured)
 }
 
 async fn run_manifests(

@@ -113,6 +113,15 @@ impl Vars {
         self.values.insert(name.to_string(), value);
     }
 
+    /// The variables that are not built-ins: what the check's steps captured (or it was handed).
+    pub fn captured(&self) -> BTreeMap<String, Value> {
+        self.values
+            .iter()
+            .filter(|(k, _)| !is_builtin(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     /// The value a reference stands for, `%` applied.
     fn value(&self, r: &Reference<'_>) -> Result<Value, TemplateError> {
         let v = self

@@ -72,8 +72,49 @@ fn refuses_a_parameter_variable_no_step_captures() {
     assert_problem(
         &toml,
         8,
-        "variable `note` is not captured by the check's steps",
+        "variable `note` is not captured by the check's setup or steps, nor by an openapi check it depends on",
     );
+}
+
+/// A check `a` whose setup captures `token`, and a check `b` with `tail` (its dependencies and generation).
+fn two_checks(tail: &str) -> String {
+    format!(
+        "{HEAD}[check.openapi]\n\n[[check.openapi.setup]]\nmethod = \"POST\"\npath = \"/login\"\n\
+         [check.openapi.setup.capture]\ntoken = \"/token\"\n\n\
+         [[check]]\nid = \"b\"\nkind = \"openapi\"\ntitle = \"B\"\npillar = \"api\"\n{tail}"
+    )
+}
+
+#[test]
+fn a_dependency_s_captures_serve_generation_and_setup_captures_serve_the_steps() {
+    let toml = two_checks(
+        "depends_on = [\"o\"]\n[check.openapi]\n[check.openapi.generate]\n\
+         headers = { Authorization = \"Bearer {{token}}\" }\n",
+    );
+    let suite = crate::support::suite(&toml);
+    assert_eq!(suite.checks.len(), 2);
+    // The judged steps of one check may use what its own setup captured.
+    let own = format!(
+        "{HEAD}[check.openapi]\n\n[[check.openapi.setup]]\nmethod = \"POST\"\npath = \"/login\"\n\
+         [check.openapi.setup.capture]\ntoken = \"/token\"\n\n[[check.step]]\npath = \"/me\"\n\
+         headers = {{ Authorization = \"Bearer {{{{token}}}}\" }}\n"
+    );
+    assert_eq!(crate::support::suite(&own).checks.len(), 1);
+}
+
+#[test]
+fn refuses_a_capture_no_dependency_has_at_its_line() {
+    // A name the dependency does not capture (a typo).
+    let typo = two_checks(
+        "depends_on = [\"o\"]\n[check.openapi]\n[check.openapi.generate]\n\
+         headers = { Authorization = \"Bearer {{tokne}}\" }\n",
+    );
+    assert_problem(&typo, 22, "variable `tokne` is not captured");
+    // The right name, from a check this one does not depend on.
+    let unrelated = two_checks(
+        "[check.openapi]\n[check.openapi.generate]\nheaders = { Authorization = \"Bearer {{token}}\" }\n",
+    );
+    assert_problem(&unrelated, 21, "variable `token` is not captured");
 }
 
 #[test]

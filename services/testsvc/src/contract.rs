@@ -6,11 +6,13 @@
 //! keep `application/json`), `problem-no-pointers` (a 422 has no `errors` array), `problem-status-wrong` (the
 //! `status` member is a string), `location-unversioned` (`Location` without `/v1`), `bad-limit-500` (an invalid
 //! `limit` crashes the listing with 500), `unlimited-title` (`notes.rs`: a title past 200 characters is kept),
-//! `allow-every-method` (a 405's `Allow` is one list for every path), plus `openapi-no-delete` and `openapi-bad-ref` on the document. Near misses (`TESTSVC_VARIANT`):
+//! `allow-every-method` (a 405's `Allow` is one list for every path), `title-bytes` (`notes.rs`: a title's length
+//! counted in UTF-8 bytes), `control-500` (`notes.rs`: a control character in a title crashes it), plus `openapi-no-delete` and `openapi-bad-ref` on the document. Near misses (`TESTSVC_VARIANT`):
 //! `problem-type-uri` (problem `type`s are URIs of their own, not `about:blank`) and `openapi-full-paths` (the
 //! document writes `/v1/notes` in its paths and has no `servers`), `pointer-fragment` (a 422's pointers are
 //! written `#/title`), `v1-only` (the unversioned `/notes` paths answer 404) and `allow-head-options` (a 405's
-//! `Allow` also names HEAD and OPTIONS, without spaces).
+//! `Allow` also names HEAD and OPTIONS, without spaces), `refuse-controls` (`notes.rs`: a control character in a
+//! title gets the documented 422).
 
 use crate::http::{Request, Response};
 use crate::json::{self, Json};

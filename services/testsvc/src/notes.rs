@@ -252,8 +252,22 @@ fn parse_fields(req: &Request) -> Result<Note, Response> {
         Some(_) => return Err(error(400, "bad_request", "tags must be an array")),
     };
     let title = title.unwrap_or_default().trim().to_string();
+    // `control-500` (w09): a control character in a title (a NUL, say) crashes the handler.
+    if defect("control-500") && title.chars().any(char::is_control) {
+        return Err(error(500, "internal", "title could not be stored"));
+    }
     let mut fields = Vec::new();
-    let t = title.chars().count();
+    // `title-bytes` (w09): the length is counted in UTF-8 bytes, so a title of 200 emoji is refused.
+    let t = if defect("title-bytes") {
+        title.len()
+    } else {
+        title.chars().count()
+    };
+    // `refuse-controls` (a near miss): control characters in a title are refused with the documented 422,
+    // as a service whose database cannot store a NUL must.
+    if variant("refuse-controls") && title.chars().any(char::is_control) {
+        fields.push(("title", "no control characters"));
+    }
     // `unlimited-title` (w09): the documented `maxLength` of 200 is not enforced.
     if t == 0 || (t > 200 && !defect("unlimited-title")) {
         fields.push(("title", "must be 1 to 200 characters"));

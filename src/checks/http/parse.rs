@@ -86,6 +86,17 @@ pub(in crate::checks) fn scenario(
     raw: Vec<Spanned<RawStep>>,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<HttpScenario> {
+    scenario_after(src, start, raw, BTreeSet::new(), problems)
+}
+
+/// Like [`scenario`], for steps that run after others which captured `defined` (an openapi check's setup).
+pub(in crate::checks) fn scenario_after(
+    src: &Source,
+    start: usize,
+    raw: Vec<Spanned<RawStep>>,
+    defined: BTreeSet<String>,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<HttpScenario> {
     if raw.is_empty() {
         problems.push(src.at(start, "an http check needs at least one [[check.step]]"));
         return None;
@@ -94,7 +105,7 @@ pub(in crate::checks) fn scenario(
     let mut p = Parser {
         src,
         problems,
-        defined: BTreeSet::new(),
+        defined,
         step_offset: start,
         in_burst: false,
         indexed: false,

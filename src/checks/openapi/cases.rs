@@ -7,9 +7,11 @@
 //! kind's runner (deadline, body caps, transcript), with [`CaseObserver`] judging the answers.
 
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde_json::Value;
 
 use super::document::{DocOperation, Document};
-use super::generate::Generator;
+use super::generate::{self, primary_type, uint, Generator, MAX_STRING};
 use super::methods;
 use super::mutate::{self, Broken, Invalid};
 use super::operation::Segment;
@@ -39,6 +41,19 @@ pub struct Case {
     pub step: Step,
     /// For [`Want::Unsupported`]: the methods the document gives for the path.
     pub documented: Vec<String>,
+    /// For a valid body whose string property is exactly `maxLength` characters beyond ASCII: the case just
+    /// before it, the same body with that property in ASCII letters. Accepting that one and refusing this
+    /// one means the service counts the length in bytes or UTF-16 units, not characters.
+    pub twin: Option<Twin>,
+}
+
+/// The ASCII twin of a case (see [`Case::twin`]).
+#[derive(Debug, Clone)]
+pub struct Twin {
+    /// Index of the twin among the cases.
+    pub case: usize,
+    /// The property at its limit, as the document names it.
+    pub property: String,
 }
 
 /// An operation requests are generated for: where its body schema is and how its path is filled.
@@ -51,6 +66,8 @@ struct Target<'d> {
     /// Where its credential goes, when it is secured.
     auth: Option<Credential>,
     path: String,
+    /// The lab's names of its path parameters, in order (a listed operation's), for `fill`.
+    lab_names: Vec<String>,
 }
 
 /// Why no cases could be made.
@@ -84,6 +101,7 @@ pub fn build(
     ];
     let mut next_kind = vec![0usize; targets.len()];
     let mut exhausted = vec![false; targets.len()];
+    let mut twinned = vec![false; targets.len()];
     let mut cases = Vec::new();
     let mut round = 0usize;
     'rounds: while exhausted.iter().any(|e| !e) {
@@ -95,6 +113,25 @@ pub fn build(
                 continue;
             }
             let mut made = None;
+            // Once per operation, on a valid turn after its first and with room for two requests: a body at a
+            // length limit in ASCII, then the same beyond ASCII.
+            if round > 0
+                && (round + t).is_multiple_of(2)
+                && !twinned[t]
+                && cases.len() + 2 <= settings.cases
+            {
+                twinned[t] = true;
+                if let Some([ascii, mut wide]) =
+                    twins(&mut gen, &mut schemas, target, settings, notes)
+                {
+                    if let Some(twin) = wide.twin.as_mut() {
+                        twin.case = cases.len();
+                    }
+                    cases.push(ascii);
+                    cases.push(wide);
+                    continue;
+                }
+            }
             if (round + t) % 2 == 1 {
                 while made.is_none() && !breakable[t].is_empty() {
                     let i = next_kind[t] % breakable[t].len();
@@ -127,7 +164,10 @@ pub fn build(
     if settings.unsupported_methods {
         let paths: Vec<(String, String)> = targets
             .iter()
-            .map(|t| (t.op.template.text.clone(), t.path.clone()))
+            .map(|t| {
+                let path = with_query(t.path.clone(), &settings.query);
+                (t.op.template.text.clone(), path)
+            })
             .collect();
         cases.extend(
             methods::requests(doc, &paths, &settings.headers)
@@ -137,6 +177,7 @@ pub fn build(
                     want: Want::Unsupported,
                     step: u.step,
                     documented: u.documented,
+                    twin: None,
                 }),
         );
     }
@@ -158,13 +199,14 @@ fn targets<'d>(
             if schema.is_none() && !params.iter().any(|p| p.at == In::Query) {
                 continue;
             }
-            match fill(op, &[], settings) {
+            match fill(op, &[], settings, None) {
                 Some(path) => out.push(Target {
                     op,
                     schema,
                     params,
                     auth: security::of(doc, op),
                     path,
+                    lab_names: Vec::new(),
                 }),
                 None => notes.push(format!(
                     "skipped {}: no value for one of its path parameters in `params`",
@@ -184,19 +226,20 @@ fn targets<'d>(
         let params = params::of(doc, op);
         if schema.is_none() && params.is_empty() {
             return Err(CasesError::Missing(format!(
-                "the document describes no JSON request body and no query or header parameter for {}",
+                "the document describes no JSON request body and no parameter for {}",
                 op.label()
             )));
         }
         let lab_names: Vec<&str> = name.template.params().collect();
         // Every parameter of a listed operation has a value (checked when the check file was loaded).
-        let path = fill(op, &lab_names, settings).unwrap_or_default();
+        let path = fill(op, &lab_names, settings, None).unwrap_or_default();
         out.push(Target {
             op,
             schema,
             params,
             auth: security::of(doc, op),
             path,
+            lab_names: lab_names.into_iter().map(str::to_string).collect(),
         });
     }
     Ok(out)
@@ -209,8 +252,13 @@ fn body_schema(doc: &Document, op: &DocOperation) -> Option<String> {
 }
 
 /// The request path for `op`: each parameter from `params` by the document's name or, failing that, by the
-/// lab's name at the same position.
-fn fill(op: &DocOperation, lab_names: &[&str], settings: &Generate) -> Option<String> {
+/// lab's name at the same position; the parameter `instead` names (by the document's name) gets its value.
+fn fill(
+    op: &DocOperation,
+    lab_names: &[&str],
+    settings: &Generate,
+    instead: Option<(&str, &str)>,
+) -> Option<String> {
     let mut path = String::new();
     let mut i = 0;
     for seg in &op.template.segments {
@@ -219,8 +267,13 @@ fn fill(op: &DocOperation, lab_names: &[&str], settings: &Generate) -> Option<St
             Segment::Literal(l) => path.push_str(l),
             Segment::Param(name) => {
                 let by = |n: &str| settings.params.iter().find(|(p, _)| p == n);
-                let value = by(name).or_else(|| lab_names.get(i).and_then(|n| by(n)))?;
-                path.push_str(&value.1);
+                match instead {
+                    Some((broken, value)) if broken == name => path.push_str(value),
+                    _ => {
+                        let value = by(name).or_else(|| lab_names.get(i).and_then(|n| by(n)))?;
+                        path.push_str(&value.1);
+                    }
+                }
                 i += 1;
             }
         }
@@ -237,6 +290,19 @@ fn one(
     schemas: &mut Schemas,
     target: &Target<'_>,
     want: Want,
+    settings: &Generate,
+    notes: &mut Vec<String>,
+) -> Option<Case> {
+    made(gen, schemas, target, want, None, settings, notes)
+}
+
+/// One case of `want` for `target` with the body `given`, or one drawn from the schema when `None`.
+fn made(
+    gen: &mut Generator<'_, '_>,
+    schemas: &mut Schemas,
+    target: &Target<'_>,
+    want: Want,
+    given: Option<Body>,
     settings: &Generate,
     notes: &mut Vec<String>,
 ) -> Option<Case> {
@@ -260,21 +326,32 @@ fn one(
         }
         _ => values,
     };
-    let body = match &target.schema {
-        Some(pointer) => Some(body(gen, schemas, pointer, want, &label, notes)?),
-        None if matches!(want, Want::Refused(k) if k.in_body()) => return None,
-        None => None,
+    let body = match (&target.schema, given) {
+        (_, Some(given)) => Some(given),
+        (Some(pointer), None) => Some(body(gen, schemas, pointer, want, &label, notes)?),
+        (None, None) if matches!(want, Want::Refused(k) if k.in_body()) => return None,
+        (None, None) => None,
     };
-    let (path, param_headers) = params::apply(&target.path, &target.params, &values);
+    let path = match want {
+        Want::Refused(kind) if kind.in_path() => {
+            let (name, segment) = params::path_invalid(gen, schemas, &target.params, kind)?;
+            let lab_names: Vec<&str> = target.lab_names.iter().map(String::as_str).collect();
+            fill(target.op, &lab_names, settings, Some((&name, &segment)))?
+        }
+        _ => target.path.clone(),
+    };
+    let (path, param_headers) = params::apply(&path, &target.params, &values);
     let mut headers = settings.headers.clone();
     for (n, v) in param_headers {
         if !headers.iter().any(|(h, _)| *h == n) {
             headers.push((n, v));
         }
     }
+    let mut query = settings.query.clone();
     if let (Some(bad), Some(credential)) = (bad, &target.auth) {
-        security::apply(&mut headers, credential, bad);
+        security::apply(&mut headers, &mut query, credential, bad);
     }
+    let path = with_query(path, &query);
     if body.is_some() && !headers.iter().any(|(n, _)| n == "content-type") {
         headers.push(("content-type".into(), "application/json".into()));
     }
@@ -292,7 +369,92 @@ fn one(
             burst: None,
         },
         documented: Vec::new(),
+        twin: None,
     })
+}
+
+/// Two valid requests for `target` whose bodies differ in one string property of the body (one with a
+/// `maxLength` a generated value can reach, no `format`, `enum` or `pattern` of its own): exactly that many
+/// ASCII letters, then exactly that many characters beyond ASCII, mostly beyond the Basic Multilingual
+/// Plane, sent with every such character escaped (surrogate pairs). `None` when the body has no such
+/// property, or either body misses the compiled schema.
+fn twins(
+    gen: &mut Generator<'_, '_>,
+    schemas: &mut Schemas,
+    target: &Target<'_>,
+    settings: &Generate,
+    notes: &mut Vec<String>,
+) -> Option<[Case; 2]> {
+    let pointer = target.schema.as_ref()?;
+    let compiled = schemas.get(gen.doc, pointer).ok()?.clone();
+    let schema = gen.doc.raw.pointer(pointer)?.clone();
+    let view = mutate::object_view(gen.doc, &schema);
+    let mut limited: Vec<(String, usize)> = view
+        .properties
+        .iter()
+        .filter_map(|(name, p)| {
+            let s = p.as_object()?;
+            let plain = primary_type(s) == "string"
+                && !["format", "enum", "const", "pattern"]
+                    .iter()
+                    .any(|k| s.contains_key(*k));
+            let max = uint(s, "maxLength").filter(|m| (1..=MAX_STRING).contains(m))?;
+            plain.then(|| (name.clone(), max))
+        })
+        .collect();
+    if limited.is_empty() {
+        return None;
+    }
+    limited.shuffle(gen.rng);
+    let valid = (0..8).find_map(|_| {
+        gen.value(&schema)
+            .filter(|v| compiled.is_valid(v) && !v.to_string().contains("{{"))
+    })?;
+    for (name, max) in limited {
+        let ascii = mutate::with(&valid, &name, Some(Value::String(gen.word(max, max))))?;
+        let wide = mutate::with(&valid, &name, Some(Value::String(gen.wide(max))))?;
+        if !compiled.is_valid(&ascii) || !compiled.is_valid(&wide) {
+            continue;
+        }
+        let first = made(
+            gen,
+            schemas,
+            target,
+            Want::Valid,
+            Some(Body::Json(ascii)),
+            settings,
+            notes,
+        )?;
+        let text = Body::Text(generate::escaped_json(&wide));
+        let mut second = made(
+            gen,
+            schemas,
+            target,
+            Want::Valid,
+            Some(text),
+            settings,
+            notes,
+        )?;
+        second.twin = Some(Twin {
+            case: 0,
+            property: name,
+        });
+        return Some([first, second]);
+    }
+    None
+}
+
+/// `path` with the lab's query parameters added: names form-encoded, values as written, since they may hold
+/// `{{var}}`s that are filled when the request is sent (`{{var|url}}` encodes a captured value).
+fn with_query(path: String, query: &[(String, String)]) -> String {
+    let mut out = path;
+    for (n, v) in query {
+        out.push(if out.contains('?') { '&' } else { '?' });
+        out.extend(url::form_urlencoded::byte_serialize(n.as_bytes()));
+        out.push('=');
+        out.push_str(v);
+    }
+    out
 }
 
 /// A body for `want` from the schema at `pointer`: valid, or broken by the want's (body) kind.
@@ -355,7 +517,7 @@ pub fn summary(cases: &[Case]) -> String {
     let count = |f: fn(Want) -> bool| cases.iter().filter(|c| f(c.want)).count();
     let valid = count(|w| w == Want::Valid);
     let bodies = count(|w| matches!(w, Want::Refused(k) if k.in_body()));
-    let params = count(|w| matches!(w, Want::Refused(k) if k.in_params()));
+    let params = count(|w| matches!(w, Want::Refused(k) if k.in_params() || k.in_path()));
     let credentials = count(|w| matches!(w, Want::Refused(k) if k.credentials().is_some()));
     let methods = count(|w| w == Want::Unsupported);
     format!(
@@ -363,4 +525,125 @@ pub fn summary(cases: &[Case]) -> String {
          parameters, {credentials} with bad credentials, {methods} with methods the document does not give",
         cases.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::openapi::document::Version;
+    use crate::checks::openapi::OperationName;
+    use rand::SeedableRng;
+    use serde_json::json;
+
+    fn settings(op: &str, cases: usize) -> Generate {
+        Generate {
+            operations: vec![OperationName::parse(op).expect("an operation")],
+            cases,
+            params: vec![("id".into(), "7".into())],
+            headers: Vec::new(),
+            query: Vec::new(),
+            invalid: true,
+            unsupported_methods: false,
+        }
+    }
+
+    fn cases_for(doc: serde_json::Value, op: &str, n: usize) -> Vec<Case> {
+        let d = Document::new(doc, Version::V31);
+        let mut rng = StdRng::seed_from_u64(5);
+        build(&d, &settings(op, n), &mut rng, &mut Vec::new()).expect("cases")
+    }
+
+    #[test]
+    fn path_parameters_are_broken_one_segment_at_a_time() {
+        let cases = cases_for(
+            json!({"openapi": "3.1.0", "paths": {"/things/{thingId}": {
+                "parameters": [{"name": "thingId", "in": "path", "required": true,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
+                "get": {"responses": {}}}}}),
+            "GET /things/{id}",
+            16,
+        );
+        let path = |k: Invalid| {
+            cases
+                .iter()
+                .find(|c| c.want == Want::Refused(k))
+                .map(|c| c.step.path.clone())
+                .unwrap_or_else(|| panic!("no {k:?} case"))
+        };
+        assert_eq!(path(Invalid::PathWrongType), "/things/abc");
+        assert_eq!(path(Invalid::PathPastLimit), "/things/1001");
+        assert_eq!(path(Invalid::PathEmpty), "/things/");
+        assert_eq!(path(Invalid::PathLong).len(), "/things/".len() + MAX_STRING);
+        // Valid requests keep the lab's value.
+        assert!(cases
+            .iter()
+            .filter(|c| c.want == Want::Valid)
+            .all(|c| c.step.path == "/things/7"));
+    }
+
+    #[test]
+    fn a_body_at_max_length_beyond_ascii_follows_its_ascii_twin() {
+        let cases = cases_for(
+            json!({"openapi": "3.1.0", "paths": {"/notes": {"post": {
+                "requestBody": {"content": {"application/json": {"schema": {
+                    "type": "object", "required": ["title"],
+                    "properties": {"title": {"type": "string", "maxLength": 4}}}}}},
+                "responses": {}}}}}),
+            "POST /notes",
+            12,
+        );
+        let (i, wide) = cases
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.twin.is_some())
+            .expect("a twin");
+        let twin = wide.twin.as_ref().expect("twin");
+        assert_eq!((twin.case, twin.property.as_str()), (i - 1, "title"));
+        let Some(Body::Json(ascii)) = &cases[i - 1].step.body else {
+            panic!("the ASCII twin is JSON");
+        };
+        let title = ascii["title"].as_str().expect("title");
+        assert!(title.len() == 4 && title.is_ascii(), "{title}");
+        let Some(Body::Text(text)) = &wide.step.body else {
+            panic!("the wide twin is escaped text");
+        };
+        assert!(text.is_ascii() && text.contains(r"\ud8"), "{text}");
+        let v: Value = serde_json::from_str(text).expect("JSON");
+        let title = v["title"].as_str().expect("title");
+        assert_eq!(title.chars().count(), 4);
+        assert!(title.len() > 4, "{title}");
+        assert_eq!(wide.want, Want::Valid);
+    }
+
+    #[test]
+    fn a_query_key_credential_is_broken_in_the_query_and_the_lab_s_kept_elsewhere() {
+        let d = Document::new(
+            json!({"openapi": "3.1.0",
+                "components": {"securitySchemes": {"k": {"type": "apiKey", "in": "query", "name": "key"}}},
+                "security": [{"k": []}],
+                "paths": {"/notes": {"post": {
+                "requestBody": {"content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"title": {"type": "string"}}}}}},
+                "responses": {}}}}}),
+            Version::V31,
+        );
+        let mut s = settings("POST /notes", 40);
+        s.query = vec![("key".into(), "{{key}}".into())];
+        let mut rng = StdRng::seed_from_u64(5);
+        let cases = build(&d, &s, &mut rng, &mut Vec::new()).expect("cases");
+        let path = |k: Invalid| {
+            cases
+                .iter()
+                .find(|c| c.want == Want::Refused(k))
+                .map(|c| c.step.path.clone())
+                .unwrap_or_else(|| panic!("no {k:?} case"))
+        };
+        assert_eq!(path(Invalid::NoCredentials), "/notes");
+        assert_eq!(path(Invalid::BadCredentials), "/notes?key=not-a-credential");
+        assert!(path(Invalid::ExpiredCredentials).starts_with("/notes?key=eyJ"));
+        assert!(cases
+            .iter()
+            .filter(|c| c.want == Want::Valid)
+            .all(|c| c.step.path == "/notes?key={{key}}"));
+    }
 }

@@ -1,10 +1,16 @@
 //! Valid values built from a schema with the check's seeded generator, so a re-graded run sends the same ones.
 //!
 //! Follows what a learner's schema usually says: required properties always (optional ones by a coin toss),
-//! `type`, `enum`/`const`, `example`/`examples` (taken half of the time), string lengths and common formats,
+//! `type`, `enum`/`const`, `example`/`examples` (taken a quarter of the time), string lengths and common formats,
 //! number bounds, array sizes, `allOf` merged and one branch of `oneOf`/`anyOf`. It does not try to satisfy
 //! everything (`pattern`, `multipleOf`, `not`): the caller validates every value against the compiled schema
 //! and drops those that miss, so a "valid" request is valid by the document's own measure.
+//!
+//! Strings are what a real client may send, not only what is easy to read: two thirds of them mix ASCII with
+//! control characters (NUL, tab, newline; JSON-escaped as `\u0000` on the wire), letters beyond ASCII and
+//! characters beyond the Basic Multilingual Plane (emoji, written as surrogate pairs by clients that escape),
+//! and lengths are often exactly `minLength` or `maxLength`, counted in characters (code points) as JSON
+//! Schema counts them, not bytes or UTF-16 units.
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -23,12 +29,21 @@ const MAX_NODES: usize = 2_000;
 pub const MAX_STRING: usize = 1_024;
 pub const MAX_ITEMS: usize = 64;
 
+/// Characters a mixed string draws from besides lower-case letters: controls, Latin-1 and CJK letters, a sign,
+/// and characters beyond the Basic Multilingual Plane. None is `{` (two would read as a variable) or a
+/// character a JSON parser may drop (a byte-order mark).
+const CONTROLS: [char; 4] = ['\u{0}', '\t', '\n', '\u{1f}'];
+const WIDE_BMP: [char; 5] = ['é', 'ß', 'Ж', '中', '€'];
+const ASTRAL: [char; 4] = ['😀', '𝄞', '🎉', '𐍈'];
+
 /// Builds values for the schemas of one document.
 pub struct Generator<'d, 'r> {
     pub doc: &'d Document,
     pub rng: &'r mut StdRng,
     /// Schema nodes left for the value being built.
     nodes: usize,
+    /// Strings of visible ASCII only (for header values, which can hold nothing else).
+    pub ascii: bool,
 }
 
 impl<'d, 'r> Generator<'d, 'r> {
@@ -37,6 +52,7 @@ impl<'d, 'r> Generator<'d, 'r> {
             doc,
             rng,
             nodes: MAX_NODES,
+            ascii: false,
         }
     }
 
@@ -63,7 +79,7 @@ impl<'d, 'r> Generator<'d, 'r> {
             let usable: Vec<&Value> = options.iter().filter(|v| !v.is_null()).collect();
             return usable.choose(self.rng).map(|v| (*v).clone());
         }
-        if let Some(example) = example(s).filter(|_| self.rng.gen_bool(0.5)) {
+        if let Some(example) = example(s).filter(|_| self.rng.gen_bool(0.25)) {
             return Some(example);
         }
         if let Some(Value::Array(all)) = s.get("allOf") {
@@ -153,7 +169,17 @@ impl<'d, 'r> Generator<'d, 'r> {
             return None;
         }
         let max = uint(s, "maxLength").unwrap_or(min + 16).max(min);
-        Some(Value::String(self.word(min, max.min(min + 16))))
+        // A quarter of the strings are exactly as short, a quarter exactly as long as the schema allows (when
+        // that fits in a generated value); the rest anywhere up to 16 past the minimum.
+        let len = match self.rng.gen_range(0..4) {
+            0 => min,
+            1 if max <= MAX_STRING => max,
+            _ => self.rng.gen_range(min..=max.min(min + 16)),
+        };
+        if self.ascii || self.rng.gen_range(0..3) == 0 {
+            return Some(Value::String(self.word(len, len)));
+        }
+        Some(Value::String(self.mixed(len)))
     }
 
     /// Lower-case letters, between `min` and `max` of them: nothing a template, a shell or a log would read
@@ -164,6 +190,61 @@ impl<'d, 'r> Generator<'d, 'r> {
             .map(|_| char::from(b'a' + self.rng.gen_range(0..26u8)))
             .collect()
     }
+
+    /// `len` characters (code points) of letters, controls, letters beyond ASCII and characters beyond the
+    /// Basic Multilingual Plane, about a fifth of each kind besides the letters; from two characters on, at
+    /// least one control and one beyond the BMP, so every such string tries both.
+    pub fn mixed(&mut self, len: usize) -> String {
+        let mut chars: Vec<char> = (0..len)
+            .map(|_| match self.rng.gen_range(0..10) {
+                0 | 1 => CONTROLS[self.rng.gen_range(0..CONTROLS.len())],
+                2 | 3 => WIDE_BMP[self.rng.gen_range(0..WIDE_BMP.len())],
+                4 | 5 => ASTRAL[self.rng.gen_range(0..ASTRAL.len())],
+                _ => char::from(b'a' + self.rng.gen_range(0..26u8)),
+            })
+            .collect();
+        if len >= 2 {
+            let control = self.rng.gen_range(0..len);
+            let astral = (control + 1 + self.rng.gen_range(0..len - 1)) % len;
+            chars[control] = CONTROLS[self.rng.gen_range(0..CONTROLS.len())];
+            chars[astral] = ASTRAL[self.rng.gen_range(0..ASTRAL.len())];
+        }
+        chars.into_iter().collect()
+    }
+
+    /// `len` printable characters beyond ASCII, most beyond the Basic Multilingual Plane (each 4 bytes in
+    /// UTF-8, 2 units in UTF-16) and the first always: a string that is `len` long only when counted in code
+    /// points.
+    pub fn wide(&mut self, len: usize) -> String {
+        (0..len)
+            .map(|i| {
+                if i == 0 || self.rng.gen_bool(0.75) {
+                    ASTRAL[self.rng.gen_range(0..ASTRAL.len())]
+                } else {
+                    WIDE_BMP[self.rng.gen_range(0..WIDE_BMP.len())]
+                }
+            })
+            .collect()
+    }
+}
+
+/// A JSON value as text with every character beyond ASCII escaped (`\u00e9`, and a surrogate pair such as
+/// `\ud83d\ude00` beyond the Basic Multilingual Plane), as clients that escape everything send it. The text
+/// is the same JSON value: only strings hold characters beyond ASCII, and escapes are valid in any of them.
+pub fn escaped_json(v: &Value) -> String {
+    let raw = v.to_string();
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
 }
 
 /// The schema's main type: the first non-null of `type`, else what its keywords imply.
@@ -297,8 +378,9 @@ mod tests {
             let v = g
                 .value(&json!({"$ref": "#/components/schemas/Ref"}))
                 .expect("a value");
+            // Lengths are counted in characters, as JSON Schema counts them.
             let title = v["title"].as_str().expect("title");
-            assert!((3..=5).contains(&title.len()), "{v}");
+            assert!((3..=5).contains(&title.chars().count()), "{v}");
             assert!(v["tags"].as_array().expect("tags").len() <= 2, "{v}");
             assert!(
                 ["a", "b"].contains(&v["kind"].as_str().expect("kind")),
@@ -351,6 +433,60 @@ mod tests {
         let v = g
             .value(&json!({"type": "string", "maxLength": u64::MAX}))
             .expect("a value");
-        assert!(v.as_str().expect("a string").len() <= 17);
+        assert!(v.as_str().expect("a string").chars().count() <= 17);
+    }
+
+    #[test]
+    fn strings_reach_their_limits_in_characters_beyond_ascii() {
+        let d = doc();
+        let schema = json!({"type": "string", "minLength": 2, "maxLength": 4});
+        let (mut at_max, mut at_min, mut astral, mut control, mut multibyte_at_max) =
+            (false, false, false, false, false);
+        for seed in 0..200 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut g = Generator::new(&d, &mut rng);
+            let v = g.value(&schema).expect("a value");
+            let s = v.as_str().expect("a string");
+            let n = s.chars().count();
+            assert!((2..=4).contains(&n), "{s:?}");
+            at_max |= n == 4;
+            at_min |= n == 2;
+            astral |= s.chars().any(|c| c as u32 > 0xffff);
+            control |= s.chars().any(char::is_control);
+            multibyte_at_max |= n == 4 && s.len() > 4;
+        }
+        assert!(at_max && at_min && astral && control && multibyte_at_max);
+    }
+
+    #[test]
+    fn header_strings_stay_ascii_and_wide_strings_are_long_only_in_code_points() {
+        let d = doc();
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut g = Generator::new(&d, &mut rng);
+        g.ascii = true;
+        for _ in 0..50 {
+            let v = g.value(&json!({"type": "string"})).expect("a value");
+            assert!(
+                v.as_str()
+                    .expect("a string")
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase()),
+                "{v}"
+            );
+        }
+        let w = g.wide(4);
+        assert_eq!(w.chars().count(), 4);
+        assert!(w.len() > 4 && w.encode_utf16().count() > 4, "{w}");
+        assert!(!w.chars().any(char::is_control));
+    }
+
+    #[test]
+    fn escaped_json_is_the_same_value_in_ascii_with_surrogate_pairs() {
+        let v = json!({"title": "a\u{0}é😀", "n": 1});
+        let text = escaped_json(&v);
+        assert!(text.is_ascii(), "{text}");
+        assert!(text.contains(r"\u00e9\ud83d\ude00"), "{text}");
+        assert!(text.contains(r"\u0000"), "{text}");
+        assert_eq!(serde_json::from_str::<Value>(&text).expect("JSON"), v);
     }
 }

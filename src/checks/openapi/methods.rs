@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use super::document::Document;
+use super::operation::Template;
 use crate::checks::http::{Expect, Step};
 
 /// The methods tried on each path: those an API's routes are made of. HEAD and OPTIONS are left out: servers
@@ -24,19 +25,22 @@ pub struct Unsupported {
 }
 
 /// One request per method of [`TRIED`] the document does not give for each of `paths` (a template and the
-/// request path filled from it), with `headers` (the check's credentials), in a fixed order.
+/// request path filled from it), with `headers` (the check's credentials), in a fixed order. Templates of the
+/// same shape are one route, whatever their parameters are called (`/notes/{id}`, `/notes/{noteId}`).
 pub fn requests(
     doc: &Document,
     paths: &[(String, String)],
     headers: &[(String, String)],
 ) -> Vec<Unsupported> {
     let mut out = Vec::new();
-    let mut seen = BTreeSet::new();
+    let mut seen: Vec<Template> = Vec::new();
     for (template, path) in paths {
-        if !seen.insert(template.clone()) {
+        let shape = Template::parse(template);
+        if seen.iter().any(|s| s.same_shape(&shape)) {
             continue;
         }
-        let documented = documented(doc, template);
+        let documented = documented(doc, &shape);
+        seen.push(shape);
         for method in TRIED.iter().filter(|m| !documented.iter().any(|d| d == *m)) {
             out.push(Unsupported {
                 template: template.clone(),
@@ -57,16 +61,28 @@ pub fn requests(
     out
 }
 
-/// The methods the document gives for the path `template`, upper-case and sorted.
-fn documented(doc: &Document, template: &str) -> Vec<String> {
+/// The methods the document gives for the route of `template`, upper-case and sorted: every path item of the
+/// same shape counts, since a document may write one route's parameter under two names.
+fn documented(doc: &Document, template: &Template) -> Vec<String> {
     let set: BTreeSet<String> = doc
         .operations
         .iter()
-        .filter(|o| o.template.text == template)
+        .filter(|o| o.template.same_shape(template))
         .map(|o| o.method.to_ascii_uppercase())
         .filter(|m| m != "HEAD" && m != "OPTIONS")
         .collect();
     set.into_iter().collect()
+}
+
+/// Every `Allow` field of an answer as one list, or `None` when there is none: RFC 9110 §5.3 lets a list
+/// field be sent as several lines, which mean the same as one line joining them with commas.
+pub fn allow(headers: &[(String, String)]) -> Option<String> {
+    let lines: Vec<&str> = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("allow"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(", "))
 }
 
 /// `Ok` with a transcript line, or (learner sentence, detail): the answer to `method` on the path `template`
@@ -183,6 +199,48 @@ mod tests {
             learner.contains("documented but not allowed: PUT"),
             "{learner}"
         );
+    }
+
+    #[test]
+    fn several_allow_lines_are_one_list() {
+        let headers = |lines: &[&str]| -> Vec<(String, String)> {
+            lines
+                .iter()
+                .map(|l| ("allow".to_string(), l.to_string()))
+                .chain([("content-type".to_string(), "text/plain".to_string())])
+                .collect()
+        };
+        let merged = allow(&headers(&["GET", "PUT", "DELETE"])).expect("an Allow");
+        let r = documented(&["DELETE", "GET", "PUT"]);
+        assert!(judge("/notes/{id}", &r, "PATCH", 405, Some(&merged)).is_ok());
+        // Reading only the first line would see GET alone: the other lines count.
+        let merged = allow(&headers(&["GET", "PUT, DELETE"])).expect("an Allow");
+        assert_eq!(merged, "GET, PUT, DELETE");
+        assert_eq!(allow(&headers(&[])), None);
+    }
+
+    #[test]
+    fn templates_are_one_route_whatever_their_parameters_are_called() {
+        use crate::checks::openapi::document::Version;
+        let doc = Document::new(
+            serde_json::json!({"openapi": "3.1.0", "paths": {
+                "/notes/{id}": {"get": {"responses": {}}},
+                "/notes/{noteId}": {"put": {"responses": {}}, "delete": {"responses": {}}},
+                "/notes": {"get": {"responses": {}}}
+            }}),
+            Version::V31,
+        );
+        let paths = [
+            ("/notes/{id}".to_string(), "/notes/n1".to_string()),
+            ("/notes/{noteId}".to_string(), "/notes/n1".to_string()),
+        ];
+        let sent = requests(&doc, &paths, &[]);
+        let methods: Vec<&str> = sent.iter().map(|u| u.step.method.as_str()).collect();
+        // One route: only the methods no spelling of it documents, once.
+        assert_eq!(methods, ["POST", "PATCH"]);
+        assert!(sent
+            .iter()
+            .all(|u| u.documented == ["DELETE", "GET", "PUT"]));
     }
 
     #[test]

@@ -14,8 +14,9 @@
 //! - `schemas.rs`: its schemas compiled in the version's dialect (3.0's `nullable` included);
 //! - `responses.rs`: does an answer match the document (documented status, body schema);
 //! - `generate.rs`: seeded valid values from a schema; `mutate.rs`: invalid bodies made from valid ones;
-//! - `params.rs`: query and header parameters, valid and broken;
-//! - `security.rs`: the credential of a secured operation, missing, malformed or expired;
+//! - `params.rs`: query, header and path parameters, valid and broken;
+//! - `security.rs`: the credential of a secured operation (a bearer token, a key in a header, the query or a
+//!   cookie), missing, malformed or expired;
 //! - `methods.rs`: methods the document does not give for a path, which must get 405 and a true `Allow`;
 //! - `cases.rs`: the bounded, seeded list of generated requests and what each must get;
 //! - `observe.rs`: each generated request's answer judged by what its case wants;
@@ -51,10 +52,30 @@ pub struct OpenApiCheck {
     pub document: String,
     /// Operations the document must describe.
     pub require: Vec<OperationName>,
-    /// Steps run after the document is known good; every answer must match the document. With `generate`,
-    /// they are the setup whose captures fill path parameters.
+    /// Unjudged steps run once the document is known good (register, sign in, create what `params` names):
+    /// only their own expectations count, so a service whose login deviates from its document can still be
+    /// exercised signed in. Their captures serve the scenario, the generated requests and the checks that
+    /// depend on this one.
+    pub setup: Option<HttpScenario>,
+    /// Steps run after the setup; every answer must match the document. With `generate`, their captures
+    /// fill path parameters too.
     pub scenario: Option<HttpScenario>,
     pub generate: Option<Generate>,
+    /// Variables `generate` uses that neither the setup nor the steps capture, with their lines: each must be
+    /// captured by a check this one depends on (checked once every check is read).
+    pub needs: Vec<(String, usize)>,
+}
+
+impl OpenApiCheck {
+    /// The variables the check's setup and steps capture, which the checks that depend on it may use.
+    pub fn captures(&self) -> std::collections::BTreeSet<String> {
+        self.setup
+            .iter()
+            .chain(&self.scenario)
+            .flat_map(|s| s.steps.iter().flat_map(|st| st.capture.iter()))
+            .map(|c| c.name.clone())
+            .collect()
+    }
 }
 
 /// Requests generated from the document's JSON request bodies and query and header parameters.
@@ -68,8 +89,11 @@ pub struct Generate {
     /// Path parameter values by name (the document's or, for a listed operation, the name in the lab's
     /// operation string); may hold `{{var}}`s captured by the steps.
     pub params: Vec<(String, String)>,
-    /// Headers sent with every generated request (e.g. a token); may hold `{{var}}`s.
+    /// Headers sent with every generated request (e.g. a token, a session cookie); may hold `{{var}}`s.
     pub headers: Vec<(String, String)>,
+    /// Query parameters sent with every generated request (e.g. an API key the document puts in the
+    /// query); may hold `{{var}}`s.
+    pub query: Vec<(String, String)>,
     /// Whether to send invalid bodies too (default true).
     pub invalid: bool,
     /// Whether to send each generated-for path the methods the document does not give for it, after the

@@ -23,6 +23,14 @@ pub enum Invalid {
     ParamWrongType,
     ParamPastLimit,
     ParamEmpty,
+    /// A path parameter (`params.rs`): confirmed invalid by its schema, must get a 4xx (a 404 too, documented
+    /// or not: the path names nothing).
+    PathWrongType,
+    PathPastLimit,
+    /// An empty path segment, or one of [`MAX_STRING`] letters, which the schema may allow: only a 5xx
+    /// fails.
+    PathEmpty,
+    PathLong,
     /// The credential (`security.rs`), on an otherwise valid request: must get a 401.
     NoCredentials,
     BadCredentials,
@@ -30,7 +38,7 @@ pub enum Invalid {
 }
 
 impl Invalid {
-    pub const ALL: [Invalid; 10] = [
+    pub const ALL: [Invalid; 14] = [
         Invalid::MissingRequired,
         Invalid::WrongType,
         Invalid::PastLimit,
@@ -38,6 +46,10 @@ impl Invalid {
         Invalid::ParamWrongType,
         Invalid::ParamPastLimit,
         Invalid::ParamEmpty,
+        Invalid::PathWrongType,
+        Invalid::PathPastLimit,
+        Invalid::PathEmpty,
+        Invalid::PathLong,
         Invalid::NoCredentials,
         Invalid::BadCredentials,
         Invalid::ExpiredCredentials,
@@ -69,6 +81,17 @@ impl Invalid {
         )
     }
 
+    /// Whether the kind breaks a path parameter.
+    pub fn in_path(self) -> bool {
+        matches!(
+            self,
+            Invalid::PathWrongType
+                | Invalid::PathPastLimit
+                | Invalid::PathEmpty
+                | Invalid::PathLong
+        )
+    }
+
     /// The request, in the learner's words: "a request body with …" or "a request with …".
     pub fn request(self) -> String {
         if !self.in_body() {
@@ -88,6 +111,10 @@ impl Invalid {
             Invalid::ParamWrongType => "a parameter of the wrong type",
             Invalid::ParamPastLimit => "a parameter past a documented limit",
             Invalid::ParamEmpty => "an empty parameter",
+            Invalid::PathWrongType => "a path parameter of the wrong type",
+            Invalid::PathPastLimit => "a path parameter past a documented limit",
+            Invalid::PathEmpty => "an empty path segment",
+            Invalid::PathLong => "an over-long path segment",
             Invalid::NoCredentials => "no credentials",
             Invalid::BadCredentials => "malformed credentials",
             Invalid::ExpiredCredentials => "expired credentials",
@@ -123,6 +150,10 @@ pub fn invalid(
         | Invalid::ParamWrongType
         | Invalid::ParamPastLimit
         | Invalid::ParamEmpty
+        | Invalid::PathWrongType
+        | Invalid::PathPastLimit
+        | Invalid::PathEmpty
+        | Invalid::PathLong
         | Invalid::NoCredentials
         | Invalid::BadCredentials
         | Invalid::ExpiredCredentials => Vec::new(),
@@ -135,12 +166,12 @@ pub fn invalid(
 }
 
 /// The top-level properties of an object schema (with `allOf` merged) and its required names.
-struct ObjectView {
-    properties: Vec<(String, Value)>,
-    required: Vec<String>,
+pub struct ObjectView {
+    pub properties: Vec<(String, Value)>,
+    pub required: Vec<String>,
 }
 
-fn object_view(doc: &Document, schema: &Value) -> ObjectView {
+pub fn object_view(doc: &Document, schema: &Value) -> ObjectView {
     let s = match doc.deref(schema) {
         Value::Object(s) => match s.get("allOf") {
             Some(Value::Array(all)) => merge(doc, s, all),
@@ -173,7 +204,8 @@ fn object_view(doc: &Document, schema: &Value) -> ObjectView {
     }
 }
 
-fn with(valid: &Value, name: &str, v: Option<Value>) -> Option<Value> {
+/// `valid` (an object) with property `name` set to `v`, or removed for `None`.
+pub fn with(valid: &Value, name: &str, v: Option<Value>) -> Option<Value> {
     let mut obj: Map<String, Value> = valid.as_object()?.clone();
     match v {
         Some(v) => obj.insert(name.to_string(), v),

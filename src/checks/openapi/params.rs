@@ -1,8 +1,10 @@
-//! Query and header parameters of an operation, valid ones drawn from their schemas and invalid ones made by
-//! breaking one: a number out of range (a negative offset, say), a value of the wrong type, an empty string.
-//! Like bodies, every value is confirmed valid or invalid by the compiled schema of the parameter, so what is
-//! sent as invalid is invalid by the document's own measure. (Path parameters come from the check's
-//! `params`, since they name things the service holds.)
+//! Query, header and path parameters of an operation, valid ones drawn from their schemas and invalid ones
+//! made by breaking one: a number out of range (a negative offset, say), a value of the wrong type, an empty
+//! string. Like bodies, every value is confirmed valid or invalid by the compiled schema of the parameter, so
+//! what is sent as invalid is invalid by the document's own measure. Valid path parameters come from the
+//! check's `params`, since they name things the service holds; invalid ones replace one of them (`abc` for an
+//! integer id, a number out of range, a string past `maxLength`), and an empty or over-long segment tries the
+//! service's routing itself.
 
 use rand::Rng;
 use serde_json::Value;
@@ -20,9 +22,10 @@ const IGNORED_HEADERS: [&str; 3] = ["accept", "content-type", "authorization"];
 pub enum In {
     Query,
     Header,
+    Path,
 }
 
-/// One documented query or header parameter.
+/// One documented query, header or path parameter.
 #[derive(Debug, Clone)]
 pub struct Param {
     pub name: String,
@@ -32,7 +35,7 @@ pub struct Param {
     pub schema: String,
 }
 
-/// The query and header parameters of `op` (the path item's, overridden by the operation's own).
+/// The query, header and path parameters of `op` (the path item's, overridden by the operation's own).
 pub fn of(doc: &Document, op: &DocOperation) -> Vec<Param> {
     let item = op.pointer.rsplit_once('/').map_or("", |(item, _)| item);
     let mut out: Vec<Param> = Vec::new();
@@ -52,6 +55,7 @@ pub fn of(doc: &Document, op: &DocOperation) -> Vec<Param> {
             let name = p.get("name").and_then(Value::as_str).unwrap_or("");
             let place = match p.get("in").and_then(Value::as_str) {
                 Some("query") => In::Query,
+                Some("path") => In::Path,
                 Some("header")
                     if !IGNORED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) =>
                 {
@@ -85,7 +89,8 @@ pub fn valid(
 ) -> Option<Vec<(usize, String)>> {
     let mut out = Vec::new();
     for (i, p) in params.iter().enumerate() {
-        if !p.required && (p.at == In::Header || !gen.rng.gen_bool(0.5)) {
+        // Path parameters come from the check's `params`.
+        if p.at == In::Path || (!p.required && (p.at == In::Header || !gen.rng.gen_bool(0.5))) {
             continue;
         }
         let value = draw(gen, schemas, p);
@@ -102,13 +107,16 @@ pub fn valid(
 fn draw(gen: &mut Generator<'_, '_>, schemas: &mut Schemas, p: &Param) -> Option<String> {
     let compiled = schemas.get(gen.doc, &p.schema).ok()?.clone();
     let schema = gen.doc.raw.pointer(&p.schema)?.clone();
-    (0..8).find_map(|_| {
+    // A header value must be visible ASCII, or the request could not be built at all.
+    gen.ascii = p.at == In::Header;
+    let drawn = (0..8).find_map(|_| {
         let v = gen.value(&schema).filter(|v| compiled.is_valid(v))?;
-        // A header value must be visible ASCII, or the request could not be built at all.
         let sendable =
             |t: &String| p.at == In::Query || t.bytes().all(|b| (0x20..0x7f).contains(&b));
         text(&v).filter(|t| !t.contains("{{") && sendable(t))
-    })
+    });
+    gen.ascii = false;
+    drawn
 }
 
 /// A scalar (or an array of scalars, comma-separated) as a parameter's text.
@@ -141,6 +149,9 @@ pub fn invalid(
     rand::seq::SliceRandom::shuffle(order.as_mut_slice(), gen.rng);
     for i in order {
         let p = &params[i];
+        if p.at == In::Path {
+            continue;
+        }
         let Ok(compiled) = schemas.get(gen.doc, &p.schema).cloned() else {
             continue;
         };
@@ -195,6 +206,68 @@ pub fn invalid(
     None
 }
 
+/// One path parameter broken by `kind` (a path kind): its name and the segment sent in its place; `None` when
+/// no path parameter has anything of that kind to break. Wrong types and limits are confirmed invalid by the
+/// parameter's schema; an empty segment or one of [`MAX_STRING`] letters is tried on any path parameter.
+pub fn path_invalid(
+    gen: &mut Generator<'_, '_>,
+    schemas: &mut Schemas,
+    params: &[Param],
+    kind: Invalid,
+) -> Option<(String, String)> {
+    let mut order: Vec<usize> = (0..params.len())
+        .filter(|i| params[*i].at == In::Path)
+        .collect();
+    rand::seq::SliceRandom::shuffle(order.as_mut_slice(), gen.rng);
+    for i in order {
+        let p = &params[i];
+        match kind {
+            Invalid::PathEmpty => return Some((p.name.clone(), String::new())),
+            Invalid::PathLong => return Some((p.name.clone(), gen.word(MAX_STRING, MAX_STRING))),
+            _ => {}
+        }
+        let Ok(compiled) = schemas.get(gen.doc, &p.schema).cloned() else {
+            continue;
+        };
+        let Some(Value::Object(s)) = gen
+            .doc
+            .raw
+            .pointer(&p.schema)
+            .map(|v| gen.doc.deref(v).clone())
+        else {
+            continue;
+        };
+        // Each candidate: the JSON value the schema judges, and the segment that is sent (URL-safe as it is).
+        let candidates: Vec<(Value, String)> = match kind {
+            Invalid::PathWrongType => match primary_type(&s).as_str() {
+                "integer" | "number" | "boolean" => vec![(Value::from("abc"), "abc".into())],
+                _ => Vec::new(),
+            },
+            Invalid::PathPastLimit => {
+                let (low, high) = bounds(&s);
+                let mut c: Vec<(Value, String)> = [
+                    high.map(|h| h.saturating_add(1)),
+                    low.map(|l| l.saturating_sub(1)),
+                ]
+                .into_iter()
+                .flatten()
+                .map(|n| (Value::from(n), n.to_string()))
+                .collect();
+                if let Some(max) = uint(&s, "maxLength").filter(|m| *m < MAX_STRING) {
+                    let w = gen.word(max + 1, max + 1);
+                    c.push((Value::from(w.clone()), w));
+                }
+                c
+            }
+            _ => Vec::new(),
+        };
+        if let Some((_, sent)) = candidates.into_iter().find(|(v, _)| !compiled.is_valid(v)) {
+            return Some((p.name.clone(), sent));
+        }
+    }
+    None
+}
+
 /// The request path with the query parameters of `values`, and the header parameters as headers.
 pub fn apply(
     path: &str,
@@ -212,6 +285,7 @@ pub fn apply(
                 any = true;
             }
             In::Header => headers.push((p.name.to_ascii_lowercase(), v.clone())),
+            In::Path => {}
         }
     }
     let path = if any {

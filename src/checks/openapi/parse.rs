@@ -22,6 +22,9 @@ pub(in crate::checks) struct RawOpenApi {
     #[serde(default)]
     require: Vec<Spanned<String>>,
     generate: Option<Spanned<RawGenerate>>,
+    /// Unjudged steps run first (`[[check.openapi.setup]]`), in the http kind's step format.
+    #[serde(default)]
+    setup: Vec<Spanned<RawStep>>,
 }
 
 #[derive(Deserialize)]
@@ -34,6 +37,8 @@ struct RawGenerate {
     params: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     headers: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    query: BTreeMap<Spanned<String>, Spanned<String>>,
     invalid: Option<bool>,
     unsupported_methods: Option<bool>,
 }
@@ -54,7 +59,11 @@ pub(in crate::checks) fn check(
         return None;
     };
     let before = problems.len();
-    let mut p = Parser { src, problems };
+    let mut p = Parser {
+        src,
+        problems,
+        needs: Vec::new(),
+    };
     let document = match &raw.document {
         None => "/openapi.json".to_string(),
         Some(d) => {
@@ -69,28 +78,42 @@ pub(in crate::checks) fn check(
         }
     };
     let require = raw.require.iter().filter_map(|r| p.operation(r)).collect();
+    let setup_start = raw.setup.first().map_or(start, |s| s.span().start);
+    let setup = if raw.setup.is_empty() {
+        None
+    } else {
+        http_parse::scenario(src, setup_start, raw.setup, p.problems)
+    };
+    let captures = |s: &Option<crate::checks::http::HttpScenario>| -> BTreeSet<String> {
+        s.iter()
+            .flat_map(|s| s.steps.iter().flat_map(|st| st.capture.iter()))
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    let mut captured = captures(&setup);
     let scenario = if steps.is_empty() {
         None
     } else {
-        http_parse::scenario(src, start, steps, p.problems)
+        http_parse::scenario_after(src, start, steps, captured.clone(), p.problems)
     };
-    let captured: BTreeSet<String> = scenario
-        .iter()
-        .flat_map(|s| s.steps.iter().flat_map(|st| st.capture.iter()))
-        .map(|c| c.name.clone())
-        .collect();
+    captured.extend(captures(&scenario));
     let generate = raw.generate.map(|g| p.generate(g, &captured));
+    let needs = std::mem::take(&mut p.needs);
     (p.problems.len() == before).then_some(OpenApiCheck {
         document,
         require,
+        setup,
         scenario,
         generate,
+        needs,
     })
 }
 
 struct Parser<'a, 'b> {
     src: &'a Source<'a>,
     problems: &'b mut Vec<Diagnostic>,
+    /// Variables of `generate` captured by no step of this check, with their lines.
+    needs: Vec<(String, usize)>,
 }
 
 impl Parser<'_, '_> {
@@ -104,17 +127,16 @@ impl Parser<'_, '_> {
             .ok()
     }
 
-    /// The `{{var}}`s of a string must be built-ins or captured by the check's steps.
+    /// The `{{var}}`s of a string must be built-ins or captured by the check's setup or steps, or else by a
+    /// check it depends on (noted in `needs`, checked once every check is read).
     fn template(&mut self, offset: usize, s: &str, captured: &BTreeSet<String>) {
         match template::references(s) {
             Err(e) => self.problem(offset, e.to_string()),
             Ok(names) => {
                 for n in names {
                     if !template::is_builtin(&n) && !captured.contains(&n) {
-                        self.problem(
-                            offset,
-                            format!("variable `{n}` is not captured by the check's steps"),
-                        );
+                        let line = self.src.line(offset);
+                        self.needs.push((n, line));
                     }
                 }
             }
@@ -160,6 +182,21 @@ impl Parser<'_, '_> {
             self.template(value.span().start, value.get_ref(), captured);
             headers.push((n.to_ascii_lowercase(), value.get_ref().clone()));
         }
+        let mut query = Vec::new();
+        for (name, value) in &raw.query {
+            let n = name.get_ref();
+            if n.is_empty()
+                || n.contains(['&', '=', '#', '{', '}'])
+                || n.chars().any(char::is_whitespace)
+            {
+                self.problem(
+                    name.span().start,
+                    format!("`{n}` is not a query parameter name"),
+                );
+            }
+            self.template(value.span().start, value.get_ref(), captured);
+            query.push((n.clone(), value.get_ref().clone()));
+        }
         let mut operations = Vec::new();
         for raw_op in &raw.operations {
             let Some(op) = self.operation(raw_op) else {
@@ -182,6 +219,7 @@ impl Parser<'_, '_> {
             cases,
             params,
             headers,
+            query,
             invalid: raw.invalid.unwrap_or(true),
             unsupported_methods: raw.unsupported_methods.unwrap_or(false),
         }

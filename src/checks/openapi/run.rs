@@ -47,6 +47,8 @@ pub(in crate::checks) enum OpenApiError {
 pub(in crate::checks) struct Done {
     pub result: Result<(), OpenApiError>,
     pub transcript: String,
+    /// The variables its setup and steps captured (and those it was handed), for the checks that depend on it.
+    pub captured: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// What the check needs from the run besides its definition.
@@ -70,12 +72,39 @@ pub(in crate::checks) async fn run(check: &OpenApiCheck, mut r: Run<'_>) -> Done
         Err(OpenApiError::Failed(_)) => "FAILED\n",
         Err(OpenApiError::Broken(_)) => "ERROR\n",
     });
-    Done { result, transcript }
+    Done {
+        result,
+        transcript,
+        captured: r.vars.captured(),
+    }
 }
 
 async fn phases(check: &OpenApiCheck, r: &mut Run<'_>, t: &mut String) -> Result<(), OpenApiError> {
     let doc = fetch(check, r, t).await?;
     require(check, &doc, t)?;
+    if let Some(setup) = &check.setup {
+        t.push_str("══ setup: not judged against the document\n");
+        let done = http::run_scenario(
+            setup,
+            r.client,
+            r.target,
+            r.control,
+            &mut r.vars,
+            r.deadline,
+        )
+        .await;
+        t.push_str(&done.transcript);
+        match done.result {
+            Ok(()) => {}
+            Err((n, StepError::Failed(f))) => {
+                return Err(OpenApiError::Failed(format!(
+                    "failed at setup step {n} of {}: {f}",
+                    done.steps
+                )))
+            }
+            Err((_, StepError::Broken(why))) => return Err(OpenApiError::Broken(why)),
+        }
+    }
     if let Some(scenario) = &check.scenario {
         t.push_str("══ scenario: every answer must match the document\n");
         let mut observer = Responses::new(&doc, r.target);
@@ -99,11 +128,7 @@ async fn phases(check: &OpenApiCheck, r: &mut Run<'_>, t: &mut String) -> Result
                     .into(),
             ));
         }
-        let mut observer = CaseObserver {
-            cases: &cases,
-            responses: Responses::new(&doc, r.target),
-            failures: Vec::new(),
-        };
+        let mut observer = CaseObserver::new(&cases, Responses::new(&doc, r.target));
         let scenario = cases::scenario(&cases);
         let ran = observed(&scenario, r, &mut observer, t, |_, _, f| {
             format!("failed: {f}")
