@@ -11,7 +11,7 @@
 //! runs of the versions they hold. After a reload this server no longer holds the replaced files, so runs still
 //! waiting under a replaced version of a lab move to its new version (they are graded by the course as it now
 //! is, which is what the reload asked for); runs being graded at that moment finish under the files their
-//! attempt already read. Runs of a lab the new course no longer has end, when claimed, as a platform error.
+//! attempt already read. Waiting runs of a lab the new course no longer has end at once as a platform error.
 
 use std::sync::{Arc, Mutex};
 

@@ -60,6 +60,15 @@ async fn a_backup_taken_while_the_server_runs_holds_its_latest_writes_and_opens_
         !out_dir.path().join("gauntlet-backup.db-wal").exists(),
         "the copy stands alone, with no write-ahead log to carry along"
     );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&copy).expect("copy").permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the copy holds password hashes: owner only"
+        );
+    }
 
     // Restore: the copy, put where a server's data folder expects it, is a working database with the account.
     let restored = tempfile::tempdir().expect("temp dir");
@@ -96,6 +105,22 @@ async fn a_backup_never_overwrites_a_file_and_sends_postgres_users_to_pg_dump() 
         std::fs::read(&existing).expect("read"),
         b"an operator's file"
     );
+
+    // A wrong data folder is an error, never an empty database created and "backed up".
+    let nowhere = tempfile::tempdir().expect("temp dir");
+    let out = backup(
+        DatabaseUrl::sqlite_in(nowhere.path()).expose(),
+        nowhere.path(),
+        &out_dir.path().join("empty.db"),
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("there is no database"), "{stderr}");
+    assert!(
+        !nowhere.path().join("gauntlet.db").exists(),
+        "nothing was created"
+    );
+    assert!(!out_dir.path().join("empty.db").exists());
 
     // Decided from the URL before connecting: nothing listens on port 1, and the answer is still about pg_dump.
     let out = backup(

@@ -21,3 +21,10 @@ CREATE TABLE stage_totals (
     runs     BIGINT NOT NULL,
     total_ms BIGINT NOT NULL
 );
+
+-- Runs ended by a worker or given up on, per outcome, counted when they end (so the count only grows, as a
+-- Prometheus counter must, even when accounts and their runs are deleted later).
+CREATE TABLE run_outcomes (
+    outcome TEXT    PRIMARY KEY,
+    runs    BIGINT NOT NULL
+);

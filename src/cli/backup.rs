@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::config::{ConfigArgs, Settings};
-use crate::store::{Backend, BackupError, Store};
+use crate::store::backup_sqlite;
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
@@ -20,12 +20,7 @@ pub struct BackupArgs {
 /// Copies the configured database to `to` and says what the copy does not hold.
 pub async fn run(settings: &Settings, to: &Path) -> anyhow::Result<ExitCode> {
     // Decided from the URL, before connecting: a PostgreSQL operator gets the pointer to pg_dump at once.
-    if settings.database_url.backend() == Backend::Postgres {
-        return Err(BackupError::Postgres.into());
-    }
-    let store = Store::connect(&settings.database_url).await?;
-    let bytes = store.backup_to(to).await?;
-    store.close().await;
+    let bytes = backup_sqlite(&settings.database_url, to).await?;
     println!(
         "Backed up the database to {} ({:.1} MB).",
         to.display(),

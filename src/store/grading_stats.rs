@@ -69,6 +69,18 @@ pub fn bucket_of(ms: i64) -> usize {
         .unwrap_or(STAGE_BOUNDS_SECS.len())
 }
 
+/// Counts a run's end under its outcome (`passed`, `failed`, `error`), inside the transaction that records it.
+pub(super) async fn count_outcome(tx: &mut Transaction<'static, Any>, outcome: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO run_outcomes (outcome, runs) VALUES ($1, 1)
+         ON CONFLICT (outcome) DO UPDATE SET runs = run_outcomes.runs + 1",
+    )
+    .bind(outcome)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Adds a finished run's stage durations to the histograms, inside the transaction that records its end.
 pub(super) async fn record(tx: &mut Transaction<'static, Any>, times: &StageTimes) -> Result<()> {
     for (stage, ms) in times.durations() {
@@ -112,7 +124,8 @@ pub struct GradingSnapshot {
     pub oldest_queued_ms: i64,
     /// Runs being graded, per live state (`building`, `starting`, `checking`), every state listed.
     pub in_progress: Vec<(&'static str, i64)>,
-    /// Runs ended, per outcome (`passed`, `failed`, `error`), every outcome listed.
+    /// Runs ended by a worker or given up on, per outcome (`passed`, `failed`, `error`), every outcome listed;
+    /// counted as they end, so the figures only grow.
     pub finished: Vec<(&'static str, i64)>,
     /// Each worker holding a run, and how long ago its last heartbeat was, in ms.
     pub heartbeats: Vec<(String, i64)>,
@@ -124,22 +137,24 @@ const LIVE: [&str; 3] = ["building", "starting", "checking"];
 const OUTCOMES: [&str; 3] = ["passed", "failed", "error"];
 
 impl Store {
-    /// Reads the grading figures: a handful of indexed counts and the two small histogram tables.
+    /// Reads the grading figures: counts over the queue's index and the small tables kept as runs end.
     pub async fn grading_snapshot(&self) -> Result<GradingSnapshot> {
         let now = self.now();
         let (queued, oldest): (i64, Option<i64>) =
             sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM runs WHERE state = 'queued'")
                 .fetch_one(self.pool())
                 .await?;
-        let by_state: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, COUNT(*) FROM runs GROUP BY state")
-                .fetch_all(self.pool())
-                .await?;
-        let count = |state: &str| {
-            by_state
-                .iter()
-                .find(|(s, _)| s == state)
-                .map_or(0, |(_, n)| *n)
+        let live: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT state, COUNT(*) FROM runs WHERE state IN ('building', 'starting', 'checking')
+             GROUP BY state",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let outcomes: Vec<(String, i64)> = sqlx::query_as("SELECT outcome, runs FROM run_outcomes")
+            .fetch_all(self.pool())
+            .await?;
+        let count = |rows: &[(String, i64)], key: &str| {
+            rows.iter().find(|(s, _)| s == key).map_or(0, |(_, n)| *n)
         };
         let heartbeats: Vec<(String, i64)> = sqlx::query_as(
             "SELECT worker_id, MAX(heartbeat_at) FROM runs
@@ -186,8 +201,8 @@ impl Store {
         Ok(GradingSnapshot {
             queued,
             oldest_queued_ms: oldest.map_or(0, |at| (now - at).max(0)),
-            in_progress: LIVE.iter().map(|s| (*s, count(s))).collect(),
-            finished: OUTCOMES.iter().map(|s| (*s, count(s))).collect(),
+            in_progress: LIVE.iter().map(|s| (*s, count(&live, s))).collect(),
+            finished: OUTCOMES.iter().map(|s| (*s, count(&outcomes, s))).collect(),
             heartbeats: heartbeats
                 .into_iter()
                 .map(|(worker, at)| (worker, (now - at).max(0)))

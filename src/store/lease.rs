@@ -112,6 +112,13 @@ impl Store {
         .bind(MAX_ATTEMPTS)
         .fetch_all(self.pool())
         .await?;
+        if !ended.is_empty() {
+            let mut tx = self.pool().begin().await?;
+            for _ in &ended {
+                grading_stats::count_outcome(&mut tx, "error").await?;
+            }
+            tx.commit().await?;
+        }
         for (id,) in ended {
             self.append_event(id, "finished", r#"{"state":"error"}"#)
                 .await?;
@@ -245,6 +252,7 @@ impl Store {
             finished_at: now,
         };
         grading_stats::record(&mut tx, &times).await?;
+        grading_stats::count_outcome(&mut tx, result.state.as_str()).await?;
         for c in &result.checks {
             sqlx::query(
                 "INSERT INTO check_results (run_id, position, check_id, title, hint, pillar, weight, required,

@@ -31,7 +31,7 @@ pub(super) fn claim_key(now: &str) -> String {
     format!(
         "(SELECT COUNT(*) FROM runs o WHERE o.user_id = r.user_id AND o.state IN {LIVE}
             AND ((o.id < r.id AND o.priority <= r.priority)
-                 OR (o.worker_id IS NOT NULL AND o.lease_expires_at >= {now})))"
+                 OR (o.worker_id IS NOT NULL AND o.lease_expires_at >= {now} AND o.priority <= r.priority)))"
     )
 }
 

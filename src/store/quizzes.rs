@@ -79,25 +79,33 @@ impl Store {
         .await?)
     }
 
-    /// The learner's best score per week whose quiz they took.
+    /// The learner's counted score per week whose quiz they took: the first attempt's. Later attempts are
+    /// practice: the result page shows the right answers, so a best-of rule would let a second attempt copy them.
     pub async fn quiz_best(&self, user_id: i64) -> Result<Vec<QuizBestRow>> {
         Ok(sqlx::query_as(
-            "SELECT user_id, week, MAX(score) AS best_score, COUNT(*) AS attempts FROM quiz_attempts
-             WHERE user_id = $1 GROUP BY user_id, week ORDER BY week",
+            "SELECT q.user_id, q.week,
+                    (SELECT f.score FROM quiz_attempts f WHERE f.user_id = q.user_id AND f.week = q.week
+                     ORDER BY f.id LIMIT 1) AS best_score,
+                    COUNT(*) AS attempts
+             FROM quiz_attempts q
+             WHERE q.user_id = $1 GROUP BY q.user_id, q.week ORDER BY q.week",
         )
         .bind(user_id)
         .fetch_all(self.pool())
         .await?)
     }
 
-    /// The best score per learner and week for a cohort's learners (or one of them), in one statement.
+    /// The counted (first) score per learner and week for a cohort's learners (or one of them), in one statement.
     pub async fn cohort_quiz_best(
         &self,
         cohort_id: i64,
         only_user: Option<i64>,
     ) -> Result<Vec<QuizBestRow>> {
         let sql = format!(
-            "SELECT q.user_id, q.week, MAX(q.score) AS best_score, COUNT(*) AS attempts
+            "SELECT q.user_id, q.week,
+                    (SELECT f.score FROM quiz_attempts f WHERE f.user_id = q.user_id AND f.week = q.week
+                     ORDER BY f.id LIMIT 1) AS best_score,
+                    COUNT(*) AS attempts
              FROM quiz_attempts q JOIN users u ON u.id = q.user_id
              WHERE u.role = 'learner' AND u.cohort_id = $1 {}
              GROUP BY q.user_id, q.week ORDER BY q.user_id, q.week",

@@ -117,8 +117,9 @@ impl Store {
                     s.archive_dropped_at AS dropped
              FROM runs r JOIN users u ON u.id = r.user_id JOIN submissions s ON s.id = r.submission_id
              WHERE u.cohort_id = $1 AND u.role = 'learner' AND r.lab_id = $2 AND r.state IN {GRADED}
-               AND r.id = (SELECT MAX(l.id) FROM runs l
-                           WHERE l.user_id = r.user_id AND l.lab_id = $2 AND l.state IN {GRADED})
+               AND r.id = (SELECT l.id FROM runs l
+                           WHERE l.user_id = r.user_id AND l.lab_id = $2 AND l.state IN {GRADED}
+                           ORDER BY l.submission_id DESC, l.id DESC LIMIT 1)
              ORDER BY r.user_id"
         ))
         .bind(cohort_id)

@@ -20,7 +20,7 @@ pub struct QuizSection {
     pub week: u8,
     pub questions: Vec<FormQuestion>,
     pub attempts: Vec<AttemptLine>,
-    /// The best score so far, 0 to 100.
+    /// The score that counts, the first attempt's, 0 to 100.
     pub best: Option<u8>,
     /// `[quizzes] weight` as a percentage (0: the quiz is practice).
     pub weight: u8,
@@ -35,6 +35,11 @@ pub struct AttemptLine {
     pub correct: i64,
     pub total: i64,
     pub percent: u8,
+}
+
+/// The counted score: the learner's first attempt (see `Store::quiz_best`).
+fn counted(rows: &[QuizAttemptRow]) -> Option<u8> {
+    rows.iter().min_by_key(|r| r.id).map(|r| percent(r.score))
 }
 
 fn percent(score: f64) -> u8 {
@@ -69,7 +74,8 @@ pub async fn section(
     Ok(Some(QuizSection {
         week,
         questions: quiz.questions_for_form(),
-        best: rows.iter().map(|r| percent(r.score)).max(),
+        // Attempts come oldest first: the first one counts.
+        best: counted(&rows),
         attempts: rows.iter().map(AttemptLine::new).collect(),
         weight: percent(curriculum.course.quiz_weight),
         empty_submission,
