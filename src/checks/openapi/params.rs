@@ -152,50 +152,13 @@ pub fn invalid(
         if p.at == In::Path {
             continue;
         }
-        let Ok(compiled) = schemas.get(gen.doc, &p.schema).cloned() else {
-            continue;
+        let broken = match kind {
+            Invalid::ParamWrongType => Breakage::WrongType,
+            Invalid::ParamPastLimit => Breakage::PastLimit { enums: true },
+            Invalid::ParamEmpty => Breakage::Empty,
+            _ => continue,
         };
-        let Some(Value::Object(s)) = gen
-            .doc
-            .raw
-            .pointer(&p.schema)
-            .map(|v| gen.doc.deref(v).clone())
-        else {
-            continue;
-        };
-        // Each candidate: the JSON value the schema judges, and the text that is sent.
-        let candidates: Vec<(Value, String)> = match kind {
-            Invalid::ParamWrongType => match primary_type(&s).as_str() {
-                "integer" | "number" | "boolean" => vec![(Value::from("abc"), "abc".into())],
-                _ => Vec::new(),
-            },
-            Invalid::ParamPastLimit => {
-                let (low, high) = bounds(&s);
-                let mut c: Vec<(Value, String)> = [
-                    high.map(|h| h.saturating_add(1)),
-                    low.map(|l| l.saturating_sub(1)),
-                ]
-                .into_iter()
-                .flatten()
-                .map(|n| (Value::from(n), n.to_string()))
-                .collect();
-                if let Some(max) = uint(&s, "maxLength").filter(|m| *m < MAX_STRING) {
-                    let w = gen.word(max + 1, max + 1);
-                    c.push((Value::from(w.clone()), w));
-                }
-                if s.get("enum")
-                    .and_then(Value::as_array)
-                    .is_some_and(|e| e.iter().all(Value::is_string))
-                {
-                    let w = "not-one-of-the-documented-values".to_string();
-                    c.push((Value::from(w.clone()), w));
-                }
-                c
-            }
-            Invalid::ParamEmpty => vec![(Value::from(""), String::new())],
-            _ => Vec::new(),
-        };
-        let Some((_, sent)) = candidates.into_iter().find(|(v, _)| !compiled.is_valid(v)) else {
+        let Some(sent) = first_invalid(gen, schemas, p, broken) else {
             continue;
         };
         let mut out: Vec<(usize, String)> =
@@ -226,46 +189,82 @@ pub fn path_invalid(
             Invalid::PathLong => return Some((p.name.clone(), gen.word(MAX_STRING, MAX_STRING))),
             _ => {}
         }
-        let Ok(compiled) = schemas.get(gen.doc, &p.schema).cloned() else {
-            continue;
+        let broken = match kind {
+            Invalid::PathWrongType => Breakage::WrongType,
+            Invalid::PathPastLimit => Breakage::PastLimit { enums: false },
+            _ => continue,
         };
-        let Some(Value::Object(s)) = gen
-            .doc
-            .raw
-            .pointer(&p.schema)
-            .map(|v| gen.doc.deref(v).clone())
-        else {
-            continue;
-        };
-        // Each candidate: the JSON value the schema judges, and the segment that is sent (URL-safe as it is).
-        let candidates: Vec<(Value, String)> = match kind {
-            Invalid::PathWrongType => match primary_type(&s).as_str() {
-                "integer" | "number" | "boolean" => vec![(Value::from("abc"), "abc".into())],
-                _ => Vec::new(),
-            },
-            Invalid::PathPastLimit => {
-                let (low, high) = bounds(&s);
-                let mut c: Vec<(Value, String)> = [
-                    high.map(|h| h.saturating_add(1)),
-                    low.map(|l| l.saturating_sub(1)),
-                ]
-                .into_iter()
-                .flatten()
-                .map(|n| (Value::from(n), n.to_string()))
-                .collect();
-                if let Some(max) = uint(&s, "maxLength").filter(|m| *m < MAX_STRING) {
-                    let w = gen.word(max + 1, max + 1);
-                    c.push((Value::from(w.clone()), w));
-                }
-                c
-            }
-            _ => Vec::new(),
-        };
-        if let Some((_, sent)) = candidates.into_iter().find(|(v, _)| !compiled.is_valid(v)) {
+        if let Some(sent) = first_invalid(gen, schemas, p, broken) {
             return Some((p.name.clone(), sent));
         }
     }
     None
+}
+
+/// How a parameter's value is broken, for [`first_invalid`].
+#[derive(Clone, Copy)]
+enum Breakage {
+    /// Text where the schema wants a number or a boolean.
+    WrongType,
+    /// One past a numeric bound or `maxLength`; with `enums`, also a word outside a string enum.
+    PastLimit { enums: bool },
+    /// The empty string.
+    Empty,
+}
+
+/// The first candidate of `broken` that the parameter's compiled schema refuses, as the text to send; `None` when
+/// the schema cannot be read or accepts every candidate.
+fn first_invalid(
+    gen: &mut Generator<'_, '_>,
+    schemas: &mut Schemas,
+    p: &Param,
+    broken: Breakage,
+) -> Option<String> {
+    let compiled = schemas.get(gen.doc, &p.schema).ok()?.clone();
+    let Some(Value::Object(s)) = gen
+        .doc
+        .raw
+        .pointer(&p.schema)
+        .map(|v| gen.doc.deref(v).clone())
+    else {
+        return None;
+    };
+    // Each candidate: the JSON value the schema judges, and the text that is sent.
+    let candidates: Vec<(Value, String)> = match broken {
+        Breakage::WrongType => match primary_type(&s).as_str() {
+            "integer" | "number" | "boolean" => vec![(Value::from("abc"), "abc".into())],
+            _ => Vec::new(),
+        },
+        Breakage::PastLimit { enums } => {
+            let (low, high) = bounds(&s);
+            let mut c: Vec<(Value, String)> = [
+                high.map(|h| h.saturating_add(1)),
+                low.map(|l| l.saturating_sub(1)),
+            ]
+            .into_iter()
+            .flatten()
+            .map(|n| (Value::from(n), n.to_string()))
+            .collect();
+            if let Some(max) = uint(&s, "maxLength").filter(|m| *m < MAX_STRING) {
+                let w = gen.word(max + 1, max + 1);
+                c.push((Value::from(w.clone()), w));
+            }
+            if enums
+                && s.get("enum")
+                    .and_then(Value::as_array)
+                    .is_some_and(|e| e.iter().all(Value::is_string))
+            {
+                let w = "not-one-of-the-documented-values".to_string();
+                c.push((Value::from(w.clone()), w));
+            }
+            c
+        }
+        Breakage::Empty => vec![(Value::from(""), String::new())],
+    };
+    candidates
+        .into_iter()
+        .find(|(v, _)| !compiled.is_valid(v))
+        .map(|(_, sent)| sent)
 }
 
 /// The request path with the query parameters of `values`, and the header parameters as headers.
